@@ -1,0 +1,215 @@
+"""``audit()``: read the data, compute shared signals once, run every check, return a Report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datafix._validation import RandomState, check_choice, check_int, check_random_state
+from datafix.checks import resolve_checks
+from datafix.data import DataView, as_view
+from datafix.data.labels import decode_labels
+from datafix.errors import InvalidInputError, InvalidTypeError
+from datafix.report import CheckOutcome, Report, library_versions
+from datafix.signals import Signals, check_pred_probs, handle_non_finite
+from datafix.signals.features import NAN_POLICIES
+
+
+def audit(
+    data: Any,
+    labels: Any = None,
+    features: Any = None,
+    pred_probs: Any = None,
+    *,
+    model: Any = None,
+    cv: int = 5,
+    k: int = 20,
+    checks: str | list[str] | None = None,
+    check_params: Mapping[str, Mapping[str, Any]] | None = None,
+    nan_policy: str = "raise",
+    label_fn: Callable[[Any], Any] | None = None,
+    batch_size: int = 256,
+    image_size: int = 32,
+    random_state: RandomState = 0,
+    verbose: bool = True,
+) -> Report:
+    """Find what is wrong with a labelled dataset.
+
+    Parameters
+    ----------
+    data : array-like, pandas.DataFrame, torch Dataset, str or os.PathLike, or DataView
+        The samples (see :func:`datafix.data.as_view`).
+    labels : str or array-like, optional
+        One label per sample, or a DataFrame's label column name. torch Datasets and image
+        folders bring their own.
+    features : array-like, torch.nn.Module or callable, optional
+        Features per sample, or a feature extractor for torch Datasets and image folders.
+    pred_probs : array-like of shape (n, K), optional
+        Out-of-sample predicted probabilities from your own model, columns in the order of the
+        sorted classes. Computed by cross-validation on ``features`` when not given.
+    model : None, "logistic", "linear", "mlp" or a scikit-learn classifier
+        The cross-validation model (see :func:`datafix.signals.make_model`).
+    cv : int, default 5
+        Cross-validation folds.
+    k : int, default 20
+        Neighbours in the shared kNN graph.
+    checks : str or list of str, optional
+        The checks to run (default: all; see :func:`datafix.checks.list_checks`).
+    check_params : dict, optional
+        Options per check, e.g. ``{"label": {"knn_weight": 0.7}}``.
+    nan_policy : {"raise", "drop", "impute"}, default "raise"
+        What to do with NaN/inf features (see :func:`datafix.signals.handle_non_finite`).
+    label_fn : callable, optional
+        ``label_fn(item) -> label`` for torch Datasets.
+    batch_size : int, default 256
+        Batch size for feature modules.
+    image_size : int, default 32
+        Thumbnail side for image folders.
+    random_state : int, numpy.random.Generator or None, default 0
+        Seed; the same seed gives the same report.
+    verbose : bool, default True
+        Show progress bars.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    InvalidInputError, InvalidTypeError
+        For bad input, before any long computation.
+
+    Examples
+    --------
+    >>> import datafix as dfx
+    >>> data = dfx.datasets.load_noisy("digits", noise=0.1, random_state=0)
+    >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
+    >>> found = report.issues["is_label_issue"].to_numpy(bool)
+    >>> bool((found & data.is_label_error).sum() / found.sum() > 0.8)  # precision
+    True
+    """
+    cv = check_int(cv, "cv", minimum=2)
+    k = check_int(k, "k", minimum=1)
+    check_choice(nan_policy, "nan_policy", NAN_POLICIES)
+    rng = check_random_state(random_state)
+    specs = resolve_checks(checks)
+    params_by_check = _check_params(check_params, specs)
+
+    view = as_view(
+        data, labels, features=features, label_fn=label_fn, batch_size=batch_size,
+        image_size=image_size, verbose=verbose,
+    )
+    if len(view) == 0:
+        raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
+    if pred_probs is not None:
+        view, pred_probs = _align_pred_probs(view, pred_probs)
+    view = handle_non_finite(view, nan_policy)
+    valid = view.valid
+    if pred_probs is not None:
+        pred_probs = pred_probs[valid]
+    if not valid.any():
+        raise InvalidInputError("No sample could be used: every sample is broken.")
+    codes = None if view.codes is None else view.codes[valid]
+    if codes is not None and len(np.unique(codes)) < 2:
+        raise InvalidInputError("The usable samples have a single class; a label audit needs at least 2.")
+
+    signals = Signals(
+        codes, view.n_classes,
+        features=None if view.features is None else np.asarray(view.features)[valid],
+        pred_probs=pred_probs, model=model, cv=cv, k=k, random_state=rng, verbose=verbose,
+    )
+    issues = pd.DataFrame(index=view.index)
+    issues["is_broken"] = ~valid
+    issues["broken_reason"] = pd.Series([view.broken.get(i) for i in range(len(view))], index=view.index, dtype=object)
+    outcomes: dict[str, CheckOutcome] = {}
+    for spec in specs:
+        missing = [why for name in spec.requires if (why := signals.missing(name)) is not None]
+        if missing:
+            outcomes[spec.name] = CheckOutcome(
+                spec.name, False, spec.flag, spec.score, reason="; ".join(missing), description=spec.description
+            )
+            continue
+        result = spec.func(signals, **params_by_check.get(spec.name, {}))
+        result = _to_source(result, spec.label_columns, view, valid)
+        issues = issues.join(result)
+        outcomes[spec.name] = CheckOutcome(
+            spec.name, True, spec.flag, spec.score, columns=tuple(result.columns), description=spec.description
+        )
+    params = {
+        "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k": k,
+        "model": model if model is None or isinstance(model, str) else type(model).__name__,
+        "nan_policy": nan_policy, "checks": [s.name for s in specs],
+        "check_params": {name: dict(p) for name, p in params_by_check.items()},
+        "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
+        "classes": [c.item() if isinstance(c, np.generic) else c for c in (view.classes if view.classes is not None else [])],
+    }
+    return Report(issues, outcomes, params, dict(signals.provenance), library_versions())
+
+
+def _check_params(
+    check_params: Mapping[str, Mapping[str, Any]] | None, specs: list[Any]
+) -> dict[str, dict[str, Any]]:
+    if check_params is None:
+        return {}
+    if not isinstance(check_params, Mapping):
+        raise InvalidTypeError("The 'check_params' parameter must be a dict of check name to options.")
+    names = {s.name: s for s in specs}
+    out = {}
+    for name, opts in check_params.items():
+        if name not in names:
+            raise InvalidInputError(
+                f"The 'check_params' parameter has options for {name!r}, which is not among the checks "
+                f"to run {sorted(names)}."
+            )
+        if names[name].validate is not None:
+            try:
+                names[name].validate(**opts)
+            except TypeError as err:
+                raise InvalidTypeError(f"Bad options for check {name!r}: {err}") from None
+        out[name] = dict(opts)
+    return out
+
+
+def _align_pred_probs(view: DataView, pred_probs: Any) -> tuple[DataView, np.ndarray]:
+    """Validate pred_probs against the view; return it full-length, its usable rows checked.
+
+    Integer labels ``0..K-1`` may leave some of the K classes with no sample; pred_probs then
+    still has K columns, and the view's classes are widened to ``0..K-1`` to match.
+    """
+    if view.codes is None:
+        raise InvalidInputError("The 'pred_probs' argument needs labels to compare with.")
+    shape = np.shape(pred_probs)
+    n_cols = shape[1] if len(shape) == 2 else None
+    classes = view.classes
+    if (
+        n_cols is not None and n_cols > len(classes) and classes.dtype.kind in "iu"
+        and classes.min() >= 0 and classes.max() < n_cols
+    ):
+        codes = np.where(view.codes >= 0, classes[np.maximum(view.codes, 0)], -1).astype(np.int64)
+        view = replace(view, codes=codes, classes=np.arange(n_cols))
+    if len(shape) != 2 or shape[0] != len(view):
+        raise InvalidInputError(
+            f"The 'pred_probs' argument must have shape (n_samples, n_classes) = ({len(view)}, "
+            f"{view.n_classes}); got {shape}."
+        )
+    valid = view.valid
+    P = np.array(pred_probs, dtype=np.float64) if valid.all() else np.full(shape, np.nan)
+    P[valid] = check_pred_probs(np.asarray(pred_probs)[valid], n=int(valid.sum()), n_classes=view.n_classes)
+    return view, P
+
+
+def _to_source(result: pd.DataFrame, label_columns: tuple[str, ...], view: DataView, valid: np.ndarray) -> pd.DataFrame:
+    """Index a check's output like the source and decode label codes to the user's values."""
+    out = result.copy()
+    for col in label_columns:
+        out[col] = decode_labels(out[col].to_numpy(), view.classes)
+    out.index = view.index[valid]
+    out = out.reindex(view.index)
+    for col in result.columns:
+        if result[col].dtype == bool:
+            out[col] = out[col].astype("boolean")
+    return out

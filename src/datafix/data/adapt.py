@@ -1,0 +1,101 @@
+"""``as_view``: pick the adapter for a data source."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from datafix.data.arrays import as_feature_matrix, from_arrays
+from datafix.data.frame import from_frame
+from datafix.data.image_folder import from_image_folder
+from datafix.data.torch_dataset import from_torch_dataset
+from datafix.data.view import DataView
+from datafix.errors import InvalidInputError, InvalidTypeError
+
+
+def as_view(
+    data: Any,
+    labels: Any = None,
+    *,
+    features: Any = None,
+    label_fn: Callable[[Any], Any] | None = None,
+    batch_size: int = 256,
+    image_size: int = 32,
+    verbose: bool = True,
+) -> DataView:
+    """Wrap any supported data source in a read-only :class:`DataView`.
+
+    Parameters
+    ----------
+    data : array-like, pandas.DataFrame, torch Dataset, str or os.PathLike, or DataView
+        - an array ``X`` of shape (n, d) (or (n, ...), flattened per sample);
+        - a DataFrame (pass ``labels`` as the label column's name);
+        - a map-style ``torch.utils.data.Dataset``;
+        - a folder path with one subfolder of images per class;
+        - a DataView, returned as it is.
+    labels : str or array-like, optional
+        Labels, or a DataFrame's label column name.
+    features : array-like, torch.nn.Module or callable, optional
+        Features replacing the defaults (array sources: the array itself; DataFrames: the other
+        columns; image folders: thumbnails). A module or a per-item function applies to torch
+        Datasets and image folders.
+    label_fn : callable, optional
+        ``label_fn(item) -> label`` for a torch Dataset.
+    batch_size : int, default 256
+        Items per batch when running a feature module.
+    image_size : int, default 32
+        Side of image thumbnails for image folders.
+    verbose : bool, default True
+        Show progress bars.
+
+    Returns
+    -------
+    DataView
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [0.1, 0.2, 0.9], "y": ["x", "x", "z"]}, index=[10, 11, 12])
+    >>> view = as_view(df, labels="y")
+    >>> list(view.index), view.labels.tolist()
+    ([10, 11, 12], ['x', 'x', 'z'])
+    """
+    if isinstance(data, DataView):
+        if labels is not None or features is not None:
+            raise InvalidInputError("Pass labels and features when building the DataView, not with it.")
+        return data
+    is_extractor = isinstance(features, torch.nn.Module) or callable(features)
+    if isinstance(data, (str, os.PathLike)):
+        if labels is not None:
+            raise InvalidInputError("An image folder's labels are its subfolder names; do not pass labels.")
+        return from_image_folder(
+            data, features=features, image_size=image_size, batch_size=batch_size, verbose=verbose
+        )
+    if isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.Tensor):
+        return from_torch_dataset(
+            data, labels, label_fn=label_fn, features=features, batch_size=batch_size, verbose=verbose
+        )
+    if label_fn is not None:
+        raise InvalidInputError("The 'label_fn' argument only applies to torch Datasets.")
+    if is_extractor:
+        raise InvalidTypeError(
+            "A feature module or function applies to torch Datasets and image folders; for arrays "
+            "and DataFrames pass the features as an array."
+        )
+    if isinstance(data, pd.DataFrame):
+        view = from_frame(data, labels)
+    elif isinstance(data, (np.ndarray, torch.Tensor, list, tuple)):
+        view = from_arrays(data, labels)
+    else:
+        raise InvalidTypeError(
+            "The 'data' argument must be an array, a pandas DataFrame, a torch Dataset or an image "
+            f"folder path; got {type(data).__name__}."
+        )
+    if features is not None:
+        view = view.with_features(as_feature_matrix(features, name="features", n=len(view)))
+    return view

@@ -1,0 +1,90 @@
+"""Adapter for numpy-style ``(X, y)`` data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datafix.data.labels import encode_labels
+from datafix.data.view import DataView, _readonly
+from datafix.errors import InvalidInputError, InvalidTypeError
+
+
+def from_arrays(X: Any, labels: Any = None) -> DataView:
+    """Build a :class:`DataView` over a feature array and labels.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d) or (n, ...)
+        Numeric features. More than two dimensions (images as arrays) are flattened per sample.
+    labels : array-like of shape (n,), optional
+        Class labels.
+
+    Returns
+    -------
+    DataView
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> view = from_arrays(np.zeros((3, 2)), [0, 1, 1])
+    >>> view.features.shape, view.codes.tolist()
+    ((3, 2), [0, 1, 1])
+    """
+    features = as_feature_matrix(X, name="data")
+    index = pd.RangeIndex(len(features))
+    codes, classes = _labels_for(labels, index)
+    return DataView(
+        index=index,
+        codes=codes,
+        classes=classes,
+        features=_readonly(features),
+        feature_names=[f"x{j}" for j in range(features.shape[1])],
+        kind="arrays",
+        source=X,
+    )
+
+
+def as_feature_matrix(X: Any, *, name: str = "features", n: int | None = None) -> np.ndarray:
+    """Return ``X`` as a float64 matrix of shape (n, d), without modifying ``X``.
+
+    Raises a clear error for non-numeric data, a scalar or 1-D input, or a row count other
+    than ``n``. Non-finite values are kept; :func:`datafix.signals.handle_non_finite` deals
+    with them.
+    """
+    if hasattr(X, "detach") and hasattr(X, "cpu"):
+        X = X.detach().cpu().numpy()
+    if isinstance(X, pd.DataFrame):
+        X = X.to_numpy()
+    try:
+        arr = np.asarray(X)
+    except ValueError as err:
+        raise InvalidInputError(f"The {name!r} argument must be a rectangular array: {err}") from None
+    if arr.dtype.kind not in "biuf":
+        raise InvalidTypeError(
+            f"The {name!r} argument must be numeric; got dtype {arr.dtype}. Encode text or "
+            "categorical columns first, or pass a pandas DataFrame with a label column."
+        )
+    if arr.ndim < 2:
+        raise InvalidInputError(
+            f"The {name!r} argument must have one row per sample (2-D or more); got shape {arr.shape}."
+        )
+    if n is not None and arr.shape[0] != n:
+        raise InvalidInputError(
+            f"The {name!r} argument has {arr.shape[0]} rows but the data has {n} samples."
+        )
+    arr = arr.reshape(arr.shape[0], -1)
+    return arr.astype(np.float64, copy=arr.dtype != np.float64)
+
+
+def _labels_for(labels: Any, index: pd.Index) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if labels is None:
+        return None, None
+    n_labels = len(labels) if hasattr(labels, "__len__") else None
+    if n_labels is not None and n_labels != len(index):
+        raise InvalidInputError(
+            f"The 'labels' argument has {n_labels} entries but the data has {len(index)} samples."
+        )
+    return encode_labels(labels, index=index)

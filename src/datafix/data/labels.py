@@ -1,0 +1,135 @@
+"""Turn user labels (ints, strings, categories, integral floats) into int64 codes and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datafix._validation import describe_positions
+from datafix.errors import InvalidInputError, InvalidTypeError
+
+
+def encode_labels(
+    values: Any, *, index: pd.Index | None = None, name: str = "labels"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Encode class labels as int64 codes ``0..K-1`` and return ``(codes, classes)``.
+
+    ``classes[codes]`` gives back the user's values. Classes are sorted, except for a pandas
+    Categorical, whose category order is kept (categories with no sample are dropped).
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        Class labels: ints, strings, bools, categories, or floats with integral values.
+    index : pandas.Index, optional
+        The source's index, used to name bad rows in errors. Defaults to positions.
+    name : str, default "labels"
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64, shape (n,)
+    classes : numpy.ndarray, shape (K,)
+
+    Raises
+    ------
+    InvalidInputError
+        Missing labels (None/NaN), non-integral floats, a shape other than 1-D, fewer than two
+        classes.
+
+    Examples
+    --------
+    >>> codes, classes = encode_labels(["cat", "dog", "cat"])
+    >>> codes.tolist(), classes.tolist()
+    ([0, 1, 0], ['cat', 'dog'])
+    """
+    if hasattr(values, "detach") and hasattr(values, "cpu"):  # a torch tensor
+        values = values.detach().cpu().numpy()
+    if isinstance(values, (pd.Series, pd.Index)):
+        series = pd.Series(values.to_numpy(), copy=False) if isinstance(values, pd.Index) else values
+    else:
+        shape = np.shape(values) if isinstance(values, np.ndarray) else _shape_of(values)
+        if len(shape) != 1:
+            raise InvalidInputError(
+                f"The {name!r} argument must be 1-D (one class label per sample); got shape {shape}."
+            )
+        series = pd.Series(values if isinstance(values, np.ndarray) else list(values), copy=False)
+    n = len(series)
+    where = index if index is not None and len(index) == n else pd.RangeIndex(n)
+
+    missing = series.isna().to_numpy()
+    if missing.any():
+        raise InvalidInputError(
+            f"The {name!r} argument has {int(missing.sum())} missing labels (None/NaN) at "
+            f"{describe_positions(where[missing])}. Drop those rows or give them a label."
+        )
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        present = pd.unique(series.cat.codes.to_numpy())
+        classes = np.asarray(series.cat.categories)[np.sort(present)]
+        codes = pd.Categorical(series, categories=classes).codes.astype(np.int64)
+    else:
+        data = series.to_numpy()
+        if data.dtype.kind == "f":
+            bad = data != np.round(data)
+            if bad.any():
+                raise InvalidInputError(
+                    f"The {name!r} argument must hold class labels; found non-integer floats such "
+                    f"as {_py(data[bad][0])!r} at {describe_positions(where[bad])}. Use ints or strings, "
+                    "or round the values if they are classes."
+                )
+            data = data.astype(np.int64)
+        elif data.dtype.kind not in "iubUSO":
+            raise InvalidTypeError(
+                f"The {name!r} argument must hold ints, strings, bools or categories; got dtype "
+                f"{data.dtype}."
+            )
+        if data.dtype.kind == "O":
+            kinds = {type(v) for v in data}
+            if len(kinds) > 1 and not all(issubclass(k, (int, np.integer)) for k in kinds):
+                raise InvalidInputError(
+                    f"The {name!r} argument mixes label types {sorted(k.__name__ for k in kinds)}; "
+                    "use one type for all labels."
+                )
+        try:
+            classes, codes = np.unique(data, return_inverse=True)
+        except TypeError as err:  # unorderable objects
+            raise InvalidTypeError(f"The {name!r} argument holds labels that cannot be sorted: {err}") from None
+        codes = codes.astype(np.int64).reshape(-1)
+    if n and len(classes) < 2:
+        raise InvalidInputError(
+            f"The {name!r} argument has a single class ({_py(classes[0])!r}); a label audit needs at "
+            "least 2 classes."
+        )
+    return codes, classes
+
+
+def decode_labels(codes: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Map int codes back to the user's label values; code -1 (unknown) becomes None.
+
+    Examples
+    --------
+    >>> decode_labels(np.array([1, -1]), np.array(["a", "b"])).tolist()
+    ['b', None]
+    """
+    codes = np.asarray(codes)
+    out = np.empty(codes.shape, dtype=object)
+    known = codes >= 0
+    out[known] = classes[codes[known]]
+    out[~known] = None
+    if known.all() and classes.dtype != object:
+        return classes[codes]
+    return out
+
+
+def _py(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _shape_of(values: Any) -> tuple[int, ...]:
+    try:
+        return np.shape(np.asarray(values, dtype=object))
+    except ValueError:  # ragged nesting
+        return (len(values), -1)

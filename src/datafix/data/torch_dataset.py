@@ -1,0 +1,233 @@
+"""Adapter for torch map-style Datasets: labels from attributes, a function or one pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from datafix._validation import check_int
+from datafix.data.arrays import as_feature_matrix
+from datafix.data.labels import encode_labels
+from datafix.data.view import DataView, _readonly
+from datafix.errors import InvalidInputError, InvalidTypeError
+
+FeatureSource = torch.nn.Module | Callable[[Any], Any]
+
+
+def from_torch_dataset(
+    dataset: Any,
+    labels: Any = None,
+    *,
+    label_fn: Callable[[Any], Any] | None = None,
+    features: Any = None,
+    batch_size: int = 256,
+    index: Sequence[Any] | None = None,
+    kind: str = "torch",
+    verbose: bool = True,
+) -> DataView:
+    """Build a :class:`DataView` over a map-style torch Dataset.
+
+    Labels come, in this order, from ``labels``, the dataset's ``targets`` or ``labels``
+    attribute, ``label_fn(item)``, or ``item[1]`` of each item. Features come from ``features``:
+    an array, a ``torch.nn.Module`` run on batches of ``item[0]`` on the module's device, or a
+    function ``feature_fn(item) -> array``. When labels or features need the items, the dataset
+    is read once; items whose ``__getitem__`` (or ``label_fn``) raises are recorded as broken
+    samples with the error, and the rest are used.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        A map-style dataset (``__len__`` and ``__getitem__``). It is only read.
+    labels : array-like, optional
+        One label per item, when the dataset has none of its own.
+    label_fn : callable, optional
+        ``label_fn(item) -> label``.
+    features : array-like, torch.nn.Module or callable, optional
+        Precomputed features, a feature extractor module, or a per-item function.
+    batch_size : int, default 256
+        Items per batch for the feature module.
+    index : sequence, optional
+        Identifiers of the items (default: positions).
+    kind : str, default "torch"
+        Recorded as ``DataView.kind``.
+    verbose : bool, default True
+        Show a progress bar while reading the items.
+
+    Returns
+    -------
+    DataView
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch.utils.data import TensorDataset
+    >>> ds = TensorDataset(torch.randn(6, 3), torch.tensor([0, 1, 0, 1, 0, 1]))
+    >>> view = from_torch_dataset(ds, features=torch.nn.Identity(), verbose=False)
+    >>> view.features.shape, view.codes.tolist()
+    ((6, 3), [0, 1, 0, 1, 0, 1])
+    """
+    if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        raise InvalidTypeError(
+            f"The 'data' argument must be a map-style Dataset with __len__ and __getitem__; got "
+            f"{type(dataset).__name__}."
+        )
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    n = len(dataset)
+    idx = pd.Index(index) if index is not None else pd.RangeIndex(n)
+    raw_labels = labels if labels is not None else (None if label_fn else _label_attribute(dataset))
+    if raw_labels is not None and len(raw_labels) != n:
+        raise InvalidInputError(f"The 'labels' argument has {len(raw_labels)} entries but the dataset has {n} items.")
+
+    given_features = None
+    extractor: FeatureSource | None = None
+    if features is not None:
+        if isinstance(features, torch.nn.Module) or callable(features):
+            extractor = features
+        else:
+            given_features = as_feature_matrix(features, name="features", n=n)
+
+    broken: dict[int, str] = {}
+    feats = given_features
+    if raw_labels is None or extractor is not None:
+        raw_labels, feats, broken = _read_items(
+            dataset, need_labels=raw_labels is None, given_labels=raw_labels, label_fn=label_fn,
+            extractor=extractor, batch_size=batch_size, verbose=verbose,
+        )
+    if len(broken) == n and n:
+        first = next(iter(broken.values()))
+        raise InvalidInputError(f"Every item of the dataset failed to load; the first error was: {first}")
+    codes, classes = _encode_partial(raw_labels, broken, idx)
+    if feats is not None and broken:
+        feats = feats.copy() if feats is given_features else feats
+        feats[list(broken)] = np.nan
+    return DataView(
+        index=idx,
+        codes=codes,
+        classes=classes,
+        features=_readonly(feats),
+        feature_names=None if feats is None else [f"f{j}" for j in range(feats.shape[1])],
+        broken=broken,
+        kind=kind,
+        source=dataset,
+    )
+
+
+def _label_attribute(dataset: Any) -> Any:
+    for name in ("targets", "labels"):
+        values = getattr(dataset, name, None)
+        if values is not None and not callable(values):
+            return values
+    return None
+
+
+def _read_items(
+    dataset: Any,
+    *,
+    need_labels: bool,
+    given_labels: Any,
+    label_fn: Callable[[Any], Any] | None,
+    extractor: FeatureSource | None,
+    batch_size: int,
+    verbose: bool,
+) -> tuple[list[Any], np.ndarray | None, dict[int, str]]:
+    n = len(dataset)
+    labels: list[Any] = [None] * n
+    broken: dict[int, str] = {}
+    rows: list[np.ndarray | None] = [None] * n
+    module = extractor if isinstance(extractor, torch.nn.Module) else None
+    device = _module_device(module) if module is not None else None
+    if module is not None:
+        was_training = module.training
+        module.eval()
+    try:
+        with tqdm(total=n, desc="reading items", unit="item", disable=not verbose, leave=False) as bar:
+            for start in range(0, n, batch_size):
+                positions, inputs = [], []
+                for i in range(start, min(start + batch_size, n)):
+                    try:
+                        item = dataset[i]
+                        if need_labels:
+                            labels[i] = label_fn(item) if label_fn else _second(item)
+                            if hasattr(labels[i], "item") and getattr(labels[i], "ndim", 1) == 0:
+                                labels[i] = labels[i].item()
+                        if extractor is not None:
+                            x = _first(item) if module is not None else extractor(item)
+                            if module is None:
+                                rows[i] = np.asarray(x, dtype=np.float64).reshape(-1)
+                            else:
+                                inputs.append(torch.as_tensor(x))
+                                positions.append(i)
+                    except Exception as err:  # noqa: BLE001 - a failing item is data, not a crash
+                        broken[i] = f"{type(err).__name__}: {err}"
+                if module is not None and inputs:
+                    for pos, row in zip(positions, _run_module(module, inputs, device), strict=True):
+                        rows[pos] = row
+                bar.update(min(batch_size, n - start))
+    finally:
+        if module is not None and was_training:
+            module.train()
+    if not need_labels:
+        labels = list(given_labels)
+    feats = None
+    if extractor is not None:
+        width = next((len(r) for r in rows if r is not None), 0)
+        if any(r is not None and len(r) != width for r in rows):
+            raise InvalidInputError("The feature extractor returned rows of different lengths.")
+        feats = np.full((n, width), np.nan)
+        for i, r in enumerate(rows):
+            if r is not None:
+                feats[i] = r
+    return labels, feats, broken
+
+
+def _run_module(module: torch.nn.Module, inputs: list[torch.Tensor], device: torch.device) -> np.ndarray:
+    try:
+        batch = torch.stack(inputs).to(device)
+    except RuntimeError as err:
+        raise InvalidInputError(
+            f"The dataset's inputs (item[0]) cannot be stacked into a batch for the feature module: {err}"
+        ) from None
+    if not batch.is_floating_point():
+        batch = batch.float()
+    with torch.inference_mode():
+        out = module(batch)
+    return out.detach().float().flatten(1).cpu().numpy().astype(np.float64)
+
+
+def _module_device(module: torch.nn.Module) -> torch.device:
+    for tensor in [*module.parameters(), *module.buffers()]:
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _first(item: Any) -> Any:
+    return item[0] if isinstance(item, (tuple, list)) else item
+
+
+def _second(item: Any) -> Any:
+    if isinstance(item, (tuple, list)) and len(item) >= 2:
+        return item[1]
+    if isinstance(item, dict) and "label" in item:
+        return item["label"]
+    raise InvalidInputError(
+        "Cannot find the label in a dataset item: it is not a (input, label) pair and has no "
+        "'label' key. Pass labels=..., or label_fn=lambda item: ..."
+    )
+
+
+def _encode_partial(raw: Any, broken: dict[int, str], index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    values = raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else raw
+    if not broken:
+        return encode_labels(values, index=index)
+    ok = np.ones(len(index), dtype=bool)
+    ok[list(broken)] = False
+    kept = [v for v, good in zip(values, ok, strict=True) if good]
+    codes_ok, classes = encode_labels(kept, index=index[ok])
+    codes = np.full(len(index), -1, dtype=np.int64)
+    codes[ok] = codes_ok
+    return codes, classes

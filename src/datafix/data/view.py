@@ -1,0 +1,109 @@
+"""DataView: one read-only view over any labelled data source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datafix.data.labels import decode_labels
+
+
+@dataclass(frozen=True, eq=False)
+class DataView:
+    """A read-only view over a labelled data source.
+
+    Adapters build it (see :func:`datafix.data.as_view`); signals and checks read it. It never
+    copies or modifies the source: ``source`` is the user's object, untouched.
+
+    Parameters
+    ----------
+    index : pandas.Index
+        The source's own sample identifiers (a DataFrame's index, an image's relative path, or
+        positions). Every datafix output is indexed by it.
+    codes : numpy.ndarray of int64 or None
+        Label codes ``0..K-1``; ``-1`` where a sample's label is unknown (it could not be read).
+    classes : numpy.ndarray or None
+        The user's label values; ``classes[codes]`` are the labels.
+    features : numpy.ndarray of float64 or None
+        One row of numeric features per sample (rows of broken samples are NaN).
+    feature_names : list of str or None
+        Column names of ``features``.
+    broken : Mapping[int, str]
+        Positions of samples that could not be read, with the reason.
+    kind : str
+        The source type: ``"arrays"``, ``"frame"``, ``"torch"`` or ``"images"``.
+    source : object
+        The user's data object.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from datafix.data import as_view
+    >>> view = as_view(np.eye(4), labels=["a", "b", "a", "b"])
+    >>> len(view), view.classes.tolist(), view.labels.tolist()
+    (4, ['a', 'b'], ['a', 'b', 'a', 'b'])
+    """
+
+    index: pd.Index
+    codes: np.ndarray | None
+    classes: np.ndarray | None
+    features: np.ndarray | None = None
+    feature_names: list[str] | None = None
+    broken: Mapping[int, str] = field(default_factory=dict)
+    kind: str = "arrays"
+    source: Any = None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (0 when the view has no labels)."""
+        return 0 if self.classes is None else len(self.classes)
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """The labels in the user's values (None where unknown)."""
+        if self.codes is None or self.classes is None:
+            return None
+        return decode_labels(self.codes, self.classes)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Boolean mask of the samples that could be read (not broken)."""
+        mask = np.ones(len(self), dtype=bool)
+        if self.broken:
+            mask[np.fromiter(self.broken, dtype=np.int64)] = False
+        return mask
+
+    def item(self, position: int) -> Any:
+        """Return the source's sample at ``position`` (a row, a DataFrame row, a Dataset item, a path)."""
+        if self.kind == "frame":
+            return self.source.iloc[position]
+        if self.kind == "images":
+            return self.source.samples[position][0]
+        return self.source[position]
+
+    def with_broken(self, reasons: Mapping[int, str]) -> DataView:
+        """Return a new view in which the samples at the given positions are also broken."""
+        merged = dict(self.broken)
+        for pos, why in reasons.items():
+            merged.setdefault(int(pos), why)
+        return replace(self, broken=merged)
+
+    def with_features(self, features: np.ndarray | None, names: list[str] | None = None) -> DataView:
+        """Return a new view with other features (the source stays as it is)."""
+        return replace(self, features=_readonly(features), feature_names=names)
+
+
+def _readonly(arr: np.ndarray | None) -> np.ndarray | None:
+    """A read-only *view* of ``arr``; the caller's array keeps its own flags."""
+    if arr is None:
+        return None
+    out = arr.view()
+    out.flags.writeable = False
+    return out

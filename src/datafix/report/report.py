@@ -1,0 +1,236 @@
+"""The Report: one row per sample, a summary per issue type, and how the audit was run."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datafix.report.text import render_text
+
+#: Packages whose versions every report records.
+VERSIONED = ("datafix", "numpy", "pandas", "scikit-learn", "torch", "cleanlab")
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What happened to one check in an audit.
+
+    Attributes
+    ----------
+    name : str
+        The check's registry name.
+    ran : bool
+        Whether it ran.
+    flag, score : str
+        Its flag and score columns in ``Report.issues``.
+    columns : tuple of str
+        All its columns in ``Report.issues``.
+    reason : str
+        Why it was skipped (empty when it ran).
+    description : str
+        One line about the issue type.
+    """
+
+    name: str
+    ran: bool
+    flag: str
+    score: str
+    columns: tuple[str, ...] = ()
+    reason: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of :func:`datafix.audit`.
+
+    Attributes
+    ----------
+    issues : pandas.DataFrame
+        One row per sample of the source, indexed like it. ``is_broken`` and ``broken_reason``
+        for samples that could not be read; then each check's columns (``is_<issue>``,
+        ``<issue>_score``, ...), NaN for broken samples.
+    checks : dict of str to CheckOutcome
+        Every check the audit considered, run or skipped with the reason.
+    params : dict
+        The audit's parameters.
+    signals : dict of str to str
+        Where each signal came from (given, cross-validation, ...).
+    versions : dict of str to str
+        Versions of Python, datafix and the libraries it used.
+
+    Examples
+    --------
+    >>> import datafix as dfx
+    >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+    >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
+    >>> report.summary().loc["label", "count"] > 0
+    np.True_
+    """
+
+    issues: pd.DataFrame
+    checks: dict[str, CheckOutcome]
+    params: dict[str, Any] = field(default_factory=dict)
+    signals: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per issue type: ``count``, ``share`` of all samples, ``status`` and ``note``.
+
+        Skipped checks have no count and say why in ``note``.
+        """
+        n = len(self.issues)
+        rows = [
+            {
+                "issue": "broken",
+                "count": int(self.issues["is_broken"].sum()),
+                "status": "ran",
+                "note": "samples that could not be read or used",
+            }
+        ]
+        for c in self.checks.values():
+            count = int(self.issues[c.flag].fillna(False).astype(bool).sum()) if c.ran else pd.NA
+            rows.append(
+                {"issue": c.name, "count": count, "status": "ran" if c.ran else "skipped",
+                 "note": c.description if c.ran else c.reason}
+            )
+        out = pd.DataFrame(rows).set_index("issue")
+        out["count"] = out["count"].astype("Int64")
+        out.insert(1, "share", (out["count"] / n).astype("Float64") if n else pd.NA)
+        return out
+
+    def flagged(self, issue: str) -> pd.DataFrame:
+        """The samples flagged for ``issue``, most likely first (lowest score).
+
+        Examples
+        --------
+        >>> import datafix as dfx
+        >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+        >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
+        >>> bool(report.flagged("label")["is_label_issue"].all())
+        True
+        """
+        if issue == "broken":
+            return self.issues[self.issues["is_broken"]]
+        if issue not in self.checks or not self.checks[issue].ran:
+            ran = ["broken", *(c.name for c in self.checks.values() if c.ran)]
+            raise KeyError(f"No results for issue {issue!r}; this report has {ran}.")
+        c = self.checks[issue]
+        rows = self.issues[self.issues[c.flag].fillna(False).astype(bool)]
+        return rows.sort_values(c.score, kind="stable")
+
+    def render(self, max_rows: int = 10) -> str:
+        """A plain-text rendering for terminals: the summary and the worst flagged samples."""
+        return render_text(self, max_rows=max_rows)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __repr__(self) -> str:
+        ran = [c.name for c in self.checks.values() if c.ran]
+        return f"Report(n_samples={len(self.issues)}, checks={ran})"
+
+    # ---- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of everything in the report."""
+        summary = self.summary().reset_index()
+        return {
+            "format": "datafix.report/1",
+            "params": _jsonable(self.params),
+            "signals": dict(self.signals),
+            "versions": dict(self.versions),
+            "checks": {k: vars(v) for k, v in self.checks.items()},
+            "summary": json.loads(summary.to_json(orient="records")),
+            "issues": json.loads(self.issues.to_json(orient="table", index=True)),
+        }
+
+    def to_json(self, path: str | os.PathLike | None = None, *, indent: int | None = 1) -> str:
+        """Write the report as JSON to ``path`` (when given) and return the text.
+
+        :meth:`from_json` reads it back.
+        """
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike) -> Report:
+        """Read a report written by :meth:`to_json` (a path, or the JSON text itself).
+
+        Examples
+        --------
+        >>> import datafix as dfx
+        >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+        >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
+        >>> back = Report.from_json(report.to_json())
+        >>> back.summary().equals(report.summary())
+        True
+        """
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            text = Path(source).read_text(encoding="utf-8")
+        data = json.loads(text)
+        issues = pd.read_json(io.StringIO(json.dumps(data["issues"])), orient="table")
+        checks = {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()}
+        return cls(issues, checks, data["params"], data["signals"], data["versions"])
+
+    def to_parquet(self, path: str | os.PathLike) -> None:
+        """Write ``issues`` (with its index) as a Parquet file."""
+        _stringify_objects(self.issues).to_parquet(path, index=True)
+
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """Write ``issues`` (with its index) as a CSV file."""
+        self.issues.to_csv(path, index=True)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the report in the format its file ending names: ``.json``, ``.parquet`` or ``.csv``."""
+        path = Path(path)
+        writers = {".json": self.to_json, ".parquet": self.to_parquet, ".csv": self.to_csv}
+        if path.suffix.lower() not in writers:
+            raise ValueError(f"Cannot tell the report format from {str(path)!r}: use .json, .parquet or .csv.")
+        writers[path.suffix.lower()](path)
+        return path
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries datafix used."""
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _stringify_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet needs one type per column: object columns mixing types become strings."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            kinds = {type(v) for v in out[col].dropna()}
+            if len(kinds) > 1:
+                out[col] = out[col].map(lambda v: None if v is None else str(v))
+    return out

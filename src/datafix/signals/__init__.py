@@ -1,0 +1,19 @@
+"""Signals shared by every check: features, out-of-sample predicted probabilities, the kNN graph."""
+
+from datafix.signals.bundle import MissingSignalError, Signals
+from datafix.signals.features import handle_non_finite
+from datafix.signals.neighbors import KNNGraph, knn_graph
+from datafix.signals.pred_probs import check_pred_probs, cross_val_pred_probs, make_model
+from datafix.signals.probe import TorchProbeClassifier
+
+__all__ = [
+    "KNNGraph",
+    "MissingSignalError",
+    "Signals",
+    "TorchProbeClassifier",
+    "check_pred_probs",
+    "cross_val_pred_probs",
+    "handle_non_finite",
+    "knn_graph",
+    "make_model",
+]

@@ -1,0 +1,137 @@
+"""``Signals``: what checks read, each computed at most once per audit."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from datafix._validation import RandomState, check_random_state, seed_from
+from datafix.errors import DatafixError
+from datafix.signals.neighbors import KNNGraph, knn_graph
+from datafix.signals.pred_probs import cross_val_pred_probs
+
+SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors")
+
+
+class MissingSignalError(DatafixError, LookupError):
+    """A check asked for a signal the audit cannot provide."""
+
+
+class Signals:
+    """The shared inputs of every check, over the audited (non-broken) samples.
+
+    Given signals are used as they are; missing ones are computed on first use and cached:
+    ``pred_probs`` by K-fold cross-validation on ``features``, ``neighbors`` as one exact kNN
+    graph on ``features``. Checks receive this object and read what they need; none computes
+    a signal of its own.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray of int64 or None
+        Label codes of the audited samples.
+    n_classes : int
+        Number of classes.
+    features : numpy.ndarray or None
+        Finite features of the audited samples.
+    pred_probs : numpy.ndarray or None
+        Validated out-of-sample probabilities.
+    model, cv : see :func:`datafix.signals.cross_val_pred_probs`
+    k : int, default 20
+        Neighbours in the kNN graph.
+    random_state : int, numpy.random.Generator or None
+        Seed for everything random the signals do.
+    verbose : bool
+        Show progress bars.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> s = Signals(y, 3, features=X, verbose=False)
+    >>> s.missing("pred_probs") is None, s.pred_probs.shape, s.neighbors.k
+    (True, (150, 3), 20)
+    """
+
+    def __init__(
+        self,
+        labels: np.ndarray | None,
+        n_classes: int,
+        *,
+        features: np.ndarray | None = None,
+        pred_probs: np.ndarray | None = None,
+        model: Any = None,
+        cv: int = 5,
+        k: int = 20,
+        random_state: RandomState = 0,
+        verbose: bool = True,
+    ) -> None:
+        self.labels = labels
+        self.n_classes = n_classes
+        self.features = features
+        self._given_pred_probs = pred_probs
+        self.model = model
+        self.cv = cv
+        self.k = k
+        self.verbose = verbose
+        rng = check_random_state(random_state)
+        self._seeds = {name: seed_from(rng) for name in ("pred_probs", "neighbors")}
+        self.provenance: dict[str, str] = {}
+        if labels is not None:
+            self.provenance["labels"] = "given"
+        if features is not None:
+            self.provenance["features"] = f"given ({features.shape[1]} columns)"
+        if pred_probs is not None:
+            self.provenance["pred_probs"] = "given"
+
+    def missing(self, name: str) -> str | None:
+        """Why signal ``name`` cannot be had, or None when it can."""
+        if name == "labels":
+            return None if self.labels is not None else "no labels were given"
+        if name == "features":
+            return None if self.features is not None else "no features were given or derived"
+        if name == "pred_probs":
+            if self._given_pred_probs is not None:
+                return None
+            if self.labels is None:
+                return "no labels to cross-validate"
+            if self.features is None:
+                return "no pred_probs were given and there are no features to compute them from"
+            return None
+        if name == "neighbors":
+            return None if self.features is not None else "no features for a neighbour graph"
+        raise KeyError(f"Unknown signal {name!r}; signals are {SIGNAL_NAMES}.")
+
+    @cached_property
+    def pred_probs(self) -> np.ndarray:
+        """Out-of-sample predicted probabilities (n, K): given, or by cross-validation."""
+        if self._given_pred_probs is not None:
+            return self._given_pred_probs
+        self._require("pred_probs")
+        P = cross_val_pred_probs(
+            self.features, self.labels, n_classes=self.n_classes, model=self.model, cv=self.cv,
+            random_state=self._seeds["pred_probs"], verbose=self.verbose,
+        )
+        self.provenance["pred_probs"] = f"{self.cv}-fold cross-validation of {_describe(self.model)}"
+        return P
+
+    @cached_property
+    def neighbors(self) -> KNNGraph:
+        """The shared kNN graph on standardised features."""
+        self._require("neighbors")
+        graph = knn_graph(self.features, self.k)
+        self.provenance["neighbors"] = f"exact {graph.metric} kNN graph, k={graph.k}, standardised features"
+        return graph
+
+    def _require(self, name: str) -> None:
+        why = self.missing(name)
+        if why is not None:
+            raise MissingSignalError(f"Signal {name!r} is not available: {why}.")
+
+
+def _describe(model: Any) -> str:
+    names = {None: "logistic regression", "logistic": "logistic regression",
+             "linear": "a torch linear probe", "mlp": "a torch MLP probe"}
+    return names.get(model, type(model).__name__) if isinstance(model, (str, type(None))) else type(model).__name__

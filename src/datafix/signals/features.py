@@ -1,0 +1,67 @@
+"""Feature checks shared by every signal: what to do with NaN and inf."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from datafix._validation import check_choice, describe_positions
+from datafix.data.view import DataView
+from datafix.errors import InvalidInputError
+
+NAN_POLICIES = ("raise", "drop", "impute")
+
+
+def handle_non_finite(view: DataView, nan_policy: str = "raise") -> DataView:
+    """Apply ``nan_policy`` to feature rows holding NaN or inf and return the resulting view.
+
+    Parameters
+    ----------
+    view : DataView
+        The data. Rows already broken are ignored.
+    nan_policy : {"raise", "drop", "impute"}, default "raise"
+        - ``"raise"``: raise an error naming the rows;
+        - ``"drop"``: record those rows as broken samples (reported, not audited);
+        - ``"impute"``: replace non-finite values by the column median of the finite ones.
+
+    Returns
+    -------
+    DataView
+        ``view`` itself when nothing is non-finite, otherwise a new view (the source is untouched).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from datafix.data import as_view
+    >>> view = as_view(np.array([[1.0], [np.nan], [3.0]]), labels=[0, 1, 0])
+    >>> handle_non_finite(view, "impute").features.ravel().tolist()
+    [1.0, 2.0, 3.0]
+    >>> sorted(handle_non_finite(view, "drop").broken)
+    [1]
+    """
+    check_choice(nan_policy, "nan_policy", NAN_POLICIES)
+    X = view.features
+    if X is None:
+        return view
+    bad_cells = ~np.isfinite(X)
+    bad_cells[~view.valid] = False
+    bad_rows = bad_cells.any(axis=1)
+    if not bad_rows.any():
+        return view
+    if nan_policy == "raise":
+        cols = np.flatnonzero(bad_cells.any(axis=0))
+        names = view.feature_names or [f"x{j}" for j in range(X.shape[1])]
+        raise InvalidInputError(
+            f"The features have NaN or inf in {int(bad_rows.sum())} rows at "
+            f"{describe_positions(view.index[bad_rows])} (columns "
+            f"{describe_positions([names[j] for j in cols])}). Pass nan_policy='drop' to leave those "
+            "rows out of the audit (they are reported as broken), or nan_policy='impute' to fill "
+            "them with column medians."
+        )
+    if nan_policy == "drop":
+        return view.with_broken({int(i): "non-finite features" for i in np.flatnonzero(bad_rows)})
+    filled = X.copy()
+    usable = view.valid[:, None] & ~bad_cells & np.isfinite(X)
+    for j in np.flatnonzero(bad_cells.any(axis=0)):
+        finite = X[usable[:, j], j]
+        filled[bad_cells[:, j], j] = np.median(finite) if finite.size else 0.0
+    return view.with_features(filled, view.feature_names)

@@ -1,0 +1,175 @@
+"""Out-of-sample predicted probabilities: validation of given ones, K-fold computation of new ones."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from tqdm.auto import tqdm
+
+from datafix._validation import RandomState, check_int, check_random_state, describe_positions, seed_from
+from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
+from datafix.signals.probe import TorchProbeClassifier
+
+MODEL_NAMES = ("logistic", "linear", "mlp")
+
+
+def check_pred_probs(pred_probs: Any, n: int, n_classes: int, *, atol: float = 1e-3) -> np.ndarray:
+    """Validate user-given predicted probabilities and return them as float64 (n, K).
+
+    Raises an error naming ``pred_probs`` for a wrong shape, NaN/inf, negative values, or rows
+    that do not sum to 1 (within ``atol``).
+
+    Examples
+    --------
+    >>> check_pred_probs([[0.9, 0.1], [0.2, 0.8]], n=2, n_classes=2).shape
+    (2, 2)
+    """
+    if hasattr(pred_probs, "detach"):
+        pred_probs = pred_probs.detach().cpu().numpy()
+    try:
+        P = np.asarray(pred_probs, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidTypeError(f"The 'pred_probs' argument must be a numeric (n, K) array: {err}") from None
+    if P.ndim != 2 or P.shape != (n, n_classes):
+        raise InvalidInputError(
+            f"The 'pred_probs' argument must have shape (n_samples, n_classes) = ({n}, {n_classes}); "
+            f"got {P.shape}."
+        )
+    bad = ~np.isfinite(P).all(axis=1)
+    if bad.any():
+        raise InvalidInputError(f"The 'pred_probs' argument has NaN or inf in rows {describe_positions(np.flatnonzero(bad))}.")
+    neg = (P < 0).any(axis=1)
+    if neg.any():
+        raise InvalidInputError(
+            f"The 'pred_probs' argument has negative values in rows {describe_positions(np.flatnonzero(neg))}; "
+            "pass probabilities (softmax outputs), not logits."
+        )
+    off = np.abs(P.sum(axis=1) - 1.0) > atol
+    if off.any():
+        raise InvalidInputError(
+            f"The 'pred_probs' rows must sum to 1; rows {describe_positions(np.flatnonzero(off))} do not "
+            f"(first sums to {P[off][0].sum():.4g}). Pass softmax outputs, not logits or scores."
+        )
+    return P / P.sum(axis=1, keepdims=True)
+
+
+def make_model(model: Any = None, *, random_state: int = 0) -> Any:
+    """Turn ``model`` into an unfitted scikit-learn classifier.
+
+    Parameters
+    ----------
+    model : None, str or estimator
+        None or ``"logistic"``: standardisation + logistic regression (the fast default);
+        ``"linear"`` / ``"mlp"``: a :class:`TorchProbeClassifier` (on the GPU when there is one);
+        any scikit-learn classifier with ``predict_proba`` (cloned, never fitted in place).
+    random_state : int, default 0
+        Seed for the models datafix builds.
+
+    Examples
+    --------
+    >>> type(make_model("mlp")).__name__
+    'TorchProbeClassifier'
+    """
+    if model is None or model == "logistic":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=1.0))
+    if model == "linear":
+        return TorchProbeClassifier(hidden=0, random_state=random_state)
+    if model == "mlp":
+        return TorchProbeClassifier(hidden=256, random_state=random_state)
+    if isinstance(model, str):
+        raise InvalidInputError(
+            f"The 'model' parameter must be one of {', '.join(map(repr, MODEL_NAMES))} or a "
+            f"scikit-learn classifier; got {model!r}."
+        )
+    if not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
+        raise InvalidTypeError(
+            f"The 'model' parameter must have fit and predict_proba (a scikit-learn classifier); "
+            f"got {type(model).__name__}."
+        )
+    return clone(model)
+
+
+def cross_val_pred_probs(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_classes: int | None = None,
+    model: Any = None,
+    cv: int = 5,
+    random_state: RandomState = 0,
+    verbose: bool = True,
+) -> np.ndarray:
+    """Out-of-sample predicted probabilities by stratified K-fold cross-validation.
+
+    Each sample's probabilities come from a model that did not see it. Rules for small classes:
+    the number of folds is ``min(cv, size of the largest class)``; a class with fewer samples
+    than folds is absent from some training folds, and in those folds its probability is 0
+    (a warning names such classes). At least one class needs 2 samples.
+
+    Parameters
+    ----------
+    features : numpy.ndarray of shape (n, d)
+        Finite numeric features.
+    labels : numpy.ndarray of int, shape (n,)
+        Label codes ``0..K-1``.
+    n_classes : int, optional
+        K (default: ``labels.max() + 1``).
+    model : None, str or estimator
+        See :func:`make_model`.
+    cv : int, default 5
+        Number of folds.
+    random_state : int, numpy.random.Generator or None, default 0
+        Seed of the fold split and of datafix's models.
+    verbose : bool, default True
+        Show a progress bar over folds.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, K)
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> P = cross_val_pred_probs(X, y, verbose=False)
+    >>> P.shape, bool(((P.argmax(1) == y).mean() > 0.9))
+    ((150, 3), True)
+    """
+    cv = check_int(cv, "cv", minimum=2)
+    rng = check_random_state(random_state)
+    labels = np.asarray(labels, dtype=np.int64)
+    k = int(labels.max()) + 1 if n_classes is None else n_classes
+    counts = np.bincount(labels, minlength=k)
+    n_splits = min(cv, int(counts.max()))
+    if n_splits < 2:
+        raise InvalidInputError(
+            "Out-of-sample probabilities need at least one class with 2 samples; every class has "
+            "one. Pass pred_probs= instead."
+        )
+    small = np.flatnonzero((counts > 0) & (counts < n_splits))
+    if small.size:
+        warnings.warn(
+            f"Classes (codes) {small.tolist()} have fewer samples than the {n_splits} folds; in folds "
+            "where a class is missing from training, its predicted probability is 0.",
+            DatafixWarning,
+            stacklevel=2,
+        )
+    seed = seed_from(rng)
+    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    P = np.zeros((len(labels), k))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        folds = list(splitter.split(features, labels))
+    for train, test in tqdm(folds, desc="cross-validation", unit="fold", disable=not verbose, leave=False):
+        est = make_model(model, random_state=seed)
+        est.fit(features[train], labels[train])
+        cols = np.asarray(est.classes_, dtype=np.int64)
+        P[np.ix_(test, cols)] = est.predict_proba(features[test])
+    return P
