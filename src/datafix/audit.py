@@ -124,7 +124,7 @@ def audit(
     )
     issues = pd.DataFrame(index=view.index)
     issues["is_broken"] = ~valid
-    issues["broken_reason"] = pd.Series([view.broken.get(i) for i in range(len(view))], index=view.index, dtype=object)
+    issues["broken_reason"] = pd.Series([view.broken.get(i) for i in range(len(view))], index=view.index, dtype="string")
     outcomes: dict[str, CheckOutcome] = {}
     for spec in specs:
         missing = [why for name in spec.requires if (why := signals.missing(name)) is not None]

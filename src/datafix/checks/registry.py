@@ -93,7 +93,13 @@ def list_checks(pattern: str = "*") -> list[str]:
 
 
 def resolve_checks(names: str | list[str] | tuple[str, ...] | None) -> list[CheckSpec]:
-    """The specs for ``names`` (None: all), in registry order; unknown names raise."""
+    """The specs for ``names`` (None: all), in registry order; unknown names raise.
+
+    Examples
+    --------
+    >>> [spec.flag for spec in resolve_checks("label")]
+    ['is_label_issue']
+    """
     if names is None:
         return list(CHECKS.values())
     if isinstance(names, str):

@@ -75,7 +75,7 @@ def as_feature_matrix(X: Any, *, name: str = "features", n: int | None = None) -
         raise InvalidInputError(
             f"The {name!r} argument has {arr.shape[0]} rows but the data has {n} samples."
         )
-    arr = arr.reshape(arr.shape[0], -1)
+    arr = arr.reshape(arr.shape[0], int(np.prod(arr.shape[1:])))
     return arr.astype(np.float64, copy=arr.dtype != np.float64)
 
 

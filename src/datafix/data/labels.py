@@ -67,9 +67,10 @@ def encode_labels(
         )
 
     if isinstance(series.dtype, pd.CategoricalDtype):
-        present = pd.unique(series.cat.codes.to_numpy())
-        classes = np.asarray(series.cat.categories)[np.sort(present)]
-        codes = pd.Categorical(series, categories=classes).codes.astype(np.int64)
+        cat_codes = series.cat.codes.to_numpy()
+        present = np.unique(cat_codes)
+        classes = np.asarray(series.cat.categories)[present]
+        codes = np.searchsorted(present, cat_codes).astype(np.int64)
     else:
         data = series.to_numpy()
         if data.dtype.kind == "f":

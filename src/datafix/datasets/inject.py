@@ -91,20 +91,26 @@ def make_noisy(
     Parameters
     ----------
     X : numpy.ndarray of shape (n, d)
+        Clean features.
     y : numpy.ndarray of shape (n,)
         Clean labels.
     noise : float in [0, 1), default 0
         Share of labels to flip.
     noise_type : {"symmetric", "class_conditional"}, default "symmetric"
+        See :func:`datafix.datasets.noise_matrix`.
     matrix : numpy.ndarray of shape (K, K), optional
         Your own column-stochastic noise matrix; overrides ``noise`` and ``noise_type``.
     imbalance : float >= 1, optional
         Ratio of the largest to the smallest class; class sizes fall off exponentially (class
         order: by label).
     n_duplicates, n_outliers : int, default 0
+        Exact copies and outliers to append.
     feature_names : list of str, optional
+        Column names (default ``x0, x1, ...``).
     name : str, default "data"
+        Recorded as ``InjectedData.name``.
     random_state : int, numpy.random.Generator or None, default 0
+        Seed of every random draw.
 
     Returns
     -------

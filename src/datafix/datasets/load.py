@@ -23,6 +23,7 @@ def load_noisy(name: str = "digits", *, random_state: RandomState = 0, **inject:
         10 features) and ``"classification"`` (2000 samples, 5 classes, 20 features, 10
         informative) are generated from ``random_state``.
     random_state : int, numpy.random.Generator or None, default 0
+        Seed of every random draw.
     **inject
         ``noise``, ``noise_type``, ``matrix``, ``imbalance``, ``n_duplicates``, ``n_outliers``.
 

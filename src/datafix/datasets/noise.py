@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from datafix._validation import RandomState, check_choice, check_float, check_int, check_random_state
+from datafix._validation import (
+    RandomState,
+    check_choice,
+    check_float,
+    check_int,
+    check_random_state,
+)
 from datafix.errors import InvalidInputError
 
 NOISE_TYPES = ("symmetric", "class_conditional")
@@ -29,6 +35,7 @@ def noise_matrix(
     concentration : float, default 0.3
         Dirichlet concentration for ``"class_conditional"``.
     random_state : int, numpy.random.Generator or None, default 0
+        Seed of every random draw.
 
     Returns
     -------
@@ -66,6 +73,7 @@ def flip_labels(labels: np.ndarray, matrix: np.ndarray, *, random_state: RandomS
     matrix : numpy.ndarray of shape (K, K)
         A column-stochastic noise matrix (see :func:`noise_matrix`).
     random_state : int, numpy.random.Generator or None, default 0
+        Seed of every random draw.
 
     Returns
     -------

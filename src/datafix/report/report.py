@@ -203,7 +203,13 @@ class Report:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of Python and of the libraries datafix used."""
+    """Versions of Python and of the libraries datafix used.
+
+    Examples
+    --------
+    >>> sorted(library_versions())[:3]
+    ['cleanlab', 'datafix', 'numpy']
+    """
     out = {"python": platform.python_version()}
     for name in VERSIONED:
         try:

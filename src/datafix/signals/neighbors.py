@@ -44,6 +44,7 @@ def knn_graph(features: np.ndarray, k: int = 20, *, metric: str = "euclidean", s
     k : int, default 20
         Neighbours per sample; capped at n - 1.
     metric : {"euclidean", "cosine"}, default "euclidean"
+        Distance between rows.
     standardize : bool, default True
         Z-score each column first (constant columns become 0), so that no column dominates by
         its scale.

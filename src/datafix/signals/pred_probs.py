@@ -13,7 +13,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from datafix._validation import RandomState, check_int, check_random_state, describe_positions, seed_from
+from datafix._validation import (
+    RandomState,
+    check_int,
+    check_random_state,
+    describe_positions,
+    seed_from,
+)
 from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
 from datafix.signals.probe import TorchProbeClassifier
 

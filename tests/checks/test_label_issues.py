@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+from cleanlab.filter import find_label_issues as cleanlab_find
+
+from datafix.checks import find_label_issues, knn_label_votes
+from datafix.errors import InvalidInputError
+from datafix.signals import cross_val_pred_probs, knn_graph
+
+
+@pytest.fixture(scope="module")
+def digits_case(noisy_digits):
+    y = noisy_digits.y.astype(np.int64)
+    P = cross_val_pred_probs(noisy_digits.X, y, random_state=0, verbose=False)
+    return y, P, knn_graph(noisy_digits.X, 20), noisy_digits.is_label_error
+
+
+def f1(found, truth):
+    tp = (found & truth).sum()
+    return 2 * tp / (found.sum() + truth.sum())
+
+
+def test_ensemble_beats_cleanlab_on_the_same_pred_probs(digits_case):
+    y, P, graph, truth = digits_case
+    ours = find_label_issues(y, P, neighbors=graph)["is_label_issue"].to_numpy()
+    theirs = cleanlab_find(y, P)
+    assert f1(ours, truth) > f1(theirs, truth) + 0.03
+    assert f1(ours, truth) > 0.9
+
+
+def test_method_cleanlab_is_cleanlab(digits_case):
+    y, P, graph, _ = digits_case
+    ours = find_label_issues(y, P, neighbors=graph, method="cleanlab")["is_label_issue"].to_numpy()
+    np.testing.assert_array_equal(ours, cleanlab_find(y, P))
+
+
+def test_columns_scores_and_suggestions(digits_case):
+    y, P, graph, truth = digits_case
+    out = find_label_issues(y, P, neighbors=graph)
+    assert list(out.columns) == ["is_label_issue", "label_score", "given_label", "suggested_label", "suggested_confidence"]
+    assert out["label_score"].between(0, 1).all()
+    assert (out["given_label"].to_numpy() == y).all()
+    # flagged samples score lower than unflagged ones on average, and suggestions fix most flips
+    assert out.loc[out.is_label_issue, "label_score"].mean() < out.loc[~out.is_label_issue, "label_score"].mean()
+    fixed = out.loc[out.is_label_issue & truth, "suggested_label"].to_numpy()
+    assert fixed.size and (fixed != y[out.is_label_issue & truth]).all()
+
+
+def test_the_only_sample_of_a_class_is_never_flagged():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2])
+    P = np.tile([0.9, 0.05, 0.05], (9, 1))
+    P[4:8] = [0.05, 0.9, 0.05]
+    out = find_label_issues(labels, P)
+    assert not out.loc[8, "is_label_issue"]
+
+
+def test_knn_votes_rows_sum_to_one():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    votes = np.eye(4)[rng.integers(0, 4, 50)]
+    P = knn_label_votes(votes, knn_graph(X, 5))
+    np.testing.assert_allclose(P.sum(1), 1.0)
+    assert (P > 0).all()
+
+
+@pytest.mark.parametrize(("kw", "message"), [({"method": "magic"}, "'method'"), ({"knn_weight": 2.0}, "'knn_weight'"),
+                                              ({"rounds": 0}, "'rounds'")])
+def test_bad_options_are_named(kw, message):
+    with pytest.raises(InvalidInputError, match=message):
+        find_label_issues(np.array([0, 1]), np.eye(2), **kw)

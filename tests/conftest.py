@@ -1,0 +1,37 @@
+"""Shared fixtures: small real datasets and an input-checksum helper."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import datafix as dfx
+
+
+def checksum(obj: Any) -> str:
+    """A digest of an object's full content (arrays, frames, tensors, datasets)."""
+    if isinstance(obj, np.ndarray):
+        payload = obj.tobytes() + str(obj.dtype).encode() + str(obj.shape).encode() + str(obj.flags.writeable).encode()
+    elif isinstance(obj, torch.Tensor):
+        payload = obj.detach().cpu().numpy().tobytes()
+    elif isinstance(obj, pd.DataFrame):
+        payload = pickle.dumps((obj.copy(deep=True), list(obj.dtypes), obj.index.tolist()))
+    else:
+        payload = pickle.dumps(obj)
+    return hashlib.sha256(payload).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def noisy_iris() -> dfx.datasets.InjectedData:
+    return dfx.datasets.load_noisy("iris", noise=0.15, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def noisy_digits() -> dfx.datasets.InjectedData:
+    return dfx.datasets.load_noisy("digits", noise=0.2, random_state=0)

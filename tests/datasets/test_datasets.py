@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datafix.datasets import (
+    NAMES,
+    flip_labels,
+    load_noisy,
+    long_tail_subset,
+    make_noisy,
+    noise_matrix,
+)
+from datafix.errors import InvalidInputError
+
+
+@given(st.integers(2, 12), st.floats(0.0, 0.9), st.sampled_from(["symmetric", "class_conditional"]), st.integers(0, 99))
+def test_noise_matrix_is_column_stochastic_with_the_asked_diagonal(k, rate, kind, seed):
+    T = noise_matrix(k, rate, kind, random_state=seed)
+    np.testing.assert_allclose(T.sum(axis=0), 1.0)
+    np.testing.assert_allclose(np.diag(T), 1.0 - rate)
+    assert (T >= 0).all()
+
+
+def test_flip_labels_follows_the_matrix():
+    y = np.repeat(np.arange(3), 20000)
+    T = np.array([[0.7, 0.0, 0.1], [0.3, 0.9, 0.0], [0.0, 0.1, 0.9]])
+    noisy = flip_labels(y, T, random_state=1)
+    for j in range(3):
+        observed = np.bincount(noisy[y == j], minlength=3) / 20000
+        np.testing.assert_allclose(observed, T[:, j], atol=0.01)
+
+
+def test_flip_labels_rejects_bad_matrix():
+    with pytest.raises(InvalidInputError, match="column-stochastic"):
+        flip_labels(np.array([0, 1]), np.array([[0.5, 0.5], [0.6, 0.5]]))
+
+
+def test_ground_truth_matches_what_was_injected():
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    y = np.repeat(["a", "b", "c"], 100)
+    data = make_noisy(X, y, noise=0.3, n_duplicates=10, n_outliers=5, random_state=3)
+    assert len(data) == 315
+    assert ((data.y != data.y_true) == data.is_label_error).all()
+    assert 0.2 < data.is_label_error[:300].mean() < 0.4
+    dup = np.flatnonzero(data.is_duplicate)
+    np.testing.assert_array_equal(data.X[dup], data.X[data.duplicate_of[dup]])
+    np.testing.assert_array_equal(data.y[dup], data.y[data.duplicate_of[dup]])
+    z = np.abs((data.X[data.is_outlier] - X.mean(0)) / X.std(0))
+    assert (z > 5).all()
+    assert set(data.y) <= {"a", "b", "c"}
+
+
+def test_same_seed_same_data_and_input_untouched():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    y = np.arange(50) % 2
+    before = (X.copy(), y.copy())
+    a = make_noisy(X, y, noise=0.2, n_duplicates=3, random_state=7)
+    b = make_noisy(X, y, noise=0.2, n_duplicates=3, random_state=7)
+    np.testing.assert_array_equal(a.y, b.y)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(X, before[0])
+    np.testing.assert_array_equal(y, before[1])
+
+
+@settings(max_examples=30)
+@given(st.integers(2, 8), st.floats(1.0, 100.0))
+def test_long_tail_counts_fall_off_by_the_ratio(k, ratio):
+    y = np.repeat(np.arange(k), 200)
+    counts = np.bincount(y[long_tail_subset(y, ratio)], minlength=k)
+    assert counts[0] == 200
+    assert counts.min() >= 1
+    assert (np.diff(counts) <= 0).all()
+    assert abs(counts[-1] - max(1.0, 200 / ratio)) <= 0.5  # the rarest class is n_max / ratio, rounded
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_embedded_dataset_loads_without_download(name):
+    data = load_noisy(name, noise=0.1, random_state=0)
+    assert data.X.shape[0] == len(data.y) > 100
+    assert 0.05 < data.is_label_error.mean() < 0.15
+    assert len(data.feature_names) == data.X.shape[1]

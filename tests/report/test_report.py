@@ -1,0 +1,73 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import datafix as dfx
+from datafix.report import Report
+
+
+@pytest.fixture(scope="module")
+def report():
+    data = dfx.datasets.load_noisy("wine", noise=0.2, random_state=0)
+    df = data.frame()
+    df.index = [f"w{i}" for i in range(len(df))]
+    df.iloc[4, 0] = np.nan
+    return dfx.audit(df, labels="label", nan_policy="drop", verbose=False), data
+
+
+def test_summary_counts_match_the_table(report):
+    rep, data = report
+    s = rep.summary()
+    assert list(s.index) == ["broken", "label"]
+    assert s.loc["broken", "count"] == 1
+    assert s.loc["label", "count"] == int(rep.issues["is_label_issue"].sum())
+    assert s.loc["label", "share"] == pytest.approx(s.loc["label", "count"] / len(data))
+    assert rep.issues.loc["w4", "is_broken"] and pd.isna(rep.issues.loc["w4", "is_label_issue"])
+    assert set(rep.issues["given_label"].dropna()) <= set(data.y)
+
+
+def test_json_round_trip_keeps_everything(report, tmp_path):
+    rep, _ = report
+    path = tmp_path / "r.json"
+    rep.to_json(path)
+    back = Report.from_json(path)
+    pd.testing.assert_frame_equal(back.issues, rep.issues, check_dtype=False)
+    assert back.summary().equals(rep.summary())
+    assert back.params == json.loads(json.dumps(rep.params))
+    assert back.versions["datafix"] == dfx.__version__
+
+
+def test_parquet_and_csv_read_back(report, tmp_path):
+    rep, _ = report
+    rep.save(tmp_path / "r.parquet")
+    back = pd.read_parquet(tmp_path / "r.parquet")
+    assert back.index.tolist() == rep.issues.index.tolist()
+    assert back["is_label_issue"].sum() == rep.issues["is_label_issue"].sum()
+    rep.save(tmp_path / "r.csv")
+    assert len(pd.read_csv(tmp_path / "r.csv", index_col=0)) == len(rep.issues)
+    with pytest.raises(ValueError, match="use .json, .parquet or .csv"):
+        rep.save(tmp_path / "r.xlsx")
+
+
+def test_text_rendering_shows_summary_worst_samples_and_broken(report):
+    rep, _ = report
+    text = str(rep)
+    worst = rep.flagged("label").index[0]
+    assert "label" in text and "broken" in text and str(worst) in text
+    assert "non-finite features" in text
+    with pytest.raises(KeyError, match="No results for issue 'outlier'"):
+        rep.flagged("outlier")
+
+
+def test_skipped_checks_say_why():
+    import torch
+    from torch.utils.data import TensorDataset
+
+    ds = TensorDataset(torch.randn(20, 3), torch.tensor([0, 1] * 10))
+    rep = dfx.audit(ds, verbose=False)
+    s = rep.summary()
+    assert s.loc["label", "status"] == "skipped"
+    assert "no features" in s.loc["label", "note"]
+    assert pd.isna(s.loc["label", "count"])

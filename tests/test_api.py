@@ -1,0 +1,35 @@
+"""The public API surface: a checked-in list, so no release drops a name silently."""
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "datafix": ["Report", "__version__", "audit", "checks", "data", "datasets", "errors", "signals"],
+    "datafix.data": ["DataView", "ImageFolderDataset", "as_view", "decode_labels", "encode_labels", "from_arrays",
+                     "from_frame", "from_image_folder", "from_torch_dataset"],
+    "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "TorchProbeClassifier", "check_pred_probs",
+                        "cross_val_pred_probs", "handle_non_finite", "knn_graph", "make_model"],
+    "datafix.checks": ["CHECKS", "CheckSpec", "find_label_issues", "knn_label_votes", "list_checks",
+                       "register_check", "resolve_checks"],
+    "datafix.datasets": ["NAMES", "InjectedData", "flip_labels", "load_noisy", "long_tail_subset", "make_noisy",
+                         "noise_matrix"],
+    "datafix.report": ["CheckOutcome", "Report", "library_versions"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names(module):
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(PUBLIC[module])
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if callable(obj) and not name.startswith("_"):
+            assert obj.__doc__ and "Examples" in obj.__doc__ or name in {"CheckSpec", "CheckOutcome", "MissingSignalError",
+                                                                        "InjectedData", "KNNGraph"}, name
+
+
+def test_version_is_a_string():
+    import datafix
+
+    assert isinstance(datafix.__version__, str) and datafix.__version__.count(".") == 2

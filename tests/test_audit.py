@@ -1,0 +1,182 @@
+"""audit() end to end on every source type, and every bad input the foundation issue lists."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, TensorDataset
+
+import datafix as dfx
+from conftest import checksum
+from datafix.errors import InvalidInputError, InvalidTypeError
+
+
+def precision_recall(report, truth):
+    found = report.issues["is_label_issue"].to_numpy(dtype=bool)
+    hits = (found & truth).sum()
+    return hits / max(found.sum(), 1), hits / truth.sum()
+
+
+def test_arrays_find_injected_label_errors(noisy_digits):
+    report = dfx.audit(noisy_digits.X, noisy_digits.y, verbose=False)
+    p, r = precision_recall(report, noisy_digits.is_label_error)
+    assert p > 0.9 and r > 0.85
+    assert report.issues.index.equals(pd.RangeIndex(len(noisy_digits)))
+
+
+def test_dataframe_keeps_its_index_and_label_values(noisy_iris):
+    df = noisy_iris.frame("species")
+    df.index = pd.Index([f"id{i}" for i in range(len(df))], name="sample")
+    report = dfx.audit(df, labels="species", verbose=False)
+    assert report.issues.index.equals(df.index)
+    assert set(report.issues["suggested_label"]) <= {"setosa", "versicolor", "virginica"}
+    assert (report.issues["given_label"] == df["species"]).all()
+    p, r = precision_recall(report, noisy_iris.is_label_error)
+    assert p > 0.6 and r > 0.6
+
+
+class _FlakyDigits(Dataset):
+    def __init__(self, data, bad):
+        self.x = torch.tensor(data.X, dtype=torch.float32)
+        self.y = torch.tensor(data.y)
+        self.bad = set(bad)
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        if i in self.bad:
+            raise RuntimeError("decode failed")
+        return self.x[i], self.y[i]
+
+
+def test_torch_dataset_with_failing_items_audits_the_rest(noisy_digits):
+    ds = _FlakyDigits(noisy_digits, bad=[0, 5, 10])
+    report = dfx.audit(ds, features=torch.nn.Identity(), verbose=False)
+    assert report.issues["is_broken"].sum() == 3
+    assert report.issues.loc[5, "broken_reason"] == "RuntimeError: decode failed"
+    assert report.issues["is_label_issue"].isna().sum() == 3
+    ok = ~report.issues["is_broken"].to_numpy()
+    found = report.issues["is_label_issue"].fillna(False).to_numpy(dtype=bool)
+    truth = noisy_digits.is_label_error & ok
+    assert (found & truth).sum() / found.sum() > 0.9
+
+
+def test_image_folder_audit_flags_a_mislabelled_image_and_reports_corrupt_files(tmp_path):
+    rng = np.random.default_rng(0)
+    colours = {"red": (200, 30, 30), "blue": (30, 30, 200)}
+    for name, rgb in colours.items():
+        (tmp_path / name).mkdir()
+        for i in range(15):
+            img = np.clip(np.array(rgb) + rng.normal(0, 15, (12, 12, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(tmp_path / name / f"{i:02d}.png")
+    blue_in_red = np.clip(np.array(colours["blue"]) + rng.normal(0, 15, (12, 12, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(blue_in_red).save(tmp_path / "red" / "zz_wrong.png")
+    (tmp_path / "blue" / "zz_broken.png").write_bytes(b"garbage")
+    report = dfx.audit(tmp_path, image_size=8, verbose=False)
+    assert report.issues.loc["red/zz_wrong.png", "is_label_issue"]
+    assert report.issues.loc["red/zz_wrong.png", "suggested_label"] == "blue"
+    assert report.issues.loc["blue/zz_broken.png", "is_broken"]
+    assert report.issues["is_label_issue"].fillna(False).sum() <= 3
+
+
+def test_given_pred_probs_are_used_and_integer_classes_may_be_missing():
+    rng = np.random.default_rng(0)
+    y = np.array([0, 2] * 30)  # class 1 has no sample
+    P = np.full((60, 3), 0.05)
+    P[np.arange(60), y] = 0.9
+    P[3] = [0.9, 0.05, 0.05]  # sample 3 is labelled 2 but looks like 0
+    report = dfx.audit(rng.normal(size=(60, 2)), y, pred_probs=P, checks="label",
+                       check_params={"label": {"method": "cleanlab"}}, verbose=False)
+    assert report.signals["pred_probs"] == "given"
+    assert report.issues["is_label_issue"].sum() == 1 and report.issues.loc[3, "is_label_issue"]
+    assert report.issues.loc[3, "suggested_label"] == 0
+
+
+def test_same_seed_same_report(noisy_iris):
+    a = dfx.audit(noisy_iris.X, noisy_iris.y, random_state=5, verbose=False)
+    b = dfx.audit(noisy_iris.X, noisy_iris.y, random_state=5, verbose=False)
+    pd.testing.assert_frame_equal(a.issues, b.issues)
+
+
+def test_a_class_with_one_sample_is_audited_not_a_crash(noisy_iris):
+    X = np.vstack([noisy_iris.X, [[9.0, 9.0, 9.0, 9.0]]])
+    y = np.append(noisy_iris.y, "rare")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = dfx.audit(X, y, verbose=False)
+    assert report.issues.loc[150, "given_label"] == "rare"
+    assert not report.issues.loc[150, "is_label_issue"]  # never flag a class's only sample
+
+
+def test_no_input_is_mutated(noisy_iris):
+    X = noisy_iris.X.copy()
+    y = noisy_iris.y.copy()
+    df = noisy_iris.frame()
+    df.iloc[2, 1] = np.nan
+    P = dfx.signals.cross_val_pred_probs(X, np.unique(y, return_inverse=True)[1], verbose=False)
+    ds = TensorDataset(torch.tensor(X), torch.tensor(np.unique(y, return_inverse=True)[1]))
+    before = [checksum(o) for o in (X, y, df, P, ds.tensors[0], ds.tensors[1])]
+    dfx.audit(X, y, pred_probs=P, verbose=False)
+    dfx.audit(df, "label", nan_policy="impute", verbose=False)
+    dfx.audit(df, "label", nan_policy="drop", verbose=False)
+    dfx.audit(ds, features=torch.nn.Identity(), verbose=False)
+    after = [checksum(o) for o in (X, y, df, P, ds.tensors[0], ds.tensors[1])]
+    assert before == after
+
+
+# ---- bad input: each one named, before any work ---------------------------------------
+
+X4 = np.arange(8.0).reshape(4, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"labels": [0, 1, 0]}, InvalidInputError, "'labels' argument has 3 entries but the data has 4"),
+        ({"labels": [0, 1, 0, 1], "features": np.zeros((3, 2))}, InvalidInputError, "'features' argument has 3 rows"),
+        ({"labels": [0, 1, 0, 1], "pred_probs": np.full((3, 2), 0.5)}, InvalidInputError, r"got \(3, 2\)"),
+        ({"labels": ["a", "b", "a", "b"], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError, r"= \(4, 2\); got \(4, 3\)"),
+        ({"labels": [0, 5, 0, 5], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError, r"= \(4, 2\); got \(4, 3\)"),
+        ({"labels": [0, 1, 0, 1], "pred_probs": [[1.2, -0.2]] * 4}, InvalidInputError, "negative values"),
+        ({"labels": [0, 1, 0, 1], "pred_probs": [[2.0, 3.0]] * 4}, InvalidInputError, "must sum to 1"),
+        ({"labels": [0, None, 0, 1]}, InvalidInputError, "missing labels"),
+        ({"labels": [0, np.nan, 0, 1]}, InvalidInputError, "missing labels"),
+        ({"labels": [0.0, 1.5, 0.0, 1.0]}, InvalidInputError, "non-integer floats such as 1.5"),
+        ({"labels": ["a", "a", "a", "a"]}, InvalidInputError, "single class"),
+        ({"labels": [0, 1, 0, 1], "cv": 1}, InvalidInputError, r"'cv' parameter must be an int in the range \[2, inf\)"),
+        ({"labels": [0, 1, 0, 1], "nan_policy": "ignore"}, InvalidInputError, "'nan_policy' parameter must be one of"),
+        ({"labels": [0, 1, 0, 1], "checks": ["outliers"]}, InvalidInputError, "unknown checks"),
+        ({"labels": [0, 1, 0, 1], "check_params": {"label": {"knn_weight": 3}}}, InvalidInputError, "'knn_weight'"),
+        ({"labels": [0, 1, 0, 1], "check_params": {"label": {"knn_wieght": 0.3}}}, InvalidTypeError, "knn_wieght"),
+        ({"labels": [0, 1, 0, 1], "random_state": "seed"}, InvalidTypeError, "'random_state'"),
+    ],
+)
+def test_bad_input_is_named(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        dfx.audit(X4, verbose=False, **kwargs)
+
+
+def test_nan_features_name_rows_and_options_and_both_options_work(noisy_iris):
+    X = noisy_iris.X.copy()
+    X[[3, 40]] = np.nan
+    with pytest.raises(InvalidInputError, match=r"2 rows at \[3, 40\].*nan_policy='drop'.*nan_policy='impute'"):
+        dfx.audit(X, noisy_iris.y, verbose=False)
+    dropped = dfx.audit(X, noisy_iris.y, nan_policy="drop", verbose=False)
+    assert dropped.issues["is_broken"].sum() == 2
+    imputed = dfx.audit(X, noisy_iris.y, nan_policy="impute", verbose=False)
+    assert imputed.issues["is_broken"].sum() == 0
+    assert imputed.issues["is_label_issue"].notna().all()
+
+
+def test_empty_dataset_is_an_error():
+    with pytest.raises(InvalidInputError, match="empty"):
+        dfx.audit(np.zeros((0, 3)), labels=np.zeros(0, dtype=int), verbose=False)
+
+
+def test_every_class_with_one_sample_is_an_error():
+    with pytest.raises(InvalidInputError, match="every class has one"):
+        dfx.audit(np.eye(3), ["a", "b", "c"], verbose=False)

@@ -1,0 +1,51 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import datafix as dfx
+from datafix.cli import main
+
+
+def test_demo_prints_summary_and_scores_and_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "demo.json"
+    assert main(["demo", "-q", "-o", str(out), "--noise", "0.2"]) == 0
+    text = capsys.readouterr().out
+    assert "label check vs injected truth: precision" in text
+    precision = float(text.split("precision ")[1].split(",")[0])
+    assert precision > 0.9
+    data = json.loads(out.read_text())
+    assert data["format"] == "datafix.report/1"
+    assert data["summary"][1]["issue"] == "label"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_audit_a_table_file(tmp_path, capsys, suffix):
+    df = dfx.datasets.load_noisy("wine", noise=0.1, random_state=0).frame("target")
+    path = tmp_path / f"wine{suffix}"
+    df.to_csv(path, index=False) if suffix == ".csv" else df.to_parquet(path)
+    report_path = tmp_path / "report.parquet"
+    assert main(["audit", str(path), "--label", "target", "-q", "-o", str(report_path)]) == 0
+    assert "label" in capsys.readouterr().out
+    back = pd.read_parquet(report_path)
+    assert len(back) == len(df) and back["is_label_issue"].astype(bool).sum() > 0
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    assert main(["audit", str(tmp_path / "missing.csv"), "--label", "y"]) == 2
+    assert "No such file" in capsys.readouterr().err
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": np.arange(6.0), "y": [0, 1] * 3}).to_csv(path, index=False)
+    assert main(["audit", str(path), "--label", "target", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("datafix: error:") and "column 'target'" in err and "Traceback" not in err
+
+
+def test_console_script_help_and_version():
+    version = subprocess.run([sys.executable, "-m", "datafix", "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == f"datafix {dfx.__version__}"
+    helptext = subprocess.run([sys.executable, "-m", "datafix", "--help"], capture_output=True, text=True, check=True)
+    assert "audit" in helptext.stdout and "demo" in helptext.stdout
