@@ -27,7 +27,7 @@ def audit(
     *,
     model: Any = None,
     cv: int = 5,
-    k: int = 20,
+    k: int = 40,
     checks: str | list[str] | None = None,
     check_params: Mapping[str, Mapping[str, Any]] | None = None,
     nan_policy: str = "raise",
@@ -55,7 +55,7 @@ def audit(
         The cross-validation model (see :func:`datafix.signals.make_model`).
     cv : int, default 5
         Cross-validation folds.
-    k : int, default 20
+    k : int, default 40
         Neighbours in the shared kNN graph.
     checks : str or list of str, optional
         The checks to run (default: all; see :func:`datafix.checks.list_checks`).

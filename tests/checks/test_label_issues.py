@@ -11,7 +11,7 @@ from datafix.signals import cross_val_pred_probs, knn_graph
 def digits_case(noisy_digits):
     y = noisy_digits.y.astype(np.int64)
     P = cross_val_pred_probs(noisy_digits.X, y, random_state=0, verbose=False)
-    return y, P, knn_graph(noisy_digits.X, 20), noisy_digits.is_label_error
+    return y, P, knn_graph(noisy_digits.X, 40), noisy_digits.is_label_error
 
 
 def f1(found, truth):

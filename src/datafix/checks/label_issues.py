@@ -5,7 +5,9 @@ probabilities. datafix gives it better probabilities when features are available
 
 1. each sample's neighbours in feature space vote for their labels (Gaussian-weighted by
    distance, the sample itself excluded, so the votes stay out-of-sample);
-2. the votes are averaged with the model's ``pred_probs`` and confident learning flags issues;
+2. the votes are averaged with the model's ``pred_probs``, with the weight that gives the given
+   labels the highest likelihood (when the model is near-perfect the votes get little weight),
+   and confident learning flags issues;
 3. the votes are cast again with each flagged neighbour voting for its pooled-probability
    distribution instead of its (probably wrong) given label, and confident learning runs again.
 
@@ -69,12 +71,31 @@ def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.
     return (1.0 - smoothing) * P + smoothing / k_classes
 
 
+def choose_knn_weight(labels: np.ndarray, pred_probs: np.ndarray, knn_probs: np.ndarray) -> float:
+    """The weight in {0, 0.1, ..., 1} of ``knn_probs`` that maximises the given labels' mean log-likelihood.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.array([0, 1, 1])
+    >>> good, bad = np.eye(2)[labels] * 0.9 + 0.05, np.full((3, 2), 0.5)
+    >>> choose_knn_weight(labels, bad, good), choose_knn_weight(labels, good, bad)
+    (1.0, 0.0)
+    """
+    rows = np.arange(len(labels))
+    p_model, p_knn = pred_probs[rows, labels], knn_probs[rows, labels]
+    grid = np.linspace(0.0, 1.0, 11)
+    loglik = [np.log((1.0 - w) * p_model + w * p_knn + 1e-12).mean() for w in grid]
+    return float(grid[int(np.argmax(loglik))])
+
+
 def validate_params(
-    *, method: str = "ensemble", knn_weight: float = 0.5, rounds: int = 2, min_examples_per_class: int = 1
+    *, method: str = "ensemble", knn_weight: float | str = "auto", rounds: int = 2, min_examples_per_class: int = 1
 ) -> None:
     """Check the label check's options before any work (raises naming the bad one)."""
     check_choice(method, "method", METHODS)
-    check_float(knn_weight, "knn_weight", low=0.0, high=1.0)
+    if knn_weight != "auto":
+        check_float(knn_weight, "knn_weight", low=0.0, high=1.0)
     check_int(rounds, "rounds", minimum=1)
     check_int(min_examples_per_class, "min_examples_per_class", minimum=0)
 
@@ -85,7 +106,7 @@ def find_label_issues(
     *,
     neighbors: KNNGraph | None = None,
     method: str = "ensemble",
-    knn_weight: float = 0.5,
+    knn_weight: float | str = "auto",
     rounds: int = 2,
     min_examples_per_class: int = 1,
 ) -> pd.DataFrame:
@@ -102,8 +123,11 @@ def find_label_issues(
         confident learning alone.
     method : {"ensemble", "cleanlab"}, default "ensemble"
         ``"cleanlab"`` ignores the neighbours.
-    knn_weight : float in [0, 1], default 0.5
-        Weight of the kNN votes in the pooled probabilities.
+    knn_weight : float in [0, 1] or "auto", default "auto"
+        Weight of the kNN votes in the pooled probabilities. ``"auto"`` picks, on a grid of
+        0, 0.1, ..., 1, the weight whose pooled probabilities give the given labels the highest
+        mean log-likelihood (both sources are out-of-sample, so this is stacking, not fitting
+        to the labels themselves).
     rounds : int, default 2
         Voting rounds; from the second on, flagged neighbours vote with their pooled
         probabilities instead of their given label.
@@ -139,13 +163,14 @@ def find_label_issues(
             labels, probs, min_examples_per_class=min_examples_per_class, n_jobs=1
         )
 
-    use_knn = method == "ensemble" and neighbors is not None and neighbors.k > 0 and knn_weight > 0
+    use_knn = method == "ensemble" and neighbors is not None and neighbors.k > 0 and knn_weight != 0
     pooled = P
     flagged = confident_learning(P) if not use_knn else None
     if use_knn:
         votes = np.eye(k_classes)[labels]
+        weight = choose_knn_weight(labels, P, knn_label_votes(votes, neighbors)) if knn_weight == "auto" else knn_weight
         for _ in range(rounds):
-            pooled = (1.0 - knn_weight) * P + knn_weight * knn_label_votes(votes, neighbors)
+            pooled = (1.0 - weight) * P + weight * knn_label_votes(votes, neighbors)
             flagged = confident_learning(pooled)
             votes = np.eye(k_classes)[labels]
             votes[flagged] = pooled[flagged]

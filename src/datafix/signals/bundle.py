@@ -38,7 +38,7 @@ class Signals:
     pred_probs : numpy.ndarray or None
         Validated out-of-sample probabilities.
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
-    k : int, default 20
+    k : int, default 40
         Neighbours in the kNN graph.
     random_state : int, numpy.random.Generator or None
         Seed for everything random the signals do.
@@ -52,7 +52,7 @@ class Signals:
     >>> X, y = load_iris(return_X_y=True)
     >>> s = Signals(y, 3, features=X, verbose=False)
     >>> s.missing("pred_probs") is None, s.pred_probs.shape, s.neighbors.k
-    (True, (150, 3), 20)
+    (True, (150, 3), 40)
     """
 
     def __init__(
@@ -64,7 +64,7 @@ class Signals:
         pred_probs: np.ndarray | None = None,
         model: Any = None,
         cv: int = 5,
-        k: int = 20,
+        k: int = 40,
         random_state: RandomState = 0,
         verbose: bool = True,
     ) -> None:

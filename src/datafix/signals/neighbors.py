@@ -34,14 +34,14 @@ class KNNGraph:
         return self.indices.shape[1]
 
 
-def knn_graph(features: np.ndarray, k: int = 20, *, metric: str = "euclidean", standardize: bool = True) -> KNNGraph:
+def knn_graph(features: np.ndarray, k: int = 40, *, metric: str = "euclidean", standardize: bool = True) -> KNNGraph:
     """Exact k-nearest-neighbour graph of the rows of ``features``, self excluded.
 
     Parameters
     ----------
     features : numpy.ndarray of shape (n, d)
         Finite features.
-    k : int, default 20
+    k : int, default 40
         Neighbours per sample; capped at n - 1.
     metric : {"euclidean", "cosine"}, default "euclidean"
         Distance between rows.
