@@ -59,6 +59,10 @@ def test_torch_dataset_with_failing_items_audits_the_rest(noisy_digits):
     assert report.issues["is_broken"].sum() == 3
     assert report.issues.loc[5, "broken_reason"] == "RuntimeError: decode failed"
     assert report.issues["is_label_issue"].isna().sum() == 3
+    assert report.issues["given_label"].dtype == "Int64"  # integer labels stay integers beside broken rows
+    assert report.signals["features"] == "computed by Identity (64 columns)"
+    back = dfx.Report.from_json(report.to_json())
+    assert back.issues["given_label"].tolist()[:6] == report.issues["given_label"].tolist()[:6]
     ok = ~report.issues["is_broken"].to_numpy()
     found = report.issues["is_label_issue"].fillna(False).to_numpy(dtype=bool)
     truth = noisy_digits.is_label_error & ok

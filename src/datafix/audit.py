@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from datafix._validation import RandomState, check_choice, check_int, check_random_state
 from datafix.checks import resolve_checks
@@ -122,6 +123,8 @@ def audit(
         features=None if view.features is None else np.asarray(view.features)[valid],
         pred_probs=pred_probs, model=model, cv=cv, k=k, random_state=rng, verbose=verbose,
     )
+    if view.features is not None:
+        signals.provenance["features"] = _describe_features(features, view)
     issues = pd.DataFrame(index=view.index)
     issues["is_broken"] = ~valid
     issues["broken_reason"] = pd.Series([view.broken.get(i) for i in range(len(view))], index=view.index, dtype="string")
@@ -212,4 +215,18 @@ def _to_source(result: pd.DataFrame, label_columns: tuple[str, ...], view: DataV
     for col in result.columns:
         if result[col].dtype == bool:
             out[col] = out[col].astype("boolean")
+        elif col in label_columns and view.classes.dtype.kind in "iu":
+            out[col] = out[col].astype("Int64")  # integer labels stay integers beside broken rows
     return out
+
+
+def _describe_features(features: Any, view: DataView) -> str:
+    width = f"{view.features.shape[1]} columns"
+    if isinstance(features, torch.nn.Module):
+        return f"computed by {type(features).__name__} ({width})"
+    if callable(features):
+        return f"computed by {getattr(features, '__name__', 'a function')} ({width})"
+    if features is not None:
+        return f"given ({width})"
+    sources = {"frame": "the table's columns", "images": "image thumbnails", "arrays": "the data array"}
+    return f"{sources.get(view.kind, 'the source')} ({width})"
