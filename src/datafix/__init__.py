@@ -5,8 +5,8 @@ Examples
 >>> import datafix as dfx
 >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
 >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
->>> list(report.summary().index)
-['broken', 'label']
+>>> list(report.summary().index[:4])
+['broken', 'label', 'outlier', 'duplicate']
 """
 
 from datafix import checks, data, datasets, errors, signals

@@ -11,13 +11,16 @@ import pandas as pd
 import torch
 
 from datafix._validation import RandomState, check_choice, check_int, check_random_state
-from datafix.checks import resolve_checks
+from datafix.checks import find_leakage, resolve_checks
 from datafix.data import DataView, as_view
+from datafix.data.frame import encode_features
 from datafix.data.labels import decode_labels
+from datafix.data.view import hash_rows
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.report import CheckOutcome, Report, library_versions
 from datafix.signals import Signals, check_pred_probs, handle_non_finite
 from datafix.signals.features import NAN_POLICIES
+from datafix.signals.neighbors import BACKENDS
 
 
 def audit(
@@ -32,9 +35,13 @@ def audit(
     checks: str | list[str] | None = None,
     check_params: Mapping[str, Mapping[str, Any]] | None = None,
     nan_policy: str = "raise",
+    test: Any = None,
+    test_features: Any = None,
+    knn_backend: str = "auto",
     label_fn: Callable[[Any], Any] | None = None,
     batch_size: int = 256,
     image_size: int = 32,
+    num_workers: int | None = None,
     random_state: RandomState = 0,
     verbose: bool = True,
 ) -> Report:
@@ -64,12 +71,22 @@ def audit(
         Options per check, e.g. ``{"label": {"knn_weight": 0.7}}``.
     nan_policy : {"raise", "drop", "impute"}, default "raise"
         What to do with NaN/inf features (see :func:`datafix.signals.handle_non_finite`).
+    test : same kinds as ``data``, optional
+        A held-out set: ``Report.test_issues`` flags its samples that copy a training sample
+        (leakage). A DataFrame needs the training table's feature columns; an array the same
+        number of columns; a torch Dataset or image folder gets features like ``data``.
+    test_features : array-like, optional
+        The test set's features, when ``features`` was given as an array.
+    knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
+        Search backend of the shared kNN graph (see :func:`datafix.signals.knn_graph`).
     label_fn : callable, optional
         ``label_fn(item) -> label`` for torch Datasets.
     batch_size : int, default 256
         Batch size for feature modules.
     image_size : int, default 32
         Thumbnail side for image folders.
+    num_workers : int, optional
+        DataLoader workers reading image folders (default: automatic).
     random_state : int, numpy.random.Generator or None, default 0
         Seed; the same seed gives the same report.
     verbose : bool, default True
@@ -96,14 +113,14 @@ def audit(
     cv = check_int(cv, "cv", minimum=2)
     k = check_int(k, "k", minimum=1)
     check_choice(nan_policy, "nan_policy", NAN_POLICIES)
+    check_choice(knn_backend, "knn_backend", BACKENDS)
     rng = check_random_state(random_state)
     specs = resolve_checks(checks)
     params_by_check = _check_params(check_params, specs)
+    read = {"label_fn": label_fn, "batch_size": batch_size, "image_size": image_size,
+            "num_workers": num_workers, "verbose": verbose}
 
-    view = as_view(
-        data, labels, features=features, label_fn=label_fn, batch_size=batch_size,
-        image_size=image_size, verbose=verbose,
-    )
+    view = as_view(data, labels, features=features, **read)
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
     if pred_probs is not None:
@@ -118,10 +135,18 @@ def audit(
     if codes is not None and len(np.unique(codes)) < 2:
         raise InvalidInputError("The usable samples have a single class; a label audit needs at least 2.")
 
+    test_view = None
+    if test is not None:
+        test_view = handle_non_finite(_test_view(view, test, features, test_features, read), nan_policy)
+
     signals = Signals(
         codes, view.n_classes,
         features=None if view.features is None else np.asarray(view.features)[valid],
-        pred_probs=pred_probs, model=model, cv=cv, k=k, random_state=rng, verbose=verbose,
+        pred_probs=pred_probs, classes=view.classes,
+        hashes=None if view.hashes is None else view.hashes[valid],
+        table=None if view.table is None else view.table.iloc[np.flatnonzero(valid)],
+        image_stats=None if view.image_stats is None else view.image_stats.iloc[np.flatnonzero(valid)].reset_index(drop=True),
+        model=model, cv=cv, k=k, knn_backend=knn_backend, random_state=rng, verbose=verbose,
     )
     if view.features is not None:
         signals.provenance["features"] = _describe_features(features, view)
@@ -129,6 +154,7 @@ def audit(
     issues["is_broken"] = ~valid
     issues["broken_reason"] = pd.Series([view.broken.get(i) for i in range(len(view))], index=view.index, dtype="string")
     outcomes: dict[str, CheckOutcome] = {}
+    tables: dict[str, pd.DataFrame] = {}
     for spec in specs:
         missing = [why for name in spec.requires if (why := signals.missing(name)) is not None]
         if missing:
@@ -137,20 +163,26 @@ def audit(
             )
             continue
         result = spec.func(signals, **params_by_check.get(spec.name, {}))
+        rule, extra = result.attrs.get("rule", ""), result.attrs.get("tables", {})
         result = _to_source(result, spec.label_columns, view, valid)
+        result.attrs = {}
         issues = issues.join(result)
+        tables.update(extra)
         outcomes[spec.name] = CheckOutcome(
-            spec.name, True, spec.flag, spec.score, columns=tuple(result.columns), description=spec.description
+            spec.name, True, spec.flag, spec.score, columns=tuple(result.columns), description=spec.description,
+            rule=rule,
         )
+    test_issues = None if test_view is None else _leakage(signals, view, valid, test_view, knn_backend)
     params = {
         "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k": k,
         "model": model if model is None or isinstance(model, str) else type(model).__name__,
-        "nan_policy": nan_policy, "checks": [s.name for s in specs],
+        "nan_policy": nan_policy, "checks": [s.name for s in specs], "knn_backend": knn_backend,
+        "n_test_samples": None if test_view is None else len(test_view),
         "check_params": {name: dict(p) for name, p in params_by_check.items()},
         "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
         "classes": [c.item() if isinstance(c, np.generic) else c for c in (view.classes if view.classes is not None else [])],
     }
-    return Report(issues, outcomes, params, dict(signals.provenance), library_versions())
+    return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues)
 
 
 def _check_params(
@@ -230,3 +262,54 @@ def _describe_features(features: Any, view: DataView) -> str:
         return f"given ({width})"
     sources = {"frame": "the table's columns", "images": "image thumbnails", "arrays": "the data array"}
     return f"{sources.get(view.kind, 'the source')} ({width})"
+
+
+def _test_view(train: DataView, test: Any, features: Any, test_features: Any, read: dict) -> DataView:
+    """Read the test set so that its features line up with the training set's."""
+    if train.kind == "frame":
+        if not isinstance(test, pd.DataFrame):
+            raise InvalidTypeError("The training data is a DataFrame, so 'test' must be one too.")
+        missing = [c for c in train.table.columns if c not in test.columns]
+        if missing:
+            raise InvalidInputError(f"The 'test' DataFrame lacks the training feature columns {missing}.")
+        table = test[list(train.table.columns)]
+        X, names = encode_features(table)
+        aligned = pd.DataFrame(X, columns=names, index=test.index).reindex(columns=train.feature_names, fill_value=0.0)
+        return DataView(index=test.index, codes=None, classes=None, features=aligned.to_numpy(np.float64),
+                        feature_names=list(train.feature_names or []), kind="frame", source=test,
+                        hashes=hash_rows(table), table=table)
+    extractor = features if isinstance(features, torch.nn.Module) or callable(features) else None
+    if train.kind in ("torch", "images"):
+        if features is not None and extractor is None and test_features is None:
+            raise InvalidInputError("The training features were given as an array; pass test_features= as well.")
+        test_view = as_view(test, features=extractor if test_features is None else test_features,
+                            **{k: v for k, v in read.items() if k != "label_fn"})
+    else:
+        test_view = as_view(test, features=test_features)
+    if train.features is not None and (test_view.features is None or test_view.features.shape[1] != train.features.shape[1]):
+        width = None if test_view.features is None else test_view.features.shape[1]
+        raise InvalidInputError(
+            f"The 'test' data has {width} feature columns but the training data has {train.features.shape[1]}."
+        )
+    return test_view
+
+
+def _leakage(signals: Signals, train: DataView, valid: np.ndarray, test: DataView, backend: str) -> pd.DataFrame:
+    test_valid = test.valid
+    graph = signals.neighbors if signals.has("neighbors") else None
+    found = find_leakage(
+        signals.features,
+        None if test.features is None else np.asarray(test.features)[test_valid],
+        train_hashes=signals.hashes,
+        test_hashes=None if test.hashes is None else test.hashes[test_valid],
+        train_graph=graph,
+        backend=backend,
+    )
+    train_index = train.index[valid]
+    found["nearest_train"] = [train_index[i] if i >= 0 else None for i in found["nearest_train"]]
+    found.index = test.index[test_valid]
+    out = found.reindex(test.index)
+    for col in ("is_leaked", "is_exact_leak"):
+        out[col] = out[col].astype("boolean")
+    out.insert(0, "is_broken", ~test_valid)
+    return out

@@ -24,11 +24,13 @@ class CheckSpec:
     func : callable
         ``func(signals, **params) -> DataFrame`` with one row per audited sample, in order.
     requires : tuple of str
-        Signals the check cannot run without.
+        Signals the check cannot run without; ``"a|b"`` means either one.
     uses : tuple of str
         Signals it reads when they are available.
     flag : str
         The boolean column that marks a sample as having the issue (``"is_label_issue"``).
+        A check may also attach ``result.attrs["rule"]`` (its threshold rule, shown in the
+        report) and ``result.attrs["tables"]`` (extra tables, e.g. one row per class or column).
     score : str
         The score column; lower means more likely an issue.
     label_columns : tuple of str
@@ -68,8 +70,12 @@ def register_check(
 
     Examples
     --------
-    >>> sorted(CHECKS)
-    ['label']
+    >>> @register_check("always", requires=(), flag="is_always", score="always_score")
+    ... def always(signals):
+    ...     return pd.DataFrame({"is_always": [True], "always_score": [0.0]})
+    >>> "always" in CHECKS
+    True
+    >>> del CHECKS["always"]
     """
 
     def add(func: CheckFunc) -> CheckFunc:

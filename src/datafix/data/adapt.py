@@ -26,6 +26,7 @@ def as_view(
     label_fn: Callable[[Any], Any] | None = None,
     batch_size: int = 256,
     image_size: int = 32,
+    num_workers: int | None = None,
     verbose: bool = True,
 ) -> DataView:
     """Wrap any supported data source in a read-only :class:`DataView`.
@@ -50,6 +51,9 @@ def as_view(
         Items per batch when running a feature module.
     image_size : int, default 32
         Side of image thumbnails for image folders.
+    num_workers : int, optional
+        DataLoader worker processes for reading a torch Dataset (default 0) or an image folder
+        (default: automatic).
     verbose : bool, default True
         Show progress bars.
 
@@ -74,11 +78,13 @@ def as_view(
         if labels is not None:
             raise InvalidInputError("An image folder's labels are its subfolder names; do not pass labels.")
         return from_image_folder(
-            data, features=features, image_size=image_size, batch_size=batch_size, verbose=verbose
+            data, features=features, image_size=image_size, batch_size=batch_size, num_workers=num_workers,
+            verbose=verbose,
         )
     if isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.Tensor):
         return from_torch_dataset(
-            data, labels, label_fn=label_fn, features=features, batch_size=batch_size, verbose=verbose
+            data, labels, label_fn=label_fn, features=features, batch_size=batch_size,
+            num_workers=num_workers or 0, verbose=verbose,
         )
     if label_fn is not None:
         raise InvalidInputError("The 'label_fn' argument only applies to torch Datasets.")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from datafix.data.labels import encode_labels
-from datafix.data.view import DataView, _readonly
+from datafix.data.view import DataView, _readonly, hash_rows
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 
@@ -44,6 +44,8 @@ def from_arrays(X: Any, labels: Any = None) -> DataView:
         feature_names=[f"x{j}" for j in range(features.shape[1])],
         kind="arrays",
         source=X,
+        hashes=hash_rows(features),
+        table=pd.DataFrame(features, columns=[f"x{j}" for j in range(features.shape[1])], copy=False),
     )
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from datafix.data.arrays import _labels_for
-from datafix.data.view import DataView, _readonly
+from datafix.data.view import DataView, _readonly, hash_rows
 from datafix.errors import DatafixWarning, InvalidInputError
 
 #: Text columns with more distinct values than this are left out of the features (IDs, free text).
@@ -67,19 +67,34 @@ def from_frame(frame: pd.DataFrame, labels: Any = None) -> DataView:
         feature_names=names,
         kind="frame",
         source=frame,
+        hashes=hash_rows(feature_frame) if feature_frame.shape[1] else None,
+        table=feature_frame,
     )
 
 
 def encode_features(frame: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
     """Encode a DataFrame's columns as a float64 matrix and return it with the column names.
 
-    Missing numbers stay NaN. A missing category is an all-zero one-hot row.
+    Missing numbers stay NaN. A missing category is an all-zero one-hot row. Columns with no
+    value at all, and text columns with more than ``MAX_CATEGORIES`` values, are left out with a
+    warning.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X, names = encode_features(pd.DataFrame({"a": [1, 2], "c": ["x", "y"]}))
+    >>> X.tolist(), names
+    ([[1.0, 1.0, 0.0], [2.0, 0.0, 1.0]], ['a', 'c=x', 'c=y'])
     """
     blocks: list[np.ndarray] = []
     names: list[str] = []
     skipped: list[str] = []
+    empty: list[str] = []
     for col in frame.columns:
         s = frame[col]
+        if len(s) and s.isna().all():
+            empty.append(str(col))
+            continue
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             blocks.append(s.to_numpy(dtype=np.float64, na_value=np.nan)[:, None])
             names.append(str(col))
@@ -95,6 +110,12 @@ def encode_features(frame: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
             onehot = pd.get_dummies(cat, prefix=str(col), prefix_sep="=", dtype=np.float64)
             blocks.append(onehot.to_numpy())
             names.extend(map(str, onehot.columns))
+    if empty:
+        warnings.warn(
+            f"Columns {empty} hold no value at all and were left out of the features.",
+            DatafixWarning,
+            stacklevel=3,
+        )
     if skipped:
         warnings.warn(
             f"Columns {skipped} have more than {MAX_CATEGORIES} distinct text values (IDs or free "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,67 @@ class ImageFolderDataset(torch.utils.data.Dataset):
         return torch.from_numpy(arr.copy()).permute(2, 0, 1), label
 
 
+#: Images are measured at most this many pixels on a side (larger ones are downscaled first).
+STATS_MAX_SIDE = 512
+
+
+def image_statistics(img: Image.Image) -> dict[str, Any]:
+    """Size, mode and content statistics of one decoded image, for the image-quality checks.
+
+    Returns ``width``, ``height``, ``mode``, ``channels``, ``brightness`` (mean luminance in
+    [0, 1]), ``dark_share`` / ``bright_share`` (share of pixels below 0.1 / above 0.9 luminance),
+    ``blur`` (variance of the Laplacian of the luminance, on 0..1 values; NaN below 3 x 3 pixels)
+    and ``entropy`` (of the 256-bin luminance histogram, in bits, 0 to 8). Content statistics are
+    measured on a copy at most ``STATS_MAX_SIDE`` pixels on a side.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> stats = image_statistics(Image.new("L", (4, 4), color=0))
+    >>> stats["brightness"], stats["entropy"], stats["channels"]
+    (0.0, 0.0, 1)
+    """
+    width, height = img.size
+    gray = img.convert("L")
+    if max(width, height) > STATS_MAX_SIDE:
+        gray.thumbnail((STATS_MAX_SIDE, STATS_MAX_SIDE))
+    lum = np.asarray(gray, dtype=np.float64) / 255.0
+    hist = np.bincount(np.asarray(gray, dtype=np.uint8).ravel(), minlength=256) / max(lum.size, 1)
+    nz = hist[hist > 0]
+    if min(lum.shape) >= 3:
+        lap = lum[:-2, 1:-1] + lum[2:, 1:-1] + lum[1:-1, :-2] + lum[1:-1, 2:] - 4 * lum[1:-1, 1:-1]
+        blur = float(lap.var())
+    else:
+        blur = float("nan")
+    return {
+        "width": width,
+        "height": height,
+        "mode": img.mode,
+        "channels": len(img.getbands()),
+        "brightness": float(lum.mean()) if lum.size else 0.0,
+        "dark_share": float((lum < 0.1).mean()) if lum.size else 0.0,
+        "bright_share": float((lum > 0.9).mean()) if lum.size else 0.0,
+        "blur": blur,
+        "entropy": float(-(nz * np.log2(nz)).sum()) + 0.0,
+    }
+
+
+class _AuditImages(ImageFolderDataset):
+    """Items ``(thumbnail, label, info)``: info holds the image's statistics and file digest."""
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, str, dict[str, Any]]:
+        path, label = self.samples[i]
+        raw = path.read_bytes()
+        digest = int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
+        with Image.open(path) as img:
+            img.load()
+            info = image_statistics(img)
+            thumb = img.convert("RGB").resize((self.image_size, self.image_size), Image.BILINEAR)
+        info["digest"] = digest
+        arr = np.asarray(thumb, dtype=np.uint8)
+        return torch.from_numpy(arr.copy()).permute(2, 0, 1), label, info
+
+
 def _thumbnail_features(item: Any) -> np.ndarray:
     """Default image features: the resized RGB pixels scaled to [0, 1]."""
     return item[0].numpy().reshape(-1) / 255.0
@@ -88,6 +151,7 @@ def from_image_folder(
     features: Any = None,
     image_size: int = 32,
     batch_size: int = 256,
+    num_workers: int | None = None,
     verbose: bool = True,
 ) -> DataView:
     """Build a :class:`DataView` over ``root/<class>/<image>`` files.
@@ -106,6 +170,9 @@ def from_image_folder(
         Side of the square thumbnails.
     batch_size : int, default 256
         Images per batch for a feature module.
+    num_workers : int, optional
+        DataLoader worker processes decoding the images (default: none under 1,000 images,
+        else up to 4).
     verbose : bool, default True
         Show a progress bar.
 
@@ -127,8 +194,10 @@ def from_image_folder(
     >>> list(view.index), list(view.broken)
     (['cat/a.png', 'dog/a.png', 'dog/bad.png'], [2])
     """
-    dataset = ImageFolderDataset(root, image_size=image_size)
+    dataset = _AuditImages(root, image_size=image_size)
     index = [str(p.relative_to(dataset.root).as_posix()) for p, _ in dataset.samples]
+    if num_workers is None:
+        num_workers = 0 if len(dataset) < 1000 else min(4, os.cpu_count() or 1)
     return from_torch_dataset(
         dataset,
         labels=dataset.targets,
@@ -136,5 +205,11 @@ def from_image_folder(
         batch_size=batch_size,
         index=index,
         kind="images",
+        num_workers=num_workers,
+        item_info=_info,
         verbose=verbose,
     )
+
+
+def _info(item: Any) -> dict[str, Any]:
+    return dict(item[2])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from tqdm.auto import tqdm
 from datafix._validation import check_int
 from datafix.data.arrays import as_feature_matrix
 from datafix.data.labels import encode_labels
-from datafix.data.view import DataView, _readonly
+from datafix.data.view import DataView, _readonly, hash_rows
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 FeatureSource = torch.nn.Module | Callable[[Any], Any]
@@ -28,6 +29,8 @@ def from_torch_dataset(
     batch_size: int = 256,
     index: Sequence[Any] | None = None,
     kind: str = "torch",
+    num_workers: int = 0,
+    item_info: Callable[[Any], dict] | None = None,
     verbose: bool = True,
 ) -> DataView:
     """Build a :class:`DataView` over a map-style torch Dataset.
@@ -55,6 +58,11 @@ def from_torch_dataset(
         Identifiers of the items (default: positions).
     kind : str, default "torch"
         Recorded as ``DataView.kind``.
+    num_workers : int, default 0
+        DataLoader worker processes for the read pass (the dataset must be picklable).
+    item_info : callable, optional
+        ``item_info(item) -> dict`` of per-item statistics, kept as ``DataView.image_stats``;
+        a ``"digest"`` entry replaces the content hash of ``item[0]``.
     verbose : bool, default True
         Show a progress bar while reading the items.
 
@@ -91,13 +99,18 @@ def from_torch_dataset(
         else:
             given_features = as_feature_matrix(features, name="features", n=n)
 
+    num_workers = check_int(num_workers, "num_workers", minimum=0)
     broken: dict[int, str] = {}
     feats = given_features
-    if raw_labels is None or extractor is not None:
-        raw_labels, feats, broken = _read_items(
+    hashes = None if given_features is None else hash_rows(given_features)
+    info = None
+    if raw_labels is None or extractor is not None or item_info is not None:
+        raw_labels, feats, broken, hashes, info = _read_items(
             dataset, need_labels=raw_labels is None, given_labels=raw_labels, label_fn=label_fn,
-            extractor=extractor, batch_size=batch_size, verbose=verbose,
+            extractor=extractor, batch_size=batch_size, num_workers=num_workers, item_info=item_info,
+            verbose=verbose,
         )
+        feats = given_features if given_features is not None else feats
     if len(broken) == n and n:
         first = next(iter(broken.values()))
         raise InvalidInputError(f"Every item of the dataset failed to load; the first error was: {first}")
@@ -114,6 +127,8 @@ def from_torch_dataset(
         broken=broken,
         kind=kind,
         source=dataset,
+        hashes=hashes,
+        image_stats=None if info is None else info.set_axis(idx),
     )
 
 
@@ -133,12 +148,16 @@ def _read_items(
     label_fn: Callable[[Any], Any] | None,
     extractor: FeatureSource | None,
     batch_size: int,
+    num_workers: int,
+    item_info: Callable[[Any], dict] | None,
     verbose: bool,
-) -> tuple[list[Any], np.ndarray | None, dict[int, str]]:
+) -> tuple[list[Any], np.ndarray | None, dict[int, str], np.ndarray, pd.DataFrame | None]:
     n = len(dataset)
     labels: list[Any] = [None] * n
     broken: dict[int, str] = {}
     rows: list[np.ndarray | None] = [None] * n
+    hashes = np.zeros(n, dtype=np.uint64)
+    infos: list[dict] = [{} for _ in range(n)]
     module = extractor if isinstance(extractor, torch.nn.Module) else None
     device = _module_device(module) if module is not None else None
     if module is not None:
@@ -146,15 +165,19 @@ def _read_items(
         module.eval()
     try:
         with tqdm(total=n, desc="reading items", unit="item", disable=not verbose, leave=False) as bar:
-            for start in range(0, n, batch_size):
+            for batch in _batches(dataset, batch_size, num_workers):
                 positions, inputs = [], []
-                for i in range(start, min(start + batch_size, n)):
+                for i, item, error in batch:
                     try:
-                        item = dataset[i]
+                        if error is not None:
+                            raise _ItemError(error)
                         if need_labels:
                             labels[i] = label_fn(item) if label_fn else _second(item)
                             if hasattr(labels[i], "item") and getattr(labels[i], "ndim", 1) == 0:
                                 labels[i] = labels[i].item()
+                        info = item_info(item) if item_info is not None else {}
+                        hashes[i] = info.pop("digest", None) or _digest(_first(item))
+                        infos[i] = info
                         if extractor is not None:
                             x = _first(item) if module is not None else extractor(item)
                             if module is None:
@@ -163,11 +186,11 @@ def _read_items(
                                 inputs.append(torch.as_tensor(x))
                                 positions.append(i)
                     except Exception as err:  # noqa: BLE001 - a failing item is data, not a crash
-                        broken[i] = f"{type(err).__name__}: {err}"
+                        broken[i] = str(err) if isinstance(err, _ItemError) else f"{type(err).__name__}: {err}"
                 if module is not None and inputs:
                     for pos, row in zip(positions, _run_module(module, inputs, device), strict=True):
                         rows[pos] = row
-                bar.update(min(batch_size, n - start))
+                bar.update(len(batch))
     finally:
         if module is not None and was_training:
             module.train()
@@ -182,7 +205,46 @@ def _read_items(
         for i, r in enumerate(rows):
             if r is not None:
                 feats[i] = r
-    return labels, feats, broken
+    info_frame = pd.DataFrame(infos) if item_info is not None else None
+    return labels, feats, broken, hashes, info_frame
+
+
+class _ItemError(Exception):
+    """An item's loading error, carried over from a DataLoader worker as text."""
+
+
+class _SafeItems(torch.utils.data.Dataset):
+    """Wraps a dataset so that a failing item becomes ``(i, None, error)`` instead of killing a batch."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[int, Any, str | None]:
+        try:
+            return i, self.dataset[i], None
+        except Exception as err:  # noqa: BLE001
+            return i, None, f"{type(err).__name__}: {err}"
+
+
+def _batches(dataset: Any, batch_size: int, num_workers: int) -> Iterator[list[tuple[int, Any, str | None]]]:
+    safe = _SafeItems(dataset)
+    if num_workers == 0:
+        for start in range(0, len(safe), batch_size):
+            yield [safe[i] for i in range(start, min(start + batch_size, len(safe)))]
+        return
+    loader = torch.utils.data.DataLoader(
+        safe, batch_size=batch_size, num_workers=num_workers, collate_fn=list, shuffle=False
+    )
+    yield from loader
+
+
+def _digest(x: Any) -> int:
+    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    raw = hashlib.blake2b(np.ascontiguousarray(arr).tobytes() + str(arr.shape).encode(), digest_size=8).digest()
+    return int.from_bytes(raw, "little")
 
 
 def _run_module(module: torch.nn.Module, inputs: list[torch.Tensor], device: torch.device) -> np.ndarray:

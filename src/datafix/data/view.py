@@ -34,6 +34,14 @@ class DataView:
         Column names of ``features``.
     broken : Mapping[int, str]
         Positions of samples that could not be read, with the reason.
+    hashes : numpy.ndarray of uint64 or None
+        A content hash per sample (row values, image file bytes, item tensor bytes): equal
+        hashes mean exact duplicates.
+    table : pandas.DataFrame or None
+        The raw feature columns of tabular sources (for data-quality checks).
+    image_stats : pandas.DataFrame or None
+        Per-image statistics of image folders, one row per sample (see
+        :func:`datafix.data.image_folder.image_statistics`).
     kind : str
         The source type: ``"arrays"``, ``"frame"``, ``"torch"`` or ``"images"``.
     source : object
@@ -56,6 +64,9 @@ class DataView:
     broken: Mapping[int, str] = field(default_factory=dict)
     kind: str = "arrays"
     source: Any = None
+    hashes: np.ndarray | None = None
+    table: pd.DataFrame | None = None
+    image_stats: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -98,6 +109,21 @@ class DataView:
     def with_features(self, features: np.ndarray | None, names: list[str] | None = None) -> DataView:
         """Return a new view with other features (the source stays as it is)."""
         return replace(self, features=_readonly(features), feature_names=names)
+
+
+def hash_rows(values: np.ndarray | pd.DataFrame) -> np.ndarray:
+    """One uint64 content hash per row (pandas' vectorised row hashing).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> h = hash_rows(np.array([[1.0, 2.0], [1.0, 2.0], [2.0, 1.0]]))
+    >>> bool(h[0] == h[1]), bool(h[0] == h[2])
+    (True, False)
+    """
+    frame = values if isinstance(values, pd.DataFrame) else pd.DataFrame(np.asarray(values))
+    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
 
 
 def _readonly(arr: np.ndarray | None) -> np.ndarray | None:

@@ -38,6 +38,8 @@ class CheckOutcome:
         Why it was skipped (empty when it ran).
     description : str
         One line about the issue type.
+    rule : str
+        The threshold rule the check applied, with its numbers.
     """
 
     name: str
@@ -47,6 +49,7 @@ class CheckOutcome:
     columns: tuple[str, ...] = ()
     reason: str = ""
     description: str = ""
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ class Report:
         Where each signal came from (given, cross-validation, ...).
     versions : dict of str to str
         Versions of Python, datafix and the libraries it used.
+    tables : dict of str to pandas.DataFrame
+        Findings that are not per sample: ``classes`` (one row per class), ``columns`` (one row
+        per column of a table).
+    test_issues : pandas.DataFrame or None
+        With ``audit(..., test=...)``: one row per test sample, indexed like the test source:
+        ``is_leaked``, ``is_exact_leak``, ``leak_distance``, ``nearest_train`` (a training index).
 
     Examples
     --------
@@ -82,6 +91,8 @@ class Report:
     params: dict[str, Any] = field(default_factory=dict)
     signals: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    test_issues: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """One row per issue type: ``count``, ``share`` of all samples, ``status`` and ``note``.
@@ -106,6 +117,11 @@ class Report:
         out = pd.DataFrame(rows).set_index("issue")
         out["count"] = out["count"].astype("Int64")
         out.insert(1, "share", (out["count"] / n).astype("Float64") if n else pd.NA)
+        if self.test_issues is not None:
+            leaked = int(self.test_issues["is_leaked"].fillna(False).astype(bool).sum())
+            n_test = len(self.test_issues)
+            out.loc["leakage"] = [leaked, leaked / n_test if n_test else pd.NA, "ran",
+                                  "test samples that copy a training sample (share of the test set)"]
         return out
 
     def flagged(self, issue: str) -> pd.DataFrame:
@@ -121,6 +137,9 @@ class Report:
         """
         if issue == "broken":
             return self.issues[self.issues["is_broken"]]
+        if issue == "leakage" and self.test_issues is not None:
+            leaked = self.test_issues[self.test_issues["is_leaked"].fillna(False).astype(bool)]
+            return leaked.sort_values("leak_distance", kind="stable")
         if issue not in self.checks or not self.checks[issue].ran:
             ran = ["broken", *(c.name for c in self.checks.values() if c.ran)]
             raise KeyError(f"No results for issue {issue!r}; this report has {ran}.")
@@ -150,7 +169,9 @@ class Report:
             "versions": dict(self.versions),
             "checks": {k: vars(v) for k, v in self.checks.items()},
             "summary": json.loads(summary.to_json(orient="records")),
-            "issues": json.loads(self.issues.to_json(orient="table", index=True)),
+            "issues": _table_json(self.issues),
+            "tables": {name: _table_json(t) for name, t in self.tables.items()},
+            "test_issues": None if self.test_issues is None else _table_json(self.test_issues),
         }
 
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int | None = 1) -> str:
@@ -180,9 +201,11 @@ class Report:
         if not text.lstrip().startswith("{"):
             text = Path(source).read_text(encoding="utf-8")
         data = json.loads(text)
-        issues = pd.read_json(io.StringIO(json.dumps(data["issues"])), orient="table")
         checks = {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()}
-        return cls(issues, checks, data["params"], data["signals"], data["versions"])
+        tables = {name: _read_table(t) for name, t in data.get("tables", {}).items()}
+        test = data.get("test_issues")
+        return cls(_read_table(data["issues"]), checks, data["params"], data["signals"], data["versions"],
+                   tables, None if test is None else _read_table(test))
 
     def to_parquet(self, path: str | os.PathLike) -> None:
         """Write ``issues`` (with its index) as a Parquet file."""
@@ -200,6 +223,14 @@ class Report:
             raise ValueError(f"Cannot tell the report format from {str(path)!r}: use .json, .parquet or .csv.")
         writers[path.suffix.lower()](path)
         return path
+
+
+def _table_json(frame: pd.DataFrame) -> dict:
+    return json.loads(frame.to_json(orient="table", index=True))
+
+
+def _read_table(data: dict) -> pd.DataFrame:
+    return pd.read_json(io.StringIO(json.dumps(data)), orient="table")
 
 
 def library_versions() -> dict[str, str]:

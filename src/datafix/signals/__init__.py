@@ -2,7 +2,7 @@
 
 from datafix.signals.bundle import MissingSignalError, Signals
 from datafix.signals.features import handle_non_finite
-from datafix.signals.neighbors import KNNGraph, knn_graph
+from datafix.signals.neighbors import KNNGraph, knn_graph, knn_query
 from datafix.signals.pred_probs import check_pred_probs, cross_val_pred_probs, make_model
 from datafix.signals.probe import TorchProbeClassifier
 
@@ -15,5 +15,6 @@ __all__ = [
     "cross_val_pred_probs",
     "handle_non_finite",
     "knn_graph",
+    "knn_query",
     "make_model",
 ]

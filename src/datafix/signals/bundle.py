@@ -6,13 +6,14 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from datafix._validation import RandomState, check_random_state, seed_from
 from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
 from datafix.signals.pred_probs import cross_val_pred_probs
 
-SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors")
+SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats")
 
 
 class MissingSignalError(DatafixError, LookupError):
@@ -37,6 +38,14 @@ class Signals:
         Finite features of the audited samples.
     pred_probs : numpy.ndarray or None
         Validated out-of-sample probabilities.
+    classes : numpy.ndarray, optional
+        The user's label values (``classes[labels]``), for checks that report per class.
+    hashes : numpy.ndarray of uint64, optional
+        Content hashes of the samples (exact duplicates share one).
+    table : pandas.DataFrame, optional
+        Raw feature columns of a tabular source.
+    image_stats : pandas.DataFrame, optional
+        Per-image statistics (see :func:`datafix.data.image_folder.image_statistics`).
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k : int, default 40
         Neighbours in the kNN graph.
@@ -62,15 +71,25 @@ class Signals:
         *,
         features: np.ndarray | None = None,
         pred_probs: np.ndarray | None = None,
+        classes: np.ndarray | None = None,
+        hashes: np.ndarray | None = None,
+        table: pd.DataFrame | None = None,
+        image_stats: pd.DataFrame | None = None,
         model: Any = None,
         cv: int = 5,
         k: int = 40,
+        knn_backend: str = "auto",
         random_state: RandomState = 0,
         verbose: bool = True,
     ) -> None:
         self.labels = labels
         self.n_classes = n_classes
+        self.classes = classes if classes is not None else np.arange(n_classes)
         self.features = features
+        self.hashes = hashes
+        self.table = table
+        self.image_stats = image_stats
+        self.knn_backend = knn_backend
         self._given_pred_probs = pred_probs
         self.model = model
         self.cv = cv
@@ -86,8 +105,12 @@ class Signals:
         if pred_probs is not None:
             self.provenance["pred_probs"] = "given"
 
+    def has(self, name: str) -> bool:
+        """Whether signal ``name`` can be had (``"a|b"``: either of them)."""
+        return self.missing(name) is None
+
     def missing(self, name: str) -> str | None:
-        """Why signal ``name`` cannot be had, or None when it can."""
+        """Why signal ``name`` (``"a|b"``: either of them) cannot be had, or None when it can."""
         if name == "labels":
             return None if self.labels is not None else "no labels were given"
         if name == "features":
@@ -102,6 +125,13 @@ class Signals:
             return None
         if name == "neighbors":
             return None if self.features is not None else "no features for a neighbour graph"
+        if name in ("hashes", "table", "image_stats"):
+            what = {"hashes": "no content hashes", "table": "not a tabular source",
+                    "image_stats": "not an image folder"}
+            return None if getattr(self, name) is not None else what[name]
+        if "|" in name:  # any one of several signals will do
+            reasons = [self.missing(part) for part in name.split("|")]
+            return None if None in reasons else "; ".join(r for r in reasons if r)
         raise KeyError(f"Unknown signal {name!r}; signals are {SIGNAL_NAMES}.")
 
     @cached_property
@@ -121,8 +151,8 @@ class Signals:
     def neighbors(self) -> KNNGraph:
         """The shared kNN graph on standardised features."""
         self._require("neighbors")
-        graph = knn_graph(self.features, self.k)
-        self.provenance["neighbors"] = f"exact {graph.metric} kNN graph, k={graph.k}, standardised features"
+        graph = knn_graph(self.features, self.k, backend=self.knn_backend, verbose=self.verbose)
+        self.provenance["neighbors"] = f"{graph.backend} {graph.metric} kNN graph, k={graph.k}, standardised features"
         return graph
 
     def _require(self, name: str) -> None:

@@ -1,0 +1,92 @@
+"""Class imbalance: per-class counts and shares, the imbalance ratio, rare classes.
+
+A class is rare when its share is below ``threshold x 1/K`` (default 0.1, Datalab's rule); its
+samples are flagged ``is_class_imbalance``. ``class_imbalance_score = min(1, share x K)``. The
+``classes`` table also gives the effective number of samples ``(1 - beta^n) / (1 - beta)``
+(Cui et al. 2019), which class-balanced losses weight by.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from datafix._validation import check_float
+from datafix.checks.registry import register_check
+from datafix.signals.bundle import Signals
+
+
+def effective_number(counts: np.ndarray, beta: float = 0.999) -> np.ndarray:
+    """Effective number of samples per class, ``(1 - beta**n) / (1 - beta)``.
+
+    Examples
+    --------
+    >>> effective_number(np.array([1, 10, 10000]), beta=0.9).round(2).tolist()
+    [1.0, 6.51, 10.0]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    return (1.0 - beta**counts) / (1.0 - beta)
+
+
+def validate_params(*, threshold: float = 0.1, beta: float = 0.999) -> None:
+    """Check the imbalance check's options."""
+    check_float(threshold, "threshold", low=0.0, high=1.0)
+    check_float(beta, "beta", low=0.0, high=0.999999)
+
+
+@register_check(
+    "class_imbalance",
+    requires=("labels",),
+    flag="is_class_imbalance",
+    score="class_imbalance_score",
+    description="samples of classes far rarer than average",
+    validate=validate_params,
+)
+def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0.999) -> pd.DataFrame:
+    """Flag samples of rare classes; ``attrs["tables"]["classes"]`` has one row per class.
+
+    Parameters
+    ----------
+    signals : Signals
+        The audit's shared signals (labels).
+    threshold : float, default 0.1
+        A class is rare below ``threshold x 1/K`` of the samples.
+    beta : float, default 0.999
+        For the effective number of samples.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> from datafix.signals import Signals
+    >>> y = np.array([0] * 95 + [1] * 100 + [2] * 5)
+    >>> out = imbalance_check(Signals(y, 3, classes=np.array(["a", "b", "c"]), verbose=False))
+    >>> int(out["is_class_imbalance"].sum()), out.attrs["tables"]["classes"].loc["c", "is_rare"]
+    (5, np.True_)
+    """
+    validate_params(threshold=threshold, beta=beta)
+    labels = signals.labels
+    k = signals.n_classes
+    counts = np.bincount(labels, minlength=k)
+    share = counts / max(len(labels), 1)
+    rare = share < threshold / k
+    present = counts[counts > 0]
+    ratio = float(present.max() / present.min()) if len(present) else float("nan")
+    table = pd.DataFrame(
+        {
+            "count": counts,
+            "share": share,
+            "is_rare": rare,
+            "effective_number": effective_number(counts, beta),
+        },
+        index=pd.Index(list(signals.classes), name="class"),
+    )
+    out = pd.DataFrame(
+        {"is_class_imbalance": rare[labels], "class_imbalance_score": np.minimum(1.0, share[labels] * k)}
+    )
+    out.attrs["rule"] = (f"class share below {threshold} x 1/K = {threshold / k:.4g}; "
+                         f"imbalance ratio (largest / smallest class) {ratio:.3g}")
+    out.attrs["tables"] = {"classes": table}
+    return out

@@ -1,0 +1,79 @@
+"""Leakage: test samples that are exact or near copies of training samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from datafix.signals.neighbors import KNNGraph, knn_query
+
+EPSILON = 1e-12
+
+
+def find_leakage(
+    train_features: np.ndarray | None,
+    test_features: np.ndarray | None,
+    *,
+    train_hashes: np.ndarray | None = None,
+    test_hashes: np.ndarray | None = None,
+    train_graph: KNNGraph | None = None,
+    threshold: float = 0.13,
+    backend: str = "auto",
+) -> pd.DataFrame:
+    """Flag each test sample that duplicates a training sample.
+
+    A test sample leaks when its content hash equals a training sample's, or when its nearest
+    training sample is closer than ``threshold x`` the median nearest-neighbour distance within
+    the training set (the near-duplicate rule), distances on features standardised with the
+    training set's statistics.
+
+    Parameters
+    ----------
+    train_features, test_features : numpy.ndarray or None
+        Finite features with the same columns.
+    train_hashes, test_hashes : numpy.ndarray of uint64, optional
+        Content hashes.
+    train_graph : KNNGraph, optional
+        The training set's own kNN graph (its median 1-NN distance sets the scale).
+    threshold : float, default 0.13
+        Near-copy threshold, as a share of the median nearest-neighbour distance.
+    backend : str, default "auto"
+        kNN backend for the test-to-train search.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test sample: ``is_leaked``, ``is_exact_leak``, ``leak_distance``,
+        ``nearest_train`` (position in the training set).
+
+    Examples
+    --------
+    >>> train = np.random.default_rng(0).normal(size=(100, 3))
+    >>> test = np.r_[train[:2], np.random.default_rng(1).normal(size=(3, 3))]
+    >>> find_leakage(train, test)["is_leaked"].tolist()
+    [True, True, False, False, False]
+    """
+    n_test = len(test_features) if test_features is not None else len(test_hashes)
+    exact = np.zeros(n_test, bool)
+    nearest = np.full(n_test, -1, np.int64)
+    if train_hashes is not None and test_hashes is not None:
+        lookup = pd.Series(np.arange(len(train_hashes)), index=train_hashes.astype(np.uint64))
+        lookup = lookup[~lookup.index.duplicated()]
+        hit = lookup.reindex(test_hashes.astype(np.uint64))
+        exact = hit.notna().to_numpy()
+        nearest[exact] = hit[exact].to_numpy(dtype=np.int64)
+    distance = np.where(exact, 0.0, np.nan)
+    near = np.zeros(n_test, bool)
+    if train_features is not None and test_features is not None and len(train_features) > 1:
+        q = knn_query(train_features, test_features, 1, backend=backend)
+        if train_graph is None or train_graph.k == 0:
+            from datafix.signals.neighbors import knn_graph
+
+            train_graph = knn_graph(train_features, 1, backend=backend)
+        median = max(float(np.median(train_graph.distances[:, 0])), EPSILON)
+        distance = np.where(exact, 0.0, q.distances[:, 0])
+        nearest = np.where(exact, nearest, q.indices[:, 0])
+        near = q.distances[:, 0] < threshold * median
+    return pd.DataFrame(
+        {"is_leaked": exact | near, "is_exact_leak": exact, "leak_distance": distance, "nearest_train": nearest}
+    )

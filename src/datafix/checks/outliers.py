@@ -1,0 +1,135 @@
+"""Outliers: samples far from the rest of the data (kNN distance), or that no class explains.
+
+Default score: the mean distance to the 10 nearest neighbours (from the audit's shared graph),
+flagged above ``Q3 + 1.7 x IQR`` of those means (the fence cleanlab's Datalab uses by default).
+``outlier_score = exp(-mean_distance / median_mean_distance)``, in (0, 1], lower = more outlying.
+Options: scikit-learn's IsolationForest, LocalOutlierFactor (on the shared graph), and, when
+there are no features, a pred_probs-only score (normalised entropy: a sample whose predicted
+probabilities spread over all classes is unlike every class).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from sklearn.ensemble import IsolationForest
+from sklearn.neighbors import LocalOutlierFactor
+
+from datafix._validation import check_choice, check_float, check_int
+from datafix.checks.registry import register_check
+from datafix.signals.bundle import Signals
+from datafix.signals.neighbors import KNNGraph
+
+METHODS = ("auto", "knn", "isolation_forest", "lof", "entropy")
+
+
+def fence(values: np.ndarray, scale: float = 1.7) -> float:
+    """``Q3 + scale * IQR`` of ``values``: the upper fence above which a value is an outlier.
+
+    Examples
+    --------
+    >>> fence(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    7.4
+    """
+    q1, q3 = np.percentile(values, [25, 75])
+    return float(q3 + scale * (q3 - q1))
+
+
+def knn_outlier_scores(graph: KNNGraph, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Mean distance to the first ``k`` neighbours, and its score ``exp(-d / median d)``.
+
+    Examples
+    --------
+    >>> from datafix.signals import knn_graph
+    >>> g = knn_graph(np.array([[0.0], [0.1], [0.2], [0.3], [9.0]]), k=2, standardize=False)
+    >>> d, score = knn_outlier_scores(g, k=2)
+    >>> int(np.argmin(score))
+    4
+    """
+    d = graph.distances[:, : min(k, graph.k)].mean(axis=1)
+    med = np.median(d)
+    return d, np.exp(-d / (med if med > 0 else 1.0))
+
+
+def validate_params(*, method: str = "auto", k: int = 10, fence_scale: float = 1.7, contamination: float = 0.05) -> None:
+    """Check the outlier check's options (raises naming the bad one)."""
+    check_choice(method, "method", METHODS)
+    check_int(k, "k", minimum=1)
+    check_float(fence_scale, "fence_scale", low=0.0, high=1e6)
+    check_float(contamination, "contamination", low=1e-6, high=0.5)
+
+
+@register_check(
+    "outlier",
+    requires=("neighbors|pred_probs",),
+    flag="is_outlier",
+    score="outlier_score",
+    description="samples far from the rest of the data",
+    validate=validate_params,
+)
+def outlier_check(
+    signals: Signals, *, method: str = "auto", k: int = 10, fence_scale: float = 1.7, contamination: float = 0.05
+) -> pd.DataFrame:
+    """Flag outliers (columns ``is_outlier``, ``outlier_score``; the rule in ``attrs["rule"]``).
+
+    Parameters
+    ----------
+    signals : Signals
+        The audit's shared signals.
+    method : {"auto", "knn", "isolation_forest", "lof", "entropy"}, default "auto"
+        ``"auto"``: ``"knn"`` with features, ``"entropy"`` with pred_probs only.
+    k : int, default 10
+        Neighbours in the kNN score (at most the graph's k).
+    fence_scale : float, default 1.7
+        The fence is ``Q3 + fence_scale * IQR`` (kNN distances; entropy scores mirrored).
+    contamination : float, default 0.05
+        Expected outlier share, for IsolationForest and LOF.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> from datafix.signals import Signals
+    >>> X = np.r_[np.random.default_rng(0).normal(size=(200, 3)), [[12.0, 12.0, 12.0]]]
+    >>> out = outlier_check(Signals(None, 0, features=X, verbose=False))
+    >>> bool(out["is_outlier"].iloc[-1]), out.attrs["rule"][:26]
+    (True, 'mean distance to the 10 ne')
+    """
+    validate_params(method=method, k=k, fence_scale=fence_scale, contamination=contamination)
+    if method == "auto":
+        method = "knn" if signals.has("neighbors") else "entropy"
+    if method == "entropy":
+        P = signals.pred_probs
+        entropy = -(P * np.log(np.clip(P, 1e-12, 1.0))).sum(axis=1) / np.log(max(P.shape[1], 2))
+        score = 1.0 - entropy
+        threshold = fence(entropy, fence_scale)
+        flags = entropy > threshold
+        rule = f"normalised entropy of pred_probs above Q3 + {fence_scale} x IQR = {threshold:.4g}"
+    elif method == "knn":
+        d, score = knn_outlier_scores(signals.neighbors, k)
+        threshold = fence(d, fence_scale)
+        flags = d > threshold
+        rule = (f"mean distance to the {min(k, signals.neighbors.k)} nearest neighbours above "
+                f"Q3 + {fence_scale} x IQR = {threshold:.4g}")
+    elif method == "lof":
+        g = signals.neighbors
+        n = len(g.indices)
+        kk = min(k, g.k)
+        sparse = csr_matrix((g.distances[:, :kk].ravel() + 1e-12, g.indices[:, :kk].ravel(), np.arange(0, n * kk + 1, kk)), shape=(n, n))
+        lof = LocalOutlierFactor(n_neighbors=kk, metric="precomputed", contamination=contamination)
+        flags = lof.fit_predict(sparse) == -1
+        raw = -lof.negative_outlier_factor_
+        score = np.exp(-(raw - 1.0).clip(min=0))
+        rule = f"LocalOutlierFactor (k={kk}) on the shared graph, contamination={contamination}"
+    else:
+        forest = IsolationForest(contamination=contamination, random_state=0)
+        flags = forest.fit_predict(signals.features) == -1
+        raw = -forest.score_samples(signals.features)
+        score = np.exp(-raw / np.median(raw))
+        rule = f"IsolationForest, contamination={contamination}"
+    out = pd.DataFrame({"is_outlier": np.asarray(flags, dtype=bool), "outlier_score": np.asarray(score, dtype=np.float64)})
+    out.attrs["rule"] = rule
+    return out

@@ -1,0 +1,129 @@
+"""Tabular data quality: missing values per row, and per-column problems.
+
+Per sample (cleanlab Datalab's null issue): ``is_null`` when every feature is missing,
+``null_score`` = share of features present, ``n_missing``. Per column, in the ``columns``
+table: missing and infinite counts, distinct values, and flags for constant, near-constant
+(one value in at least 99 % of the rows), mixed-type (text beside numbers in one column) and
+ID-like columns (a distinct text or consecutive integer per row: a key, not a feature).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from datafix._validation import check_float
+from datafix.checks.registry import register_check
+from datafix.signals.bundle import Signals
+
+#: An ID-like column needs at least this many rows to be called one.
+ID_MIN_ROWS = 20
+
+
+def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.DataFrame:
+    """One row per column: ``missing``, ``infinite``, ``distinct``, ``top_share`` and flags.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"k": range(30), "c": [1] * 30, "m": ["a", 1] * 15})
+    >>> q = column_quality(t)
+    >>> q.loc["k", "is_id_like"], q.loc["c", "is_constant"], q.loc["m", "is_mixed_type"]
+    (np.True_, np.True_, np.True_)
+    """
+    rows = []
+    n = len(table)
+    for col in table.columns:
+        s = table[col]
+        present = s.dropna()
+        numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        infinite = int(np.isinf(s.to_numpy(dtype=np.float64, na_value=np.nan)).sum()) if numeric else 0
+        counts = present.value_counts()
+        distinct = len(counts)
+        top_share = float(counts.iloc[0] / len(present)) if distinct else float("nan")
+        kinds = {_kind(v) for v in present} if s.dtype == object else set()
+        is_int = pd.api.types.is_integer_dtype(s)
+        text = s.dtype == object or isinstance(s.dtype, pd.StringDtype) or pd.api.types.is_string_dtype(s)
+        consecutive = is_int and distinct == len(present) and distinct > 0 and (present.max() - present.min() == distinct - 1)
+        rows.append(
+            {
+                "column": str(col),
+                "missing": int(s.isna().sum()),
+                "infinite": infinite,
+                "distinct": distinct,
+                "top_share": top_share,
+                "is_empty": len(present) == 0 and n > 0,
+                "is_constant": distinct == 1,
+                "is_near_constant": distinct > 1 and top_share >= near_constant,
+                "is_mixed_type": len(kinds) > 1,
+                "is_id_like": n >= ID_MIN_ROWS and distinct == n and (bool(text) or bool(consecutive)),
+            }
+        )
+    out = pd.DataFrame(rows).set_index("column")
+    flags = [c for c in out.columns if c.startswith("is_")]
+    out["has_issue"] = out[flags].any(axis=1)
+    return out
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, numbers.Number):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__
+
+
+def validate_params(*, near_constant: float = 0.99) -> None:
+    """Check the null check's options."""
+    check_float(near_constant, "near_constant", low=0.5, high=1.0)
+
+
+@register_check(
+    "null",
+    requires=("table",),
+    flag="is_null",
+    score="null_score",
+    description="rows with every feature missing (column problems in the columns table)",
+    validate=validate_params,
+)
+def null_check(signals: Signals, *, near_constant: float = 0.99) -> pd.DataFrame:
+    """Missing values per row; per-column problems in ``attrs["tables"]["columns"]``.
+
+    Parameters
+    ----------
+    signals : Signals
+        The audit's shared signals (the raw table).
+    near_constant : float, default 0.99
+        Share of the most common value above which a column is near-constant.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> from datafix.signals import Signals
+    >>> t = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [np.nan, np.nan, 1.0]})
+    >>> null_check(Signals(None, 0, table=t, verbose=False))["n_missing"].tolist()
+    [1, 2, 0]
+    """
+    validate_params(near_constant=near_constant)
+    table = signals.table.reset_index(drop=True)
+    missing = table.isna().to_numpy()
+    width = max(table.shape[1], 1)
+    n_missing = missing.sum(axis=1)
+    out = pd.DataFrame(
+        {
+            "is_null": n_missing == table.shape[1] if table.shape[1] else np.zeros(len(table), bool),
+            "null_score": 1.0 - n_missing / width,
+            "n_missing": n_missing.astype(np.int64),
+        }
+    )
+    columns = column_quality(table, near_constant=near_constant)
+    out.attrs["rule"] = ("a row is null when all its features are missing; columns are flagged when "
+                         f"empty, constant, near-constant (top value >= {near_constant:.0%}), mixed-type or ID-like")
+    out.attrs["tables"] = {"columns": columns}
+    return out
