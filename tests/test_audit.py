@@ -184,3 +184,18 @@ def test_empty_dataset_is_an_error():
 def test_every_class_with_one_sample_is_an_error():
     with pytest.raises(InvalidInputError, match="every class has one"):
         dfx.audit(np.eye(3), ["a", "b", "c"], verbose=False)
+
+
+def test_zero_dimensional_features_are_named():
+    with pytest.raises(InvalidInputError, match="no feature columns"):
+        dfx.audit(np.zeros((10, 0)), [0, 1] * 5, verbose=False)
+
+
+def test_all_identical_points_are_one_duplicate_group_and_nothing_crashes():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = dfx.audit(np.ones((40, 3)), [0, 1] * 20, verbose=False)
+    issues = report.issues
+    assert issues["is_exact_duplicate"].all() and issues["duplicate_group_size"].eq(40).all()
+    assert not issues["is_outlier"].any()
+    assert report.summary().loc["label", "status"] == "ran"

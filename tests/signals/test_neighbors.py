@@ -1,9 +1,14 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from sklearn.datasets import make_blobs
+from sklearn.neighbors import NearestNeighbors
 
-from datafix.signals import Signals, knn_graph
+from datafix.errors import InvalidInputError
+from datafix.signals import Signals, knn_graph, knn_query
+from datafix.signals import neighbors as nb
 
 
 def brute_force(X, k):
@@ -40,3 +45,96 @@ def test_signals_compute_each_signal_once_and_say_what_is_missing():
     bare = Signals(y, 2, verbose=False)
     assert bare.missing("pred_probs") == "no pred_probs were given and there are no features to compute them from"
     assert bare.missing("neighbors") is not None
+
+
+# ---- backends, dtypes, chunking, queries -------------------------------------------------
+
+def recall(approx, exact):
+    return (approx.indices[:, :, None] == exact.indices[:, None, :]).any(2).mean()
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, _ = make_blobs(n_samples=4000, centers=20, n_features=32, cluster_std=3.0, random_state=0)
+    return X
+
+
+def test_cosine_equals_scikit_learn():
+    X = np.random.default_rng(1).normal(size=(300, 8))
+    g = knn_graph(X, 5, metric="cosine", standardize=False)
+    d, i = NearestNeighbors(n_neighbors=6, metric="cosine").fit(X).kneighbors(X)
+    np.testing.assert_allclose(g.distances, d[:, 1:], atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_input_dtypes_give_the_same_graph(blobs, dtype):
+    X = blobs[:500].astype(dtype)
+    ref = knn_graph(blobs[:500].astype(dtype).astype(np.float64), 10)
+    g = knn_graph(X, 10)
+    np.testing.assert_array_equal(g.indices, ref.indices)
+
+
+def test_all_identical_points_tie_break_by_position():
+    g = knn_graph(np.ones((6, 3)), 3)
+    assert (g.distances == 0).all()
+    assert g.indices[0].tolist() == [1, 2, 3] and g.indices[5].tolist() == [0, 1, 2]
+
+
+def test_n_smaller_than_k_and_a_single_sample():
+    assert knn_graph(np.eye(4), 10).k == 3
+    assert knn_graph(np.eye(1), 10).indices.shape == (1, 0)
+
+
+def test_small_chunks_give_the_same_graph(blobs, monkeypatch):
+    full = knn_graph(blobs[:700], 8, backend="exact")
+    monkeypatch.setattr(nb, "_chunk_rows", lambda n_ref, device: 7)
+    chunked = knn_graph(blobs[:700], 8, backend="exact")
+    np.testing.assert_array_equal(full.indices, chunked.indices)
+
+
+def test_ivf_recall_against_exact(blobs):
+    exact = knn_graph(blobs, 10, backend="exact")
+    ivf = knn_graph(blobs, 10, backend="ivf")
+    assert ivf.backend == "ivf"
+    assert recall(ivf, exact) > 0.97
+    found = ivf.indices == exact.indices
+    np.testing.assert_allclose(ivf.distances[found], exact.distances[found])
+
+
+def test_faiss_recall_against_exact(blobs):
+    pytest.importorskip("faiss")
+    exact = knn_graph(blobs, 10, backend="exact")
+    approx = knn_graph(blobs, 10, backend="faiss")
+    assert approx.backend == "faiss"
+    assert recall(approx, exact) > 0.9
+    assert not (approx.indices == np.arange(len(blobs))[:, None]).any()
+
+
+def test_auto_picks_ivf_only_for_large_n_on_cpu(monkeypatch, blobs):
+    monkeypatch.setattr(nb, "APPROX_AUTO_MIN_N", 1000)
+    assert knn_graph(blobs[:900], 5, device="cpu").backend == "exact"
+    assert knn_graph(blobs[:1500], 5, device="cpu").backend == "ivf"
+
+
+def test_query_finds_copies_and_checks_columns(blobs):
+    q = knn_query(blobs[:1000], blobs[[5, 17]] + 1e-9, 1)
+    assert q.indices.ravel().tolist() == [5, 17]
+    with pytest.raises(InvalidInputError, match="32 feature columns but the queries have 3"):
+        knn_query(blobs[:10], np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(("X", "message"), [(np.zeros((5, 0)), "no feature columns"),
+                                             (np.array([[1.0], [np.nan]]), "NaN or inf"),
+                                             (np.zeros(5), "must be 2-D")])
+def test_bad_features_are_named(X, message):
+    with pytest.raises(InvalidInputError, match=message):
+        knn_graph(X, 2)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_gpu_graph_equals_cpu_graph(blobs):
+    cpu = knn_graph(blobs, 10, backend="exact", device="cpu")
+    gpu = knn_graph(blobs, 10, backend="exact", device="cuda")
+    np.testing.assert_array_equal(cpu.indices, gpu.indices)
+    np.testing.assert_allclose(cpu.distances, gpu.distances)

@@ -6,7 +6,8 @@ here: they are broken samples. Rules (each stated in the report):
 
 - dark: over 90 % of pixels have luminance below 0.1; overexposed: over 90 % above 0.9;
 - low information: luminance histogram entropy below 2 bits (a nearly flat image);
-- blurry: Laplacian variance below 0.1 x the dataset's median (not for low-information images);
+- blurry: Laplacian variance (relative to the image's contrast) below 0.1 x the dataset's
+  median (not for low-information images);
 - odd size: area below 1/16 or above 16 x the median area, or a side under 8 pixels;
 - odd aspect ratio: width/height more than 3 x away from the median ratio (either way);
 - odd mode: a colour mode or channel count other than the most common one.
@@ -94,7 +95,7 @@ def blurry_check(signals: Signals) -> pd.DataFrame:
     Examples
     --------
     >>> from datafix.signals import Signals
-    >>> stats = pd.DataFrame({"blur": [0.001, 0.05, 0.04, 0.06], "entropy": [6.0] * 4})
+    >>> stats = pd.DataFrame({"blur": [0.1, 5.0, 4.0, 6.0], "entropy": [6.0] * 4})
     >>> blurry_check(Signals(None, 0, image_stats=stats, verbose=False))["is_blurry"].tolist()
     [True, False, False, False]
     """

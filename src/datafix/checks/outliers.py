@@ -117,13 +117,13 @@ def outlier_check(
     elif method == "lof":
         g = signals.neighbors
         n = len(g.indices)
-        kk = min(k, g.k)
+        kk = min(k + 1, g.k)  # scikit-learn's LOF reads one more neighbour than n_neighbors
         sparse = csr_matrix((g.distances[:, :kk].ravel() + 1e-12, g.indices[:, :kk].ravel(), np.arange(0, n * kk + 1, kk)), shape=(n, n))
-        lof = LocalOutlierFactor(n_neighbors=kk, metric="precomputed", contamination=contamination)
+        lof = LocalOutlierFactor(n_neighbors=max(kk - 1, 1), metric="precomputed", contamination=contamination)
         flags = lof.fit_predict(sparse) == -1
         raw = -lof.negative_outlier_factor_
         score = np.exp(-(raw - 1.0).clip(min=0))
-        rule = f"LocalOutlierFactor (k={kk}) on the shared graph, contamination={contamination}"
+        rule = f"LocalOutlierFactor (k={max(kk - 1, 1)}) on the shared graph, contamination={contamination}"
     else:
         forest = IsolationForest(contamination=contamination, random_state=0)
         flags = forest.fit_predict(signals.features) == -1

@@ -78,6 +78,8 @@ def as_feature_matrix(X: Any, *, name: str = "features", n: int | None = None) -
             f"The {name!r} argument has {arr.shape[0]} rows but the data has {n} samples."
         )
     arr = arr.reshape(arr.shape[0], int(np.prod(arr.shape[1:])))
+    if arr.shape[1] == 0 and arr.shape[0] > 0:
+        raise InvalidInputError(f"The {name!r} argument has no feature columns (shape {arr.shape[:1] + (0,)}).")
     return arr.astype(np.float64, copy=arr.dtype != np.float64)
 
 

@@ -88,7 +88,8 @@ def image_statistics(img: Image.Image) -> dict[str, Any]:
 
     Returns ``width``, ``height``, ``mode``, ``channels``, ``brightness`` (mean luminance in
     [0, 1]), ``dark_share`` / ``bright_share`` (share of pixels below 0.1 / above 0.9 luminance),
-    ``blur`` (variance of the Laplacian of the luminance, on 0..1 values; NaN below 3 x 3 pixels)
+    ``blur`` (variance of the Laplacian of the luminance divided by the luminance variance, so
+    a dim or low-contrast image is not called blurry; NaN below 3 x 3 pixels or for a flat image)
     and ``entropy`` (of the 256-bin luminance histogram, in bits, 0 to 8). Content statistics are
     measured on a copy at most ``STATS_MAX_SIDE`` pixels on a side.
 
@@ -106,9 +107,10 @@ def image_statistics(img: Image.Image) -> dict[str, Any]:
     lum = np.asarray(gray, dtype=np.float64) / 255.0
     hist = np.bincount(np.asarray(gray, dtype=np.uint8).ravel(), minlength=256) / max(lum.size, 1)
     nz = hist[hist > 0]
-    if min(lum.shape) >= 3:
+    contrast = float(lum.var()) if lum.size else 0.0
+    if min(lum.shape) >= 3 and contrast > 0:
         lap = lum[:-2, 1:-1] + lum[2:, 1:-1] + lum[1:-1, :-2] + lum[1:-1, 2:] - 4 * lum[1:-1, 1:-1]
-        blur = float(lap.var())
+        blur = float(lap.var()) / contrast  # relative to the image's own contrast: dim is not blurry
     else:
         blur = float("nan")
     return {

@@ -1,0 +1,60 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import datafix as dfx
+from conftest import checksum
+from datafix.errors import InvalidInputError
+
+
+@pytest.fixture(scope="module")
+def split():
+    data = dfx.datasets.load_noisy("digits", random_state=0)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(data.y))
+    train, test = order[:1400], order[1400:]
+    X_test = data.X[test].copy()
+    X_test[:10] = data.X[train[:10]]                      # exact copies
+    X_test[10:20] = data.X[train[10:20]] + rng.normal(0, 0.01, (10, 64)) * data.X.std(0)  # near copies
+    return data.X[train], data.y[train], X_test
+
+
+def test_copies_of_training_samples_in_the_test_set_are_flagged(split):
+    X, y, X_test = split
+    before = [checksum(X), checksum(X_test)]
+    report = dfx.audit(X, y, test=X_test, checks=["duplicate"], verbose=False)
+    leak = report.test_issues
+    assert leak["is_exact_leak"].to_numpy()[:10].all() and not leak["is_exact_leak"].to_numpy()[10:].any()
+    assert leak["is_leaked"].to_numpy()[:20].all()
+    assert leak["nearest_train"].tolist()[:20] == list(range(20))
+    # digits has a few genuine near-identical images; few other test samples may match
+    assert leak["is_leaked"].to_numpy()[20:].mean() < 0.03
+    assert report.summary().loc["leakage", "count"] == leak["is_leaked"].sum()
+    assert "leakage:" in str(report)
+    assert before == [checksum(X), checksum(X_test)]
+
+
+def test_dataframe_test_set_is_encoded_like_the_training_table():
+    train = pd.DataFrame({"a": np.arange(30.0), "c": ["x", "y", "z"] * 10, "y": [0, 1] * 15})
+    test = pd.DataFrame({"c": ["y", "q"], "a": [4.0, 100.0], "y": [0, 1]}, index=["t1", "t2"])
+    report = dfx.audit(train, "y", test=test, checks=["duplicate"], verbose=False)
+    assert report.test_issues.loc["t1", "is_exact_leak"] and not report.test_issues.loc["t2", "is_leaked"]
+    assert report.test_issues.loc["t1", "nearest_train"] == 4
+    with pytest.raises(InvalidInputError, match=r"lacks the training feature columns \['c'\]"):
+        dfx.audit(train, "y", test=test.drop(columns="c"), verbose=False)
+
+
+def test_test_set_with_other_columns_is_an_error(split):
+    X, y, X_test = split
+    with pytest.raises(InvalidInputError, match="'test' data has 10 feature columns but the training data has 64"):
+        dfx.audit(X, y, test=X_test[:, :10], verbose=False)
+
+
+def test_test_rows_with_nan_follow_nan_policy(split):
+    X, y, X_test = split
+    X_test = X_test.copy()
+    X_test[30] = np.nan
+    with pytest.raises(InvalidInputError, match="NaN or inf"):
+        dfx.audit(X, y, test=X_test, checks=["duplicate"], verbose=False)
+    report = dfx.audit(X, y, test=X_test, checks=["duplicate"], nan_policy="drop", verbose=False)
+    assert report.test_issues.loc[30, "is_broken"] and pd.isna(report.test_issues.loc[30, "is_leaked"])

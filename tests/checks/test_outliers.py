@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from datafix.checks.outliers import fence, outlier_check
+from datafix.datasets import load_noisy
+from datafix.signals import Signals
+
+
+@pytest.fixture(scope="module")
+def digits_with_outliers():
+    data = load_noisy("digits", n_outliers=15, random_state=0)
+    y = np.unique(data.y, return_inverse=True)[1]
+    return data, Signals(y, 10, features=data.X, verbose=False)
+
+
+@pytest.mark.parametrize("method", ["knn", "lof", "isolation_forest"])
+def test_injected_outliers_are_found(digits_with_outliers, method):
+    data, signals = digits_with_outliers
+    out = outlier_check(signals, method=method)
+    assert out["is_outlier"].to_numpy()[data.is_outlier].all()
+    assert out["is_outlier"].mean() < 0.1
+    worst = np.argsort(out["outlier_score"].to_numpy(), kind="stable")[:15]
+    assert data.is_outlier[worst].mean() > 0.8
+    assert out.attrs["rule"]
+
+
+def test_pred_probs_only_uses_entropy():
+    rng = np.random.default_rng(0)
+    P = np.tile([0.96, 0.02, 0.02], (100, 1))
+    P[[3, 50]] = [1 / 3, 1 / 3, 1 / 3]
+    out = outlier_check(Signals(rng.integers(0, 3, 100), 3, pred_probs=P, verbose=False))
+    assert np.flatnonzero(out["is_outlier"]).tolist() == [3, 50]
+    assert "entropy" in out.attrs["rule"]
+
+
+def test_identical_points_have_no_outliers():
+    out = outlier_check(Signals(None, 0, features=np.ones((30, 4)), verbose=False))
+    assert not out["is_outlier"].any()
+    assert (out["outlier_score"] == 1.0).all()
+
+
+def test_fence_is_tukey_like():
+    assert fence(np.arange(1.0, 6.0), scale=1.5) == pytest.approx(4 + 1.5 * 2)
