@@ -5,8 +5,9 @@ probabilities. datafix gives it better probabilities when features are available
 
 1. each sample's neighbours in feature space vote for their labels (Gaussian-weighted by
    distance, the sample itself excluded, so the votes stay out-of-sample);
-2. the votes are averaged with the model's ``pred_probs``, with the weight that gives the given
-   labels the highest likelihood (when the model is near-perfect the votes get little weight),
+2. the votes are averaged with the model's ``pred_probs``, with the weight whose average best
+   predicts the given labels (Brier score; when the model is near-perfect the votes get little
+   weight),
    and confident learning flags issues;
 3. the votes are cast again with each flagged neighbour voting for its pooled-probability
    distribution instead of its (probably wrong) given label, and confident learning runs again.
@@ -67,12 +68,19 @@ def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.
     scale = d[:, -1:] + 1e-12
     w = np.exp(-((d / scale) ** 2))
     w /= w.sum(axis=1, keepdims=True)
-    P = np.einsum("nk,nkc->nc", w, votes[graph.indices])
+    P = np.empty((n, k_classes))
+    step = max(1, (8 << 20) // (graph.k * k_classes * 8))  # row blocks of ~8 MB, not an (n, k, K) array
+    for s in range(0, n, step):
+        P[s : s + step] = np.einsum("nk,nkc->nc", w[s : s + step], votes[graph.indices[s : s + step]])
     return (1.0 - smoothing) * P + smoothing / k_classes
 
 
 def choose_knn_weight(labels: np.ndarray, pred_probs: np.ndarray, knn_probs: np.ndarray) -> float:
-    """The weight in {0, 0.1, ..., 1} of ``knn_probs`` that maximises the given labels' mean log-likelihood.
+    """The weight in {0, 0.1, ..., 1} of ``knn_probs`` whose pooled probabilities best predict the given labels.
+
+    "Best" is the lowest Brier score (mean squared error to the one-hot given label). Both
+    sources are out-of-sample, so this is stacking; the Brier score is bounded, so the few
+    wrong labels cannot dominate the choice the way they dominate a log-likelihood.
 
     Examples
     --------
@@ -82,11 +90,10 @@ def choose_knn_weight(labels: np.ndarray, pred_probs: np.ndarray, knn_probs: np.
     >>> choose_knn_weight(labels, bad, good), choose_knn_weight(labels, good, bad)
     (1.0, 0.0)
     """
-    rows = np.arange(len(labels))
-    p_model, p_knn = pred_probs[rows, labels], knn_probs[rows, labels]
+    onehot = np.eye(pred_probs.shape[1])[labels]
     grid = np.linspace(0.0, 1.0, 11)
-    loglik = [np.log((1.0 - w) * p_model + w * p_knn + 1e-12).mean() for w in grid]
-    return float(grid[int(np.argmax(loglik))])
+    brier = [(((1.0 - w) * pred_probs + w * knn_probs - onehot) ** 2).sum(axis=1).mean() for w in grid]
+    return float(grid[int(np.argmin(brier))])
 
 
 def validate_params(
@@ -125,9 +132,8 @@ def find_label_issues(
         ``"cleanlab"`` ignores the neighbours.
     knn_weight : float in [0, 1] or "auto", default "auto"
         Weight of the kNN votes in the pooled probabilities. ``"auto"`` picks, on a grid of
-        0, 0.1, ..., 1, the weight whose pooled probabilities give the given labels the highest
-        mean log-likelihood (both sources are out-of-sample, so this is stacking, not fitting
-        to the labels themselves).
+        0, 0.1, ..., 1, the weight whose pooled probabilities predict the given labels with the
+        lowest Brier score (see :func:`choose_knn_weight`).
     rounds : int, default 2
         Voting rounds; from the second on, flagged neighbours vote with their pooled
         probabilities instead of their given label.

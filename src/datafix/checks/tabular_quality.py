@@ -39,9 +39,8 @@ def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.Da
         present = s.dropna()
         numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
         infinite = int(np.isinf(s.to_numpy(dtype=np.float64, na_value=np.nan)).sum()) if numeric else 0
-        counts = present.value_counts()
-        distinct = len(counts)
-        top_share = float(counts.iloc[0] / len(present)) if distinct else float("nan")
+        distinct, top = _distinct_and_top(present, numeric)
+        top_share = float(top / len(present)) if distinct else float("nan")
         kinds = {_kind(v) for v in present} if s.dtype == object else set()
         is_int = pd.api.types.is_integer_dtype(s)
         text = s.dtype == object or isinstance(s.dtype, pd.StringDtype) or pd.api.types.is_string_dtype(s)
@@ -64,6 +63,19 @@ def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.Da
     flags = [c for c in out.columns if c.startswith("is_")]
     out["has_issue"] = out[flags].any(axis=1)
     return out
+
+
+def _distinct_and_top(present: pd.Series, numeric: bool) -> tuple[int, int]:
+    """Number of distinct values and the count of the most common one."""
+    if not len(present):
+        return 0, 0
+    if numeric:  # sorted run lengths: much faster than value_counts on float columns
+        values = np.sort(present.to_numpy(dtype=np.float64))
+        starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+        runs = np.diff(np.r_[starts, len(values)])
+        return len(starts), int(runs.max())
+    counts = present.value_counts()
+    return len(counts), int(counts.iloc[0])
 
 
 def _kind(value: object) -> str:

@@ -41,7 +41,8 @@ class KNNGraph:
         Positions of the neighbours, nearest first (ties by position); a sample is never its
         own neighbour (for a query graph: positions in the reference set).
     distances : numpy.ndarray of float64, shape (n, k)
-        Their distances, ascending.
+        Their distances, ascending (computed in float64 by the exact backend, in float32 by
+        the approximate ones; identical points are at distance exactly 0 either way).
     metric : str
         ``"euclidean"`` or ``"cosine"`` (``1 - cosine similarity``).
     backend : str
@@ -236,7 +237,7 @@ def _exact_search(R, Q, k, metric, device, *, exclude_self, verbose, self_positi
     return _refine(R, Q, cand, k, metric)
 
 
-def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=8, seed=0):
+def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, seed=0):
     """Approximate search: k-means cells, each cell's queries against its n_probe nearest cells."""
     n = len(R)
     ref = torch.from_numpy(_unit(R) if metric == "cosine" else R).to(device, torch.float32)
@@ -255,11 +256,14 @@ def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=8, se
     ref_cell = _nearest_centroid(ref, centroids)
     qry_cell = ref_cell if exclude_self else _nearest_centroid(qry, centroids)
     n_probe = min(n_cells, max(n_probe, int(np.ceil(4 * m * n_cells / n))))
-    near_cells = torch.topk(torch.cdist(centroids, centroids), n_probe, largest=False).indices
+    cell_dist = torch.cdist(centroids, centroids)
+    cell_dist.fill_diagonal_(-1.0)  # a cell's own points come first in its pool
+    near_cells = torch.topk(cell_dist, n_probe, largest=False).indices
     ref_order = torch.argsort(ref_cell, stable=True)
     starts = torch.searchsorted(ref_cell[ref_order], torch.arange(n_cells + 1, device=device))
     ref_sq = (ref * ref).sum(dim=1)
-    cand = np.full((len(qry), m), -1, dtype=np.int64)
+    idx = np.zeros((len(qry), k), dtype=np.int64)
+    dist = np.full((len(qry), k), np.inf)
     qry_order = torch.argsort(qry_cell, stable=True)
     qry_starts = torch.searchsorted(qry_cell[qry_order], torch.arange(n_cells + 1, device=device))
     with torch.inference_mode():
@@ -269,17 +273,30 @@ def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=8, se
                 continue
             pool = torch.cat([ref_order[starts[j] : starts[j + 1]] for j in near_cells[c].tolist()])
             take = min(m, len(pool) - (1 if exclude_self else 0))
+            if take <= 0:
+                continue
+            pool_ref, pool_sq = ref[pool], ref_sq[pool]
             rows = _chunk_rows(len(pool), device)
             for s0 in range(0, len(queries), rows):
                 qi = queries[s0 : s0 + rows]
-                d2 = torch.addmm(ref_sq[pool][None, :].expand(len(qi), -1), qry[qi], ref[pool].T, alpha=-2.0)
-                if exclude_self:
-                    d2[pool[None, :] == qi[:, None]] = float("inf")
-                if take > 0:
-                    top = torch.topk(d2, take, dim=1, largest=False).indices
-                    cand[qi.cpu().numpy(), :take] = pool[top].cpu().numpy()
-    invalid = cand < 0
-    idx, dist = _refine(R, Q, np.where(invalid, 0, cand), k, metric, invalid)
+                q = qry[qi]
+                d2 = torch.addmm(pool_sq[None, :].expand(len(qi), -1), q, pool_ref.T, alpha=-2.0)
+                if exclude_self:  # the cell's own points open the pool, in query order
+                    local = torch.arange(len(qi), device=device)
+                    d2[local, local + s0] = float("inf")
+                top = torch.topk(d2, take, dim=1, largest=False).indices
+                # exact float32 distances of the candidates (identical rows: exactly 0),
+                # ordered by (distance, position) like the exact backend
+                cand = pool[top]
+                cd = (pool_ref[top] - q[:, None, :]).pow_(2).sum(dim=2)
+                cd = cd / 2.0 if metric == "cosine" else cd.sqrt_()
+                by_pos = torch.argsort(cand, dim=1)
+                cand, cd = cand.gather(1, by_pos), cd.gather(1, by_pos)
+                by_dist = torch.argsort(cd, dim=1, stable=True)[:, :k]
+                kk = by_dist.shape[1]
+                rows_np = qi.cpu().numpy()
+                idx[rows_np, :kk] = cand.gather(1, by_dist).cpu().numpy()
+                dist[rows_np, :kk] = cd.gather(1, by_dist).double().cpu().numpy()
     short = np.flatnonzero(~np.isfinite(dist).all(axis=1))
     if short.size:  # a cell pool held fewer than k points: search those rows exactly
         sub_idx, sub_dist = _exact_search(R, Q[short], k, metric, device, exclude_self=False, verbose=False,
@@ -298,18 +315,20 @@ def _nearest_centroid(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _refine(R, Q, cand, k, metric, invalid=None):
-    """Recompute candidate distances in float64, sort by (distance, position), keep k.
+def _refine(R, Q, cand, k, metric, invalid=None, dtype=np.float64):
+    """Recompute candidate distances (in ``dtype``), sort by (distance, position), keep k.
 
-    Candidates marked ``invalid`` get an infinite distance and so come last.
+    Candidates marked ``invalid`` get an infinite distance and so come last. Identical rows
+    get distance exactly 0 in any dtype (their difference is 0).
     """
     if metric == "cosine":
         R, Q = _unit(R), _unit(Q)
+    R, Q = R.astype(dtype, copy=False), Q.astype(dtype, copy=False)
     dist = np.empty(cand.shape)
-    for start in range(0, len(Q), 8192):
-        block = cand[start : start + 8192]
-        diff = R[block] - Q[start : start + 8192, None, :]
-        dist[start : start + 8192] = np.sqrt((diff * diff).sum(axis=2))
+    step = max(1, (4 << 20) // max(cand.shape[1] * R.shape[1] * R.itemsize, 1))  # ~4 MB blocks stay in cache
+    for start in range(0, len(Q), step):
+        diff = R[cand[start : start + step]] - Q[start : start + step, None, :]
+        dist[start : start + step] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
     if metric == "cosine":
         dist = dist * dist / 2.0  # |a - b|^2 / 2 = 1 - cos(a, b) for unit vectors
     if invalid is not None:
@@ -344,5 +363,5 @@ def _faiss_search(R, Q, k, metric, *, exclude_self):
     invalid = cand < 0  # faiss pads with -1 when the probed lists hold too few points
     if exclude_self:
         invalid |= cand == np.arange(len(qry))[:, None]
-    idx, dist = _refine(R, Q, np.where(invalid, 0, cand), k, metric, invalid)
+    idx, dist = _refine(R, Q, np.where(invalid, 0, cand), k, metric, invalid, dtype=np.float32)
     return KNNGraph(idx, dist, metric, "faiss")
