@@ -14,9 +14,12 @@ def test_demo_prints_summary_and_scores_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "demo.json"
     assert main(["demo", "-q", "-o", str(out), "--noise", "0.2"]) == 0
     text = capsys.readouterr().out
-    assert "label check vs injected truth: precision" in text
-    precision = float(text.split("precision ")[1].split(",")[0])
-    assert precision > 0.9
+    for check in ("label", "outlier", "duplicate"):
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(f"{check} check: precision"))
+        recall = float(line.split("recall ")[1].split(",")[0])
+        assert recall > 0.85, line
+    label_line = next(ln for ln in text.splitlines() if ln.strip().startswith("label check"))
+    assert float(label_line.split("precision ")[1].split(",")[0]) > 0.9
     data = json.loads(out.read_text())
     assert data["format"] == "datafix.report/1"
     assert data["summary"][1]["issue"] == "label"
@@ -49,3 +52,11 @@ def test_console_script_help_and_version():
     assert version.stdout.strip() == f"datafix {dfx.__version__}"
     helptext = subprocess.run([sys.executable, "-m", "datafix", "--help"], capture_output=True, text=True, check=True)
     assert "audit" in helptext.stdout and "demo" in helptext.stdout
+
+
+def test_audit_with_a_test_table_reports_leakage(tmp_path, capsys):
+    df = dfx.datasets.load_noisy("wine", random_state=0).frame("target")
+    df.iloc[:150].to_csv(tmp_path / "train.csv", index=False)
+    df.iloc[140:].to_csv(tmp_path / "test.csv", index=False)  # 10 rows overlap
+    assert main(["audit", str(tmp_path / "train.csv"), "--label", "target", "--test", str(tmp_path / "test.csv"), "-q"]) == 0
+    assert "leakage: 10 of 38 test samples copy a training sample" in capsys.readouterr().out

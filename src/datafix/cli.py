@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--label", required=True, help="name of the label column")
     audit.add_argument("-o", "--output", type=Path, help="write the report (.json, .parquet or .csv)")
     audit.add_argument("--index-col", help="column to use as the sample identifier")
+    audit.add_argument("--test", type=Path, help="a held-out table: flag its rows that copy training rows")
     _common(audit)
 
     demo = sub.add_parser(
@@ -65,17 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from datafix.audit import audit
 
-    reader = READERS.get(args.path.suffix.lower())
-    if reader is None:
-        raise ValueError(f"Cannot read {str(args.path)!r}: use a .csv, .tsv or .parquet file.")
-    if not args.path.is_file():
-        raise FileNotFoundError(f"No such file: {str(args.path)!r}")
-    frame = reader(args.path)
-    if args.index_col:
-        if args.index_col not in frame.columns:
-            raise ValueError(f"--index-col {args.index_col!r} is not a column of {str(args.path)!r}.")
-        frame = frame.set_index(args.index_col)
-    report = audit(frame, labels=args.label, cv=args.cv, nan_policy=args.nan_policy,
+    frame = _read_table(args.path, args.index_col)
+    test = None if args.test is None else _read_table(args.test, args.index_col)
+    report = audit(frame, labels=args.label, cv=args.cv, nan_policy=args.nan_policy, test=test,
                    random_state=args.seed, verbose=not args.quiet)
     print(report.render())
     if args.output:
@@ -83,24 +76,45 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_table(path: Path, index_col: str | None) -> pd.DataFrame:
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ValueError(f"Cannot read {str(path)!r}: use a .csv, .tsv or .parquet file.")
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: {str(path)!r}")
+    frame = reader(path)
+    if index_col:
+        if index_col not in frame.columns:
+            raise ValueError(f"--index-col {index_col!r} is not a column of {str(path)!r}.")
+        frame = frame.set_index(index_col)
+    return frame
+
+
 def _demo(args: argparse.Namespace) -> int:
     from datafix.audit import audit
     from datafix.datasets import load_noisy
 
-    data = load_noisy("digits", noise=args.noise, noise_type=args.noise_type, random_state=args.seed)
+    data = load_noisy("digits", noise=args.noise, noise_type=args.noise_type, n_duplicates=20, n_outliers=10,
+                      random_state=args.seed)
     print(f"datafix demo: scikit-learn digits ({len(data)} images, 10 classes), "
-          f"{int(data.is_label_error.sum())} labels flipped ({args.noise_type} noise)\n")
+          f"{int(data.is_label_error.sum())} labels flipped ({args.noise_type} noise), "
+          f"{int(data.is_duplicate.sum())} duplicated images, {int(data.is_outlier.sum())} outliers\n")
     report = audit(data.frame(), labels="label", cv=args.cv, nan_policy=args.nan_policy,
                    random_state=args.seed, verbose=not args.quiet)
     print(report.render(max_rows=5))
-    found = report.issues["is_label_issue"].to_numpy(dtype=bool)
-    truth = data.is_label_error
-    hits = int((found & truth).sum())
-    precision = hits / max(int(found.sum()), 1)
-    recall = hits / max(int(truth.sum()), 1)
-    print(f"label check vs injected truth: precision {precision:.3f}, recall {recall:.3f}, "
-          f"F1 {2 * precision * recall / max(precision + recall, 1e-12):.3f} "
-          f"({hits} of {int(truth.sum())} flipped labels found, {int(found.sum())} flagged)")
+    copies = data.is_duplicate.copy()
+    copies[data.duplicate_of[data.is_duplicate]] = True  # a copy and its original form a group
+    truths = {"label": ("is_label_issue", data.is_label_error), "outlier": ("is_outlier", data.is_outlier),
+              "duplicate": ("is_duplicate", copies)}
+    print("against the injected truth:")
+    for name, (flag, truth) in truths.items():
+        found = report.issues[flag].to_numpy(dtype=bool)
+        hits = int((found & truth).sum())
+        precision = hits / max(int(found.sum()), 1)
+        recall = hits / max(int(truth.sum()), 1)
+        print(f"  {name} check: precision {precision:.3f}, recall {recall:.3f}, "
+              f"F1 {2 * precision * recall / max(precision + recall, 1e-12):.3f} "
+              f"({hits} of {int(truth.sum())} found, {int(found.sum())} flagged)")
     print(f"report written to {report.save(args.output)}")
     return 0
 

@@ -174,12 +174,15 @@ def find_label_issues(
     flagged = confident_learning(P) if not use_knn else None
     if use_knn:
         votes = np.eye(k_classes)[labels]
-        weight = choose_knn_weight(labels, P, knn_label_votes(votes, neighbors)) if knn_weight == "auto" else knn_weight
-        for _ in range(rounds):
-            pooled = (1.0 - weight) * P + weight * knn_label_votes(votes, neighbors)
+        knn_probs = knn_label_votes(votes, neighbors)
+        weight = choose_knn_weight(labels, P, knn_probs) if knn_weight == "auto" else knn_weight
+        for r in range(rounds):
+            if r:
+                votes = np.eye(k_classes)[labels]
+                votes[flagged] = pooled[flagged]
+                knn_probs = knn_label_votes(votes, neighbors)
+            pooled = (1.0 - weight) * P + weight * knn_probs
             flagged = confident_learning(pooled)
-            votes = np.eye(k_classes)[labels]
-            votes[flagged] = pooled[flagged]
     score = get_label_quality_scores(labels, pooled, method="self_confidence")
     suggested = pooled.argmax(axis=1)
     return pd.DataFrame(

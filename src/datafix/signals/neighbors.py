@@ -42,7 +42,8 @@ class KNNGraph:
         own neighbour (for a query graph: positions in the reference set).
     distances : numpy.ndarray of float64, shape (n, k)
         Their distances, ascending (computed in float64 by the exact backend, in float32 by
-        the approximate ones; identical points are at distance exactly 0 either way).
+        the approximate ones, where ties need not follow positions; identical points are at
+        distance exactly 0 either way).
     metric : str
         ``"euclidean"`` or ``"cosine"`` (``1 - cosine similarity``).
     backend : str
@@ -284,11 +285,16 @@ def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, s
                 if exclude_self:  # the cell's own points open the pool, in query order
                     local = torch.arange(len(qi), device=device)
                     d2[local, local + s0] = float("inf")
-                top = torch.topk(d2, take, dim=1, largest=False).indices
-                # exact float32 distances of the candidates (identical rows: exactly 0),
-                # ordered by (distance, position) like the exact backend
+                vals, top = torch.topk(d2, take, dim=1, largest=False)
+                # squared distances from the product (float32: accurate to ~1e-5 of |q|^2);
+                # near-zero ones are recomputed from the difference, so identical rows are at 0
+                q_sq = (q * q).sum(dim=1, keepdim=True)
+                cd = (vals + q_sq).clamp_(min=0.0)
+                tiny = cd <= 1e-4 * (q_sq + 1.0)
+                if tiny.any():
+                    r, c_ = tiny.nonzero(as_tuple=True)
+                    cd[r, c_] = (pool_ref[top[r, c_]] - q[r]).pow(2).sum(dim=1)
                 cand = pool[top]
-                cd = (pool_ref[top] - q[:, None, :]).pow_(2).sum(dim=2)
                 cd = cd / 2.0 if metric == "cosine" else cd.sqrt_()
                 by_pos = torch.argsort(cand, dim=1)
                 cand, cd = cand.gather(1, by_pos), cd.gather(1, by_pos)
