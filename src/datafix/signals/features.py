@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from datafix._validation import check_choice, describe_positions
@@ -59,9 +61,13 @@ def handle_non_finite(view: DataView, nan_policy: str = "raise") -> DataView:
         )
     if nan_policy == "drop":
         return view.with_broken({int(i): "non-finite features" for i in np.flatnonzero(bad_rows)})
+    cols = np.flatnonzero(bad_cells.any(axis=0))
+    usable = np.isfinite(X[:, cols]) & view.valid[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: median of nothing
+        medians = np.nanmedian(np.where(usable, X[:, cols], np.nan), axis=0)
     filled = X.copy()
-    usable = view.valid[:, None] & ~bad_cells & np.isfinite(X)
-    for j in np.flatnonzero(bad_cells.any(axis=0)):
-        finite = X[usable[:, j], j]
-        filled[bad_cells[:, j], j] = np.median(finite) if finite.size else 0.0
+    block = filled[:, cols]
+    block[bad_cells[:, cols]] = np.broadcast_to(np.nan_to_num(medians, nan=0.0), block.shape)[bad_cells[:, cols]]
+    filled[:, cols] = block
     return view.with_features(filled, view.feature_names)
