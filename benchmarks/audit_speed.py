@@ -191,11 +191,14 @@ def write_doc(table: pd.DataFrame, scale: str, args: argparse.Namespace) -> None
         "",
         "**Speed-up (Datalab time / datafix time):** " + ", ".join(f"n={n}: {v:.1f}x" for n, v in speed.items()) + ".",
     ]
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     if scale:
-        lines += ["", f"**Scale:** {scale}."]
+        lines += ["", f"**Scale** (`{cmd}`): {scale}."]
+    elif START in text:  # keep the last scale measurement, which names its own command
+        old = [ln for ln in text.split(START)[1].split(END)[0].splitlines() if ln.startswith("**Scale")]
+        lines += ["", *old]
     lines.append(END)
     section = "\n".join(lines)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     text = text.split(START)[0] + section + text.split(END)[1] if START in text else text.rstrip() + "\n\n" + section + "\n"
     DOC.write_text(text)
     print(f"wrote {DOC}")
