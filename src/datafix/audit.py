@@ -296,7 +296,7 @@ def _test_view(train: DataView, test: Any, features: Any, test_features: Any, re
 
 def _leakage(signals: Signals, train: DataView, valid: np.ndarray, test: DataView, backend: str) -> pd.DataFrame:
     test_valid = test.valid
-    graph = signals.neighbors if signals.has("neighbors") else None
+    graph = signals.neighbors if signals.computed("neighbors") else None  # else find_leakage builds a 1-NN graph
     found = find_leakage(
         signals.features,
         None if test.features is None else np.asarray(test.features)[test_valid],

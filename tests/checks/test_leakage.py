@@ -58,3 +58,10 @@ def test_test_rows_with_nan_follow_nan_policy(split):
         dfx.audit(X, y, test=X_test, checks=["duplicate"], verbose=False)
     report = dfx.audit(X, y, test=X_test, checks=["duplicate"], nan_policy="drop", verbose=False)
     assert report.test_issues.loc[30, "is_broken"] and pd.isna(report.test_issues.loc[30, "is_leaked"])
+
+
+def test_leakage_alone_does_not_build_the_full_neighbour_graph(split):
+    X, y, X_test = split
+    report = dfx.audit(X, y, test=X_test, checks=["class_imbalance"], verbose=False)
+    assert "neighbors" not in report.signals  # only a 1-NN scale graph, inside find_leakage
+    assert report.test_issues["is_leaked"].to_numpy()[:20].all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from datafix.signals.neighbors import KNNGraph, knn_query
+from datafix.signals.neighbors import KNNGraph, knn_graph, knn_query
 
 EPSILON = 1e-12
 
@@ -67,8 +67,6 @@ def find_leakage(
     if train_features is not None and test_features is not None and len(train_features) > 1:
         q = knn_query(train_features, test_features, 1, backend=backend)
         if train_graph is None or train_graph.k == 0:
-            from datafix.signals.neighbors import knn_graph
-
             train_graph = knn_graph(train_features, 1, backend=backend)
         median = max(float(np.median(train_graph.distances[:, 0])), EPSILON)
         distance = np.where(exact, 0.0, q.distances[:, 0])

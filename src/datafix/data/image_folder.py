@@ -74,9 +74,12 @@ class ImageFolderDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
         path, label = self.samples[i]
         with Image.open(path) as img:
-            img = img.convert("RGB").resize((self.image_size, self.image_size), Image.BILINEAR)
-            arr = np.asarray(img, dtype=np.uint8)
-        return torch.from_numpy(arr.copy()).permute(2, 0, 1), label
+            return self._thumbnail(img), label
+
+    def _thumbnail(self, img: Image.Image) -> torch.Tensor:
+        """The image as an RGB uint8 tensor (3, S, S), S = ``image_size``."""
+        small = img.convert("RGB").resize((self.image_size, self.image_size), Image.BILINEAR)
+        return torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
 #: Images are measured at most this many pixels on a side (larger ones are downscaled first).
@@ -136,10 +139,9 @@ class _AuditImages(ImageFolderDataset):
         with Image.open(path) as img:
             img.load()
             info = image_statistics(img)
-            thumb = img.convert("RGB").resize((self.image_size, self.image_size), Image.BILINEAR)
+            thumb = self._thumbnail(img)
         info["digest"] = digest
-        arr = np.asarray(thumb, dtype=np.uint8)
-        return torch.from_numpy(arr.copy()).permute(2, 0, 1), label, info
+        return thumb, label, info
 
 
 def _thumbnail_features(item: Any) -> np.ndarray:

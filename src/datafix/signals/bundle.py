@@ -105,6 +105,10 @@ class Signals:
         if pred_probs is not None:
             self.provenance["pred_probs"] = "given"
 
+    def computed(self, name: str) -> bool:
+        """Whether signal ``name`` has already been computed (or given), so reading it costs nothing."""
+        return name in self.__dict__ or (name == "pred_probs" and self._given_pred_probs is not None)
+
     def has(self, name: str) -> bool:
         """Whether signal ``name`` can be had (``"a|b"``: either of them)."""
         return self.missing(name) is None
