@@ -13,9 +13,8 @@ import torch
 from datafix._validation import RandomState, check_choice, check_int, check_random_state
 from datafix.checks import find_leakage, resolve_checks
 from datafix.data import DataView, as_view
-from datafix.data.frame import encode_features
+from datafix.data.frame import from_frame
 from datafix.data.labels import decode_labels
-from datafix.data.view import hash_rows
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.report import CheckOutcome, Report, library_versions
 from datafix.signals import Signals, check_pred_probs, handle_non_finite
@@ -272,12 +271,11 @@ def _test_view(train: DataView, test: Any, features: Any, test_features: Any, re
         missing = [c for c in train.table.columns if c not in test.columns]
         if missing:
             raise InvalidInputError(f"The 'test' DataFrame lacks the training feature columns {missing}.")
-        table = test[list(train.table.columns)]
-        X, names = encode_features(table)
-        aligned = pd.DataFrame(X, columns=names, index=test.index).reindex(columns=train.feature_names, fill_value=0.0)
-        return DataView(index=test.index, codes=None, classes=None, features=aligned.to_numpy(np.float64),
-                        feature_names=list(train.feature_names or []), kind="frame", source=test,
-                        hashes=hash_rows(table), table=table)
+        view = from_frame(test[list(train.table.columns)])
+        # one-hot columns follow the training table's: categories unseen in training are dropped
+        aligned = pd.DataFrame(view.features, columns=view.feature_names, index=test.index)
+        aligned = aligned.reindex(columns=train.feature_names, fill_value=0.0)
+        return view.with_features(aligned.to_numpy(np.float64), list(train.feature_names or []))
     extractor = features if isinstance(features, torch.nn.Module) or callable(features) else None
     if train.kind in ("torch", "images"):
         if features is not None and extractor is None and test_features is None:
