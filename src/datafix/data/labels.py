@@ -12,7 +12,7 @@ from datafix.errors import InvalidInputError, InvalidTypeError
 
 
 def encode_labels(
-    values: Any, *, index: pd.Index | None = None, name: str = "labels"
+    values: Any, *, index: pd.Index | None = None, name: str = "labels", min_classes: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
     """Encode class labels as int64 codes ``0..K-1`` and return ``(codes, classes)``.
 
@@ -27,6 +27,8 @@ def encode_labels(
         The source's index, used to name bad rows in errors. Defaults to positions.
     name : str, default "labels"
         The argument's name, for error messages.
+    min_classes : int, default 2
+        Fewer distinct classes than this raise (an audit needs two; a sampler can take one).
 
     Returns
     -------
@@ -94,12 +96,20 @@ def encode_labels(
                     f"The {name!r} argument mixes label types {sorted(k.__name__ for k in kinds)}; "
                     "use one type for all labels."
                 )
-        try:
-            classes, codes = np.unique(data, return_inverse=True)
-        except TypeError as err:  # unorderable objects
-            raise InvalidTypeError(f"The {name!r} argument holds labels that cannot be sorted: {err}") from None
+        small_ints = data.dtype.kind == "i" or (data.dtype.kind == "u" and data.dtype.itemsize < 8)
+        if small_ints and n and 0 <= data.min() and data.max() < max(4 * n, 1 << 16):
+            # small non-negative ints (the usual class ids): a counting pass instead of a sort
+            classes = np.flatnonzero(np.bincount(data.astype(np.intp, copy=False))).astype(data.dtype)
+            lookup = np.zeros(int(classes[-1]) + 1, dtype=np.int64)
+            lookup[classes] = np.arange(len(classes))
+            codes = lookup[data]
+        else:
+            try:
+                classes, codes = np.unique(data, return_inverse=True)
+            except TypeError as err:  # unorderable objects
+                raise InvalidTypeError(f"The {name!r} argument holds labels that cannot be sorted: {err}") from None
         codes = codes.astype(np.int64).reshape(-1)
-    if n and len(classes) < 2:
+    if n and len(classes) < min_classes:
         raise InvalidInputError(
             f"The {name!r} argument has a single class ({_py(classes[0])!r}); a label audit needs at "
             "least 2 classes."

@@ -219,14 +219,25 @@ def _exact_search(R, Q, k, metric, device, *, exclude_self, verbose, self_positi
     if exclude_self:
         self_positions = np.arange(len(Q))
     m = min(k + _EXTRA_CANDIDATES, n_ref - (1 if self_positions is not None else 0))
-    ref32 = torch.from_numpy(_unit(R) if metric == "cosine" else R).to(device, torch.float32)
+    if metric == "cosine":
+        R_, Q_ = _unit(R), _unit(Q)
+    else:
+        R_, Q_ = R, Q
+    if device.type == "cpu":
+        cand = _cpu_candidates(R_, Q_, m, self_positions, verbose)
+    else:
+        cand = _torch_candidates(R_, Q_, m, self_positions, device, verbose)
+    return _refine(R, Q, cand, k, metric)
+
+
+def _torch_candidates(R, Q, m, self_positions, device, verbose):
+    ref32 = torch.from_numpy(R).to(device, torch.float32)
     ref_sq = (ref32 * ref32).sum(dim=1)
-    chunk = _chunk_rows(n_ref, device)
+    chunk = _chunk_rows(len(R), device)
     cand = np.empty((len(Q), m), dtype=np.int64)
     with torch.inference_mode():
         for start in tqdm(range(0, len(Q), chunk), desc="kNN graph", unit="chunk", disable=not verbose, leave=False):
-            q = torch.from_numpy(_unit(Q[start : start + chunk]) if metric == "cosine" else Q[start : start + chunk])
-            q = q.to(device, torch.float32)
+            q = torch.from_numpy(Q[start : start + chunk]).to(device, torch.float32)
             # |r|^2 - 2 q.r ranks a row's candidates like the squared distance (|q|^2 is constant
             # per row); exact distances are recomputed in float64 afterwards.
             d2 = torch.addmm(ref_sq[None, :].expand(len(q), -1), q, ref32.T, alpha=-2.0)
@@ -235,7 +246,49 @@ def _exact_search(R, Q, k, metric, device, *, exclude_self, verbose, self_positi
                 own = torch.from_numpy(self_positions[start : start + len(q)]).to(device)
                 d2[rows, own] = float("inf")
             cand[start : start + len(q)] = torch.topk(d2, m, dim=1, largest=False).indices.cpu().numpy()
-    return _refine(R, Q, cand, k, metric)
+    return cand
+
+
+_BLOCK = 64
+
+
+def _cpu_candidates(R, Q, m, self_positions, verbose):
+    """The m smallest of ``|r|^2 - 2 q.r`` per query, on a CPU.
+
+    One float32 GEMM per chunk computes the whole expression (the reference matrix is augmented
+    with ``|r|^2`` and the queries with a column of ones), through NumPy's BLAS, which was 2.5x
+    faster than torch's CPU matmul for this shape on the benchmark machine. Selection is in two
+    stages: the minimum of each block of 64 reference rows, then a top-m over the m blocks with
+    the smallest minima, which hold the m smallest values (any other block's values are at least
+    as large as m values already found).
+    """
+    n_ref, d = R.shape
+    pad = (-n_ref) % _BLOCK
+    ref = np.zeros((d + 1, n_ref + pad), dtype=np.float32)
+    ref[:d, :n_ref] = -2.0 * R.T
+    ref[d, :n_ref] = np.einsum("ij,ij->i", R, R)
+    ref[d, n_ref:] = np.inf  # padding rows are never candidates
+    qry = np.ones((len(Q), d + 1), dtype=np.float32)
+    qry[:, :d] = Q
+    n_blocks = ref.shape[1] // _BLOCK
+    chunk = _chunk_rows(ref.shape[1], torch.device("cpu"))
+    cand = np.empty((len(Q), m), dtype=np.int64)
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(Q), chunk), desc="kNN graph", unit="chunk", disable=not verbose, leave=False):
+            d2 = qry[start : start + chunk] @ ref
+            if self_positions is not None:
+                d2[np.arange(len(d2)), self_positions[start : start + len(d2)]] = np.inf
+            scores = torch.from_numpy(d2)
+            if n_blocks <= 4 * m:
+                cand[start : start + len(d2)] = torch.topk(scores, m, dim=1, largest=False).indices.numpy()
+                continue
+            blocks = scores.view(len(d2), n_blocks, _BLOCK)
+            best_blocks = torch.topk(blocks.amin(dim=2), m, dim=1, largest=False).indices
+            pool = blocks.gather(1, best_blocks[:, :, None].expand(-1, -1, _BLOCK)).reshape(len(d2), -1)
+            top = torch.topk(pool, m, dim=1, largest=False).indices
+            rows = best_blocks.gather(1, top // _BLOCK) * _BLOCK + top % _BLOCK
+            cand[start : start + len(d2)] = rows.numpy()
+    return cand
 
 
 def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, seed=0):
