@@ -121,11 +121,21 @@ def knn_query(
     backend: str = "auto",
     device: str | torch.device | None = None,
     verbose: bool = False,
+    self_positions: np.ndarray | None = None,
 ) -> KNNGraph:
     """The k nearest ``reference`` rows of each row of ``queries`` (for train/test leakage).
 
-    Standardisation uses the reference set's mean and scale for both. Parameters as in
-    :func:`knn_graph`.
+    Standardisation uses the reference set's mean and scale for both.
+
+    Parameters
+    ----------
+    reference, queries : numpy.ndarray of shape (n_ref, d) and (n_query, d)
+        Finite features.
+    k, metric, standardize, backend, device, verbose
+        As in :func:`knn_graph`.
+    self_positions : array of int, optional
+        When the queries are rows of the reference set: ``self_positions[i]`` is query i's own
+        row, which is then never its neighbour (exact backend only).
 
     Examples
     --------
@@ -144,6 +154,16 @@ def knn_query(
         mean, scale = R.mean(axis=0), R.std(axis=0)
         scale[scale == 0] = 1.0
         R, Q = (R - mean) / scale, (Q - mean) / scale
+    if self_positions is not None:
+        self_positions = np.asarray(self_positions, dtype=np.int64)
+        if self_positions.shape != (len(Q),) or backend not in ("auto", "exact"):
+            raise InvalidInputError(
+                "The 'self_positions' argument needs one reference row per query and backend='exact'."
+            )
+        k = min(k, len(R) - 1)
+        idx, dist = _exact_search(R, Q, k, metric, device, exclude_self=False, verbose=verbose,
+                                  self_positions=self_positions)
+        return KNNGraph(idx, dist, metric, "exact")
     k = min(k, len(R))
     return _search(R, Q, k, metric, _pick_backend(backend, len(R), device), device, exclude_self=False, verbose=verbose)
 
