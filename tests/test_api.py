@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "datafix": ["Report", "__version__", "audit", "checks", "data", "datasets", "errors", "signals"],
+    "datafix": ["Report", "__version__", "audit", "balance", "checks", "data", "datasets", "errors", "signals"],
     "datafix.data": ["DataView", "ImageFolderDataset", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_torch_dataset"],
     "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "TorchProbeClassifier", "check_pred_probs",
@@ -16,6 +16,9 @@ PUBLIC = {
     "datafix.datasets": ["NAMES", "InjectedData", "flip_labels", "load_noisy", "long_tail_subset", "make_noisy",
                          "noise_matrix"],
     "datafix.report": ["CheckOutcome", "Report", "library_versions"],
+    "datafix.balance": ["BalancedBatchSampler", "ClassBalancedSampler", "LogitAdjustedLoss", "ResampledDataset",
+                        "Resampler", "available_resamplers", "class_priors", "class_weights", "logit_adjustment",
+                        "oversample", "undersample"],
 }
 
 
