@@ -22,16 +22,14 @@ import platform
 import resource
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import datafix as dfx
+from _docs import read_section, write_section
 from datafix.signals import cross_val_pred_probs
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-START, END = "<!-- audit_speed:start -->", "<!-- audit_speed:end -->"
 ISSUES = {  # datafix check -> (datafix flag, Datalab issue type, Datalab flag)
     "label": ("is_label_issue", "label", "is_label_issue"),
     "outlier": ("is_outlier", "outlier", "is_outlier_issue"),
@@ -175,7 +173,6 @@ def write_doc(table: pd.DataFrame, scale: str, args: argparse.Namespace) -> None
     cmd += f" --scale {args.scale}" if args.scale else ""
     speed = table.groupby("n")["speed-up"].first()
     lines = [
-        START,
         "## Audit speed: datafix vs cleanlab Datalab",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, no GPU, Python {platform.python_version()}, "
@@ -191,17 +188,12 @@ def write_doc(table: pd.DataFrame, scale: str, args: argparse.Namespace) -> None
         "",
         "**Speed-up (Datalab time / datafix time):** " + ", ".join(f"n={n}: {v:.1f}x" for n, v in speed.items()) + ".",
     ]
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    previous = read_section("audit_speed")
     if scale:
         lines += ["", f"**Scale** (`{cmd}`): {scale}."]
-    elif START in text:  # keep the last scale measurement, which names its own command
-        old = [ln for ln in text.split(START)[1].split(END)[0].splitlines() if ln.startswith("**Scale")]
-        lines += ["", *old]
-    lines.append(END)
-    section = "\n".join(lines)
-    text = text.split(START)[0] + section + text.split(END)[1] if START in text else text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
+    elif previous:  # keep the last scale measurement, which names its own command
+        lines += ["", *[ln for ln in previous.splitlines() if ln.startswith("**Scale")]]
+    write_section("audit_speed", "\n".join(lines))
 
 
 if __name__ == "__main__":

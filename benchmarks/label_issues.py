@@ -15,21 +15,19 @@ import os
 import platform
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from cleanlab.filter import find_label_issues as cleanlab_find_label_issues
 
 import datafix as dfx
+from _docs import write_section
 from datafix.checks import find_label_issues
 from datafix.signals import cross_val_pred_probs, knn_graph
 
 DATASETS = ("digits", "classification", "blobs")
 RATES = (0.1, 0.2, 0.4)
 NOISE_TYPES = ("symmetric", "class_conditional")
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-START, END = "<!-- label_issues:start -->", "<!-- label_issues:end -->"
 
 
 def scores(found: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -104,7 +102,6 @@ def write_doc(table: pd.DataFrame, verdict: str, seeds: list[int], k: int) -> No
             shown[col] = shown[col].map(lambda v: f"{v:.3f}")
     seed_args = " ".join(map(str, seeds))
     section = "\n".join([
-        START,
         "## Label issues: datafix vs cleanlab `find_label_issues`",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -118,15 +115,8 @@ def write_doc(table: pd.DataFrame, verdict: str, seeds: list[int], k: int) -> No
         shown.to_markdown(index=False) if _has_tabulate() else "```\n" + shown.to_string(index=False) + "\n```",
         "",
         f"**Result:** {verdict}.",
-        END,
     ])
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if START in text:
-        text = text.split(START)[0] + section + text.split(END)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
+    write_section("label_issues", section)
 
 
 def _has_tabulate() -> bool:

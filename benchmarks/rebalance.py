@@ -21,18 +21,15 @@ import os
 import platform
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 import datafix as dfx
+from _docs import read_section, write_section
 from datafix.balance import ClassBalancedSampler, LogitAdjustedLoss, Resampler, class_weights
 from datafix.signals import knn_graph
-
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-START, END = "<!-- rebalance:start -->", "<!-- rebalance:end -->"
 
 
 def timed(fn, *args, repeat: int = 1, **kwargs):
@@ -199,11 +196,10 @@ def outcome_part(seeds: list[int]) -> list[str]:
 
 
 def write_doc(sections: dict[str, list[str]], command: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     old = {}
-    if START in text:
-        body = text.split(START)[1].split(END)[0]
-        for block in body.split("\n### ")[1:]:
+    previous = read_section("rebalance")
+    if previous:
+        for block in previous.split("\n### ")[1:]:
             title, _, rest = block.partition("\n")
             old[title.strip()] = rest.strip()
     titles = {
@@ -213,20 +209,13 @@ def write_doc(sections: dict[str, list[str]], command: str) -> None:
     }
     for key, lines in sections.items():
         old[titles[key]] = (f"Command: `{command}`\n\n" + "\n".join(f"- {line}" for line in lines))
-    parts = [START, "## Rebalancing: datafix vs WeightedRandomSampler and imbalanced-learn", "",
+    parts = ["## Rebalancing: datafix vs WeightedRandomSampler and imbalanced-learn", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
              f"torch {torch.__version__}, datafix {dfx.__version__}."]
     for title in titles.values():
         if title in old:
             parts += ["", f"### {title}", "", old[title]]
-    parts.append(END)
-    section = "\n".join(parts)
-    if START in text:
-        text = text.split(START)[0] + section + text.split(END)[1]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text)
-    print(f"wrote {DOC}")
+    write_section("rebalance", "\n".join(parts))
 
 
 def main() -> None:
