@@ -16,9 +16,11 @@ PUBLIC = {
     "datafix.datasets": ["NAMES", "InjectedData", "flip_labels", "load_noisy", "long_tail_subset", "make_noisy",
                          "noise_matrix"],
     "datafix.report": ["CheckOutcome", "Report", "library_versions"],
-    "datafix.balance": ["BalancedBatchSampler", "ClassBalancedSampler", "LogitAdjustedLoss", "ResampledDataset",
-                        "Resampler", "available_resamplers", "class_priors", "class_weights", "logit_adjustment",
-                        "oversample", "undersample"],
+    "datafix.balance": ["BalancedBatchSampler", "ClassBalancedSampler", "ClassWeightSchedule", "Deferred",
+                        "EpochResampler", "LazySMOTE", "LogitAdjustedLoss", "MultilabelBalancedSampler", "Progressive",
+                        "ResampledDataset", "Resampler", "adjust_logits", "available_resamplers", "class_priors",
+                        "class_weights", "logit_adjustment", "mlsmote", "multilabel_imbalance", "oversample",
+                        "pos_weight", "tune_logit_adjustment", "tune_thresholds", "undersample"],
 }
 
 

@@ -1,0 +1,212 @@
+"""Resampling re-drawn every epoch: a Sampler for over/under-sampling and a lazy SMOTE Dataset.
+
+A subset frozen for the whole training throws away the same majority samples every epoch; these
+draw a new one from ``(seed, epoch)`` at each :meth:`set_epoch`. Nothing is copied: the sampler
+yields source indices, and :class:`LazySMOTE` keeps one ``(row, neighbour, step)`` triple per
+synthetic sample (12 bytes, whatever the number of features) and builds the row when it is read.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from datafix._validation import check_choice, check_int
+from datafix.balance._labels import class_codes, class_counts
+from datafix.balance.samplers import (
+    _EpochSampler,
+    _sort_within_classes,
+    _stable_class_order,
+    replicas,
+)
+from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.signals.neighbors import knn_graph
+
+
+def _targets(sampling_strategy: Any, codes: np.ndarray, kind: str) -> np.ndarray:
+    """Per-class change asked by an imbalanced-learn ``sampling_strategy`` (keep or add counts)."""
+    from imblearn.utils import check_sampling_strategy
+
+    labelled = codes[codes >= 0]
+    if len(np.unique(labelled)) < 2:
+        raise InvalidInputError("Resampling needs at least 2 classes with samples.")
+    asked = check_sampling_strategy(sampling_strategy, labelled, f"{kind}-sampling")
+    counts = np.bincount(labelled, minlength=codes.max() + 1)
+    out = counts.copy() if kind == "under" else np.zeros_like(counts)
+    for c, n in asked.items():
+        out[int(c)] = n
+    return out
+
+
+class EpochResampler(_EpochSampler, Sampler[int]):
+    """Random over- or under-sampling as a Sampler, re-drawn every epoch.
+
+    Parameters
+    ----------
+    labels : DataView, labelled torch Dataset, or array-like of shape (n,)
+    kind : {"under", "over"}, default "under"
+        ``"under"`` keeps a fresh random subset of the large classes every epoch; ``"over"``
+        keeps every sample and adds fresh random repeats of the small ones.
+    sampling_strategy : float, str, dict or callable, default "auto"
+        As in imbalanced-learn's ``RandomUnderSampler`` / ``RandomOverSampler``.
+    num_replicas, rank : int, optional
+        Distributed training, as in :class:`~datafix.balance.ClassBalancedSampler`.
+    seed : int, default 0
+
+    Examples
+    --------
+    >>> sampler = EpochResampler([0] * 8 + [1] * 2, kind="under")
+    >>> first, second = sampler.indices(0), sampler.indices(1)
+    >>> len(first), sorted(first[first >= 8].tolist())
+    (4, [8, 9])
+    """
+
+    def __init__(self, labels: Any, kind: str = "under", *, sampling_strategy: Any = "auto",
+                 num_replicas: int | None = None, rank: int | None = None, seed: int = 0) -> None:
+        self.kind = check_choice(kind, "kind", ("under", "over"))
+        self.seed = check_int(seed, "seed", minimum=0)
+        self.num_replicas, self.rank = replicas(num_replicas, rank)
+        codes, self.classes = class_codes(labels, None)
+        counts = class_counts(codes, self.classes, warn_empty=False)
+        labelled = codes >= 0
+        self._order = np.flatnonzero(labelled)[_stable_class_order(codes[labelled], len(self.classes))]
+        self._counts = counts
+        self._starts = np.concatenate([[0], np.cumsum(counts)])[:-1]
+        self._change = _targets(sampling_strategy, codes, self.kind)
+        self.num_samples = int(self._change.sum() if self.kind == "under" else counts.sum() + self._change.sum())
+        self._per_rank = math.ceil(self.num_samples / self.num_replicas)
+
+    def __len__(self) -> int:
+        return self._per_rank
+
+    def __iter__(self) -> Iterator[int]:
+        self._note_pass()
+        return iter(self.indices().tolist())
+
+    def indices(self, epoch: int | None = None) -> np.ndarray:
+        """This rank's indices for ``epoch`` (default: the current one)."""
+        rng = self._rng(epoch)
+        cls = np.repeat(np.arange(len(self._counts)), self._counts)
+        if self.kind == "under":
+            ranked = _sort_within_classes(cls, rng.random(len(cls)))
+            drawn = self._order[ranked[np.arange(len(cls)) - self._starts[cls] < self._change[cls]]]
+        else:
+            extra_cls = np.repeat(np.arange(len(self._counts)), self._change)
+            pos = self._starts[extra_cls] + (rng.random(len(extra_cls)) * self._counts[extra_cls]).astype(np.int64)
+            drawn = np.concatenate([self._order, self._order[pos]])
+        drawn = drawn[rng.permutation(len(drawn))]
+        total = self._per_rank * self.num_replicas
+        if total > len(drawn):
+            drawn = np.concatenate([drawn, np.resize(drawn, total - len(drawn))])
+        return drawn[self.rank : total : self.num_replicas]
+
+
+class LazySMOTE(Dataset):
+    """SMOTE as a torch Dataset: the original rows, then synthetic rows built when read.
+
+    Each synthetic sample is a triple (base row, neighbour row, step) of its class, drawn as
+    SMOTE draws it (a uniform base row, one of its ``k`` nearest same-class rows, a uniform step)
+    from ``(seed, epoch)``; :meth:`set_epoch` draws a new set. A class with a single sample is
+    oversampled by copies of it (step 0), and ``k`` shrinks for classes with ``k`` or fewer
+    samples, with a warning naming them.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Numeric features (not copied if already a float array).
+    y : array-like of shape (n,)
+    sampling_strategy : float, str, dict or callable, default "auto"
+        As in imbalanced-learn's SMOTE.
+    k_neighbors : int, default 5
+    seed : int, default 0
+
+    Examples
+    --------
+    >>> X = np.array([[0.0], [1.0], [2.0], [10.0], [11.0]])
+    >>> data = LazySMOTE(X, [0, 0, 0, 1, 1], k_neighbors=1)
+    >>> len(data), data.is_synthetic(5)
+    (6, True)
+    >>> x, label = data[5]
+    >>> label, bool(10.0 <= float(x[0]) <= 11.0)
+    (1, True)
+    """
+
+    def __init__(self, X: Any, y: Any, *, sampling_strategy: Any = "auto", k_neighbors: int = 5, seed: int = 0) -> None:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.dtype.kind not in "fiu":
+            raise InvalidInputError(f"The 'X' argument must be a 2-D numeric array; got {X.dtype} {X.shape}.")
+        if not np.isfinite(X).all():
+            raise InvalidInputError("The 'X' argument has NaN or inf values; impute or drop them first.")
+        codes, self.classes = class_codes(y, None, name="y")
+        if len(codes) != len(X):
+            raise InvalidInputError(f"The 'y' argument has {len(codes)} labels for {len(X)} rows of X.")
+        self.X, self.codes = X, codes
+        self.seed = check_int(seed, "seed", minimum=0)
+        self.epoch = 0
+        k = check_int(k_neighbors, "k_neighbors", minimum=1)
+        add = _targets(sampling_strategy, codes, "over")
+        self._members, self._neighbours, self._add = {}, {}, {}
+        lowered = {}
+        for c in np.flatnonzero(add):
+            members = np.flatnonzero(codes == c)
+            k_c = min(k, len(members) - 1)
+            if k_c < k:
+                lowered[self.classes[c].item() if hasattr(self.classes[c], "item") else self.classes[c]] = k_c
+            self._members[c] = members
+            self._add[c] = int(add[c])
+            self._neighbours[c] = (
+                members[knn_graph(X[members], k_c, standardize=False, backend="exact").indices] if k_c > 0
+                else members[:, None]  # a single sample: its own "neighbour", step 0
+            )
+        if lowered:
+            warnings.warn(f"LazySMOTE: classes with too few samples for k_neighbors={k} use fewer neighbours "
+                          f"(class: k): {lowered}; a one-sample class is copied.", DatafixWarning, stacklevel=2)
+        self.n_synthetic = int(sum(self._add.values()))
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the synthetic triples of ``epoch`` (call before the epoch's DataLoader iterator)."""
+        self.epoch = check_int(epoch, "epoch", minimum=0)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        base, neighbour, step = [], [], []
+        for c, m in self._add.items():
+            members, nns = self._members[c], self._neighbours[c]
+            rows = rng.integers(0, len(members), size=m)
+            cols = rng.integers(0, nns.shape[1], size=m)
+            base.append(members[rows])
+            neighbour.append(nns[rows, cols])
+            step.append(rng.random(m) if nns.shape[1] and len(members) > 1 else np.zeros(m))
+        self._base = np.concatenate(base).astype(np.int32) if base else np.zeros(0, np.int32)
+        self._neighbour = np.concatenate(neighbour).astype(np.int32) if base else np.zeros(0, np.int32)
+        self._step = np.concatenate(step).astype(np.float32) if base else np.zeros(0, np.float32)
+
+    def __len__(self) -> int:
+        return len(self.X) + self.n_synthetic
+
+    def is_synthetic(self, i: int) -> bool:
+        """Whether item ``i`` is synthetic."""
+        return i >= len(self.X)
+
+    def parents(self, i: int) -> tuple[int, int, float]:
+        """``(base row, neighbour row, step)`` of synthetic item ``i``."""
+        t = i - len(self.X)
+        if not 0 <= t < self.n_synthetic:
+            raise IndexError(f"item {i} is not synthetic")
+        return int(self._base[t]), int(self._neighbour[t]), float(self._step[t])
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, Any]:
+        if i < 0:
+            i += len(self)
+        if i < len(self.X):
+            row, label = self.X[i], self.classes[self.codes[i]]
+        else:
+            b, nb, step = self.parents(i)
+            row = self.X[b] + step * (self.X[nb] - self.X[b])
+            label = self.classes[self.codes[b]]
+        return torch.as_tensor(np.asarray(row, dtype=np.float32)), label.item() if hasattr(label, "item") else label
