@@ -36,6 +36,7 @@ def audit(
     nan_policy: str = "raise",
     test: Any = None,
     test_features: Any = None,
+    multilabel: Any = None,
     knn_backend: str = "auto",
     label_fn: Callable[[Any], Any] | None = None,
     batch_size: int = 256,
@@ -76,6 +77,11 @@ def audit(
         number of columns; a torch Dataset or image folder gets features like ``data``.
     test_features : array-like, optional
         The test set's features, when ``features`` was given as an array.
+    multilabel : array-like or DataFrame of shape (n, L), optional
+        For multilabel data, instead of ``labels``: a 0/1 indicator per sample and label (a
+        DataFrame's columns name the labels). The report gets a ``label_imbalance`` check
+        (samples carrying a rare label), a per-label ``labels`` table (counts, IRLbl, SCUMBLE)
+        and advice; the single-label checks are skipped.
     knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
         Search backend of the shared kNN graph (see :func:`datafix.signals.knn_graph`).
     label_fn : callable, optional
@@ -119,9 +125,13 @@ def audit(
     read = {"label_fn": label_fn, "batch_size": batch_size, "image_size": image_size,
             "num_workers": num_workers, "verbose": verbose}
 
+    if multilabel is not None and labels is not None:
+        raise InvalidInputError("Give either 'labels' (one class per sample) or 'multilabel' (an indicator matrix), not both.")
     view = as_view(data, labels, features=features, **read)
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
+    if multilabel is not None:
+        multilabel = _check_multilabel_targets(multilabel, len(view))
     if pred_probs is not None:
         view, pred_probs = _align_pred_probs(view, pred_probs)
     view = handle_non_finite(view, nan_policy)
@@ -162,15 +172,19 @@ def audit(
             )
             continue
         result = spec.func(signals, **params_by_check.get(spec.name, {}))
-        rule, extra = result.attrs.get("rule", ""), result.attrs.get("tables", {})
+        rule, extra, advice = result.attrs.get("rule", ""), result.attrs.get("tables", {}), result.attrs.get("advice", "")
         result = _to_source(result, spec.label_columns, view, valid)
         result.attrs = {}
         issues = issues.join(result)
         tables.update(extra)
         outcomes[spec.name] = CheckOutcome(
             spec.name, True, spec.flag, spec.score, columns=tuple(result.columns), description=spec.description,
-            rule=rule,
+            rule=rule, advice=advice,
         )
+    if multilabel is not None:
+        names, Y = multilabel
+        columns, outcomes["label_imbalance"], tables["labels"] = _label_imbalance(Y, names, valid, view.index)
+        issues = issues.join(columns)
     test_issues = None if test_view is None else _leakage(signals, view, valid, test_view, knn_backend)
     params = {
         "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k": k,
@@ -182,6 +196,43 @@ def audit(
         "classes": [c.item() if isinstance(c, np.generic) else c for c in (view.classes if view.classes is not None else [])],
     }
     return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues)
+
+
+def _check_multilabel_targets(multilabel: Any, n: int) -> tuple[list[Any], np.ndarray]:
+    from datafix.balance.multilabel import check_multilabel
+
+    names = list(multilabel.columns) if isinstance(multilabel, pd.DataFrame) else None
+    Y = check_multilabel(multilabel, name="multilabel", warn=False)
+    if len(Y) != n:
+        raise InvalidInputError(f"The 'multilabel' argument has {len(Y)} rows for {n} samples.")
+    return names if names is not None else list(range(Y.shape[1])), Y
+
+
+def _label_imbalance(Y: np.ndarray, names: list[Any], valid: np.ndarray, index: pd.Index):
+    """Per-sample columns, the outcome and the per-label table of the multilabel imbalance check."""
+    from datafix.balance.advice import rebalancing_advice
+    from datafix.balance.multilabel import multilabel_imbalance
+
+    table = multilabel_imbalance(Y[valid], label_names=names)
+    irlbl = table["irlbl"].to_numpy()
+    minority = np.isfinite(irlbl) & (irlbl > table.attrs["mean_ir"])
+    table["is_rare"] = minority
+    relative = np.where(np.isfinite(irlbl), 1.0 / irlbl, np.nan)
+    carried = np.where(Y, relative, np.inf).min(axis=1)
+    flag = pd.array(np.where(valid, (Y & minority).any(axis=1), False), dtype="boolean")
+    flag[~valid] = pd.NA
+    score = np.where(valid & np.isfinite(carried), carried, np.nan)
+    columns = pd.DataFrame({"is_rare_label": flag, "rare_label_score": score}, index=index)
+    attrs = table.attrs
+    outcome = CheckOutcome(
+        "label_imbalance", True, "is_rare_label", "rare_label_score", columns=tuple(columns.columns),
+        description="samples that carry a rare label (multilabel)",
+        rule=(f"a label is rare when its IRLbl (largest label count / its count) is above MeanIR = {attrs['mean_ir']:.3g}; "
+              f"CVIR {attrs['cvir']:.3g}, SCUMBLE {attrs['scumble']:.3g}, {attrs['samples_without_label']} samples without "
+              "a label"),
+        advice=rebalancing_advice(table["count"].to_numpy(), multilabel=True),
+    )
+    return columns, outcome, table
 
 
 def _check_params(

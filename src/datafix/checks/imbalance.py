@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from datafix._validation import check_float
+from datafix.balance.advice import rebalancing_advice
 from datafix.checks.registry import register_check
 from datafix.signals.bundle import Signals
 
@@ -89,4 +90,5 @@ def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0
     out.attrs["rule"] = (f"class share below {threshold} x 1/K = {threshold / k:.4g}; "
                          f"imbalance ratio (largest / smallest class) {ratio:.3g}")
     out.attrs["tables"] = {"classes": table}
+    out.attrs["advice"] = rebalancing_advice(counts)
     return out

@@ -40,6 +40,8 @@ class CheckOutcome:
         One line about the issue type.
     rule : str
         The threshold rule the check applied, with its numbers.
+    advice : str
+        What to do about it, where the check knows (the imbalance checks do).
     """
 
     name: str
@@ -50,6 +52,7 @@ class CheckOutcome:
     reason: str = ""
     description: str = ""
     rule: str = ""
+    advice: str = ""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ def render_text(report: Report, max_rows: int = 10) -> str:
     rules = [f"  {c.name}: {c.rule}" for c in report.checks.values() if c.ran and c.rule]
     if rules:
         lines += ["rules:", *rules, ""]
+    advice = [f"  {c.name}: {c.advice}" for c in report.checks.values() if c.ran and c.advice]
+    if advice:
+        lines += ["advice:", *advice, ""]
     for c in report.checks.values():
         if not c.ran:
             continue

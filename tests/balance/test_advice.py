@@ -1,0 +1,56 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import datafix as dfx
+from datafix.balance.advice import rebalancing_advice
+from datafix.errors import InvalidInputError
+
+
+def test_advice_follows_the_measured_imbalance():
+    assert "no rebalancing needed" in rebalancing_advice(np.array([100, 90, 60]))
+    strong = rebalancing_advice(np.array([1000, 100, 10]))
+    assert strong.startswith("imbalance ratio 100: first try logit adjustment") and "Deferred" in strong
+    assert "fewer than 5" not in strong
+    assert "1 class has fewer than 5 samples" in rebalancing_advice(np.array([1000, 100, 2]))
+    assert rebalancing_advice(np.array([50, 1]), multilabel=True).startswith("label imbalance ratio 50: first use BCEWithLogitsLoss")
+    assert "nothing to rebalance" in rebalancing_advice(np.array([5, 0]))
+
+
+def test_the_audit_report_carries_the_advice():
+    data = dfx.datasets.load_noisy("iris", noise=0.0)
+    keep = dfx.datasets.long_tail_subset(data.y, 20)
+    report = dfx.audit(data.X[keep], labels=data.y[keep], verbose=False)
+    advice = report.checks["class_imbalance"].advice
+    assert "imbalance ratio 25" in advice and "logit adjustment" in advice  # 50 vs 2 samples
+    assert "advice:" in report.render()
+    assert dfx.Report.from_json(report.to_json()).checks["class_imbalance"].advice == advice
+    balanced = dfx.audit(data.X, labels=data.y, verbose=False)
+    assert "no rebalancing needed" in balanced.checks["class_imbalance"].advice
+
+
+def test_multilabel_audit_reports_per_label_imbalance():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    Y = pd.DataFrame({"a": 1, "b": (rng.random(200) < 0.4).astype(int), "c": (rng.random(200) < 0.04).astype(int)},
+                     index=range(200))
+    Y.iloc[5] = 0  # a sample without a label
+    report = dfx.audit(X, multilabel=Y, verbose=False)
+    table = report.tables["labels"]
+    assert list(table.index) == ["a", "b", "c"] and table.loc["c", "is_rare"] and not table.loc["b", "is_rare"]
+    assert table.attrs["samples_without_label"] == 1
+    flagged = report.issues["is_rare_label"].to_numpy(bool)
+    np.testing.assert_array_equal(flagged, Y["c"].to_numpy(bool))
+    assert np.isnan(report.issues["rare_label_score"].iloc[5])
+    assert report.summary().loc["label_imbalance", "count"] == Y["c"].sum()
+    assert not report.checks["label"].ran and "pos_weight" in report.checks["label_imbalance"].advice
+
+
+def test_multilabel_audit_bad_input():
+    X = np.zeros((4, 2)) + np.arange(4)[:, None]
+    with pytest.raises(InvalidInputError, match="not both"):
+        dfx.audit(X, labels=[0, 1, 0, 1], multilabel=[[1, 0]] * 4, verbose=False)
+    with pytest.raises(InvalidInputError, match="3 rows for 4 samples"):
+        dfx.audit(X, multilabel=[[1, 0]] * 3, verbose=False)
+    with pytest.raises(InvalidInputError, match="0/1"):
+        dfx.audit(X, multilabel=[[2, 0]] * 4, verbose=False)
