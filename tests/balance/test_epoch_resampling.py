@@ -91,3 +91,16 @@ def test_lazy_smote_small_classes_and_bad_input():
         list(sampler)
     with pytest.warns(DatafixWarning, match="set_epoch"):
         list(sampler)
+
+
+def test_asking_to_draw_from_an_empty_class():
+    with pytest.raises(ValueError, match="not present"):
+        EpochResampler(LABELS, kind="over", sampling_strategy={7: 100})
+    from datafix.balance import MultilabelBalancedSampler
+
+    Y = np.zeros((10, 3), dtype=int)
+    Y[:, 0] = 1
+    Y[:3, 1] = 1
+    with pytest.warns(DatafixWarning, match="never present"):
+        sampler = MultilabelBalancedSampler(Y, num_samples=300)
+    assert sampler.label_shares[2] == 0 and set(sampler.indices()) <= set(range(10))

@@ -130,8 +130,10 @@ class MultilabelBalancedSampler(Sampler[int]):
         rows, labels = np.nonzero(Y)
         self._pair_sample = rows
         n_labelled = int(Y.any(axis=1).sum())
-        self._pairs = ClassBalancedSampler(labels, classes=np.arange(Y.shape[1]), weighting=weighting,
-                                           num_samples=n_labelled if num_samples is None else num_samples, **kwargs)
+        with warnings.catch_warnings():  # absent labels were reported above, as labels
+            warnings.filterwarnings("ignore", message="Classes .* have no samples", category=DatafixWarning)
+            self._pairs = ClassBalancedSampler(labels, classes=np.arange(Y.shape[1]), weighting=weighting,
+                                               num_samples=n_labelled if num_samples is None else num_samples, **kwargs)
 
     def __len__(self) -> int:
         return len(self._pairs)
