@@ -1,0 +1,42 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from datafix.errors import InvalidInputError
+from datafix.synth import GaussianCopulaGenerator, evaluate
+
+
+@pytest.fixture(scope="module")
+def real():
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.choice([0, 1], n)
+    x = rng.normal(size=n) + 2.5 * y
+    return pd.DataFrame({"x": x, "z": -x + rng.normal(scale=0.3, size=n), "kind": rng.choice(["u", "v"], n), "y": y})
+
+
+def test_copies_are_caught_and_good_synthetic_data_scores_well(real):
+    copies = evaluate(real, real.sample(200, random_state=0), "y")
+    assert copies.summary["copy_share"] == 1.0 and copies.summary["median_dcr"] == 0.0
+    fake = GaussianCopulaGenerator(seed=0).fit(real, label="y").sample(400)
+    q = evaluate(real, fake, "y")
+    assert q.summary["copy_share"] < 0.05
+    assert q.summary["tstr_balanced_accuracy"] > q.summary["trtr_balanced_accuracy"] - 0.1
+    assert q.summary["detection_auc"] < 0.8 and q.summary["correlation_difference"] < 0.1
+    assert set(q.columns.index) == {"x", "z", "kind"} and (q.columns["distance"] < 0.2).all()
+
+
+def test_bad_synthetic_data_scores_badly_and_unseen_categories_count(real):
+    noise = real.assign(x=np.random.default_rng(1).normal(size=len(real)) * 10, kind="w")  # 'w' never in real
+    q = evaluate(real, noise, "y")
+    assert q.columns.loc["kind", "distance"] == 1.0 and q.columns.loc["x", "distance"] > 0.3
+    assert q.summary["detection_auc"] > 0.9
+
+
+def test_bad_input(real):
+    with pytest.raises(InvalidInputError, match="differ in columns"):
+        evaluate(real, real.drop(columns="z"), "y")
+    with pytest.raises(InvalidInputError, match="not in the frame"):
+        evaluate(real, real, "label")
+    with pytest.raises(InvalidInputError, match="empty"):
+        evaluate(real, real.iloc[:0], "y")
