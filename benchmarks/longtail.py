@@ -154,7 +154,7 @@ def multilabel(seeds: list[int], epochs: int) -> pd.DataFrame:
         drop = (Y_tr & (rng.random(Y_tr.shape) > keep_share)).any(axis=1)
         X_lt, Y_lt = X_tr[~drop], Y_tr[~drop]
         X_fit, X_val, Y_fit, Y_val = train_test_split(X_lt, Y_lt, test_size=0.25, random_state=seed)
-        switch = (2 * (epochs // 2)) // 3
+        switch = (2 * epochs) // 3
         for lever in ("plain BCE", "pos_weight", "label-first sampler", "deferred label-first sampler",
                       "progressive label-first sampler", "MLSMOTE", "plain + tuned thresholds"):
             Xs, Ys = X_fit, Y_fit
@@ -168,11 +168,11 @@ def multilabel(seeds: list[int], epochs: int) -> pd.DataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 schedule = (Deferred(switch) if lever.startswith("deferred")
-                            else Progressive(epochs // 2 - 1) if lever.startswith("progressive") else None)
+                            else Progressive(epochs - 1) if lever.startswith("progressive") else None)
                 sampler = MultilabelBalancedSampler(Ys, seed=seed, schedule=schedule) if "label-first" in lever else None
                 loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight(Ys) if lever == "pos_weight" else None)
             loader = torch.utils.data.DataLoader(data, batch_size=32, sampler=sampler, shuffle=sampler is None)
-            for epoch in range(epochs // 2):
+            for epoch in range(epochs):
                 if sampler is not None:
                     sampler.set_epoch(epoch)
                 for xb, yb in loader:

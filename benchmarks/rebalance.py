@@ -28,7 +28,7 @@ import torch
 
 import datafix as dfx
 from _docs import read_section, write_section
-from datafix.balance import ClassBalancedSampler, LogitAdjustedLoss, Resampler, class_weights
+from datafix.balance import ClassBalancedSampler, Resampler
 from datafix.signals import knn_graph
 
 
@@ -126,32 +126,21 @@ def resample_part() -> list[str]:
 # -- outcome ---------------------------------------------------------------------------------------
 
 LEVERS = ("plain", "ClassBalancedSampler", "effective-number weights", "logit adjustment")
+LEVER_NAMES = {  # the same levers under benchmarks/longtail.py's names
+    "plain": "plain",
+    "ClassBalancedSampler": "balanced sampler from epoch 0",
+    "effective-number weights": "class-balanced loss",
+    "logit adjustment": "logit-adjusted loss",
+}
 
 
 def train_and_score(X_tr, y_tr, X_te, y_te, lever: str, seed: int, epochs: int = 60) -> tuple[float, float]:
     from sklearn.metrics import balanced_accuracy_score, recall_score
 
-    torch.manual_seed(seed)
+    from longtail import train  # one training loop for both benchmarks
+
     n_classes = 10
-    model = torch.nn.Sequential(torch.nn.Linear(X_tr.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, n_classes))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
-    data = torch.utils.data.TensorDataset(torch.tensor(X_tr, dtype=torch.float32), torch.tensor(y_tr))
-    sampler = ClassBalancedSampler(y_tr, seed=seed) if lever == "ClassBalancedSampler" else None
-    loader = torch.utils.data.DataLoader(data, batch_size=32, sampler=sampler, shuffle=sampler is None,
-                                         generator=torch.Generator().manual_seed(seed))
-    if lever == "effective-number weights":
-        loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(y_tr, "effective", beta=0.999, classes=range(n_classes)))
-    elif lever == "logit adjustment":
-        loss_fn = LogitAdjustedLoss(y_tr, tau=1.0, classes=range(n_classes))
-    else:
-        loss_fn = torch.nn.CrossEntropyLoss()
-    for epoch in range(epochs):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        for xb, yb in loader:
-            opt.zero_grad()
-            loss_fn(model(xb), yb).backward()
-            opt.step()
+    model = train(X_tr, y_tr, LEVER_NAMES[lever], seed, epochs, n_classes)
     with torch.no_grad():
         pred = model(torch.tensor(X_te, dtype=torch.float32)).argmax(1).numpy()
     counts = np.bincount(y_tr, minlength=n_classes)
