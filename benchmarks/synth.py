@@ -185,7 +185,8 @@ def main() -> None:
                  "one's class counts; `datafix.synth.evaluate` with its default random forest: TSTR "
                  "and TRTR balanced accuracy, mean per-column KS / total variation, correlation difference, "
                  "median distance to the closest real row relative to real-real distances, share of near-copies, "
-                 "real-vs-synthetic AUC):", "", "```", quality.to_string(index=False), "```"]
+                 "real-vs-synthetic AUC, where values under 0.5 on these small tables mean held-out real rows are "
+                 "surrounded by synthetic rows made from them):", "", "```", quality.to_string(index=False), "```"]
     if not args.no_write:
         write_section("synth", "\n".join(body))
 

@@ -3,8 +3,9 @@
 On long-tailed digits and a generated problem (ratios 50 and 100, five seeds), logit adjustment
 (as a loss, or post hoc on a trained model) had the best balanced accuracy in every case,
 deferred class-balanced sampling beat class-balanced sampling from the first epoch, and for
-multilabel data ``pos_weight`` beat label-first sampling, tuned thresholds and MLSMOTE. The
-advice follows that table; ``docs/benchmarks.md`` has the numbers.
+multilabel data ``pos_weight`` and label-first sampling led (which of the two depended on the
+training length: 30 or 60 epochs), ahead of tuned thresholds, while MLSMOTE and deferring the
+sampler did not help. The advice follows that table; ``docs/benchmarks.md`` has the numbers.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def rebalancing_advice(counts: np.ndarray, *, multilabel: bool = False) -> str:
     if ratio < BALANCED_RATIO:
         return f"balanced enough (largest / smallest {ratio:.3g}): no rebalancing needed"
     if multilabel:
-        text = (f"label imbalance ratio {ratio:.3g}: first use BCEWithLogitsLoss(pos_weight=datafix.balance.pos_weight(Y)); "
-                "then label-first sampling (MultilabelBalancedSampler) or per-label thresholds tuned on validation "
-                "data (tune_thresholds); MLSMOTE did not help in datafix's benchmark")
+        text = (f"label imbalance ratio {ratio:.3g}: first use BCEWithLogitsLoss(pos_weight=datafix.balance.pos_weight(Y)) "
+                "or label-first sampling from the first epoch (MultilabelBalancedSampler), which led in turn in "
+                "datafix's benchmark; then per-label thresholds tuned on validation data (tune_thresholds); "
+                "MLSMOTE did not help")
     else:
         text = (f"imbalance ratio {ratio:.3g}: first try logit adjustment (datafix.balance.LogitAdjustedLoss when "
                 "training, adjust_logits on a trained model's outputs); if you resample, defer it "

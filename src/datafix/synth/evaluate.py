@@ -10,7 +10,9 @@
   the share of synthetic rows closer than ``copy_distance`` x the median real one is reported,
   and should be about 0.
 - **Detectability**: cross-validated AUC of a classifier telling real from synthetic rows
-  (0.5 means indistinguishable).
+  (0.5 means indistinguishable). On small tables it can fall well below 0.5: a held-out real
+  row is surrounded by synthetic rows generated from it, so read values under 0.5 as "no
+  better than chance, and hugging the real rows" (check ``median_dcr`` and ``copy_share``).
 """
 
 from __future__ import annotations
