@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "datafix": ["Report", "__version__", "audit", "balance", "checks", "synth", "data", "datasets", "errors", "signals"],
+    "datafix": ["Report", "__version__", "audit", "balance", "checks", "fix", "synth", "data", "datasets", "errors", "signals"],
     "datafix.data": ["DataView", "ImageFolderDataset", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_torch_dataset"],
     "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "TorchProbeClassifier", "check_pred_probs",
@@ -16,6 +16,8 @@ PUBLIC = {
     "datafix.datasets": ["NAMES", "InjectedData", "flip_labels", "load_noisy", "long_tail_subset", "make_noisy",
                          "noise_matrix"],
     "datafix.report": ["CheckOutcome", "Report", "library_versions"],
+    "datafix.fix": ["STEPS", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
+                    "PlanDataset", "Rebalance", "Relabel", "Reweight", "Step"],
     "datafix.synth": ["AugmentedOversampler", "ConditionalVAEGenerator", "GaussianCopulaGenerator", "SynthQuality",
                       "SyntheticRows", "TorchSMOTE", "evaluate"],
     "datafix.balance": ["BalancedBatchSampler", "ClassBalancedSampler", "ClassWeightSchedule", "Deferred",
@@ -35,7 +37,8 @@ def test_public_names(module):
         if callable(obj) and not name.startswith("_"):
             assert obj.__doc__ and "Examples" in obj.__doc__ or name in {"CheckSpec", "CheckOutcome", "MissingSignalError",
                                                                         "InjectedData", "KNNGraph", "SynthQuality",
-                                                                        "SyntheticRows"}, name
+                                                                        "SyntheticRows", "Plan", "PlanDataset",
+                                                                        "Step"}, name
 
 
 def test_version_is_a_string():

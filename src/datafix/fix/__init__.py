@@ -1,0 +1,34 @@
+"""Fix the data an audit found wrong: steps, a Pipeline with safety caps, and the Plan.
+
+The Plan lists every change with its reason, gives a torch Dataset and Sampler over the fixed
+data, and can be undone step by step; the source is never modified.
+"""
+
+from datafix.fix.pipeline import Pipeline
+from datafix.fix.plan import Plan, PlanDataset
+from datafix.fix.steps import (
+    STEPS,
+    DropBroken,
+    DropLabelIssues,
+    DropNearDuplicates,
+    DropOutliers,
+    Rebalance,
+    Relabel,
+    Reweight,
+    Step,
+)
+
+__all__ = [
+    "STEPS",
+    "DropBroken",
+    "DropLabelIssues",
+    "DropNearDuplicates",
+    "DropOutliers",
+    "Pipeline",
+    "Plan",
+    "PlanDataset",
+    "Rebalance",
+    "Relabel",
+    "Reweight",
+    "Step",
+]

@@ -1,0 +1,150 @@
+"""Pipeline: run steps over an audit report, with safety caps, into a Plan."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datafix._validation import check_float
+from datafix.data.adapt import as_view
+from datafix.errors import InvalidInputError, InvalidTypeError
+from datafix.fix.plan import Plan
+from datafix.fix.steps import Step, step_from_config
+
+
+class Pipeline:
+    """Steps that turn an audit into a :class:`Plan`.
+
+    Parameters
+    ----------
+    steps : sequence of Step
+        Applied in order; a sample dropped by one step is not seen by the next.
+    max_drop_share : float, default 0.5
+        Never drop more than this share of any class, and never its last sample; the plan
+        says where the cap stopped drops (the least doubtful candidates are the ones kept).
+
+    Examples
+    --------
+    >>> import datafix as dfx
+    >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+    >>> pipe = dfx.fix.Pipeline([dfx.fix.DropBroken(), dfx.fix.Relabel(0.8), dfx.fix.DropLabelIssues()])
+    >>> plan = pipe.fit(data.X, data.y, verbose=False)
+    >>> len(plan.kept) < len(data.y), pipe.to_config()["steps"][1]
+    (True, {'step': 'relabel', 'min_confidence': 0.8})
+    """
+
+    def __init__(self, steps: Sequence[Step], *, max_drop_share: float = 0.5) -> None:
+        bad = [s for s in steps if not isinstance(s, Step)]
+        if bad:
+            raise InvalidTypeError(f"Pipeline steps must be datafix.fix steps; got {[type(s).__name__ for s in bad]}.")
+        self.steps = list(steps)
+        self.max_drop_share = check_float(max_drop_share, "max_drop_share", low=0.0, high=1.0)
+
+    # -- config ---------------------------------------------------------------------------------
+
+    def to_config(self) -> dict[str, Any]:
+        """A plain dict (JSON/YAML-ready)."""
+        return {"max_drop_share": self.max_drop_share, "steps": [s.to_config() for s in self.steps]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | str | os.PathLike) -> Pipeline:
+        """Build from a dict, or a ``.json`` / ``.yaml`` file (safe loaders only, never pickle)."""
+        if isinstance(config, (str, os.PathLike)):
+            text = open(config).read()
+            if str(config).endswith((".yaml", ".yml")):
+                import yaml
+
+                config = yaml.safe_load(text)
+            else:
+                config = json.loads(text)
+        if not isinstance(config, dict) or not isinstance(config.get("steps"), list):
+            raise InvalidInputError("A pipeline config must be a dict with a 'steps' list.")
+        unknown = sorted(set(config) - {"steps", "max_drop_share"})
+        if unknown:
+            raise InvalidInputError(f"Unknown pipeline keys {unknown}; the keys are ['max_drop_share', 'steps'].")
+        return cls([step_from_config(s) for s in config["steps"]], max_drop_share=config.get("max_drop_share", 0.5))
+
+    # -- fitting --------------------------------------------------------------------------------
+
+    def fit(self, data: Any, labels: Any = None, *, report: Any = None, **audit_kwargs: Any) -> Plan:
+        """Audit ``data`` (unless ``report`` is given) and fold the steps into a Plan."""
+        import datafix as dfx
+
+        read = {k: audit_kwargs[k] for k in ("features", "label_fn", "verbose") if k in audit_kwargs}
+        view = as_view(data, labels, **read)
+        if report is None:
+            report = dfx.audit(data, labels, **audit_kwargs)
+        elif not isinstance(report, dfx.Report):
+            raise InvalidTypeError(f"The 'report' argument must be a datafix Report; got {type(report).__name__}.")
+        if len(report.issues) != len(view) or not report.issues.index.equals(view.index):
+            raise InvalidInputError(
+                f"The report is from other data: it has {len(report.issues)} samples indexed "
+                f"{list(report.issues.index[:3])}..., the data {len(view)} indexed {list(view.index[:3])}..."
+            )
+        return self._plan(view, report, labels if isinstance(data, pd.DataFrame) and isinstance(labels, str) else "label")
+
+    def _plan(self, view, report, label_column: Any = None) -> Plan:
+        n = len(view)
+        codes = view.codes
+        labels = view.labels.astype(object) if view.labels is not None else np.full(n, None, dtype=object)
+        alive = np.ones(n, dtype=bool)
+        weight = np.ones(n)
+        dropped_by = np.full(n, None, dtype=object)
+        class_size = np.bincount(codes[codes >= 0], minlength=view.n_classes) if codes is not None else None
+        dropped_in_class = np.zeros_like(class_size) if class_size is not None else None
+        changes, caps = [], []
+        relabelled = np.zeros(n, dtype=bool)
+        for step in self.steps:
+            proposals = step.propose(report, alive & ~relabelled if step.reads_label_check else alive.copy())
+            if proposals.empty:
+                continue
+            drops = proposals[proposals["action"] == "drop"].sort_values("score", kind="stable")
+            allowed = self._cap(drops, codes, class_size, dropped_in_class, step, caps)
+            for _, p in proposals.iterrows():
+                pos = int(p["position"])
+                action, old_label, new_label = p["action"], labels[pos], None
+                if action == "drop" and pos not in allowed:
+                    action = "kept (cap)"
+                elif action == "drop":
+                    alive[pos] = False
+                    dropped_by[pos] = step.name
+                elif action == "relabel":
+                    labels[pos] = new_label = p["new_label"]
+                    relabelled[pos] = True
+                elif action == "reweight":
+                    weight[pos] = p["weight"]
+                changes.append({"index": view.index[pos], "step": step.name, "action": action, "reason": p["reason"],
+                                "score": p["score"], "threshold": p["threshold"], "old_label": old_label,
+                                "new_label": new_label, "weight": p["weight"]})
+        columns = ["step", "action", "reason", "score", "threshold", "old_label", "new_label", "weight"]
+        frame = pd.DataFrame(changes).set_index("index") if changes else pd.DataFrame(columns=columns)
+        frame.index.name = view.index.name
+        samples = pd.DataFrame({"kept": alive, "label": labels, "weight": weight, "dropped_by": dropped_by},
+                               index=view.index)
+        return Plan(frame, samples, caps, view, self, report, label_column)
+
+    def _cap(self, drops, codes, class_size, dropped_in_class, step, caps) -> set[int]:
+        if drops.empty:
+            return set()
+        if codes is None:
+            return set(drops["position"].astype(int))
+        allowed = set()
+        for pos in drops["position"].astype(int):
+            c = codes[pos]
+            if c < 0:
+                allowed.add(pos)
+                continue
+            limit = min(int(np.floor(self.max_drop_share * class_size[c])), class_size[c] - 1)
+            if dropped_in_class[c] < limit:
+                dropped_in_class[c] += 1
+                allowed.add(pos)
+        stopped = len(drops) - len(allowed)
+        if stopped:
+            caps.append(f"{step.name}: {stopped} drops not made, to keep at least {1 - self.max_drop_share:.0%} of "
+                        "each class and never empty one")
+        return allowed

@@ -1,0 +1,257 @@
+"""Fix steps: each reads the audit report and proposes changes to the samples still kept.
+
+A step never changes data itself: it returns proposals (drop, relabel, reweight) with the score
+and threshold that triggered them, and the :class:`~datafix.fix.Pipeline` folds them into a
+:class:`~datafix.fix.Plan`, applying the safety caps.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from datafix._validation import check_choice, check_float
+from datafix.balance.weights import METHODS
+from datafix.errors import InvalidInputError
+
+PROPOSAL_COLUMNS = ["position", "action", "reason", "score", "threshold", "new_label", "weight"]
+
+
+def _proposals(positions, action, reason, score, threshold, new_label=None, weight=np.nan) -> pd.DataFrame:
+    positions = np.asarray(positions, dtype=np.int64)
+    n = len(positions)
+    return pd.DataFrame({
+        "position": positions,
+        "action": action,
+        "reason": reason,
+        "score": np.broadcast_to(np.asarray(score, dtype=float), (n,)) if n else np.zeros(0),
+        "threshold": threshold,
+        "new_label": pd.Series([None] * n if new_label is None else list(new_label), dtype=object),
+        "weight": np.broadcast_to(np.asarray(weight, dtype=float), (n,)) if n else np.zeros(0),
+    })
+
+
+def _column(report, name: str) -> pd.Series:
+    if name not in report.issues:
+        raise InvalidInputError(f"The report has no {name!r} column; run the audit check that produces it.")
+    return report.issues[name]
+
+
+@dataclass
+class Step:
+    """Base class: a named, configurable proposal of changes."""
+
+    name: ClassVar[str] = "step"
+    #: Whether the step reads the label check's columns, which no longer apply once a sample
+    #: has been relabelled by an earlier step (such samples are then left alone).
+    reads_label_check: ClassVar[bool] = False
+
+    def propose(self, report, alive: np.ndarray) -> pd.DataFrame:  # pragma: no cover - abstract
+        """Proposals for the samples where ``alive`` is True."""
+        raise NotImplementedError
+
+    def to_config(self) -> dict[str, Any]:
+        """``{"step": name, **params}``: what :meth:`Pipeline.from_config` reads back."""
+        params = {k: getattr(self, k) for k in inspect.signature(type(self)).parameters}
+        return {"step": self.name, **params}
+
+
+@dataclass
+class DropBroken(Step):
+    """Drop samples that could not be read or used (``is_broken``).
+
+    Examples
+    --------
+    >>> DropBroken().to_config()
+    {'step': 'drop_broken'}
+    """
+
+    name: ClassVar[str] = "drop_broken"
+
+    def propose(self, report, alive):
+        broken = _column(report, "is_broken").to_numpy(bool) & alive
+        reasons = report.issues["broken_reason"].astype(object).to_numpy()
+        pos = np.flatnonzero(broken)
+        return _proposals(pos, "drop", [f"broken: {r}" for r in reasons[pos]], 0.0, np.nan)
+
+
+@dataclass
+class DropLabelIssues(Step):
+    """Drop samples flagged as label issues (``is_label_issue``), most doubtful first.
+
+    Parameters
+    ----------
+    max_score : float, optional
+        Only drop flagged samples whose ``label_score`` is at most this.
+
+    Examples
+    --------
+    >>> DropLabelIssues(max_score=0.2).to_config()
+    {'step': 'drop_label_issues', 'max_score': 0.2}
+    """
+
+    max_score: float | None = None
+    name: ClassVar[str] = "drop_label_issues"
+    reads_label_check: ClassVar[bool] = True
+
+    def propose(self, report, alive):
+        score = _column(report, "label_score").to_numpy(float)
+        flagged = _column(report, "is_label_issue").fillna(False).to_numpy(bool) & alive
+        if self.max_score is not None:
+            flagged &= score <= check_float(self.max_score, "max_score", low=0.0, high=1.0)
+        pos = np.flatnonzero(flagged)
+        return _proposals(pos, "drop", "label issue", score[pos], np.nan if self.max_score is None else self.max_score)
+
+
+@dataclass
+class Relabel(Step):
+    """Give flagged samples the suggested label when the suggestion is confident enough.
+
+    Parameters
+    ----------
+    min_confidence : float, default 0.9
+        Minimum ``suggested_confidence``.
+
+    Examples
+    --------
+    >>> Relabel(min_confidence=0.95).to_config()
+    {'step': 'relabel', 'min_confidence': 0.95}
+    """
+
+    min_confidence: float = 0.9
+    name: ClassVar[str] = "relabel"
+    reads_label_check: ClassVar[bool] = True
+
+    def propose(self, report, alive):
+        check_float(self.min_confidence, "min_confidence", low=0.0, high=1.0)
+        conf = _column(report, "suggested_confidence").to_numpy(float)
+        flagged = _column(report, "is_label_issue").fillna(False).to_numpy(bool) & alive
+        pos = np.flatnonzero(flagged & (np.nan_to_num(conf) >= self.min_confidence))
+        suggested = _column(report, "suggested_label").to_numpy(object)[pos]
+        return _proposals(pos, "relabel", "confident suggested label", conf[pos], self.min_confidence, suggested)
+
+
+@dataclass
+class DropOutliers(Step):
+    """Drop samples flagged as outliers (``is_outlier``).
+
+    Examples
+    --------
+    >>> DropOutliers().name
+    'drop_outliers'
+    """
+
+    name: ClassVar[str] = "drop_outliers"
+
+    def propose(self, report, alive):
+        flagged = _column(report, "is_outlier").fillna(False).to_numpy(bool) & alive
+        pos = np.flatnonzero(flagged)
+        return _proposals(pos, "drop", "outlier", _column(report, "outlier_score").to_numpy(float)[pos], np.nan)
+
+
+@dataclass
+class DropNearDuplicates(Step):
+    """Keep one sample per duplicate group (the one with the best label score), drop the rest.
+
+    Examples
+    --------
+    >>> DropNearDuplicates().name
+    'drop_near_duplicates'
+    """
+
+    name: ClassVar[str] = "drop_near_duplicates"
+
+    def propose(self, report, alive):
+        group = _column(report, "duplicate_group").to_numpy(float)
+        score = report.issues["label_score"].to_numpy(float) if "label_score" in report.issues else np.ones(len(group))
+        frame = pd.DataFrame({"group": group, "score": np.nan_to_num(score, nan=-1.0), "pos": np.arange(len(group))})
+        frame = frame[alive & ~np.isnan(group) & (group >= 0)]
+        frame = frame.sort_values(["group", "score", "pos"], ascending=[True, False, True])
+        drop = frame[frame.duplicated("group", keep="first")]
+        return _proposals(drop["pos"].to_numpy(), "drop", [f"duplicate of group {int(g)}" for g in drop["group"]],
+                          report.issues["duplicate_score"].to_numpy(float)[drop["pos"].to_numpy()]
+                          if "duplicate_score" in report.issues else 0.0, np.nan)
+
+
+@dataclass
+class Reweight(Step):
+    """Down-weight doubtful samples instead of dropping them: weight = max(floor, label_score).
+
+    Parameters
+    ----------
+    floor : float, default 0.1
+        Smallest weight.
+    only_flagged : bool, default True
+        Reweight only samples flagged as label issues (others keep weight 1).
+
+    Examples
+    --------
+    >>> Reweight(floor=0.2).to_config()
+    {'step': 'reweight', 'floor': 0.2, 'only_flagged': True}
+    """
+
+    floor: float = 0.1
+    only_flagged: bool = True
+    name: ClassVar[str] = "reweight"
+    reads_label_check: ClassVar[bool] = True
+
+    def propose(self, report, alive):
+        floor = check_float(self.floor, "floor", low=0.0, high=1.0)
+        score = _column(report, "label_score").to_numpy(float)
+        chosen = alive & ~np.isnan(score)
+        if self.only_flagged:
+            chosen &= report.issues["is_label_issue"].fillna(False).to_numpy(bool)
+        pos = np.flatnonzero(chosen)
+        return _proposals(pos, "reweight", "doubtful label", score[pos], floor, weight=np.maximum(floor, score[pos]))
+
+
+@dataclass
+class Rebalance(Step):
+    """Rebalance classes at training time: the plan's ``sampler`` is a ClassBalancedSampler.
+
+    Parameters
+    ----------
+    weighting : str, default "inverse"
+        As in :class:`~datafix.balance.ClassBalancedSampler`.
+    deferred_epoch : int, optional
+        Plain sampling before this epoch (a :class:`~datafix.balance.Deferred` schedule).
+
+    Examples
+    --------
+    >>> Rebalance(weighting="sqrt").to_config()
+    {'step': 'rebalance', 'weighting': 'sqrt', 'deferred_epoch': None}
+    """
+
+    weighting: str = "inverse"
+    deferred_epoch: int | None = None
+    name: ClassVar[str] = "rebalance"
+
+    def propose(self, report, alive):
+        check_choice(self.weighting, "weighting", METHODS)
+        return _proposals([], "none", "", 0.0, np.nan)
+
+
+STEPS: dict[str, type[Step]] = {
+    cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, DropOutliers, DropNearDuplicates, Reweight, Rebalance)
+}
+
+
+def step_from_config(config: dict[str, Any]) -> Step:
+    """Build a step from ``{"step": name, **params}``, naming what is wrong otherwise."""
+    if not isinstance(config, dict) or "step" not in config:
+        raise InvalidInputError(f"A step config must be a dict with a 'step' key; got {config!r}.")
+    name = config["step"]
+    if name not in STEPS:
+        raise InvalidInputError(f"Unknown step {name!r}; the steps are {sorted(STEPS)}.")
+    cls = STEPS[name]
+    params = {k: v for k, v in config.items() if k != "step"}
+    valid = list(inspect.signature(cls).parameters)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise InvalidInputError(f"Step {name!r} has no parameter {unknown}; its parameters are {valid}.")
+    return cls(**params)
+
