@@ -60,3 +60,43 @@ def test_audit_with_a_test_table_reports_leakage(tmp_path, capsys):
     df.iloc[140:].to_csv(tmp_path / "test.csv", index=False)  # 10 rows overlap
     assert main(["audit", str(tmp_path / "train.csv"), "--label", "target", "--test", str(tmp_path / "test.csv"), "-q"]) == 0
     assert "leakage: 10 of 38 test samples copy a training sample" in capsys.readouterr().out
+
+
+def test_fix_writes_the_kept_rows_and_an_html_report(tmp_path, capsys):
+    import pandas as pd
+
+    import datafix as dfx
+    from datafix.cli import main
+
+    data = dfx.datasets.load_noisy("wine", noise=0.15, random_state=1)
+    frame = data.frame("cultivar")
+    path = tmp_path / "wine.csv"
+    frame.to_csv(path, index=False)
+    out, page = tmp_path / "clean.parquet", tmp_path / "report.html"
+    assert main(["fix", str(path), "--label", "cultivar", "-o", str(out), "--report", str(page), "-q"]) == 0
+    fixed = pd.read_parquet(out)
+    text = capsys.readouterr().out
+    assert 0 < len(fixed) < len(frame) and f"{len(fixed)} of {len(frame)} rows kept" in text
+    assert "What the plan changed" in page.read_text()
+    config = tmp_path / "p.yaml"
+    config.write_text("steps:\n  - step: relabel\n    min_confidence: 0.5\n")
+    marked = tmp_path / "marked.csv"
+    assert main(["fix", str(path), "--label", "cultivar", "-o", str(marked), "--config", str(config),
+                 "--actions", "-q"]) == 0
+    assert "datafix_action" in pd.read_csv(marked).columns and len(pd.read_csv(marked)) == len(frame)
+    config.write_text("steps:\n  - step: shuffle\n")
+    assert main(["fix", str(path), "--label", "cultivar", "-o", str(marked), "--config", str(config), "-q"]) == 2
+    assert "Unknown step 'shuffle'" in capsys.readouterr().err
+    assert main(["fix", str(path), "--label", "cultivar", "-o", str(tmp_path / "x.txt"), "-q"]) == 2
+
+
+def test_audit_writes_html(tmp_path):
+    import datafix as dfx
+    from datafix.cli import main
+
+    data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+    path = tmp_path / "iris.csv"
+    data.frame("species").to_csv(path, index=False)
+    page = tmp_path / "a.html"
+    assert main(["audit", str(path), "--label", "species", "--html", str(page), "-q"]) == 0
+    assert page.read_text().startswith("<!DOCTYPE html>")

@@ -26,10 +26,25 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit a CSV or Parquet table", description="Audit a labelled table.")
     audit.add_argument("path", type=Path, help="a .csv, .tsv or .parquet file")
     audit.add_argument("--label", required=True, help="name of the label column")
-    audit.add_argument("-o", "--output", type=Path, help="write the report (.json, .parquet or .csv)")
+    audit.add_argument("-o", "--output", type=Path, help="write the report (.json, .parquet, .csv or .html)")
+    audit.add_argument("--html", type=Path, help="also write the report as a self-contained HTML page")
     audit.add_argument("--index-col", help="column to use as the sample identifier")
     audit.add_argument("--test", type=Path, help="a held-out table: flag its rows that copy training rows")
     _common(audit)
+
+    fix = sub.add_parser(
+        "fix", help="audit a table and write the fixed one",
+        description="Audit a labelled table, apply a fix pipeline (default: drop broken rows, label issues and "
+        "near-duplicates, at most half of any class) and write the kept rows with their labels.",
+    )
+    fix.add_argument("path", type=Path, help="a .csv, .tsv or .parquet file")
+    fix.add_argument("--label", required=True, help="name of the label column")
+    fix.add_argument("-o", "--output", type=Path, required=True, help="the fixed table (.csv or .parquet)")
+    fix.add_argument("--report", type=Path, help="write the audit and the plan as an HTML page")
+    fix.add_argument("--config", type=Path, help="a pipeline config (.json or .yaml; see Pipeline.to_config)")
+    fix.add_argument("--actions", action="store_true", help="keep every row and add a datafix_action column")
+    fix.add_argument("--index-col", help="column to use as the sample identifier")
+    _common(fix)
 
     demo = sub.add_parser(
         "demo", help="audit noisy digits and score the result", description="Audit scikit-learn's digits with "
@@ -57,8 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "audit":
             return _audit(args)
+        if args.command == "fix":
+            return _fix(args)
         return _demo(args)
-    except (DatafixError, FileNotFoundError, ValueError) as err:
+    except (DatafixError, FileNotFoundError, ValueError, OSError) as err:
         print(f"datafix: error: {err}", file=sys.stderr)
         return 2
 
@@ -73,6 +90,34 @@ def _audit(args: argparse.Namespace) -> int:
     print(report.render())
     if args.output:
         print(f"report written to {report.save(args.output)}")
+    if args.html:
+        report.to_html(args.html)
+        print(f"HTML report written to {args.html}")
+    return 0
+
+
+def _fix(args: argparse.Namespace) -> int:
+    from datafix.audit import audit
+    from datafix.fix import DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
+
+    writers = {".csv": lambda f, p: f.to_csv(p), ".parquet": lambda f, p: f.to_parquet(p)}
+    if args.output.suffix.lower() not in writers:
+        raise ValueError(f"Cannot tell the output format from {str(args.output)!r}: use .csv or .parquet.")
+    pipeline = (Pipeline.from_config(args.config) if args.config else
+                Pipeline([DropBroken(), DropLabelIssues(), DropNearDuplicates()]))
+    frame = _read_table(args.path, args.index_col)
+    report = audit(frame, labels=args.label, cv=args.cv, nan_policy=args.nan_policy, random_state=args.seed,
+                   verbose=not args.quiet)
+    plan = pipeline.fit(frame, args.label, report=report)
+    print(plan.summary().to_string() if len(plan.summary()) else "no changes")
+    for cap in plan.caps:
+        print(f"cap: {cap}")
+    fixed = plan.to_frame(actions=args.actions)
+    writers[args.output.suffix.lower()](fixed, args.output)
+    print(f"{len(plan.kept)} of {len(frame)} rows kept; fixed table written to {args.output}")
+    if args.report:
+        report.to_html(args.report, plan=plan)
+        print(f"HTML report written to {args.report}")
     return 0
 
 

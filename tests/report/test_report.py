@@ -48,7 +48,7 @@ def test_parquet_and_csv_read_back(report, tmp_path):
     assert back["is_label_issue"].sum() == rep.issues["is_label_issue"].sum()
     rep.save(tmp_path / "r.csv")
     assert len(pd.read_csv(tmp_path / "r.csv", index_col=0)) == len(rep.issues)
-    with pytest.raises(ValueError, match="use .json, .parquet or .csv"):
+    with pytest.raises(ValueError, match="use .json, .parquet, .csv or .html"):
         rep.save(tmp_path / "r.xlsx")
 
 

@@ -218,12 +218,27 @@ class Report:
         """Write ``issues`` (with its index) as a CSV file."""
         self.issues.to_csv(path, index=True)
 
+    def to_html(self, path: str | os.PathLike | None = None, *, plan: Any = None, title: str = "datafix audit") -> str:
+        """One self-contained HTML page (no scripts, no network); written to ``path`` if given.
+
+        ``plan``: a :class:`datafix.fix.Plan` whose changes and class counts the page shows too.
+        """
+        from datafix.report.html import render_html
+
+        page = render_html(self, plan, title=title)
+        if path is not None:
+            try:
+                Path(path).write_text(page, encoding="utf-8")
+            except OSError as err:
+                raise OSError(f"Cannot write the HTML report to {str(path)!r}: {err.strerror or err}") from None
+        return page
+
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the report in the format its file ending names: ``.json``, ``.parquet`` or ``.csv``."""
+        """Write the report in the format its file ending names: ``.json``, ``.parquet``, ``.csv``, ``.html``."""
         path = Path(path)
-        writers = {".json": self.to_json, ".parquet": self.to_parquet, ".csv": self.to_csv}
+        writers = {".json": self.to_json, ".parquet": self.to_parquet, ".csv": self.to_csv, ".html": self.to_html}
         if path.suffix.lower() not in writers:
-            raise ValueError(f"Cannot tell the report format from {str(path)!r}: use .json, .parquet or .csv.")
+            raise ValueError(f"Cannot tell the report format from {str(path)!r}: use .json, .parquet, .csv or .html.")
         writers[path.suffix.lower()](path)
         return path
 

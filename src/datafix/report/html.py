@@ -1,0 +1,208 @@
+"""The audit report as one self-contained HTML page: no scripts, no network, every user string
+escaped. Tables show the worst examples and counts (the full data belongs in Parquet or JSON),
+so the page stays small at any size of data; charts are inline SVG."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MAX_ROWS = 50
+CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#1d1d1f;max-width:1100px}
+h1{margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+.cards{display:flex;flex-wrap:wrap;gap:.8rem}.card{border:1px solid #ddd;border-radius:8px;padding:.7rem 1rem;min-width:9rem}
+.card b{display:block;font-size:1.5rem}.muted{color:#666}table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}th{background:#f5f5f7}td.l,th.l{text-align:left}
+.advice{background:#f0f7ff;border-left:4px solid #3478f6;padding:.5rem 1rem}
+"""
+
+
+def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit") -> str:
+    """The report (and optionally a fix Plan) as a standalone HTML page.
+
+    Examples
+    --------
+    >>> import datafix as dfx
+    >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+    >>> page = render_html(dfx.audit(data.X, labels=data.y, verbose=False))
+    >>> page.startswith("<!DOCTYPE html>") and "Label issues" in page and "<script" not in page
+    True
+    """
+    issues = report.issues
+    parts = [f"<h1>{_e(title)}</h1>",
+             f"<p class=muted>{len(issues):,} samples; datafix {_e(report.versions.get('datafix', ''))}</p>",
+             _cards(report)]
+    parts += _advice(report)
+    parts += _classes(report, plan)
+    parts += _label_issues(report)
+    parts += _outliers(report)
+    parts += _duplicates(report)
+    parts += _quality(report)
+    if plan is not None:
+        parts += _plan(plan)
+    parts += _rules(report)
+    body = "\n".join(parts)
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
+            f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(frame: pd.DataFrame, *, index: bool = True, left: tuple[str, ...] = ()) -> str:
+    head = ([f"<th class=l>{_e(frame.index.name or '')}</th>"] if index else []) + [
+        f"<th{' class=l' if c in left else ''}>{_e(c)}</th>" for c in frame.columns]
+    rows = []
+    for idx, row in frame.iterrows():
+        cells = [f"<td class=l>{_e(idx)}</td>"] if index else []
+        for c, v in row.items():
+            text = f"{v:.3f}" if isinstance(v, (float, np.floating)) and not pd.isna(v) else ("" if pd.isna(v) else v)
+            cells.append(f"<td{' class=l' if c in left else ''}>{_e(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{''.join(head)}</tr>{''.join(rows)}</table>"
+
+
+def _cards(report) -> str:
+    summary = report.summary()
+    cards = []
+    for issue, row in summary.iterrows():
+        if row.get("status") != "ran" or pd.isna(row.get("count")):
+            continue
+        share = row.get("share")
+        share_text = f"{share:.1%}" if pd.notna(share) else ""
+        cards.append(f"<div class=card><span class=muted>{_e(issue)}</span><b>{int(row['count']):,}</b>"
+                     f"<span class=muted>{_e(share_text)}</span></div>")
+    return "<h2>Summary</h2><div class=cards>" + "".join(cards) + "</div>"
+
+
+def _advice(report) -> list[str]:
+    advice = [(c.name, c.advice) for c in report.checks.values() if c.ran and c.advice]
+    return [f"<p class=advice><b>{_e(name)}:</b> {_e(text)}</p>" for name, text in advice]
+
+
+def _bars(counts: pd.DataFrame) -> str:
+    """Horizontal grouped bars (one row per class) as inline SVG."""
+    top = counts.head(40)
+    width, row_h = 600, 18
+    peak = max(float(top.to_numpy().max()), 1.0)
+    colours = ["#3478f6", "#f5a623"]
+    rows = []
+    for i, (name, values) in enumerate(top.iterrows()):
+        y = i * row_h * len(top.columns)
+        rows.append(f"<text x=0 y={y + 13} font-size=11>{_e(name)}</text>")
+        for j, (col, v) in enumerate(values.items()):
+            w = 380 * float(v) / peak
+            yy = y + j * row_h
+            rows.append(f"<rect x=160 y={yy + 2} width={w:.1f} height={row_h - 4} fill={colours[j % 2]}>"
+                        f"<title>{_e(col)}: {int(v)}</title></rect><text x={165 + w:.1f} y={yy + 13} "
+                        f"font-size=10>{int(v)}</text>")
+    height = len(top) * row_h * len(top.columns) + 4
+    legend = " ".join(f"<span style='color:{colours[j % 2]}'>&#9632; {_e(c)}</span>" for j, c in enumerate(top.columns))
+    return f"<p>{legend}</p><svg width={width} height={height} role=img>{''.join(rows)}</svg>"
+
+
+def _classes(report, plan) -> list[str]:
+    table = report.tables.get("classes")
+    if table is None:
+        return []
+    counts = table[["count"]].rename(columns={"count": "before"})
+    if plan is not None:
+        counts["after"] = plan.class_counts()["after"].reindex(counts.index).fillna(0).astype(int)
+    return ["<h2>Class distribution</h2>", _bars(counts)]
+
+
+def _label_issues(report) -> list[str]:
+    if "is_label_issue" not in report.issues:
+        return []
+    flagged = report.flagged("label")
+    out = [f"<h2>Label issues</h2><p>{len(flagged):,} samples flagged; the {min(len(flagged), MAX_ROWS)} most "
+           "likely wrong:</p>"]
+    cols = [c for c in ("label_score", "given_label", "suggested_label", "suggested_confidence") if c in flagged]
+    out.append(_table(flagged[cols].head(MAX_ROWS), left=("given_label", "suggested_label")))
+    if len(flagged):
+        matrix = pd.crosstab(flagged["given_label"].astype(str), flagged["suggested_label"].astype(str))
+        peak = max(int(matrix.to_numpy().max()), 1)
+        head = "".join(f"<th>{_e(c)}</th>" for c in matrix.columns)
+        rows = []
+        for given, row in matrix.head(30).iterrows():
+            cells = "".join(
+                f"<td style='background:rgba(52,120,246,{0.1 + 0.8 * v / peak:.2f})'>{int(v) or ''}</td>" for v in row)
+            rows.append(f"<tr><th class=l>{_e(given)}</th>{cells}</tr>")
+        out.append("<h3>Given (rows) vs suggested (columns) label</h3>"
+                   f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>")
+    return out
+
+
+def _outliers(report) -> list[str]:
+    if "outlier_score" not in report.issues:
+        return []
+    score = report.issues["outlier_score"].dropna().to_numpy(float)
+    flagged = report.issues["is_outlier"].fillna(False).to_numpy(bool)
+    if not len(score):
+        return []
+    hist, edges = np.histogram(score, bins=30, range=(0.0, 1.0))
+    peak = max(int(hist.max()), 1)
+    bars = "".join(f"<rect x={20 * i} y={120 - 110 * h / peak:.1f} width=18 height={110 * h / peak:.1f} fill=#3478f6>"
+                   f"<title>{edges[i]:.2f}-{edges[i + 1]:.2f}: {h}</title></rect>" for i, h in enumerate(hist))
+    cut = report.issues.loc[report.issues["is_outlier"].fillna(False).to_numpy(bool), "outlier_score"].max()
+    line = f"<line x1={600 * cut:.1f} x2={600 * cut:.1f} y1=0 y2=120 stroke=#d0021b stroke-dasharray=4/>" if pd.notna(cut) else ""
+    worst = report.flagged("outlier")[["outlier_score"]].head(MAX_ROWS)
+    return [f"<h2>Outliers</h2><p>{int(flagged.sum()):,} flagged (red line: highest flagged score; lower is more "
+            "unusual).</p>", f"<svg width=600 height=125 role=img>{bars}{line}</svg>", _table(worst)]
+
+
+def _duplicates(report) -> list[str]:
+    if "duplicate_group" not in report.issues:
+        return []
+    groups = report.issues.dropna(subset=["duplicate_group"])
+    groups = groups[groups["duplicate_group"] >= 0]
+    if groups.empty:
+        return ["<h2>Duplicates</h2><p>None found.</p>"]
+    members = groups.groupby("duplicate_group").apply(lambda g: ", ".join(map(str, g.index[:8])) +
+                                                      (" ..." if len(g) > 8 else ""), include_groups=False)
+    sizes = groups.groupby("duplicate_group").size()
+    table = pd.DataFrame({"size": sizes, "members": members}).sort_values("size", ascending=False).head(MAX_ROWS)
+    table.index = table.index.astype(int)
+    return [f"<h2>Duplicates</h2><p>{len(sizes):,} groups, {len(groups):,} samples.</p>",
+            _table(table, left=("members",))]
+
+
+def _quality(report) -> list[str]:
+    out = []
+    columns = report.tables.get("columns")
+    if columns is not None and len(columns):
+        out += ["<h2>Columns</h2>", _table(columns.head(MAX_ROWS))]
+    broken = report.issues[report.issues["is_broken"].to_numpy(bool)]
+    if len(broken):
+        out += [f"<h2>Broken samples</h2><p>{len(broken):,} samples could not be used.</p>",
+                _table(broken[["broken_reason"]].head(MAX_ROWS), left=("broken_reason",))]
+    labels = report.tables.get("labels")
+    if labels is not None:
+        out += ["<h2>Labels (multilabel)</h2>", _table(labels.head(MAX_ROWS))]
+    return out
+
+
+def _plan(plan) -> list[str]:
+    out = ["<h2>What the plan changed</h2>"]
+    summary = plan.summary()
+    out.append(_table(summary) if len(summary) else "<p>No changes.</p>")
+    out += [f"<p class=advice>{_e(c)}</p>" for c in plan.caps]
+    if len(plan.changes):
+        shown = plan.changes[["step", "action", "reason", "score", "old_label", "new_label"]].head(MAX_ROWS)
+        out += [f"<p>First {len(shown)} of {len(plan.changes):,} changes:</p>",
+                _table(shown, left=("step", "action", "reason", "old_label", "new_label"))]
+    return out
+
+
+def _rules(report) -> list[str]:
+    rows = [(c.name, c.rule) for c in report.checks.values() if c.ran and c.rule]
+    skipped = [(c.name, c.reason) for c in report.checks.values() if not c.ran]
+    out = ["<h2>Rules</h2><ul>" + "".join(f"<li><b>{_e(n)}</b>: {_e(r)}</li>" for n, r in rows) + "</ul>"]
+    if skipped:
+        out.append("<p class=muted>Skipped: " + "; ".join(f"{_e(n)} ({_e(r)})" for n, r in skipped) + "</p>")
+    return out

@@ -1,0 +1,100 @@
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import datafix as dfx
+from datafix.fix import DropLabelIssues, Pipeline, Relabel
+
+EVIL = "<script>alert(1)</script>"
+
+
+class Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.text, self.stack_errors, self.stack = [], [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag in ("table", "tr", "svg", "ul", "p", "h2", "div"):
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in ("table", "tr", "svg", "ul", "p", "h2", "div"):
+            if not self.stack or self.stack.pop() != tag:
+                self.stack_errors += 1
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def audited():
+    data = dfx.datasets.load_noisy("wine", noise=0.15, random_state=0)
+    frame = data.frame("cultivar")
+    frame["cultivar"] = frame["cultivar"].astype(str).where(frame.index != 3, EVIL)
+    frame = pd.concat([frame, frame.iloc[[5]]], ignore_index=True)  # a duplicate
+    report = dfx.audit(frame, labels="cultivar", verbose=False)
+    return frame, report
+
+
+def parse(page):
+    parser = Collect()
+    parser.feed(page)
+    return parser
+
+
+def test_page_has_the_sections_and_numbers(audited):
+    frame, report = audited
+    page = report.to_html()
+    parsed = parse(page)
+    text = " ".join(parsed.text)
+    for section in ("Summary", "Class distribution", "Label issues", "Given (rows) vs suggested (columns) label",
+                    "Outliers", "Duplicates", "Rules"):
+        assert section in text, section
+    assert f"{int(report.issues['is_label_issue'].sum()):,} samples flagged" in text
+    assert parsed.stack_errors == 0 and "script" not in parsed.tags
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
+def test_user_strings_are_escaped(audited):
+    _, report = audited
+    page = report.to_html()
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_plan_section_and_writing(audited, tmp_path):
+    frame, report = audited
+    plan = Pipeline([Relabel(0.9), DropLabelIssues()]).fit(frame, "cultivar", report=report)
+    path = tmp_path / "audit.html"
+    page = report.to_html(path, plan=plan)
+    assert path.read_text(encoding="utf-8") == page and "What the plan changed" in page
+    assert report.save(tmp_path / "again.html").exists()
+    with pytest.raises(OSError, match="Cannot write the HTML report"):
+        report.to_html(tmp_path / "missing-dir" / "x.html")
+
+
+def test_page_stays_small_at_100k_rows(audited):
+    _, report = audited
+    reps = 100_000 // len(report.issues) + 1
+    issues = pd.concat([report.issues] * reps, ignore_index=True).iloc[:100_000]
+    big = dfx.Report(issues, report.checks, report.params, report.signals, report.versions, report.tables)
+    page = big.to_html()
+    assert len(page.encode()) < 5 * 2**20
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium package")
+def test_page_renders_in_headless_chromium(audited, tmp_path):
+    from PIL import Image
+
+    _, report = audited
+    path = tmp_path / "audit.html"
+    report.to_html(path)
+    shot = tmp_path / "shot.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=1200,2000", path.as_uri()], check=True, timeout=120, capture_output=True)
+    pixels = np.asarray(Image.open(shot).convert("L"))
+    assert pixels.std() > 5  # not a blank page
