@@ -12,8 +12,14 @@ from datafix.cli import main
 
 def test_demo_prints_summary_and_scores_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "demo.json"
-    assert main(["demo", "-q", "-o", str(out), "--noise", "0.2"]) == 0
+    page = tmp_path / "demo.html"
+    assert main(["demo", "-q", "-o", str(out), "--html", str(page), "--noise", "0.2"]) == 0
     text = capsys.readouterr().out
+    scores = next(ln for ln in text.splitlines() if ln.startswith("logistic regression on 75 %"))
+    raw = float(scores.split("raw labels ")[1].split(",")[0])
+    fixed = float(scores.split("fixed data ")[1].split(" ")[0])
+    assert fixed > raw, scores
+    assert "What the plan changed" in page.read_text()
     for check in ("label", "outlier", "duplicate"):
         line = next(ln for ln in text.splitlines() if ln.strip().startswith(f"{check} check: precision"))
         recall = float(line.split("recall ")[1].split(",")[0])
