@@ -29,7 +29,6 @@ from sklearn.model_selection import train_test_split
 
 import datafix as dfx
 from _docs import write_section
-from datafix.balance import LogitAdjustedLoss
 from datafix.fix import DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
 from datafix.signals import cross_val_pred_probs
 
@@ -37,18 +36,9 @@ LOADERS = {"digits": load_digits, "breast_cancer": load_breast_cancer, "wine": l
 
 
 def train_mlp(X, y, n_classes, seed, *, logit_adjusted=False, epochs=80):
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, n_classes))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
-    loss_fn = LogitAdjustedLoss(y, classes=range(n_classes)) if logit_adjusted else torch.nn.CrossEntropyLoss()
-    data = torch.utils.data.TensorDataset(torch.tensor(X, dtype=torch.float32), torch.tensor(y))
-    loader = torch.utils.data.DataLoader(data, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed))
-    for _ in range(epochs):
-        for xb, yb in loader:
-            opt.zero_grad()
-            loss_fn(model(xb), yb).backward()
-            opt.step()
-    return model
+    from longtail import train  # the training loop of the long-tail benchmark
+
+    return train(X, y, "logit-adjusted loss" if logit_adjusted else "plain", seed, epochs, n_classes)
 
 
 def score(model, X, y):
