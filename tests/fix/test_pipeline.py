@@ -157,3 +157,10 @@ def test_a_report_from_other_data_is_refused(noisy):
         plan.undo("relabel")
     with pytest.raises(InvalidInputError, match="No sample"):
         plan.explain(10**6)
+
+
+def test_the_plan_builds_its_sampler_once(noisy):
+    data, report = noisy
+    plan = Pipeline([Rebalance()]).fit(data.X, data.y, report=report)
+    plan.sampler.set_epoch(3)
+    assert plan.sampler is plan.sampler and plan.sampler.epoch == 3 and plan.dataset is plan.dataset

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -96,14 +97,17 @@ class Plan:
                                    max_drop_share=self.pipeline.max_drop_share)
         return rest._plan(self.view, self.report, self.label_column)
 
-    @property
+    @cached_property
     def dataset(self) -> Dataset:
         """A torch Dataset over the kept samples of the source, with relabels applied."""
         return PlanDataset(self)
 
-    @property
+    @cached_property
     def sampler(self):
-        """A ClassBalancedSampler over :attr:`dataset` when the pipeline has a Rebalance step, else None."""
+        """A ClassBalancedSampler over :attr:`dataset` when the pipeline has a Rebalance step, else None.
+
+        Built once per plan, so ``plan.sampler.set_epoch(e)`` reaches the sampler the loader holds.
+        """
         from datafix.balance import ClassBalancedSampler, Deferred
 
         step = next((s for s in self.pipeline.steps if s.name == "rebalance"), None)
