@@ -47,6 +47,34 @@ def restore_dtypes(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def rank_scores(values: np.ndarray) -> np.ndarray:
+    """Normal scores of the ranks of the observed values (ties averaged); NaN where missing.
+
+    Examples
+    --------
+    >>> rank_scores(np.array([3.0, np.nan, 1.0])).round(3).tolist()
+    [0.674, nan, -0.674]
+    """
+    from scipy.stats import norm
+
+    ok = ~np.isnan(values)
+    z = np.full(len(values), np.nan)
+    if ok.any():
+        z[ok] = norm.ppf((pd.Series(values[ok]).rank(method="average").to_numpy() - 0.5) / ok.sum())
+    return z
+
+
+def from_quantiles(u: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """The inverse of the empirical distribution of ``sorted_values`` at ``u`` in [0, 1], interpolated.
+
+    Examples
+    --------
+    >>> from_quantiles(np.array([0.0, 0.5, 1.0]), np.array([1.0, 2.0, 4.0])).tolist()
+    [1.0, 2.0, 4.0]
+    """
+    return np.interp(u * (len(sorted_values) - 1), np.arange(len(sorted_values)), sorted_values)
+
+
 def provenance(n: int, method: str, seed: int) -> pd.DataFrame:
     """Provenance rows for generated samples that have no parent rows."""
     return pd.DataFrame({"is_synthetic": np.ones(n, bool), "parents": [()] * n, "method": method, "seed": seed})

@@ -19,7 +19,13 @@ from scipy.stats import norm
 
 from datafix._validation import check_float, check_int
 from datafix.errors import DatafixWarning, InvalidInputError
-from datafix.synth._table import provenance, restore_dtypes, split_frame
+from datafix.synth._table import (
+    from_quantiles,
+    provenance,
+    rank_scores,
+    restore_dtypes,
+    split_frame,
+)
 
 
 class GaussianCopulaGenerator:
@@ -79,11 +85,7 @@ class GaussianCopulaGenerator:
             if len(values) == 0:
                 values = np.array([np.nan])
             margins[c] = ("numeric", values, float(1 - ok.mean()))
-            z = np.full(n, np.nan)  # missing rows do not count in the correlation (pairwise estimate)
-            if ok.sum() > 1 and values[0] != values[-1]:
-                ranks = pd.Series(v[ok]).rank(method="average").to_numpy()
-                z[ok] = norm.ppf((ranks - 0.5) / ok.sum())
-            scores.append(z)
+            scores.append(rank_scores(v))  # NaN rows do not count in the correlation (pairwise estimate)
         for c in self.categorical_:
             col = part[c].astype(object).where(part[c].notna(), None)
             freq = col.value_counts(dropna=False, normalize=True, sort=False)
@@ -137,8 +139,7 @@ class GaussianCopulaGenerator:
         for j, name in enumerate(self.numeric_ + self.categorical_):
             kind, a, b = model["margins"][name]
             if kind == "numeric":
-                values = a
-                x = np.interp(u[:, j] * (len(values) - 1), np.arange(len(values)), values)
+                x = from_quantiles(u[:, j], a)
                 x[rng.random(m) < b] = np.nan
                 cols[name] = x
             else:

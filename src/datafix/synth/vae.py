@@ -19,7 +19,13 @@ from torch import nn
 
 from datafix._validation import check_int
 from datafix.errors import InvalidInputError
-from datafix.synth._table import provenance, restore_dtypes, split_frame
+from datafix.synth._table import (
+    from_quantiles,
+    provenance,
+    rank_scores,
+    restore_dtypes,
+    split_frame,
+)
 
 
 class ConditionalVAEGenerator:
@@ -66,10 +72,7 @@ class ConditionalVAEGenerator:
             v = X[c].to_numpy(dtype=np.float64)
             ok = ~np.isnan(v)
             self._quantiles[c] = np.sort(v[ok]) if ok.any() else np.array([np.nan])
-            z = np.zeros(len(v))
-            if ok.sum() > 1:
-                z[ok] = norm.ppf((pd.Series(v[ok]).rank().to_numpy() - 0.5) / ok.sum())
-            blocks.append(z[:, None])
+            blocks.append(np.nan_to_num(rank_scores(v))[:, None])
             if not ok.all():
                 self._gaps.append(c)
                 blocks.append((~ok).astype(np.float64)[:, None])
@@ -155,8 +158,7 @@ class ConditionalVAEGenerator:
             for kind, name, a, b in self._layout:
                 if kind == "numeric":
                     score = (out[:, a] + self._log_sigma.exp() * noise[:, a]).cpu().numpy()
-                    q = self._quantiles[name]
-                    cols[name] = np.interp(norm.cdf(score) * (len(q) - 1), np.arange(len(q)), q)
+                    cols[name] = from_quantiles(norm.cdf(score), self._quantiles[name])
                 elif kind == "gap":
                     missing = torch.rand(n, generator=self._sampler, device=self.device) < torch.sigmoid(out[:, a])
                     cols[name][missing.cpu().numpy()] = np.nan
