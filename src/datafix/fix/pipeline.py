@@ -97,30 +97,35 @@ class Pipeline:
         dropped_by = np.full(n, None, dtype=object)
         class_size = np.bincount(codes[codes >= 0], minlength=view.n_classes) if codes is not None else None
         dropped_in_class = np.zeros_like(class_size) if class_size is not None else None
-        changes, caps = [], []
+        changes: dict[str, list] = {}
+        caps: list[str] = []
         relabelled = np.zeros(n, dtype=bool)
         for step in self.steps:
             proposals = step.propose(report, alive & ~relabelled if step.reads_label_check else alive.copy())
             if proposals.empty:
                 continue
-            drops = proposals[proposals["action"] == "drop"].sort_values("score", kind="stable")
-            allowed = self._cap(drops, codes, class_size, dropped_in_class, step, caps)
-            for _, p in proposals.iterrows():
-                pos = int(p["position"])
-                action, old_label, new_label = p["action"], labels[pos], None
-                if action == "drop" and pos not in allowed:
-                    action = "kept (cap)"
-                elif action == "drop":
-                    alive[pos] = False
-                    dropped_by[pos] = step.name
-                elif action == "relabel":
-                    labels[pos] = new_label = p["new_label"]
-                    relabelled[pos] = True
-                elif action == "reweight":
-                    weight[pos] = p["weight"]
-                changes.append({"index": view.index[pos], "step": step.name, "action": action, "reason": p["reason"],
-                                "score": p["score"], "threshold": p["threshold"], "old_label": old_label,
-                                "new_label": new_label, "weight": p["weight"]})
+            pos = proposals["position"].to_numpy(np.int64)
+            action = proposals["action"].to_numpy(object).copy()
+            is_drop = action == "drop"
+            allowed = self._cap(proposals[is_drop].sort_values("score", kind="stable"), codes, class_size,
+                                dropped_in_class, step, caps)
+            dropping = is_drop & np.isin(pos, allowed)
+            action[is_drop & ~dropping] = "kept (cap)"
+            old_label = labels[pos].copy()
+            alive[pos[dropping]] = False
+            dropped_by[pos[dropping]] = step.name
+            relabel = action == "relabel"
+            new_label = np.full(len(pos), None, dtype=object)
+            new_label[relabel] = proposals["new_label"].to_numpy(object)[relabel]
+            labels[pos[relabel]] = new_label[relabel]
+            relabelled[pos[relabel]] = True
+            reweight = action == "reweight"
+            weight[pos[reweight]] = proposals["weight"].to_numpy(float)[reweight]
+            for name, values in (("index", view.index[pos]), ("step", [step.name] * len(pos)), ("action", action),
+                                 ("reason", proposals["reason"]), ("score", proposals["score"]),
+                                 ("threshold", proposals["threshold"]), ("old_label", old_label),
+                                 ("new_label", new_label), ("weight", proposals["weight"])):
+                changes.setdefault(name, []).extend(list(values))
         columns = ["step", "action", "reason", "score", "threshold", "old_label", "new_label", "weight"]
         frame = pd.DataFrame(changes).set_index("index") if changes else pd.DataFrame(columns=columns)
         frame.index.name = view.index.name
@@ -128,23 +133,19 @@ class Pipeline:
                                index=view.index)
         return Plan(frame, samples, caps, view, self, report, label_column)
 
-    def _cap(self, drops, codes, class_size, dropped_in_class, step, caps) -> set[int]:
-        if drops.empty:
-            return set()
-        if codes is None:
-            return set(drops["position"].astype(int))
-        allowed = set()
-        for pos in drops["position"].astype(int):
-            c = codes[pos]
-            if c < 0:
-                allowed.add(pos)
-                continue
-            limit = min(int(np.floor(self.max_drop_share * class_size[c])), class_size[c] - 1)
-            if dropped_in_class[c] < limit:
-                dropped_in_class[c] += 1
-                allowed.add(pos)
-        stopped = len(drops) - len(allowed)
+    def _cap(self, drops, codes, class_size, dropped_in_class, step, caps) -> np.ndarray:
+        """Positions of ``drops`` (sorted, most doubtful first) that the per-class caps allow."""
+        pos = drops["position"].to_numpy(np.int64)
+        if codes is None or not len(pos):
+            return pos
+        cls = codes[pos]
+        known = cls >= 0
+        limit = np.minimum(np.floor(self.max_drop_share * class_size).astype(np.int64), class_size - 1)
+        turn = pd.Series(cls).groupby(cls).cumcount().to_numpy()  # k-th candidate of its class
+        ok = ~known | (turn < (limit - dropped_in_class)[np.maximum(cls, 0)])
+        dropped_in_class += np.bincount(cls[ok & known], minlength=len(class_size))
+        stopped = int((~ok).sum())
         if stopped:
             caps.append(f"{step.name}: {stopped} drops not made, to keep at least {1 - self.max_drop_share:.0%} of "
                         "each class and never empty one")
-        return allowed
+        return pos[ok]
