@@ -70,8 +70,19 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     return value
 
 
+def py_value(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (for messages, dict keys and JSON); others as they are.
+
+    Examples
+    --------
+    >>> py_value(np.int64(3)), py_value("a")
+    (3, 'a')
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def describe_positions(labels: Sequence[Any], limit: int = 5) -> str:
     """Name the first few positions or index labels for an error message."""
-    shown = ", ".join(repr(x.item() if isinstance(x, np.generic) else x) for x in labels[:limit])
+    shown = ", ".join(repr(py_value(x)) for x in labels[:limit])
     more = f" and {len(labels) - limit} more" if len(labels) > limit else ""
     return f"[{shown}{more}]"

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from datafix._validation import RandomState, check_choice, check_int, check_random_state
+from datafix._validation import RandomState, check_choice, check_int, check_random_state, py_value
 from datafix.checks import find_leakage, resolve_checks
 from datafix.data import DataView, as_view
 from datafix.data.frame import from_frame
@@ -193,7 +193,7 @@ def audit(
         "n_test_samples": None if test_view is None else len(test_view),
         "check_params": {name: dict(p) for name, p in params_by_check.items()},
         "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
-        "classes": [c.item() if isinstance(c, np.generic) else c for c in (view.classes if view.classes is not None else [])],
+        "classes": [py_value(c) for c in (view.classes if view.classes is not None else [])],
     }
     return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues)
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from datafix._validation import check_choice, check_int
+from datafix._validation import check_choice, check_int, py_value
 from datafix.balance._labels import class_codes, class_counts
 from datafix.balance.samplers import (
     _EpochSampler,
@@ -157,7 +157,7 @@ class LazySMOTE(Dataset):
             members = np.flatnonzero(codes == c)
             k_c = min(k, len(members) - 1)
             if k_c < k:
-                lowered[self.classes[c].item() if hasattr(self.classes[c], "item") else self.classes[c]] = k_c
+                lowered[py_value(self.classes[c])] = k_c
             self._members[c] = members
             self._add[c] = int(add[c])
             self._neighbours[c] = (
@@ -209,4 +209,4 @@ class LazySMOTE(Dataset):
             b, nb, step = self.parents(i)
             row = self.X[b] + step * (self.X[nb] - self.X[b])
             label = self.classes[self.codes[b]]
-        return torch.as_tensor(np.asarray(row, dtype=np.float32)), label.item() if hasattr(label, "item") else label
+        return torch.as_tensor(np.asarray(row, dtype=np.float32)), py_value(label)

@@ -7,7 +7,6 @@ import numbers
 import re
 import warnings
 from collections import Counter
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ from imblearn.base import BaseSampler
 from scipy import sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from datafix._validation import py_value
 from datafix.balance import fast_resample
 from datafix.data.view import hash_rows
 from datafix.errors import DatafixWarning, InvalidInputError
@@ -311,8 +311,8 @@ class Resampler(BaseSampler):
         if not single and all(v == k for v in adapted.values()):
             return self._run(name, params, X, y, neighbors)
         lowered = {c: v for c, v in adapted.items() if v < k}
-        self.adapted_ = {"k_neighbors": {_py(c): v for c, v in lowered.items()},
-                         "single_sample_classes": [_py(c) for c in single]}
+        self.adapted_ = {"k_neighbors": {py_value(c): v for c, v in lowered.items()},
+                         "single_sample_classes": [py_value(c) for c in single]}
         warnings.warn(
             f"{SAMPLERS[name].__name__}: classes with too few samples for {k_param}={k}: "
             + (f"{self.adapted_['k_neighbors']} (class: neighbours) use fewer neighbours" if lowered else "")
@@ -356,10 +356,6 @@ class Resampler(BaseSampler):
 
         self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
         return self._fit_resample(X, y)
-
-
-def _py(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _match_rows(X, y, X_res, y_res) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafix._validation import describe_positions
+from datafix._validation import describe_positions, py_value
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 
@@ -80,7 +80,7 @@ def encode_labels(
             if bad.any():
                 raise InvalidInputError(
                     f"The {name!r} argument must hold class labels; found non-integer floats such "
-                    f"as {_py(data[bad][0])!r} at {describe_positions(where[bad])}. Use ints or strings, "
+                    f"as {py_value(data[bad][0])!r} at {describe_positions(where[bad])}. Use ints or strings, "
                     "or round the values if they are classes."
                 )
             data = data.astype(np.int64)
@@ -111,7 +111,7 @@ def encode_labels(
         codes = codes.astype(np.int64).reshape(-1)
     if n and len(classes) < min_classes:
         raise InvalidInputError(
-            f"The {name!r} argument has a single class ({_py(classes[0])!r}); a label audit needs at "
+            f"The {name!r} argument has a single class ({py_value(classes[0])!r}); a label audit needs at "
             "least 2 classes."
         )
     return codes, classes
@@ -133,10 +133,6 @@ def decode_labels(codes: np.ndarray, classes: np.ndarray) -> np.ndarray:
     if known.all() and classes.dtype != object:
         return classes[codes]
     return out
-
-
-def _py(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _shape_of(values: Any) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from datafix._validation import check_choice, check_int
+from datafix._validation import check_choice, check_int, py_value
 from datafix.balance._labels import class_codes
 from datafix.balance.epoch_resampling import _targets
 from datafix.errors import DatafixWarning, InvalidInputError
@@ -105,7 +105,7 @@ class TorchSMOTE:
             m = int(add[c])
             k = min(self.k_neighbors, len(members) - 1)
             if k < self.k_neighbors:
-                adapted[_py(classes[c])] = k
+                adapted[py_value(classes[c])] = k
             members_t = torch.as_tensor(members, device=device)
             rows = torch.randint(len(members), (m,), generator=gen, device=device)
             if k == 0:  # one row: copies of it
@@ -141,7 +141,3 @@ class TorchSMOTE:
         if backend == "auto":
             backend = "ivf" if device.type == "cpu" and len(Xc) > 30_000 else "exact"
         return knn_graph(Xc, k, standardize=False, backend=backend, device=device).indices
-
-
-def _py(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
