@@ -21,8 +21,9 @@ from datafix._validation import check_choice, check_int, py_value
 from datafix.balance._labels import class_codes, class_counts
 from datafix.balance.samplers import (
     _EpochSampler,
-    _sort_within_classes,
     _stable_class_order,
+    lowest_keys_per_class,
+    rank_share,
     replicas,
 )
 from datafix.errors import DatafixWarning, InvalidInputError
@@ -92,19 +93,15 @@ class EpochResampler(_EpochSampler, Sampler[int]):
     def indices(self, epoch: int | None = None) -> np.ndarray:
         """This rank's indices for ``epoch`` (default: the current one)."""
         rng = self._rng(epoch)
-        cls = np.repeat(np.arange(len(self._counts)), self._counts)
         if self.kind == "under":
-            ranked = _sort_within_classes(cls, rng.random(len(cls)))
-            drawn = self._order[ranked[np.arange(len(cls)) - self._starts[cls] < self._change[cls]]]
+            drawn = lowest_keys_per_class(self._order, self._counts, self._starts, self._change,
+                                          rng.random(len(self._order)))
         else:
             extra_cls = np.repeat(np.arange(len(self._counts)), self._change)
             pos = self._starts[extra_cls] + (rng.random(len(extra_cls)) * self._counts[extra_cls]).astype(np.int64)
             drawn = np.concatenate([self._order, self._order[pos]])
         drawn = drawn[rng.permutation(len(drawn))]
-        total = self._per_rank * self.num_replicas
-        if total > len(drawn):
-            drawn = np.concatenate([drawn, np.resize(drawn, total - len(drawn))])
-        return drawn[self.rank : total : self.num_replicas]
+        return rank_share(drawn, self._per_rank * self.num_replicas, self.rank, self.num_replicas)
 
 
 class LazySMOTE(Dataset):

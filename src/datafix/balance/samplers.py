@@ -227,10 +227,7 @@ class ClassBalancedSampler(_EpochSampler, Sampler[int]):
             drawn = self._draw_with_replacement(rng, total, shares)
         else:
             drawn = self._draw_without_replacement(rng, shares)
-            if total > len(drawn):  # pad with the epoch's first draws, as DistributedSampler does
-                drawn = np.concatenate([drawn, np.resize(drawn, total - len(drawn))])
-            drawn = drawn[:total]
-        return drawn[self.rank : total : self.num_replicas]
+        return rank_share(drawn, total, self.rank, self.num_replicas)
 
     def _draw_with_replacement(self, rng: np.random.Generator, total: int, shares: np.ndarray) -> np.ndarray:
         # Walker's alias table picks the class in O(1) per draw; chunks that fit in cache keep
@@ -278,13 +275,10 @@ class ClassBalancedSampler(_EpochSampler, Sampler[int]):
 
     def _draw_without_replacement(self, rng: np.random.Generator, shares: np.ndarray) -> np.ndarray:
         quota = _quotas(self.num_samples, shares, self._available)
-        cls = np.repeat(np.arange(len(self._available)), self._available)
         u = rng.random(len(self._order))
         # Efraimidis-Spirakis: with weights, the largest u ** (1 / w) win
         key = u if self._weights is None else 1.0 - u ** (1.0 / self._weights)
-        ranked = _sort_within_classes(cls, key)
-        rank_in_class = np.arange(len(ranked)) - self._starts[cls]
-        chosen = self._order[ranked[rank_in_class < quota[cls]]]
+        chosen = lowest_keys_per_class(self._order, self._available, self._starts, quota, key)
         return chosen[rng.permutation(len(chosen))]
 
 
@@ -436,6 +430,23 @@ def _sort_within_classes(cls: np.ndarray, key: np.ndarray) -> np.ndarray:
     scale = float(1 << _KEY_BITS)
     quantised = np.minimum((key * scale).astype(np.int64), (1 << _KEY_BITS) - 1)
     return np.argsort((cls.astype(np.int64) << _KEY_BITS) | quantised)
+
+
+def lowest_keys_per_class(order: np.ndarray, counts: np.ndarray, starts: np.ndarray, quota: np.ndarray,
+                          key: np.ndarray) -> np.ndarray:
+    """The entries of a class-grouped ``order`` (``counts[c]`` entries of class c from ``starts[c]``)
+    with the ``quota[c]`` smallest ``key`` values of each class c."""
+    cls = np.repeat(np.arange(len(counts)), counts)
+    ranked = _sort_within_classes(cls, key)
+    return order[ranked[np.arange(len(ranked)) - starts[cls] < quota[cls]]]
+
+
+def rank_share(drawn: np.ndarray, total: int, rank: int, num_replicas: int) -> np.ndarray:
+    """This rank's strided share of an epoch's ``drawn`` indices, padded to ``total`` with the
+    epoch's first draws (as ``DistributedSampler`` pads)."""
+    if total > len(drawn):
+        drawn = np.concatenate([drawn, np.resize(drawn, total - len(drawn))])
+    return drawn[rank:total:num_replicas]
 
 
 def _stable_class_order(codes: np.ndarray, n_classes: int) -> np.ndarray:
