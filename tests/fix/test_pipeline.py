@@ -164,3 +164,15 @@ def test_the_plan_builds_its_sampler_once(noisy):
     plan = Pipeline([Rebalance()]).fit(data.X, data.y, report=report)
     plan.sampler.set_epoch(3)
     assert plan.sampler is plan.sampler and plan.sampler.epoch == 3 and plan.dataset is plan.dataset
+
+
+def test_samplers_take_a_plan_as_labels(noisy):
+    from datafix.balance import ClassBalancedSampler
+
+    data, report = noisy
+    plan = Pipeline([Relabel(0.8), DropLabelIssues()]).fit(data.X, data.y, report=report)
+    sampler = ClassBalancedSampler(plan, num_samples=5000)
+    drawn = sampler.indices()
+    assert drawn.max() < len(plan.dataset) and len(sampler.classes) == len(set(plan.labels))
+    shares = np.bincount(plan.labels[drawn].astype(int), minlength=10) / len(drawn)
+    assert np.abs(shares - 0.1).max() < 0.03  # balanced over the plan's labels

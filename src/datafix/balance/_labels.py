@@ -19,8 +19,10 @@ def class_codes(labels: Any, classes: Any = None, *, name: str = "labels") -> tu
 
     Parameters
     ----------
-    labels : DataView, object with a ``view`` DataView, torch Dataset, or array-like
-        A DataView's broken samples and unknown labels get code -1. A torch Dataset must have
+    labels : DataView, fix Plan, torch Dataset, or array-like
+        A DataView's broken samples and unknown labels get code -1. A :class:`datafix.fix.Plan`
+        gives the labels of its kept samples, relabels applied (the order of ``plan.dataset``).
+        A torch Dataset must have
         a ``targets`` or ``labels`` attribute. Anything else is a sequence of class labels
         (ints, strings, bools, or floats with integral values).
     classes : array-like, optional
@@ -40,8 +42,10 @@ def class_codes(labels: Any, classes: Any = None, *, name: str = "labels") -> tu
     >>> codes.tolist(), classes.tolist()
     ([1, 0, 1], ['a', 'b', 'c'])
     """
-    view = labels if isinstance(labels, DataView) else getattr(labels, "view", None)
-    if isinstance(view, DataView):
+    if isinstance(getattr(labels, "view", None), DataView) and hasattr(labels, "kept"):  # a fix Plan
+        labels = labels.labels
+    view = labels if isinstance(labels, DataView) else None
+    if view is not None:
         if view.codes is None or view.classes is None:
             raise InvalidInputError(f"The {name!r} argument is a DataView without labels.")
         codes = np.where(view.valid, view.codes, -1)
