@@ -35,3 +35,18 @@ def noisy_iris() -> dfx.datasets.InjectedData:
 @pytest.fixture(scope="session")
 def noisy_digits() -> dfx.datasets.InjectedData:
     return dfx.datasets.load_noisy("digits", noise=0.2, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def photo() -> np.ndarray:
+    """An (107, 160, 3) uint8 RGB photo (scikit-learn's china.jpg, every fourth pixel)."""
+    from sklearn.datasets import load_sample_images
+
+    return np.ascontiguousarray(load_sample_images().images[0][::4, ::4])
+
+
+@pytest.fixture(scope="session")
+def photos(photo: np.ndarray) -> torch.Tensor:
+    """A (4, 3, 107, 160) uint8 batch: the photo, mirrored, flipped and both."""
+    x = torch.from_numpy(photo).permute(2, 0, 1)
+    return torch.stack([x, x.flip(-1), x.flip(-2), x.flip(-1, -2)]).contiguous()

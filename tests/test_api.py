@@ -5,7 +5,13 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "datafix": ["Report", "__version__", "audit", "balance", "checks", "fix", "synth", "data", "datasets", "errors", "signals"],
+    "datafix": ["Report", "__version__", "audit", "augment", "balance", "checks", "fix", "synth", "data", "datasets",
+                "errors", "signals"],
+    "datafix.augment": ["Affine", "AlbumentationsDataset", "AugmentedBatch", "CenterCrop", "ColorJitter",
+                        "ColorTransform", "Compose", "CutMix", "DeviceLoader", "GaussianBlur", "GaussianNoise",
+                        "GeometricTransform", "HorizontalFlip", "MixUp", "Normalize", "OneOf", "RandomApply",
+                        "RandomCrop", "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomResizedCrop", "Resize",
+                        "Transform", "VerticalFlip", "from_albumentations"],
     "datafix.data": ["DataView", "ImageFolderDataset", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_torch_dataset"],
     "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "TorchProbeClassifier", "check_pred_probs",
@@ -37,7 +43,7 @@ def test_public_names(module):
         if callable(obj) and not name.startswith("_"):
             assert obj.__doc__ and "Examples" in obj.__doc__ or name in {"CheckSpec", "CheckOutcome", "MissingSignalError",
                                                                         "InjectedData", "KNNGraph", "SynthQuality",
-                                                                        "SyntheticRows", "Plan", "PlanDataset",
+                                                                        "SyntheticRows", "Plan", "PlanDataset", "AugmentedBatch",
                                                                         "Step"}, name
 
 

@@ -1,0 +1,98 @@
+"""The CPU per-image path: a batch's leading stages run image by image with OpenCV and albumentations.
+
+On a CPU, torch's batched float kernels stream every intermediate image through memory (a
+224 x 224 batch of 256 is 150 MB per float copy), while OpenCV and albumentations work on one
+uint8 image that stays in cache. The parameters are the batch's (drawn once, as on the GPU), so
+the result is the torch path's up to uint8 rounding. Images are spread over a thread pool
+(OpenCV releases the GIL).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from datafix.augment._warp import _CV2_BORDER
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads()),
+                                   thread_name_prefix="datafix-augment")
+    return _POOL
+
+
+def _numpy(tree: Any) -> Any:
+    if isinstance(tree, Tensor):
+        return tree.detach().cpu().numpy()
+    if isinstance(tree, dict):
+        return {k: _numpy(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_numpy(v) for v in tree]
+    return tree
+
+
+def _row(tree: Any, i: int) -> Any:
+    if isinstance(tree, np.ndarray):
+        return tree[i]
+    if isinstance(tree, dict):
+        return {k: _row(v, i) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_row(v, i) for v in tree]
+    return tree
+
+
+def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int], exact: bool, border: int) -> np.ndarray:
+    flags = cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR
+    channels = image.shape[2]
+    if channels <= 4:
+        out = cv2.warpAffine(image, matrix, (size[1], size[0]), flags=flags, borderMode=border, borderValue=0)
+        return out.reshape(size[0], size[1], channels)
+    parts = [cv2.warpAffine(np.ascontiguousarray(image[:, :, c:c + 4]), matrix, (size[1], size[0]), flags=flags,
+                            borderMode=border, borderValue=0).reshape(size[0], size[1], -1)
+             for c in range(0, channels, 4)]  # OpenCV warps at most 4 channels at a time
+    return np.concatenate(parts, axis=2)
+
+
+def run(x: Tensor, stages: list[tuple[Any, ...]], padding_mode: str) -> Tensor:
+    """Run geometry and colour ``stages`` per image on a CPU (B, C, H, W) batch.
+
+    Returns a (B, C, H, W) view of a (B, H, W, C) array (channels-last in memory): uint8 when
+    the input is uint8 and no stage outputs float, float32 otherwise.
+    """
+    hwc = x.detach().permute(0, 2, 3, 1).numpy()
+    batch, height, width, channels = hwc.shape
+    border = _CV2_BORDER[padding_mode]
+    prepared: list[tuple[Any, ...]] = []
+    size = (height, width)
+    out_float = hwc.dtype == np.float32
+    for stage in stages:
+        if stage[0] == "geometry":
+            size = stage[2]
+            prepared.append(("geometry", stage[1][:, :2].double().cpu().numpy(), size, stage[3]))
+        else:
+            out_float = out_float or bool(getattr(stage[1], "image_out_float", False))
+            prepared.append(("color", stage[1], _numpy(stage[2])))
+    out = np.empty((batch, size[0], size[1], channels), dtype=np.float32 if out_float else np.uint8)
+
+    def work(rows: range) -> None:
+        for i in rows:
+            image = hwc[i]
+            for stage in prepared:
+                if stage[0] == "geometry":
+                    image = _warp(np.ascontiguousarray(image), stage[1][i], stage[2], stage[3], border)
+                else:
+                    image = stage[1].apply_image(image, _row(stage[2], i))
+            out[i] = image if image.ndim == 3 else image[:, :, None]
+
+    step = max(1, -(-batch // (4 * _pool()._max_workers)))
+    list(_pool().map(work, [range(i, min(i + step, batch)) for i in range(0, batch, step)]))
+    return torch.from_numpy(out).permute(0, 3, 1, 2)

@@ -1,0 +1,371 @@
+"""Pipelines of batch transforms: Compose, OneOf and RandomApply.
+
+``Compose`` fuses every run of neighbouring geometric transforms into one resampling pass: their
+per-sample matrices are multiplied and the batch (and its masks, boxes and keypoints) is warped
+once. Runs made only of flips and crops are done by exact indexing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from datafix._validation import check_choice
+from datafix.augment import _per_image, _warp
+from datafix.augment._checks import check_batch, check_images, check_values
+from datafix.augment._random import RandomSource
+from datafix.augment.base import (
+    Draw,
+    Transform,
+    applied,
+    identity,
+)
+from datafix.augment.color import Normalize
+from datafix.errors import InvalidInputError, InvalidTypeError
+
+BACKENDS = ("auto", "torch", "opencv")
+PADDING_MODES = ("zeros", "border", "reflection")
+
+
+@dataclass
+class AugmentedBatch:
+    """A batch and its targets after augmentation (fields left None were not given).
+
+    ``boxes`` are (B, N, 4) xyxy in pixel-edge coordinates with ``box_valid`` (B, N) marking the
+    boxes still in the image; ``keypoints`` are (B, K, 2) (x, y) at pixel centres with
+    ``keypoint_visible`` (B, K).
+    """
+
+    images: Tensor
+    masks: Tensor | None = None
+    boxes: Tensor | None = None
+    box_valid: Tensor | None = None
+    keypoints: Tensor | None = None
+    keypoint_visible: Tensor | None = None
+
+    def __iter__(self) -> Iterator[Tensor | None]:
+        return (getattr(self, f.name) for f in fields(self))
+
+
+class _Container(Transform):
+    """Shared parts of OneOf and RandomApply: children of one kind."""
+
+    def __init__(self, transforms: Sequence[Transform], p: float) -> None:
+        super().__init__(p)
+        transforms = list(transforms)
+        if not transforms or not all(isinstance(t, Transform) for t in transforms):
+            raise InvalidTypeError(f"{type(self).__name__} needs a non-empty list of datafix.augment "
+                                   f"transforms; got {transforms!r}.")
+        kinds = {t.kind for t in transforms}
+        if len(kinds) > 1:
+            raise InvalidInputError(f"{type(self).__name__} mixes geometric and colour transforms; put each "
+                                    "kind in its own container.")
+        self.kind = kinds.pop()
+        self.exact = all(getattr(t, "exact", False) for t in transforms)
+        self.transforms = nn.ModuleList(transforms)
+
+    def children_transforms(self) -> list[Transform]:
+        return list(self.transforms)
+
+    def apply(self, images: Tensor, params: dict[str, Any]) -> Tensor:
+        for t, p in zip(self.transforms, params["children"], strict=True):
+            images = t.apply(images, p)
+        return images
+
+    @property
+    def has_image_path(self) -> bool:
+        return self.kind == "color" and all(t.has_image_path for t in self.transforms)
+
+    @property
+    def image_out_float(self) -> bool:
+        return any(getattr(t, "image_out_float", False) for t in self.transforms)
+
+    def apply_image(self, image: Any, params: dict[str, Any]) -> Any:
+        for t, p in zip(self.transforms, params["children"], strict=True):
+            image = t.apply_image(image, p)
+        return image
+
+    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        sizes = {t.output_size(size) for t in self.transforms}
+        if len(sizes) > 1:
+            raise InvalidInputError(f"{type(self).__name__} children give different output sizes {sorted(sizes)}.")
+        return sizes.pop()
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class OneOf(_Container):
+    """Apply one transform, chosen uniformly per sample, with probability ``p``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from datafix.augment import OneOf, HorizontalFlip, VerticalFlip
+    >>> aug = OneOf([HorizontalFlip(p=1.0), VerticalFlip(p=1.0)], p=1.0)
+    >>> aug(torch.rand(4, 3, 8, 8)).shape
+    torch.Size([4, 3, 8, 8])
+    """
+
+    slots = 2
+
+    def __init__(self, transforms: Sequence[Transform], p: float = 1.0) -> None:
+        super().__init__(transforms, p)
+
+    def _choices(self, draw: Draw, active: Tensor | None) -> list[Tensor]:
+        u = draw.uniform(self, self.slots)
+        gate = applied(u[:, 0], self.p, active)
+        choice = torch.clamp((u[:, 1] * len(self.transforms)).long(), max=len(self.transforms) - 1)
+        return [gate & (choice == i) for i in range(len(self.transforms))]
+
+    def matrices(self, draw: Draw, size: tuple[int, int], active: Tensor | None) -> Tensor:
+        m = identity(draw.batch, draw.device)
+        for t, chosen in zip(self.transforms, self._choices(draw, active), strict=True):
+            m = t.matrices(draw, size, chosen) @ m
+        return m
+
+    def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> dict[str, Any]:
+        chosen = self._choices(draw, active)
+        return {"children": [t.params(draw, shape, c) for t, c in zip(self.transforms, chosen, strict=True)]}
+
+
+class RandomApply(_Container):
+    """Apply a sequence of transforms together to a share ``p`` of the samples.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from datafix.augment import RandomApply, ColorJitter, RandomGrayscale
+    >>> aug = RandomApply([ColorJitter(brightness=0.4), RandomGrayscale(p=1.0)], p=0.8)
+    >>> aug(torch.rand(4, 3, 8, 8)).shape
+    torch.Size([4, 3, 8, 8])
+    """
+
+    slots = 1
+
+    def __init__(self, transforms: Sequence[Transform], p: float = 0.5) -> None:
+        super().__init__(transforms, p)
+
+    def _gate(self, draw: Draw, active: Tensor | None) -> Tensor:
+        return applied(draw.uniform(self, 1)[:, 0], self.p, active)
+
+    def matrices(self, draw: Draw, size: tuple[int, int], active: Tensor | None) -> Tensor:
+        gate = self._gate(draw, active)
+        m = identity(draw.batch, draw.device)
+        for t in self.transforms:
+            m = t.matrices(draw, size, gate) @ m
+            size = t.output_size(size)
+        return m
+
+    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        for t in self.transforms:
+            size = t.output_size(size)
+        return size
+
+    def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> dict[str, Any]:
+        gate = self._gate(draw, active)
+        return {"children": [t.params(draw, shape, gate) for t in self.transforms]}
+
+
+def _walk(transforms: Sequence[Transform]) -> Iterator[Transform]:
+    for t in transforms:
+        yield t
+        yield from _walk(t.children_transforms())
+
+
+class Compose(nn.Module):
+    """A batch augmentation pipeline with per-sample random parameters, on the batch's device.
+
+    Parameters
+    ----------
+    transforms : sequence of Transform
+        Applied in order. Neighbouring geometric transforms are fused into one resampling pass.
+        ``Normalize`` may only be last.
+    output_dtype : torch.dtype, default torch.float32
+        Dtype of the output images (``torch.bfloat16`` and ``torch.float16`` work too); the work is
+        done in float32.
+    seed : int or None, default None
+        Seeds the draws (one ``torch.Generator`` per device) and keys them when ``sample_ids`` are
+        passed. None draws from torch's global generator.
+    generator : torch.Generator or None
+        A generator to draw from instead (its stream advances).
+    padding_mode : {"zeros", "border", "reflection"}, default "zeros"
+        What a geometric transform shows outside the source image.
+    backend : {"auto", "torch", "opencv"}, default "auto"
+        How a CPU batch is resampled: "auto" takes OpenCV's ``warpAffine`` per image for CPU
+        tensors that need no gradient (several times faster there) and ``grid_sample`` otherwise;
+        CUDA batches always use torch.
+    box_min_visibility : float, default 0.0
+        A box stays valid when at least this share of its moved area is inside the image.
+    memory_format : torch.memory_format or None
+        For example ``torch.channels_last`` for the output.
+    validate : bool, default True
+        Check float images for NaN and the [0, 1] range (one host synchronisation per batch).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from datafix import augment as A
+    >>> aug = A.Compose([A.RandomResizedCrop(24), A.HorizontalFlip(), A.Affine(degrees=15),
+    ...                  A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.RandomErasing(p=0.25),
+    ...                  A.Normalize()], seed=0)
+    >>> images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    >>> out = aug(images)
+    >>> out.shape, out.dtype
+    (torch.Size([16, 3, 24, 24]), torch.float32)
+    >>> boxes = torch.tensor([[[4.0, 4.0, 20.0, 20.0]]]).repeat(16, 1, 1)
+    >>> batch = aug(images, boxes=boxes)
+    >>> batch.boxes.shape, batch.box_valid.shape
+    (torch.Size([16, 1, 4]), torch.Size([16, 1]))
+    """
+
+    def __init__(self, transforms: Sequence[Transform], *, output_dtype: torch.dtype = torch.float32,
+                 seed: int | None = None, generator: torch.Generator | None = None,
+                 padding_mode: str = "zeros", backend: str = "auto", box_min_visibility: float = 0.0,
+                 memory_format: torch.memory_format | None = None, validate: bool = True) -> None:
+        super().__init__()
+        transforms = list(transforms)
+        bad = [t for t in transforms if not isinstance(t, Transform)]
+        if bad:
+            raise InvalidTypeError(f"The 'transforms' argument must hold datafix.augment transforms; got "
+                                   f"{type(bad[0]).__name__} (albumentations pipelines: use "
+                                   "datafix.augment.from_albumentations).")
+        normalize_at = [i for i, t in enumerate(transforms) if isinstance(t, Normalize)]
+        if normalize_at and normalize_at[0] != len(transforms) - 1:
+            raise InvalidInputError("Normalize must be the last transform of a Compose (later steps expect "
+                                    "images in [0, 1]).")
+        if output_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+            raise InvalidInputError(f"The 'output_dtype' parameter must be a float dtype; got {output_dtype}.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise InvalidInputError(f"The 'seed' parameter must be a non-negative int or None; got {seed!r}.")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise InvalidTypeError(f"The 'generator' parameter must be a torch.Generator; got "
+                                   f"{type(generator).__name__}.")
+        if not 0.0 <= box_min_visibility <= 1.0:
+            raise InvalidInputError(f"The 'box_min_visibility' parameter must be in [0, 1]; got {box_min_visibility}.")
+        self.transforms = nn.ModuleList(transforms)
+        self.output_dtype = output_dtype
+        self.padding_mode = check_choice(padding_mode, "padding_mode", PADDING_MODES)
+        self.backend = check_choice(backend, "backend", BACKENDS)
+        self.box_min_visibility = float(box_min_visibility)
+        self.memory_format = memory_format
+        self.validate = bool(validate)
+        self.source = RandomSource(seed, generator)
+        self.epoch = 0
+        self.untranslated: list[str] = []  # filled by from_albumentations
+        self._keys = {id(t): i for i, t in enumerate(_walk(transforms))}
+        self._segments: list[list[Transform]] = []
+        for t in transforms:
+            if t.kind == "geometry" and self._segments and self._segments[-1][0].kind == "geometry":
+                self._segments[-1].append(t)
+            else:
+                self._segments.append([t])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Set the epoch that keys the draws when ``sample_ids`` are passed."""
+        self.epoch = int(epoch)
+
+    def forward(self, images: Tensor, *, masks: Tensor | None = None, boxes: Tensor | None = None,
+                box_valid: Tensor | None = None, keypoints: Tensor | None = None,
+                keypoint_visible: Tensor | None = None, sample_ids: Tensor | None = None) -> Any:
+        """Augment a batch; returns the images, or an :class:`AugmentedBatch` when targets are given.
+
+        Parameters
+        ----------
+        images : Tensor
+            (B, C, H, W), uint8 (0-255) or float (0-1).
+        masks : Tensor, optional
+            (B, H, W) or (B, M, H, W) label maps, any dtype; resampled by nearest neighbour.
+        boxes : Tensor, optional
+            (B, N, 4) xyxy boxes in pixel-edge coordinates (pad with anything and mark by
+            ``box_valid``).
+        box_valid : Tensor, optional
+            (B, N) bool; default all True.
+        keypoints : Tensor, optional
+            (B, K, 2) (x, y) at pixel centres.
+        keypoint_visible : Tensor, optional
+            (B, K) bool; default all True.
+        sample_ids : Tensor, optional
+            (B,) ints (dataset indices): draws are then keyed on (seed, epoch, id), so a sample's
+            augmentation does not depend on the batch it is in.
+        """
+        x = check_images(images)
+        batch = x.shape[0]
+        if self.validate:
+            check_values(x)
+        check_batch(masks, "masks", batch, (3, 4))
+        check_batch(boxes, "boxes", batch, (3,), last=4)
+        check_batch(box_valid, "box_valid", batch, (2,))
+        check_batch(keypoints, "keypoints", batch, (3,), last=2)
+        check_batch(keypoint_visible, "keypoint_visible", batch, (2,))
+        check_batch(sample_ids, "sample_ids", batch, (1,))
+        mask_2d = masks is not None and masks.ndim == 3
+        if masks is not None:
+            masks = masks[:, None] if mask_2d else masks
+            if masks.shape[-2:] != x.shape[-2:]:
+                raise InvalidInputError(f"The 'masks' argument has size {tuple(masks.shape[-2:])} but the images "
+                                        f"are {tuple(x.shape[-2:])}.")
+        if boxes is not None and box_valid is None:
+            box_valid = torch.ones(boxes.shape[:2], dtype=torch.bool, device=boxes.device)
+        if keypoints is not None and keypoint_visible is None:
+            keypoint_visible = torch.ones(keypoints.shape[:2], dtype=torch.bool, device=keypoints.device)
+        draw = Draw(self.source, batch, x.device, self._keys, sample_ids, self.epoch)
+        size = (x.shape[2], x.shape[3])
+        stages: list[tuple[Any, ...]] = []
+        for segment in self._segments:
+            if segment[0].kind == "geometry":
+                m = identity(batch, x.device)
+                exact = True
+                for t in segment:
+                    m = t.matrices(draw, size, None) @ m
+                    size = t.output_size(size)
+                    exact = exact and getattr(t, "exact", False)
+                stages.append(("geometry", m, size, exact))
+                inv = _warp.invert(m)
+                if masks is not None:
+                    masks = _warp.warp_nearest(masks, inv, size)
+                if boxes is not None:
+                    boxes, box_valid = _warp.warp_boxes(boxes, box_valid, m, size, self.box_min_visibility)
+                if keypoints is not None:
+                    keypoints, keypoint_visible = _warp.warp_keypoints(keypoints, keypoint_visible, m, size)
+            else:
+                (t,) = segment
+                stages.append(("color", t, t.params(draw, (batch, x.shape[1], *size), None)))
+        done = 0
+        if self._per_image(x):
+            while done < len(stages) and (stages[done][0] == "geometry" or stages[done][1].has_image_path):
+                done += 1
+            if done:
+                x = _per_image.run(x, stages[:done], self.padding_mode)
+        for stage in stages[done:]:
+            if stage[0] == "geometry":
+                x = self._warp(x, stage[1], stage[2], stage[3])
+            else:
+                x = stage[1].apply(_warp.to_float(x), stage[2])
+        x = _warp.to_float(x).to(self.output_dtype)
+        if self.memory_format is not None:
+            x = x.contiguous(memory_format=self.memory_format)
+        if masks is None and boxes is None and keypoints is None:
+            return x
+        if masks is not None and mask_2d:
+            masks = masks[:, 0]
+        return AugmentedBatch(x, masks, boxes, box_valid, keypoints, keypoint_visible)
+
+    def _per_image(self, x: Tensor) -> bool:
+        """Whether this batch takes the CPU per-image path (OpenCV and albumentations kernels)."""
+        if self.backend == "opencv" and x.device.type != "cpu":
+            raise InvalidInputError("backend='opencv' needs CPU tensors; the batch is on "
+                                    f"{x.device}. Use backend='auto' or 'torch'.")
+        return (self.backend == "opencv" or (self.backend == "auto" and x.device.type == "cpu")) and \
+            not x.requires_grad and x.dtype in (torch.uint8, torch.float32)
+
+    def _warp(self, x: Tensor, m: Tensor, size: tuple[int, int], exact: bool) -> Tensor:
+        if exact:
+            return _warp.warp_exact(x, _warp.invert(m), size)
+        if self._per_image(x):
+            return _warp.warp_opencv(x.detach(), m, size, self.padding_mode)
+        return _warp.warp_torch(x, _warp.invert(m), size, self.padding_mode)
