@@ -29,6 +29,7 @@ from datafix.errors import InvalidInputError, InvalidTypeError
 
 BACKENDS = ("auto", "torch", "opencv")
 PADDING_MODES = ("zeros", "border", "reflection")
+PER_IMAGE_MIN_PIXELS = 96 * 96  # below this, batched torch beats per-image OpenCV on a CPU (benchmarks/augment.py)
 
 
 @dataclass
@@ -196,9 +197,13 @@ class Compose(nn.Module):
     padding_mode : {"zeros", "border", "reflection"}, default "zeros"
         What a geometric transform shows outside the source image.
     backend : {"auto", "torch", "opencv"}, default "auto"
-        How a CPU batch is resampled: "auto" takes OpenCV's ``warpAffine`` per image for CPU
-        tensors that need no gradient (several times faster there) and ``grid_sample`` otherwise;
-        CUDA batches always use torch.
+        How a CPU batch is processed. "opencv" runs the leading stages image by image with
+        OpenCV and albumentations kernels over a thread pool; "torch" runs batched torch ops
+        (the reference, and the only path on CUDA). "auto" takes the per-image path for CPU
+        images of at least 96 x 96 pixels that need no gradient (13x faster than batched torch
+        at 224 x 224 on 2 cores, where every batched op streams 150 MB through memory) and
+        batched torch for smaller images (3.8x faster at 32 x 32, where per-image call overhead
+        dominates); see docs/benchmarks.md.
     box_min_visibility : float, default 0.0
         A box stays valid when at least this share of its moved area is inside the image.
     memory_format : torch.memory_format or None
@@ -360,7 +365,8 @@ class Compose(nn.Module):
         if self.backend == "opencv" and x.device.type != "cpu":
             raise InvalidInputError("backend='opencv' needs CPU tensors; the batch is on "
                                     f"{x.device}. Use backend='auto' or 'torch'.")
-        return (self.backend == "opencv" or (self.backend == "auto" and x.device.type == "cpu")) and \
+        big = x.shape[2] * x.shape[3] >= PER_IMAGE_MIN_PIXELS
+        return (self.backend == "opencv" or (self.backend == "auto" and x.device.type == "cpu" and big)) and \
             not x.requires_grad and x.dtype in (torch.uint8, torch.float32)
 
     def _warp(self, x: Tensor, m: Tensor, size: tuple[int, int], exact: bool) -> Tensor:
