@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from datafix._validation import check_choice
-from datafix.augment import _per_image, _warp
+from datafix.augment import _fused, _per_image, _warp
 from datafix.augment._checks import check_batch, check_images, check_values
 from datafix.augment._random import RandomSource
 from datafix.augment.base import (
@@ -27,7 +27,7 @@ from datafix.augment.base import (
 from datafix.augment.color import Normalize
 from datafix.errors import InvalidInputError, InvalidTypeError
 
-BACKENDS = ("auto", "torch", "opencv")
+BACKENDS = ("auto", "torch", "opencv", "triton")
 PADDING_MODES = ("zeros", "border", "reflection")
 PER_IMAGE_MIN_PIXELS = 96 * 96  # below this, batched torch beats per-image OpenCV on a CPU (benchmarks/augment.py)
 
@@ -203,7 +203,10 @@ class Compose(nn.Module):
         images of at least 96 x 96 pixels that need no gradient (13x faster than batched torch
         at 224 x 224 on 2 cores, where every batched op streams 150 MB through memory) and
         batched torch for smaller images (3.8x faster at 32 x 32, where per-image call overhead
-        dominates); see docs/benchmarks.md.
+        dominates); see docs/benchmarks.md. On CUDA, "auto" runs eligible pipelines (geometry, then
+        ColorJitter / RandomGamma / RandomGrayscale / RandomErasing / Normalize in that order) as
+        one fused Triton kernel when Triton is installed, and batched torch otherwise; "triton"
+        forces the fused kernel (also on a CPU under ``TRITON_INTERPRET=1``, for testing).
     box_min_visibility : float, default 0.0
         A box stays valid when at least this share of its moved area is inside the image.
     memory_format : torch.memory_format or None
@@ -340,8 +343,11 @@ class Compose(nn.Module):
             else:
                 (t,) = segment
                 stages.append(("color", t, t.params(draw, (batch, x.shape[1], *size), None)))
+        if self._fused(x, stages):
+            x = _fused.run(x, stages, self.output_dtype, self.memory_format)
+            stages = []
         done = 0
-        if self._per_image(x):
+        if stages and self._per_image(x):
             while done < len(stages) and (stages[done][0] == "geometry" or stages[done][1].has_image_path):
                 done += 1
             if done:
@@ -359,6 +365,18 @@ class Compose(nn.Module):
         if masks is not None and mask_2d:
             masks = masks[:, 0]
         return AugmentedBatch(x, masks, boxes, box_valid, keypoints, keypoint_visible)
+
+    def _fused(self, x: Tensor, stages: list[tuple[Any, ...]]) -> bool:
+        """Whether this batch takes the fused Triton kernel."""
+        if self.backend == "triton":
+            if not _fused.available():
+                raise InvalidInputError("backend='triton' needs Triton (it comes with CUDA builds of torch).")
+            if not _fused.eligible(stages, x):
+                raise InvalidInputError("backend='triton' covers geometry then ColorJitter, RandomGamma, "
+                                        "RandomGrayscale, RandomErasing, Normalize (in that order, 3 channels, "
+                                        "no gradient); this pipeline needs backend='torch'.")
+            return True
+        return (self.backend == "auto" and x.is_cuda and _fused.available() and _fused.eligible(stages, x))
 
     def _per_image(self, x: Tensor) -> bool:
         """Whether this batch takes the CPU per-image path (OpenCV and albumentations kernels)."""
