@@ -191,15 +191,16 @@ def run(x: Tensor, stages: list[tuple[Any, ...]], output_dtype: torch.dtype,
         memory_format: torch.memory_format | None) -> Tensor:
     """Apply ``stages`` (checked by :func:`eligible`) to ``x`` with the fused kernel."""
     from datafix.augment._warp import invert
+    from datafix.augment.base import constant
 
     batch, _, height, width = x.shape
     device = x.device
     ones = torch.ones(batch, device=device, dtype=torch.float32)
-    zeros3 = torch.zeros(3, device=device, dtype=torch.float32)
+    zeros3 = constant([0.0, 0.0, 0.0], device)
     args: dict[str, Any] = {"bright": ones, "contrast": ones, "sat": ones, "hue": ones, "gamma": ones,
                             "gray_on": torch.zeros(batch, device=device, dtype=torch.int32),
                             "box": torch.zeros(batch, 4, device=device, dtype=torch.int32), "fill": zeros3,
-                            "norm_mean": zeros3, "norm_scale": zeros3 + 1}
+                            "norm_mean": zeros3, "norm_scale": constant([1.0, 1.0, 1.0], device)}
     flags = dict.fromkeys(("DO_WARP", "DO_B", "DO_C", "DO_S", "DO_H", "DO_G", "DO_GRAY", "DO_E", "DO_N"), False)
     inv = torch.zeros(batch, 6, device=device, dtype=torch.float32)
     out_h, out_w = height, width
@@ -227,12 +228,11 @@ def run(x: Tensor, stages: list[tuple[Any, ...]], output_dtype: torch.dtype,
         elif name == "RandomErasing":
             flags["DO_E"] = True
             args["box"] = params["box"].to(torch.int32).contiguous()
-            value = torch.as_tensor(t.value, dtype=torch.float32, device=device)
-            args["fill"] = value.expand(3).contiguous()
+            args["fill"] = constant(t.value if isinstance(t.value, tuple) else (t.value,) * 3, device)
         elif name == "Normalize":
             flags["DO_N"] = True
-            args["norm_mean"] = torch.tensor(t.mean, dtype=torch.float32, device=device)
-            args["norm_scale"] = 1.0 / torch.tensor(t.std, dtype=torch.float32, device=device)
+            args["norm_mean"] = constant(t.mean, device)
+            args["norm_scale"] = constant(tuple(1.0 / s for s in t.std), device)
     out = torch.empty((batch, 3, out_h, out_w), device=device, dtype=output_dtype,
                       memory_format=memory_format or torch.contiguous_format)
     gray_sum = torch.zeros(batch, device=device, dtype=torch.float32)

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from datafix.augment.base import constant
+
 _CV2_BORDER = {"zeros": cv2.BORDER_CONSTANT, "border": cv2.BORDER_REPLICATE,
                "reflection": cv2.BORDER_REFLECT}
 
@@ -58,8 +60,7 @@ def warp_exact(x: Tensor, inv: Tensor, out: tuple[int, int]) -> Tensor:
 def _normaliser(size: tuple[int, int], device: torch.device) -> Tensor:
     """Pixel-centre coordinates to grid_sample's [-1, 1] (align_corners=False)."""
     h, w = size
-    return torch.tensor([[2.0 / w, 0.0, 1.0 / w - 1.0], [0.0, 2.0 / h, 1.0 / h - 1.0], [0.0, 0.0, 1.0]],
-                        device=device)
+    return constant([[2.0 / w, 0.0, 1.0 / w - 1.0], [0.0, 2.0 / h, 1.0 / h - 1.0], [0.0, 0.0, 1.0]], device)
 
 
 def warp_torch(x: Tensor, inv: Tensor, out: tuple[int, int], padding_mode: str) -> Tensor:
@@ -126,8 +127,8 @@ def warp_boxes(boxes: Tensor, valid: Tensor, m: Tensor, out: tuple[int, int],
     A box stays valid when its clipped area is positive and at least ``min_visibility`` of the
     moved box's area is inside the image.
     """
-    shift = torch.tensor([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]], device=m.device)
-    back = torch.tensor([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]], device=m.device)
+    shift = constant([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]], m.device)
+    back = constant([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]], m.device)
     edge = shift @ m @ back
     b = boxes.to(torch.float32)
     x1, y1, x2, y2 = b.unbind(-1)
@@ -137,7 +138,7 @@ def warp_boxes(boxes: Tensor, valid: Tensor, m: Tensor, out: tuple[int, int],
     lo = moved.amin(dim=2)
     hi = moved.amax(dim=2)
     area = (hi - lo).clamp_min(0).prod(-1)
-    limit = torch.tensor([out[1], out[0]], device=m.device, dtype=torch.float32)
+    limit = constant([float(out[1]), float(out[0])], m.device)
     lo_c = torch.minimum(lo.clamp_min(0), limit)
     hi_c = torch.minimum(hi.clamp_min(0), limit)
     clipped = (hi_c - lo_c).clamp_min(0).prod(-1)

@@ -8,6 +8,7 @@ transform runs as a one-step ``Compose``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +161,18 @@ class ColorTransform(Transform):
     def has_image_path(self) -> bool:
         """Whether the CPU per-image path (``apply_image``) covers this transform."""
         return self.apply_image is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _constant(values: tuple[Any, ...], device: str, dtype: torch.dtype) -> Tensor:
+    return torch.tensor(values, dtype=dtype, device=device)
+
+
+def constant(values: Any, device: torch.device | str, dtype: torch.dtype = torch.float32) -> Tensor:
+    """A small constant tensor, made on ``device`` once and reused (no host-to-device copy per
+    batch). Nested sequences give nested shapes. Never modify the result in place."""
+    key = tuple(tuple(v) if isinstance(v, (list, tuple)) else v for v in values)
+    return _constant(key, str(torch.device(device)), dtype)
 
 
 def identity(batch: int, device: torch.device) -> Tensor:

@@ -19,7 +19,7 @@ from albumentations.augmentations.pixel import functional as fpixel
 from torch import Tensor
 
 from datafix.augment._checks import check_channels, check_range
-from datafix.augment.base import ColorTransform, Draw, applied, where_sample
+from datafix.augment.base import ColorTransform, Draw, applied, constant, where_sample
 
 Params = dict[str, Any]
 
@@ -65,7 +65,7 @@ def hsv_to_rgb(x: Tensor) -> Tensor:
     """HSV (hue in [0, 1)) to RGB: ``v - v * s * clamp(min(k, 4 - k), 0, 1)`` with
     ``k = (n + 6 h) mod 6`` for n = 5, 3, 1 (the same values as the six-sector formula)."""
     h, s, v = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    n = torch.tensor([5.0, 3.0, 1.0], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    n = constant([5.0, 3.0, 1.0], x.device, x.dtype).view(1, 3, 1, 1)
     k = torch.remainder(n + h * 6.0, 6.0)
     return v - v * s * torch.minimum(k, 4.0 - k).clamp(0.0, 1.0)
 
@@ -350,8 +350,8 @@ class RandomErasing(ColorTransform):
         in_rows = (rows >= box[:, 1:2]) & (rows < box[:, 3:4])  # (B, H)
         in_cols = (cols >= box[:, 0:1]) & (cols < box[:, 2:3])  # (B, W)
         mask = (in_rows[:, :, None] & in_cols[:, None, :])[:, None]
-        fill = torch.tensor(self.value, device=images.device, dtype=images.dtype)
-        return torch.where(mask, fill.view(1, -1, 1, 1) if fill.ndim else fill, images)
+        fill = constant(self.value if isinstance(self.value, tuple) else (self.value,), images.device, images.dtype)
+        return torch.where(mask, fill.view(1, -1, 1, 1), images)
 
     def apply_image(self, image: np.ndarray, params: Params) -> np.ndarray:
         x0, y0, x1, y1 = (int(v) for v in params["box"])
@@ -390,8 +390,8 @@ class Normalize(ColorTransform):
         return {}
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
-        mean = torch.tensor(self.mean, device=images.device, dtype=images.dtype).view(1, -1, 1, 1)
-        scale = 1.0 / torch.tensor(self.std, device=images.device, dtype=images.dtype).view(1, -1, 1, 1)
+        mean = constant(self.mean, images.device, images.dtype).view(1, -1, 1, 1)
+        scale = constant(tuple(1.0 / s for s in self.std), images.device, images.dtype).view(1, -1, 1, 1)
         return (images - mean) * scale
 
     def apply_image(self, image: np.ndarray, params: Params) -> np.ndarray:

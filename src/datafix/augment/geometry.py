@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from datafix.augment._checks import check_range, check_size
-from datafix.augment.base import Draw, GeometricTransform, applied, identity
+from datafix.augment.base import Draw, GeometricTransform, applied, constant, identity
 
 
 def _affine(a: Tensor, b: Tensor, c: Tensor, d: Tensor, tx: Tensor, ty: Tensor) -> Tensor:
@@ -227,7 +227,7 @@ class RandomResizedCrop(GeometricTransform):
         else:
             fw, fh = width, height
         fx0, fy0 = (width - fw) // 2, (height - fh) // 2
-        full = torch.tensor([fx0, fy0, fw, fh], dtype=torch.float32, device=u.device)
+        full = constant([float(fx0), float(fy0), float(fw), float(fh)], u.device)
         box = torch.stack([x0, y0, w, h], dim=1)
         box = torch.where(any_fit[:, None], box, full)
         return box[:, 0], box[:, 1], box[:, 2], box[:, 3]
@@ -236,7 +236,7 @@ class RandomResizedCrop(GeometricTransform):
         u = draw.uniform(self, self.slots)
         on = applied(u[:, 0], self.p, active)
         x0, y0, w, h = self.boxes(u[:, 1:], size)
-        whole = torch.tensor([0.0, 0.0, size[1], size[0]], device=u.device)
+        whole = constant([0.0, 0.0, float(size[1]), float(size[0])], u.device)
         box = torch.where(on[:, None], torch.stack([x0, y0, w, h], 1), whole)
         return crop_resize_matrix(box[:, 0], box[:, 1], box[:, 2], box[:, 3], self.size)
 
