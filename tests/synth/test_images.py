@@ -59,3 +59,30 @@ def test_bad_input():
         AugmentedOversampler(Images(), transform=TRANSFORM, mixup_alpha=0)
     with pytest.raises(InvalidInputError, match="labels for"):
         AugmentedOversampler(Images(), [0, 1], transform=TRANSFORM)
+
+
+def test_device_pipeline_mode_keys_each_virtual_sample_by_its_index():
+    from torch.utils.data import DataLoader
+
+    from datafix import augment as A
+
+    images = [(torch.randint(0, 256, (3, 12, 12), dtype=torch.uint8), c) for c in [0] * 9 + [1] * 3]
+    view = AugmentedOversampler(images, [0] * 9 + [1] * 3, None, return_index=True, seed=1)
+    assert len(view) == 18 and view[3][2] == 3 and view[15][2] == 15
+    assert view.provenance["method"].eq("augment (device, keyed by index)").all()
+    aug = A.Compose([A.Affine(degrees=30, p=1.0), A.ColorJitter(0.4, 0.4)], seed=0)
+
+    def epoch(shuffle: bool) -> dict[int, torch.Tensor]:
+        loader = DataLoader(view, batch_size=5, shuffle=shuffle, generator=torch.Generator().manual_seed(0))
+        out = {}
+        for raw in loader:
+            x = aug(raw[0], sample_ids=raw[2])
+            out.update({int(i): img for i, img in zip(raw[2], x, strict=True)})
+        return out
+
+    ordered, shuffled = epoch(False), epoch(True)
+    assert all(torch.allclose(ordered[i], shuffled[i]) for i in range(18))  # regenerated exactly
+    source = int(view.provenance.loc[12, "source"])
+    assert not torch.allclose(ordered[12], ordered[source])  # a virtual sample differs from its source
+    with pytest.raises(ValueError, match="return_index=True"):
+        AugmentedOversampler(images, [0] * 9 + [1] * 3, None)

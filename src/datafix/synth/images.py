@@ -31,15 +31,21 @@ class AugmentedOversampler(Dataset):
         PIL image, or a CHW tensor (returned in the same kind).
     labels : array-like, DataView or None
         One label per item (default: the dataset's ``targets`` or ``labels``).
-    transform : albumentations transform or callable
+    transform : albumentations transform, callable or None
         An albumentations ``Compose`` (seeded per virtual sample with ``set_random_seed``), or
-        ``transform(image, rng) -> image`` with ``rng`` a ``numpy.random.Generator``.
+        ``transform(image, rng) -> image`` with ``rng`` a ``numpy.random.Generator``. None
+        leaves augmentation to datafix's batch pipeline on the device: items then end with their
+        index (``return_index=True`` is required), and a :class:`datafix.augment.Compose` keyed
+        by those indices (``DeviceLoader(..., with_ids=True)``) gives every virtual sample its
+        own augmentation, regenerated exactly from (seed, epoch, index).
     sampling_strategy : float, str, dict or callable, default "auto"
         How many virtual samples per class, as in imbalanced-learn's over-samplers.
     mixup_alpha : float, optional
         Intra-class mixup: a virtual sample mixes two augmented images of its class with a
         weight drawn from Beta(alpha, alpha).
     seed : int, default 0
+    return_index : bool, default False
+        Append the item's index to every item (real and virtual), for keyed batch augmentation.
 
     Examples
     --------
@@ -51,13 +57,29 @@ class AugmentedOversampler(Dataset):
     (6, 1, 200)
     >>> int(view.provenance.loc[5, "source"]), view.provenance.loc[5, "method"]
     (3, 'augment')
+
+    With the batch pipeline on the device instead (here the CPU):
+
+    >>> from torch.utils.data import DataLoader
+    >>> from datafix import augment as A
+    >>> tensors = [(torch.full((3, 8, 8), v, dtype=torch.uint8), c) for v, c in ((10, 0), (20, 0), (200, 1))]
+    >>> view = AugmentedOversampler(tensors, [0, 0, 1], None, return_index=True)
+    >>> loader = A.DeviceLoader(DataLoader(view, batch_size=4), "cpu",
+    ...                         A.Compose([A.ColorJitter(brightness=0.5)], seed=0), with_ids=True)
+    >>> x, y = next(iter(loader))
+    >>> x.shape, y.tolist(), bool(x[2].mean() != x[3].mean())  # item 3 is a keyed copy of item 2
+    (torch.Size([4, 3, 8, 8]), [0, 0, 1, 1], True)
     """
 
     def __init__(self, dataset: Any, labels: Any = None, transform: Any = None, *, sampling_strategy: Any = "auto",
-                 mixup_alpha: float | None = None, seed: int = 0) -> None:
-        if transform is None or not (callable(transform) or hasattr(transform, "set_random_seed")):
-            raise InvalidTypeError("The 'transform' argument must be an albumentations transform or a callable "
-                                   "transform(image, rng).")
+                 mixup_alpha: float | None = None, seed: int = 0, return_index: bool = False) -> None:
+        if transform is None and not return_index:
+            raise InvalidInputError("transform=None leaves augmentation to a batch pipeline keyed by index: pass "
+                                    "return_index=True (without either, virtual samples would be plain copies).")
+        if transform is not None and not (callable(transform) or hasattr(transform, "set_random_seed")):
+            raise InvalidTypeError("The 'transform' argument must be an albumentations transform, a callable "
+                                   "transform(image, rng), or None.")
+        self.return_index = bool(return_index)
         if mixup_alpha is not None and not mixup_alpha > 0:
             raise InvalidInputError(f"The 'mixup_alpha' parameter must be positive; got {mixup_alpha}.")
         codes, self.classes = class_codes(dataset if labels is None else labels)
@@ -81,7 +103,7 @@ class AugmentedOversampler(Dataset):
             "partner": np.concatenate(partner) if partner else np.zeros(0, np.int64),
             "weight": np.concatenate(lam) if lam else np.zeros(0),
             "seed": np.random.SeedSequence([self.seed, 11]).generate_state(len(source), dtype=np.uint32).astype(np.int64),
-            "method": "mixup" if mixup_alpha else "augment",
+            "method": ("mixup" if mixup_alpha else "augment") + ("" if transform is not None else " (device, keyed by index)"),
         }, index=pd.RangeIndex(n, n + len(source)))
 
     def __len__(self) -> int:
@@ -91,16 +113,23 @@ class AugmentedOversampler(Dataset):
         if i < 0:
             i += len(self)
         if i < len(self.dataset):
-            return self.dataset[i]
+            return self._with_index(self.dataset[i], i)
         recipe = self.provenance.loc[i]
         item = self.dataset[int(recipe["source"])]
         image = self._augment(_image_of(item), int(recipe["seed"]))
         if recipe["partner"] >= 0:
             other = self._augment(_image_of(self.dataset[int(recipe["partner"])]), int(recipe["seed"]) + 1)
             image = _mix(image, other, float(recipe["weight"]))
-        return (image, *item[1:]) if isinstance(item, tuple) else image
+        return self._with_index((image, *item[1:]) if isinstance(item, tuple) else image, i)
+
+    def _with_index(self, item: Any, i: int) -> Any:
+        if not self.return_index:
+            return item
+        return (*item, i) if isinstance(item, tuple) else (item, i)
 
     def _augment(self, image: Any, seed: int) -> Any:
+        if self.transform is None:
+            return image
         as_tensor = isinstance(image, torch.Tensor)
         array = image.permute(1, 2, 0).numpy() if as_tensor else np.asarray(image)
         if hasattr(self.transform, "set_random_seed"):  # albumentations
