@@ -8,6 +8,7 @@ from datafix.fix.pipeline import Pipeline
 from datafix.fix.plan import Plan, PlanDataset
 from datafix.fix.steps import (
     STEPS,
+    Augment,
     DropBroken,
     DropLabelIssues,
     DropNearDuplicates,
@@ -16,10 +17,12 @@ from datafix.fix.steps import (
     Relabel,
     Reweight,
     Step,
+    Synthesize,
 )
 
 __all__ = [
     "STEPS",
+    "Augment",
     "DropBroken",
     "DropLabelIssues",
     "DropNearDuplicates",
@@ -31,4 +34,5 @@ __all__ = [
     "Relabel",
     "Reweight",
     "Step",
+    "Synthesize",
 ]

@@ -131,7 +131,9 @@ class Pipeline:
         frame.index.name = view.index.name
         samples = pd.DataFrame({"kept": alive, "label": labels, "weight": weight, "dropped_by": dropped_by},
                                index=view.index)
-        return Plan(frame, samples, caps, view, self, report, label_column)
+        plan = Plan(frame, samples, caps, view, self, report, label_column)
+        plan.synthesis  # noqa: B018 - made now, so a Synthesize step's errors surface at fit time
+        return plan
 
     def _cap(self, drops, codes, class_size, dropped_in_class, step, caps) -> np.ndarray:
         """Positions of ``drops`` (sorted, most doubtful first) that the per-class caps allow."""

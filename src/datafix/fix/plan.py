@@ -30,6 +30,9 @@ class Plan:
         ``dropped_by``. A broken sample stays kept unless a DropBroken step drops it.
     caps : list of str
         Where a safety cap stopped drops, in words.
+    synthetic : pandas.DataFrame
+        One row per synthetic sample a Synthesize step added (index ``synthetic-k``): ``label``,
+        ``parents`` (source indices), ``method``, ``seed``. Empty without that step.
     """
 
     changes: pd.DataFrame
@@ -55,6 +58,44 @@ class Plan:
         """Sample weights of the kept samples (1 unless a Reweight step lowered them)."""
         return self.samples["weight"].to_numpy(float)[self.kept]
 
+    def _step(self, name: str) -> Any:
+        return next((s for s in self.pipeline.steps if s.name == name), None)
+
+    @cached_property
+    def synthesis(self) -> Any:
+        """The Synthesize step's output (table and data), or None without that step."""
+        from datafix.fix.synthesis import synthesize
+
+        step = self._step("synthesize")
+        return None if step is None else synthesize(self, step, PlanDataset(self), self._step("augment"))
+
+    @property
+    def synthetic(self) -> pd.DataFrame:
+        """The synthetic samples' provenance (see the class docstring)."""
+        from datafix.fix.synthesis import COLUMNS
+
+        return pd.DataFrame(columns=COLUMNS) if self.synthesis is None else self.synthesis.table
+
+    @property
+    def training_labels(self) -> np.ndarray:
+        """Labels of :attr:`dataset`'s items: the kept samples', then the synthetic ones'."""
+        return np.concatenate([self.labels, self.synthetic["label"].to_numpy(object)])
+
+    @cached_property
+    def transform(self) -> Any:
+        """The Augment step's batch pipeline (a :class:`datafix.augment.Compose`), or None.
+
+        With a Synthesize step on images, :attr:`dataset` items end with their index: pass
+        ``with_ids=True`` to :class:`~datafix.augment.DeviceLoader` so each virtual sample gets
+        its own, reproducible augmentation.
+        """
+        from datafix.augment import from_albumentations
+
+        step = self._step("augment")
+        if step is None or step.on != "batch":
+            return None
+        return from_albumentations(step.albumentations(), seed=0)
+
     def summary(self) -> pd.DataFrame:
         """Counts of each action per step, and the classes before and after.
 
@@ -66,18 +107,29 @@ class Plan:
         >>> int(plan.summary().loc["drop_label_issues", "drop"]) == len(data.y) - len(plan.kept)
         True
         """
-        if self.changes.empty:
-            return pd.DataFrame()
-        return self.changes.groupby(["step", "action"]).size().unstack(fill_value=0)
+        counts = (self.changes.groupby(["step", "action"]).size().unstack(fill_value=0)
+                  if not self.changes.empty else pd.DataFrame())
+        if len(self.synthetic):
+            added = pd.DataFrame({"synthesize": [len(self.synthetic)]}, index=["synthesize"])
+            counts = pd.concat([counts, added]).fillna(0).astype(int)
+        return counts
 
     def class_counts(self) -> pd.DataFrame:
         """Samples per class before and after the plan."""
         before = pd.Series(self.view.labels[self.view.valid]).value_counts()
-        after = pd.Series(self.labels).value_counts()
-        return pd.DataFrame({"before": before, "after": after}).fillna(0).astype(int)
+        after = pd.Series(self.training_labels).value_counts()
+        counts = {"before": before, "after": after}
+        if len(self.synthetic):
+            counts["synthetic"] = self.synthetic["label"].value_counts()
+        return pd.DataFrame(counts).fillna(0).astype(int)
 
     def explain(self, index: Any) -> str:
         """What happened to the sample with source index ``index``, and why, in words."""
+        if index in self.synthetic.index:
+            row = self.synthetic.loc[index]
+            parents = ", ".join(repr(p) for p in row["parents"]) or "the class model"
+            return (f"sample {index!r}: synthetic, label {row['label']!r}, made by {row['method']} "
+                    f"(seed {row['seed']}) from {parents}")
         if index not in self.samples.index:
             raise InvalidInputError(f"No sample with index {index!r} in this plan.")
         row = self.samples.loc[index]
@@ -99,8 +151,26 @@ class Plan:
 
     @cached_property
     def dataset(self) -> Dataset:
-        """A torch Dataset over the kept samples of the source, with relabels applied."""
-        return PlanDataset(self)
+        """A torch Dataset over the kept samples (relabels applied), then the synthetic ones.
+
+        With an ``Augment(on="sample")`` step, items go through its albumentations pipeline,
+        seeded per (epoch, index) (call ``plan.dataset.set_epoch``).
+        """
+        from torch.utils.data import ConcatDataset
+
+        from datafix.augment import AlbumentationsDataset
+
+        data: Dataset = PlanDataset(self)
+        synthesis = self.synthesis
+        if synthesis is not None:
+            if isinstance(synthesis.rows, Dataset):
+                data = synthesis.rows
+            else:
+                data = ConcatDataset([data, _Rows(synthesis.rows, synthesis.table["label"].to_numpy(object))])
+        step = self._step("augment")
+        if step is not None and step.on == "sample":
+            data = AlbumentationsDataset(data, step.albumentations())
+        return data
 
     @cached_property
     def sampler(self):
@@ -110,12 +180,12 @@ class Plan:
         """
         from datafix.balance import ClassBalancedSampler, Deferred
 
-        step = next((s for s in self.pipeline.steps if s.name == "rebalance"), None)
+        step = self._step("rebalance")
         if step is None:
             return None
         schedule = Deferred(step.deferred_epoch) if step.deferred_epoch is not None else None
-        weights = self.weights
-        return ClassBalancedSampler(self.labels, weighting=step.weighting, schedule=schedule,
+        weights = np.concatenate([self.weights, np.ones(len(self.synthetic))])
+        return ClassBalancedSampler(self.training_labels, weighting=step.weighting, schedule=schedule,
                                     sample_weights=None if np.all(weights == 1) else weights)
 
     def to_frame(self, *, actions: bool = False) -> pd.DataFrame:
@@ -128,10 +198,15 @@ class Plan:
         else:
             frame = pd.DataFrame(np.asarray(self.view.source), index=self.view.index)
         frame[self.label_column] = self.samples["label"].to_numpy(object)
+        rows = self.synthesis.rows if self.synthesis is not None else None
+        if rows is not None and not isinstance(rows, pd.DataFrame):
+            rows = pd.DataFrame(rows, columns=frame.columns[:-1], index=self.synthetic.index)
+            rows[self.label_column] = self.synthetic["label"].to_numpy(object)
         if actions:
             frame["datafix_action"] = self.samples["dropped_by"].fillna("kept").to_numpy(object)
-            return frame
-        return frame[self.samples["kept"].to_numpy(bool)]
+            return frame if rows is None else pd.concat([frame, rows.assign(datafix_action="synthetic")])
+        frame = frame[self.samples["kept"].to_numpy(bool)]
+        return frame if rows is None else pd.concat([frame, rows[frame.columns]])
 
 
 class PlanDataset(Dataset):
@@ -152,3 +227,18 @@ class PlanDataset(Dataset):
         if isinstance(item, tuple) and len(item) >= 2:
             return (item[0], label, *item[2:])
         return item, label
+
+
+class _Rows(Dataset):
+    """Synthetic table rows as (features, label) items, like :class:`PlanDataset`'s."""
+
+    def __init__(self, rows: Any, labels: np.ndarray) -> None:
+        self.rows, self.labels = rows, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> Any:
+        if isinstance(self.rows, pd.DataFrame):
+            return self.rows.iloc[i], self.labels[i]
+        return torch.as_tensor(np.asarray(self.rows[i], dtype=np.float32)), self.labels[i]

@@ -235,8 +235,98 @@ class Rebalance(Step):
         return _proposals([], "none", "", 0.0, np.nan)
 
 
+SYNTH_METHODS = ("auto", "smote", "copula", "vae", "augment")
+
+
+@dataclass
+class Synthesize(Step):
+    """Add synthetic samples to the minority classes of the kept data (served by the plan).
+
+    Parameters
+    ----------
+    method : {"auto", "smote", "copula", "vae", "augment"}, default "auto"
+        "smote" (:class:`~datafix.synth.TorchSMOTE`) for arrays, "copula" or "vae"
+        (class-conditional generators) for DataFrames, "augment" (virtual augmented copies, see
+        :class:`~datafix.synth.AugmentedOversampler`) for images. "auto" picks by source.
+    sampling_strategy : float, str or dict, default "auto"
+        How many per class, as in imbalanced-learn's over-samplers.
+    seed : int, default 0
+
+    Every synthetic sample is listed in ``plan.synthetic`` with its label, parents, method and
+    seed; ``plan.dataset``, ``plan.sampler`` and ``plan.to_frame()`` include them.
+
+    Examples
+    --------
+    >>> Synthesize(method="smote").to_config()
+    {'step': 'synthesize', 'method': 'smote', 'sampling_strategy': 'auto', 'seed': 0}
+    """
+
+    method: str = "auto"
+    sampling_strategy: Any = "auto"
+    seed: int = 0
+    name: ClassVar[str] = "synthesize"
+
+    def __post_init__(self) -> None:
+        check_choice(self.method, "method", SYNTH_METHODS)
+
+    def propose(self, report, alive):
+        return _proposals([], "none", "", 0.0, np.nan)
+
+
+@dataclass
+class Augment(Step):
+    """Attach an augmentation pipeline to the plan: ``plan.transform`` or a per-sample dataset.
+
+    Parameters
+    ----------
+    pipeline : albumentations.Compose or dict
+        The augmentation, kept as albumentations' own serialisation (``albumentations.to_dict``),
+        so the step round-trips through JSON/YAML configs.
+    on : {"batch", "sample"}, default "batch"
+        "batch": ``plan.transform`` is the pipeline translated to datafix's batch pipeline (run
+        it on the device, e.g. with :class:`~datafix.augment.DeviceLoader`); what cannot be
+        translated is listed in ``plan.transform.untranslated``. "sample": ``plan.dataset`` runs
+        the albumentations pipeline per item, seeded by (seed, epoch, index).
+
+    Examples
+    --------
+    >>> import albumentations as alb
+    >>> step = Augment(alb.Compose([alb.HorizontalFlip()]))
+    >>> step.to_config()["pipeline"]["transform"]["transforms"][0]["__class_fullname__"]
+    'HorizontalFlip'
+    """
+
+    pipeline: Any = None
+    on: str = "batch"
+    name: ClassVar[str] = "augment"
+
+    def __post_init__(self) -> None:
+        import albumentations
+
+        check_choice(self.on, "on", ("batch", "sample"))
+        if isinstance(self.pipeline, albumentations.BaseCompose):
+            self.pipeline = albumentations.to_dict(self.pipeline)
+        if not isinstance(self.pipeline, dict):
+            raise InvalidInputError("The 'pipeline' parameter must be an albumentations Compose or its to_dict() "
+                                    f"form; got {type(self.pipeline).__name__}.")
+        self.albumentations()  # fails here, not at training time, on a bad dict
+
+    def albumentations(self) -> Any:
+        """The albumentations pipeline this step holds."""
+        import albumentations
+
+        try:
+            return albumentations.from_dict(self.pipeline)
+        except Exception as err:  # albumentations raises several kinds for a malformed dict
+            raise InvalidInputError(f"The 'pipeline' dict is not an albumentations serialisation: {err}") from err
+
+    def propose(self, report, alive):
+        return _proposals([], "none", "", 0.0, np.nan)
+
+
 STEPS: dict[str, type[Step]] = {
-    cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, DropOutliers, DropNearDuplicates, Reweight, Rebalance)
+    cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, DropOutliers, DropNearDuplicates, Reweight,
+                              Rebalance, Synthesize, Augment)
 }
 
 

@@ -196,6 +196,12 @@ def _plan(plan) -> list[str]:
         shown = plan.changes[["step", "action", "reason", "score", "old_label", "new_label"]].head(MAX_ROWS)
         out += [f"<p>First {len(shown)} of {len(plan.changes):,} changes:</p>",
                 _table(shown, left=("step", "action", "reason", "old_label", "new_label"))]
+    synthetic = plan.synthetic
+    if len(synthetic):
+        shown = synthetic.head(MAX_ROWS).assign(parents=lambda t: t["parents"].map(
+            lambda p: ", ".join(map(str, p)) or "class model"))
+        out += [f"<h3>Synthetic samples</h3><p>First {len(shown)} of {len(synthetic):,}, with the samples "
+                "they were made from:</p>", _table(shown, left=("label", "parents", "method"))]
     return out
 
 
