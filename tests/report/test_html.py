@@ -98,3 +98,26 @@ def test_page_renders_in_headless_chromium(audited, tmp_path):
                     "--window-size=1200,2000", path.as_uri()], check=True, timeout=120, capture_output=True)
     pixels = np.asarray(Image.open(shot).convert("L"))
     assert pixels.std() > 5  # not a blank page
+
+
+def test_thumbnails_of_flagged_images(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    data = dfx.datasets.load_noisy("digits", noise=0.1, random_state=0)
+    report = dfx.audit(data.X, labels=data.y, verbose=False)
+    images = list(digits.images[: len(data.y)])
+    images[int(report.issues.index.get_indexer(report.flagged("label").index[:1])[0])] = str(tmp_path / "missing.png")
+    page = report.to_html(images=images)
+    uris = [part.split("'")[0] for part in page.split("<img src='")[1:]]
+    assert 0 < len(uris) <= 2 * 24
+    second = report.flagged("label").index[1]
+    expected = dfx.report.html.thumbnail(digits.images[report.issues.index.get_loc(second)])
+    assert expected in uris  # the second flagged sample, as rendered; the first (a missing file) is skipped
+    shown = Image.open(io.BytesIO(base64.b64decode(uris[0].split(",", 1)[1])))
+    assert shown.size == (64, 64)
+    assert "<script" not in page

@@ -21,8 +21,12 @@ td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}th{background:
 """
 
 
-def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit") -> str:
+def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", images: Any = None) -> str:
     """The report (and optionally a fix Plan) as a standalone HTML page.
+
+    ``images``: the audited samples, indexable by position (a Dataset, a list or array of images,
+    file paths), to show thumbnails of the flagged samples; by default the plan's source when it
+    holds images. Thumbnails are inline PNG (data URIs), at most 24 per section.
 
     Examples
     --------
@@ -33,13 +37,19 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit") 
     True
     """
     issues = report.issues
+    if images is None and plan is not None and plan.view.kind in ("images", "torch"):
+        images = _PlanImages(plan.view)
     parts = [f"<h1>{_e(title)}</h1>",
              f"<p class=muted>{len(issues):,} samples; datafix {_e(report.versions.get('datafix', ''))}</p>",
              _cards(report)]
     parts += _advice(report)
     parts += _classes(report, plan)
     parts += _label_issues(report)
+    parts += _gallery(report, images, report.flagged("label") if "is_label_issue" in issues else None,
+                      lambda r: f"{r.get('given_label', '')} \u2192 {r.get('suggested_label', '')}")
     parts += _outliers(report)
+    parts += _gallery(report, images, report.flagged("outlier") if "is_outlier" in issues else None,
+                      lambda r: f"score {r.get('outlier_score', float('nan')):.2f}")
     parts += _duplicates(report)
     parts += _quality(report)
     if plan is not None:
@@ -48,6 +58,68 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit") 
     body = "\n".join(parts)
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+THUMBNAILS = 24
+
+
+class _PlanImages:
+    """A plan's source images by position."""
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+
+    def __getitem__(self, position: int) -> Any:
+        return self.view.item(position)
+
+
+def thumbnail(item: Any, size: int = 64) -> str | None:
+    """A sample as an inline PNG data URI (None when it is not an image)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    image = item[0] if isinstance(item, tuple) else item
+    try:
+        if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
+            image = Image.open(image)
+        if not isinstance(image, Image.Image):
+            array = image.detach().cpu().numpy() if hasattr(image, "detach") else np.asarray(image)
+            if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[2] not in (1, 3):
+                array = np.moveaxis(array, 0, -1)  # CHW tensor
+            if array.ndim == 3 and array.shape[2] == 1:
+                array = array[:, :, 0]
+            if array.dtype != np.uint8:
+                low, high = float(np.nanmin(array)), float(np.nanmax(array))
+                array = ((array - low) / (high - low or 1.0) * 255).astype(np.uint8)
+            image = Image.fromarray(array)
+        image = image.convert("RGB") if image.mode not in ("L", "RGB") else image.copy()
+        scale = size / max(image.size)
+        image = image.resize((max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale))),
+                             Image.NEAREST if scale > 1 else Image.BILINEAR)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+    except Exception:  # a broken or non-image sample gets no thumbnail, never a broken page
+        return None
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _gallery(report: Any, images: Any, flagged: pd.DataFrame | None, caption: Any) -> list[str]:
+    if images is None or flagged is None or not len(flagged):
+        return []
+    positions = report.issues.index.get_indexer(flagged.index[:THUMBNAILS])
+    cells = []
+    for (idx, row), pos in zip(flagged.head(THUMBNAILS).iterrows(), positions, strict=True):
+        try:
+            uri = thumbnail(images[int(pos)])
+        except Exception:  # an unreadable sample: no thumbnail
+            uri = None
+        if uri is not None:
+            cells.append(f"<figure style='display:inline-block;margin:4px;text-align:center'><img src='{uri}' "
+                         f"width=64 alt='sample {_e(idx)}'><figcaption class=muted style='font-size:.7rem'>{_e(idx)}"
+                         f"<br>{_e(caption(row))}</figcaption></figure>")
+    return [f"<div>{''.join(cells)}</div>"] if cells else []
 
 
 def _e(value: Any) -> str:

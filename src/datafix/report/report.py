@@ -218,14 +218,17 @@ class Report:
         """Write ``issues`` (with its index) as a CSV file."""
         self.issues.to_csv(path, index=True)
 
-    def to_html(self, path: str | os.PathLike | None = None, *, plan: Any = None, title: str = "datafix audit") -> str:
+    def to_html(self, path: str | os.PathLike | None = None, *, plan: Any = None, title: str = "datafix audit",
+                images: Any = None) -> str:
         """One self-contained HTML page (no scripts, no network); written to ``path`` if given.
 
         ``plan``: a :class:`datafix.fix.Plan` whose changes and class counts the page shows too.
+        ``images``: the audited samples by position (Dataset, list, array, paths) for thumbnails
+        of flagged samples (default: the plan's source when it holds images).
         """
         from datafix.report.html import render_html
 
-        page = render_html(self, plan, title=title)
+        page = render_html(self, plan, title=title, images=images)
         if path is not None:
             try:
                 Path(path).write_text(page, encoding="utf-8")
