@@ -114,10 +114,20 @@ def test_thumbnails_of_flagged_images(tmp_path):
     images[int(report.issues.index.get_indexer(report.flagged("label").index[:1])[0])] = str(tmp_path / "missing.png")
     page = report.to_html(images=images)
     uris = [part.split("'")[0] for part in page.split("<img src='")[1:]]
-    assert 0 < len(uris) <= 2 * 24
+    assert 0 < len(uris) <= 3 * 24
     second = report.flagged("label").index[1]
     expected = dfx.report.html.thumbnail(digits.images[report.issues.index.get_loc(second)])
     assert expected in uris  # the second flagged sample, as rendered; the first (a missing file) is skipped
     shown = Image.open(io.BytesIO(base64.b64decode(uris[0].split(",", 1)[1])))
     assert shown.size == (64, 64)
     assert "<script" not in page
+
+
+def test_duplicate_groups_get_thumbnails():
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (8, 8), dtype=np.uint8) for _ in range(40)]
+    images[5] = images[17].copy()
+    X = np.stack([im.ravel() for im in images]).astype(float)
+    report = dfx.audit(X, labels=np.arange(40) % 2, verbose=False)
+    page = report.to_html(images=images)
+    assert "group " in page and dfx.report.html.thumbnail(images[17]) in page

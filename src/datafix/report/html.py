@@ -51,6 +51,7 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", 
     parts += _gallery(report, images, report.flagged("outlier") if "is_outlier" in issues else None,
                       lambda r: f"score {r.get('outlier_score', float('nan')):.2f}")
     parts += _duplicates(report)
+    parts += _duplicate_gallery(report, images)
     parts += _quality(report)
     if plan is not None:
         parts += _plan(plan)
@@ -60,7 +61,7 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", 
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
-THUMBNAILS = 24
+THUMBNAILS = 24  # per section
 
 
 class _PlanImages:
@@ -120,6 +121,21 @@ def _gallery(report: Any, images: Any, flagged: pd.DataFrame | None, caption: An
                          f"width=64 alt='sample {_e(idx)}'><figcaption class=muted style='font-size:.7rem'>{_e(idx)}"
                          f"<br>{_e(caption(row))}</figcaption></figure>")
     return [f"<div>{''.join(cells)}</div>"] if cells else []
+
+
+def _duplicate_gallery(report: Any, images: Any) -> list[str]:
+    """Thumbnails of the largest duplicate groups (up to 8 groups, 3 members each)."""
+    if images is None or "duplicate_group" not in report.issues:
+        return []
+    groups = report.issues["duplicate_group"].dropna()
+    groups = groups[groups >= 0]
+    if groups.empty:
+        return []
+    largest = groups.value_counts().index[:8]
+    frames = [pd.DataFrame({"group": [int(g)] * min(3, int((groups == g).sum()))},
+                           index=groups.index[(groups == g).to_numpy()][:3]) for g in largest]
+    members = pd.concat(frames)
+    return _gallery(report, images, members, lambda r: f"group {r['group']}")
 
 
 def _e(value: Any) -> str:
