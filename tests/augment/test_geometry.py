@@ -185,3 +185,29 @@ def test_gradients_flow_through_geometry_and_colour():
 def test_output_shape_without_geometry_is_the_input_shape():
     assert A.Compose([A.ColorJitter(0.1)])(torch.rand(2, 3, 5, 7)).shape == (2, 3, 5, 7)
     assert np.array_equal(A.Resize((3, 4))(torch.rand(2, 1, 6, 8)).shape, (2, 1, 3, 4))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), height=st.integers(4, 40), width=st.integers(4, 40),
+       batch=st.integers(1, 6), backend=st.sampled_from(["torch", "opencv"]))
+def test_any_pipeline_draw_keeps_values_in_range_and_shapes(seed, height, width, batch, backend):
+    x = torch.randint(0, 256, (batch, 3, height, width), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(seed))
+    aug = A.Compose([A.RandomResizedCrop((5, 7)), A.HorizontalFlip(), A.Affine(degrees=180, scale=(0.5, 2.0),
+                     shear=20), A.ColorJitter(0.8, 0.8, 0.8, 0.5), A.RandomGamma(p=0.5), A.GaussianBlur(3),
+                     A.RandomErasing(p=0.5)], seed=seed, backend=backend)
+    out = aug(x, keypoints=torch.rand(batch, 3, 2) * torch.tensor([width - 1.0, height - 1.0]))
+    assert out.images.shape == (batch, 3, 5, 7) and out.images.dtype == torch.float32
+    assert float(out.images.min()) >= 0.0 and float(out.images.max()) <= 1.0
+    kp = out.keypoints[out.keypoint_visible]
+    assert bool(((kp[:, 0] >= 0) & (kp[:, 0] < 7) & (kp[:, 1] >= 0) & (kp[:, 1] < 5)).all())
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), ids=st.lists(st.integers(0, 2**40), min_size=1, max_size=8, unique=True))
+def test_keyed_output_of_a_sample_is_a_function_of_its_id_alone(seed, ids):
+    x = torch.rand(1, 3, 9, 9).expand(len(ids), 3, 9, 9).contiguous()
+    aug = A.Compose([A.Affine(degrees=30, p=0.7), A.ColorJitter(0.5, hue=0.2)], seed=seed, backend="torch")
+    together = aug(x, sample_ids=torch.tensor(ids))
+    alone = torch.cat([aug(x[:1], sample_ids=torch.tensor([i])) for i in ids])
+    assert torch.allclose(together, alone, atol=1e-6)

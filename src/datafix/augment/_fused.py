@@ -153,9 +153,9 @@ if triton is not None:
                 h = tl.where(maxc == r, bc - gc, tl.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
                 h = h / 6.0 + 1.0 + shift
                 h = h - tl.floor(h)
-                r = _hsv_channel(5.0, h, s, maxc)
-                g = _hsv_channel(3.0, h, s, maxc)
-                bl = _hsv_channel(1.0, h, s, maxc)
+                r = _clamp01(_hsv_channel(5.0, h, s, maxc))
+                g = _clamp01(_hsv_channel(3.0, h, s, maxc))
+                bl = _clamp01(_hsv_channel(1.0, h, s, maxc))
             if DO_G:
                 e = tl.load(gamma + b)
                 r = tl.exp2(e * tl.log2(r))

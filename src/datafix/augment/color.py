@@ -127,7 +127,7 @@ class ColorJitter(ColorTransform):
         if used["hue"]:
             hsv = rgb_to_hsv(x)
             hue = torch.remainder(hsv[:, 0:1] + _per_sample(params["hue"]), 1.0)
-            x = hsv_to_rgb(torch.cat([hue, hsv[:, 1:]], dim=1))
+            x = hsv_to_rgb(torch.cat([hue, hsv[:, 1:]], dim=1)).clamp(0.0, 1.0)  # rounding can pass 1
         return x
 
     def apply_image(self, image: np.ndarray, params: Params) -> np.ndarray:
@@ -279,7 +279,7 @@ class GaussianBlur(ColorTransform):
         x = images.reshape(1, batch * channels, height, width)
         x = F.conv2d(F.pad(x, (half, half, 0, 0), mode=mode), weight[:, None, None, :], groups=batch * channels)
         x = F.conv2d(F.pad(x, (0, 0, half, half), mode=mode), weight[:, None, :, None], groups=batch * channels)
-        return x.view(batch, channels, height, width)
+        return x.view(batch, channels, height, width).clamp(0.0, 1.0)  # float rounding can pass 1
 
     def apply_image(self, image: np.ndarray, params: Params) -> np.ndarray:
         if not params["on"]:
