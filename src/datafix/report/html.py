@@ -46,7 +46,8 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", 
     parts += _classes(report, plan)
     parts += _label_issues(report)
     parts += _gallery(report, images, report.flagged("label") if "is_label_issue" in issues else None,
-                      lambda r: f"{r.get('given_label', '')} \u2192 {r.get('suggested_label', '')}")
+                      lambda r: f"{r.get('given_label', '')} \u2192 {r.get('suggested_label', '')}",
+                      "The first flagged samples (given \u2192 suggested label)")
     parts += _outliers(report)
     parts += _gallery(report, images, report.flagged("outlier") if "is_outlier" in issues else None,
                       lambda r: f"score {r.get('outlier_score', float('nan')):.2f}")
@@ -106,7 +107,8 @@ def thumbnail(item: Any, size: int = 64) -> str | None:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _gallery(report: Any, images: Any, flagged: pd.DataFrame | None, caption: Any) -> list[str]:
+def _gallery(report: Any, images: Any, flagged: pd.DataFrame | None, caption: Any,
+             title: str = "The first flagged samples") -> list[str]:
     if images is None or flagged is None or not len(flagged):
         return []
     positions = report.issues.index.get_indexer(flagged.index[:THUMBNAILS])
@@ -120,7 +122,7 @@ def _gallery(report: Any, images: Any, flagged: pd.DataFrame | None, caption: An
             cells.append(f"<figure style='display:inline-block;margin:4px;text-align:center'><img src='{uri}' "
                          f"width=64 alt='sample {_e(idx)}'><figcaption class=muted style='font-size:.7rem'>{_e(idx)}"
                          f"<br>{_e(caption(row))}</figcaption></figure>")
-    return [f"<div>{''.join(cells)}</div>"] if cells else []
+    return [f"<h3>{_e(title)}</h3><div>{''.join(cells)}</div>"] if cells else []
 
 
 def _duplicate_gallery(report: Any, images: Any) -> list[str]:
@@ -135,7 +137,7 @@ def _duplicate_gallery(report: Any, images: Any) -> list[str]:
     frames = [pd.DataFrame({"group": [int(g)] * min(3, int((groups == g).sum()))},
                            index=groups.index[(groups == g).to_numpy()][:3]) for g in largest]
     members = pd.concat(frames)
-    return _gallery(report, images, members, lambda r: f"group {r['group']}")
+    return _gallery(report, images, members, lambda r: f"group {r['group']}", "The largest duplicate groups")
 
 
 def _e(value: Any) -> str:
