@@ -37,7 +37,34 @@ def crop_resize_matrix(x0: Tensor, y0: Tensor, w: Tensor, h: Tensor, out: tuple[
     return _scale_translate(sx, sy, (0.5 - x0) * sx - 0.5, (0.5 - y0) * sy - 0.5)
 
 
-class HorizontalFlip(GeometricTransform):
+class _Sized(GeometricTransform):
+    """A geometric transform with a fixed output size."""
+
+    size: tuple[int, int]
+
+    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        return self.size
+
+
+class _Flip(GeometricTransform):
+    """Mirror along ``axis`` (1: left-right, 0: top-bottom) with probability ``p`` per sample."""
+
+    exact = True
+    slots = 1
+    axis = 1
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p)
+
+    def matrices(self, draw: Draw, size: tuple[int, int], active: Tensor | None) -> Tensor:
+        on = applied(draw.uniform(self, 1)[:, 0], self.p, active).float()
+        ones, zeros = torch.ones_like(on), torch.zeros_like(on)
+        if self.axis == 1:
+            return _scale_translate(1.0 - 2.0 * on, ones, on * (size[1] - 1), zeros)
+        return _scale_translate(ones, 1.0 - 2.0 * on, zeros, on * (size[0] - 1))
+
+
+class HorizontalFlip(_Flip):
     """Mirror left-right with probability ``p`` per sample.
 
     Examples
@@ -49,19 +76,10 @@ class HorizontalFlip(GeometricTransform):
     [[2, 1, 0], [5, 4, 3]]
     """
 
-    exact = True
-    slots = 1
-
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__(p)
-
-    def matrices(self, draw: Draw, size: tuple[int, int], active: Tensor | None) -> Tensor:
-        on = applied(draw.uniform(self, 1)[:, 0], self.p, active).float()
-        ones = torch.ones_like(on)
-        return _scale_translate(1.0 - 2.0 * on, ones, on * (size[1] - 1), torch.zeros_like(on))
+    axis = 1
 
 
-class VerticalFlip(GeometricTransform):
+class VerticalFlip(_Flip):
     """Mirror top-bottom with probability ``p`` per sample.
 
     Examples
@@ -73,16 +91,7 @@ class VerticalFlip(GeometricTransform):
     [[2.0, 3.0], [0.0, 1.0]]
     """
 
-    exact = True
-    slots = 1
-
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__(p)
-
-    def matrices(self, draw: Draw, size: tuple[int, int], active: Tensor | None) -> Tensor:
-        on = applied(draw.uniform(self, 1)[:, 0], self.p, active).float()
-        ones = torch.ones_like(on)
-        return _scale_translate(ones, 1.0 - 2.0 * on, torch.zeros_like(on), on * (size[0] - 1))
+    axis = 0
 
 
 class Affine(GeometricTransform):
@@ -164,7 +173,7 @@ class Affine(GeometricTransform):
         return torch.where(on.view(-1, 1, 1), m, identity(len(on), m.device))
 
 
-class RandomResizedCrop(GeometricTransform):
+class RandomResizedCrop(_Sized):
     """Crop a random area and aspect ratio, resize it to ``size`` (torchvision's draw, per sample).
 
     Ten candidate boxes are drawn per sample side by side and the first that fits is taken; if
@@ -198,9 +207,6 @@ class RandomResizedCrop(GeometricTransform):
         self.size = check_size(size)
         self.scale = check_range(scale, "scale", low=1e-6, high=1.0)
         self.ratio = check_range(ratio, "ratio", low=1e-6)
-
-    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
-        return self.size
 
     def boxes(self, u: Tensor, size: tuple[int, int]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """(x0, y0, w, h) crop boxes from the uniforms (B, 4 * attempts), torchvision's rule."""
@@ -241,7 +247,7 @@ class RandomResizedCrop(GeometricTransform):
         return crop_resize_matrix(box[:, 0], box[:, 1], box[:, 2], box[:, 3], self.size)
 
 
-class RandomCrop(GeometricTransform):
+class RandomCrop(_Sized):
     """Cut a ``size`` window at a random whole-pixel offset (exact: no interpolation).
 
     Parameters
@@ -270,9 +276,6 @@ class RandomCrop(GeometricTransform):
             raise ValueError(f"The 'padding' parameter must be a non-negative int; got {padding!r}.")
         self.padding = padding
 
-    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
-        return self.size
-
     def matrices(self, draw: Draw, size: tuple[int, int], active: Tensor | None) -> Tensor:
         h, w = self.size
         room_y = size[0] + 2 * self.padding - h
@@ -287,7 +290,17 @@ class RandomCrop(GeometricTransform):
         return _scale_translate(ones, ones, -x0, -y0)
 
 
-class CenterCrop(GeometricTransform):
+class _SizeOnly(_Sized):
+    """A deterministic transform whose only parameter is its output size."""
+
+    slots = 0
+
+    def __init__(self, size: int | Sequence[int]) -> None:
+        super().__init__(1.0)
+        self.size = check_size(size)
+
+
+class CenterCrop(_SizeOnly):
     """Cut the central ``size`` window (albumentations' rounding: offsets floored; exact).
 
     Examples
@@ -299,14 +312,6 @@ class CenterCrop(GeometricTransform):
     """
 
     exact = True
-    slots = 0
-
-    def __init__(self, size: int | Sequence[int]) -> None:
-        super().__init__(1.0)
-        self.size = check_size(size)
-
-    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
-        return self.size
 
     def matrices(self, draw: Draw, size: tuple[int, int], active: Tensor | None) -> Tensor:
         top = (size[0] - self.size[0]) // 2
@@ -317,7 +322,7 @@ class CenterCrop(GeometricTransform):
         return m
 
 
-class Resize(GeometricTransform):
+class Resize(_SizeOnly):
     """Resize every image to ``size`` (bilinear, pixel-centre aligned like ``cv2.resize``).
 
     Examples
@@ -327,15 +332,6 @@ class Resize(GeometricTransform):
     >>> Resize((8, 12))(torch.rand(2, 3, 16, 24)).shape
     torch.Size([2, 3, 8, 12])
     """
-
-    slots = 0
-
-    def __init__(self, size: int | Sequence[int]) -> None:
-        super().__init__(1.0)
-        self.size = check_size(size)
-
-    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
-        return self.size
 
     def matrices(self, draw: Draw, size: tuple[int, int], active: Tensor | None) -> Tensor:
         zeros = torch.zeros(draw.batch, device=draw.device)
