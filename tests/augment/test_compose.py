@@ -187,3 +187,33 @@ def test_device_loader_on_cuda_matches_the_cpu_reference():
     gpu = torch.cat([x.cpu() for x in A.DeviceLoader(DataLoader(data, batch_size=8), "cuda", aug, with_ids=True)])
     cpu = torch.cat([x for x in A.DeviceLoader(DataLoader(data, batch_size=8), "cpu", aug, with_ids=True)])
     assert torch.allclose(gpu, cpu, atol=1e-3)
+
+
+def test_cpu_pipeline_inside_forked_dataloader_workers_after_use_in_the_parent():
+    from torch.utils.data import DataLoader, Dataset
+
+    aug = A.Compose([A.Affine(degrees=20, p=1.0), A.ColorJitter(0.3)], seed=0, backend="opencv")
+    big = torch.randint(0, 256, (16, 3, 100, 100), dtype=torch.uint8)
+    aug(big)  # the parent's thread pool now exists
+
+    class Augmented(Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            return aug(big[i:i + 1].repeat(8, 1, 1, 1), sample_ids=torch.arange(8) + 8 * i)[0]
+
+    loader = DataLoader(Augmented(), batch_size=4, num_workers=2, multiprocessing_context="fork", timeout=60)
+    out = torch.cat(list(loader))
+    assert out.shape == (8, 3, 100, 100) and torch.equal(out, torch.stack([Augmented()[i] for i in range(8)]))
+
+
+def test_a_forked_process_gets_its_own_thread_pool(monkeypatch):
+    from datafix.augment import _per_image
+
+    parent = _per_image._pool()
+    monkeypatch.setattr(_per_image, "_POOL", _per_image._POOL)  # restored after the test
+    assert _per_image._pool() is parent
+    monkeypatch.setattr(_per_image.os, "getpid", lambda: -1)  # as seen from a forked child
+    child = _per_image._pool()
+    assert child is not parent and child.submit(lambda: 7).result(timeout=10) == 7

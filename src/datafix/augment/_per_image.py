@@ -9,6 +9,7 @@ the result is the torch path's up to uint8 rounding. Images are spread over a th
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,15 +20,17 @@ from torch import Tensor
 
 from datafix.augment._warp import _CV2_BORDER
 
-_POOL: ThreadPoolExecutor | None = None
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _pool() -> ThreadPoolExecutor:
+    """The thread pool of this process (a forked DataLoader worker gets its own: threads do not
+    survive a fork, and a parent's pool would never run the child's work)."""
     global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads()),
-                                   thread_name_prefix="datafix-augment")
-    return _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads()),
+                                                 thread_name_prefix="datafix-augment"))
+    return _POOL[1]
 
 
 def _numpy(tree: Any) -> Any:
@@ -93,6 +96,10 @@ def run(x: Tensor, stages: list[tuple[Any, ...]], padding_mode: str) -> Tensor:
                     image = stage[1].apply_image(image, _row(stage[2], i))
             out[i] = image if image.ndim == 3 else image[:, :, None]
 
-    step = max(1, -(-batch // (4 * _pool()._max_workers)))
-    list(_pool().map(work, [range(i, min(i + step, batch)) for i in range(0, batch, step)]))
+    workers = max(1, torch.get_num_threads())
+    if batch < 2 * workers or workers == 1:  # a few images (e.g. one per DataLoader item): no pool
+        work(range(batch))
+    else:
+        step = max(1, -(-batch // (4 * workers)))
+        list(_pool().map(work, [range(i, min(i + step, batch)) for i in range(0, batch, step)]))
     return torch.from_numpy(out).permute(0, 3, 1, 2)
