@@ -217,3 +217,17 @@ def test_a_forked_process_gets_its_own_thread_pool(monkeypatch):
     monkeypatch.setattr(_per_image.os, "getpid", lambda: -1)  # as seen from a forked child
     child = _per_image._pool()
     assert child is not parent and child.submit(lambda: 7).result(timeout=10) == 7
+
+
+def test_copies_and_pickles_give_the_same_augmentation():
+    import copy
+    import pickle
+
+    aug = A.Compose(PIPELINE, seed=4)
+    x = _images(4)
+    ids = torch.arange(4)
+    expected = aug(x, sample_ids=ids)
+    for other in (copy.deepcopy(aug), pickle.loads(pickle.dumps(aug))):
+        assert torch.equal(other(x, sample_ids=ids), expected)
+    solo = copy.deepcopy(A.ColorJitter(0.5))
+    assert solo(torch.rand(2, 3, 4, 4)).shape == (2, 3, 4, 4)

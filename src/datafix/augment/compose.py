@@ -265,13 +265,6 @@ class Compose(nn.Module):
         self.source = RandomSource(seed, generator)
         self.epoch = 0
         self.untranslated: list[str] = []  # filled by from_albumentations
-        self._keys = {id(t): i for i, t in enumerate(_walk(transforms))}
-        self._segments: list[list[Transform]] = []
-        for t in transforms:
-            if t.kind == "geometry" and self._segments and self._segments[-1][0].kind == "geometry":
-                self._segments[-1].append(t)
-            else:
-                self._segments.append([t])
 
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch that keys the draws when ``sample_ids`` are passed."""
@@ -321,10 +314,11 @@ class Compose(nn.Module):
             box_valid = torch.ones(boxes.shape[:2], dtype=torch.bool, device=boxes.device)
         if keypoints is not None and keypoint_visible is None:
             keypoint_visible = torch.ones(keypoints.shape[:2], dtype=torch.bool, device=keypoints.device)
-        draw = Draw(self.source, batch, x.device, self._keys, sample_ids, self.epoch)
+        keys = {id(t): i for i, t in enumerate(_walk(list(self.transforms)))}  # ids change with copies
+        draw = Draw(self.source, batch, x.device, keys, sample_ids, self.epoch)
         size = (x.shape[2], x.shape[3])
         stages: list[tuple[Any, ...]] = []
-        for segment in self._segments:
+        for segment in self._segments():
             if segment[0].kind == "geometry":
                 m = identity(batch, x.device)
                 exact = True
@@ -365,6 +359,16 @@ class Compose(nn.Module):
         if masks is not None and mask_2d:
             masks = masks[:, 0]
         return AugmentedBatch(x, masks, boxes, box_valid, keypoints, keypoint_visible)
+
+    def _segments(self) -> list[list[Transform]]:
+        """Runs of neighbouring geometric transforms (fused), and colour transforms one by one."""
+        segments: list[list[Transform]] = []
+        for t in self.transforms:
+            if t.kind == "geometry" and segments and segments[-1][0].kind == "geometry":
+                segments[-1].append(t)
+            else:
+                segments.append([t])
+        return segments
 
     def _fused(self, x: Tensor, stages: list[tuple[Any, ...]]) -> bool:
         """Whether this batch takes the fused Triton kernel."""
