@@ -190,7 +190,6 @@ if triton is not None:
 def run(x: Tensor, stages: list[tuple[Any, ...]], output_dtype: torch.dtype,
         memory_format: torch.memory_format | None) -> Tensor:
     """Apply ``stages`` (checked by :func:`eligible`) to ``x`` with the fused kernel."""
-    from datafix.augment._warp import invert
     from datafix.augment.base import constant
 
     batch, _, height, width = x.shape
@@ -206,7 +205,7 @@ def run(x: Tensor, stages: list[tuple[Any, ...]], output_dtype: torch.dtype,
     out_h, out_w = height, width
     for stage in stages:
         if stage[0] == "geometry":
-            inv = invert(stage[1])[:, :2].reshape(batch, 6).contiguous()
+            inv = stage[4][:, :2].reshape(batch, 6).contiguous()
             out_h, out_w = stage[2]
             flags["DO_WARP"] = True
             continue

@@ -18,8 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from datafix.augment._warp import _CV2_BORDER
-
+_CV2_BORDER = {"zeros": cv2.BORDER_CONSTANT, "border": cv2.BORDER_REPLICATE, "reflection": cv2.BORDER_REFLECT}
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 

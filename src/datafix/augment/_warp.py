@@ -1,24 +1,18 @@
 """Resampling a batch (and its targets) by one matrix per sample.
 
-Three image paths give the same result: exact indexing when every matrix only moves whole pixels,
-``torch.nn.functional.grid_sample`` (the reference: any device, differentiable), and OpenCV's
-``warpAffine`` per image for CPU tensors (albumentations' own kernel: on a CPU it is several times
-faster than ``grid_sample``, which computes and stores a float grid per pixel). Masks are always
-sampled by nearest-neighbour indexing, so their dtype and label values are kept exactly.
+Two batched image paths give the same result: exact indexing when every matrix only moves whole
+pixels, and ``torch.nn.functional.grid_sample`` (the reference: any device, differentiable); the
+per-image OpenCV warp of CPU batches is in ``_per_image``. Masks are always sampled by
+nearest-neighbour indexing, so their dtype and label values are kept exactly.
 """
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from datafix.augment.base import constant
-
-_CV2_BORDER = {"zeros": cv2.BORDER_CONSTANT, "border": cv2.BORDER_REPLICATE,
-               "reflection": cv2.BORDER_REFLECT}
 
 
 def invert(m: Tensor) -> Tensor:
@@ -70,25 +64,6 @@ def warp_torch(x: Tensor, inv: Tensor, out: tuple[int, int], padding_mode: str) 
     theta = (src @ inv @ dst_inv)[:, :2]
     grid = F.affine_grid(theta, [x.shape[0], x.shape[1], out[0], out[1]], align_corners=False)
     return F.grid_sample(to_float(x), grid, mode="bilinear", padding_mode=padding_mode, align_corners=False)
-
-
-def warp_opencv(x: Tensor, m: Tensor, out: tuple[int, int], padding_mode: str) -> Tensor:
-    """Bilinear ``cv2.warpAffine`` per image on a CPU batch (uint8 or float32, dtype kept).
-
-    The result is channels-last in memory (a (B, C, H, W) view of a (B, H, W, C) array).
-    """
-    batch, channels = x.shape[:2]
-    hwc = x.permute(0, 2, 3, 1).numpy()
-    mats = m[:, :2].double().numpy()
-    result = np.empty((batch, out[0], out[1], channels), dtype=hwc.dtype)
-    border = _CV2_BORDER[padding_mode]
-    for b in range(batch):
-        for start in range(0, channels, 4):  # OpenCV warps at most 4 channels at a time
-            image = np.ascontiguousarray(hwc[b, :, :, start:start + 4])
-            warped = cv2.warpAffine(image, mats[b], (out[1], out[0]), flags=cv2.INTER_LINEAR,
-                                    borderMode=border, borderValue=0)
-            result[b, :, :, start:start + 4] = warped.reshape(out[0], out[1], -1)
-    return torch.from_numpy(result).permute(0, 3, 1, 2)
 
 
 def warp_nearest(masks: Tensor, inv: Tensor, out: tuple[int, int], fill: int = 0) -> Tensor:

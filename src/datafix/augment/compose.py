@@ -326,8 +326,8 @@ class Compose(nn.Module):
                     m = t.matrices(draw, size, None) @ m
                     size = t.output_size(size)
                     exact = exact and getattr(t, "exact", False)
-                stages.append(("geometry", m, size, exact))
                 inv = _warp.invert(m)
+                stages.append(("geometry", m, size, exact, inv))
                 if masks is not None:
                     masks = _warp.warp_nearest(masks, inv, size)
                 if boxes is not None:
@@ -348,7 +348,7 @@ class Compose(nn.Module):
                 x = _per_image.run(x, stages[:done], self.padding_mode)
         for stage in stages[done:]:
             if stage[0] == "geometry":
-                x = self._warp(x, stage[1], stage[2], stage[3])
+                x = self._warp(x, stage)
             else:
                 x = stage[1].apply(_warp.to_float(x), stage[2])
         x = _warp.to_float(x).to(self.output_dtype)
@@ -391,9 +391,11 @@ class Compose(nn.Module):
         return (self.backend == "opencv" or (self.backend == "auto" and x.device.type == "cpu" and big)) and \
             not x.requires_grad and x.dtype in (torch.uint8, torch.float32)
 
-    def _warp(self, x: Tensor, m: Tensor, size: tuple[int, int], exact: bool) -> Tensor:
+    def _warp(self, x: Tensor, stage: tuple[Any, ...]) -> Tensor:
+        """One geometry stage ("geometry", matrices, size, exact, inverse matrices) on the batch."""
+        _, _, size, exact, inv = stage
         if exact:
-            return _warp.warp_exact(x, _warp.invert(m), size)
+            return _warp.warp_exact(x, inv, size)
         if self._per_image(x):
-            return _warp.warp_opencv(x.detach(), m, size, self.padding_mode)
-        return _warp.warp_torch(x, _warp.invert(m), size, self.padding_mode)
+            return _per_image.run(x, [stage], self.padding_mode)
+        return _warp.warp_torch(x, inv, size, self.padding_mode)
