@@ -94,13 +94,6 @@ def check_range(value: Any, name: str, *, low: float = -float("inf"), high: floa
     return pair
 
 
-def check_probability(p: Any) -> float:
-    """A probability in [0, 1], named 'p' in the message."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise InvalidInputError(f"The 'p' parameter must be a probability in [0, 1]; got {p!r}.")
-    return float(p)
-
-
 def check_size(size: Any, name: str = "size") -> tuple[int, int]:
     """An output size: an int (square) or an (height, width) pair of positive ints."""
     if isinstance(size, numbers.Integral) and not isinstance(size, bool):

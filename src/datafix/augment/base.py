@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from datafix.augment._checks import check_probability
+from datafix._validation import check_float
 from datafix.augment._random import RandomSource
 
 
@@ -64,7 +64,7 @@ class Transform(nn.Module):
 
     def __init__(self, p: float = 1.0) -> None:
         super().__init__()
-        self.p = check_probability(p)
+        self.p = check_float(p, "p", low=0.0, high=1.0)
 
     def forward(self, images: Tensor, **targets: Any) -> Any:
         """Run this transform alone (as a one-step Compose): uint8 in, float out."""

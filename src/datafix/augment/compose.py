@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from datafix._validation import check_choice
+from datafix._validation import check_choice, check_int
 from datafix.augment import _fused, _per_image, _warp
 from datafix.augment._checks import check_batch, check_images, check_values
 from datafix.augment._random import RandomSource
@@ -248,8 +248,7 @@ class Compose(nn.Module):
                                     "images in [0, 1]).")
         if output_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
             raise InvalidInputError(f"The 'output_dtype' parameter must be a float dtype; got {output_dtype}.")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise InvalidInputError(f"The 'seed' parameter must be a non-negative int or None; got {seed!r}.")
+        seed = None if seed is None else check_int(seed, "seed", minimum=0)
         if generator is not None and not isinstance(generator, torch.Generator):
             raise InvalidTypeError(f"The 'generator' parameter must be a torch.Generator; got "
                                    f"{type(generator).__name__}.")

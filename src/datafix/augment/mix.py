@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from datafix.augment._checks import check_batch, check_images, check_probability
+from datafix._validation import check_float, check_int
+from datafix.augment._checks import check_batch, check_images
 from datafix.augment._random import GAMMA_SLOTS, RandomSource, beta_from_uniform
 from datafix.errors import InvalidInputError, InvalidTypeError
 
@@ -23,12 +24,9 @@ class _Mix(nn.Module):
         super().__init__()
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
             raise InvalidInputError(f"The 'alpha' parameter must be a positive float; got {alpha!r}.")
-        if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(num_classes, int)
-                                        or num_classes < 1):
-            raise InvalidInputError(f"The 'num_classes' parameter must be a positive int; got {num_classes!r}.")
         self.alpha = float(alpha)
-        self.num_classes = num_classes
-        self.p = check_probability(p)
+        self.num_classes = None if num_classes is None else check_int(num_classes, "num_classes", minimum=1)
+        self.p = check_float(p, "p", low=0.0, high=1.0)
         self.source = RandomSource(seed, generator)
         self.epoch = 0
 
