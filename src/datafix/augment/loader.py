@@ -84,14 +84,12 @@ class DeviceLoader:
             batch = batch[0] if len(batch) == 1 else batch
         if self.transform is None:
             return batch
+        keys = {} if ids is None else {"sample_ids": ids}
         if isinstance(batch, Tensor):
-            return self.transform(batch, sample_ids=ids) if ids is not None else self.transform(batch)
+            return self.transform(batch, **keys)
         if isinstance(batch, dict):
-            out = dict(batch)
-            out["image"] = self.transform(batch["image"], **({"sample_ids": ids} if ids is not None else {}))
-            return out
-        images = self.transform(batch[0], **({"sample_ids": ids} if ids is not None else {}))
-        return type(batch)([images, *batch[1:]])
+            return {**batch, "image": self.transform(batch["image"], **keys)}
+        return type(batch)([self.transform(batch[0], **keys), *batch[1:]])
 
     def __iter__(self) -> Iterator[Any]:
         if self.device.type != "cuda":
