@@ -58,9 +58,10 @@ def mlp(d_in: int, d_out: int) -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Linear(d_in, 128), torch.nn.ReLU(), torch.nn.Linear(128, d_out))
 
 
-def train(X, y, lever: str, seed: int, epochs: int, n_classes: int) -> torch.nn.Module:
+def train(X, y, lever: str, seed: int, epochs: int, n_classes: int, make_model=None) -> torch.nn.Module:
+    """Train ``make_model(n_classes)`` (default: :func:`mlp` over the rows of ``X``) with one lever."""
     torch.manual_seed(seed)
-    model = mlp(X.shape[1], n_classes)
+    model = mlp(X.shape[1], n_classes) if make_model is None else make_model(n_classes)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     data = torch.utils.data.TensorDataset(torch.tensor(X, dtype=torch.float32), torch.tensor(y))
     switch = (2 * epochs) // 3
