@@ -5,7 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datafix.balance import (
+    Deferred,
     MultilabelBalancedSampler,
+    Progressive,
     mlsmote,
     multilabel_imbalance,
     pos_weight,
@@ -82,6 +84,42 @@ def test_multilabel_sampler_is_deterministic_and_ddp_aware():
     merged = np.empty(len(a), dtype=np.int64)
     merged[0::2], merged[1::2] = b[0].indices(1), b[1].indices(1)
     np.testing.assert_array_equal(merged, a.indices(1))
+
+
+def test_a_deferred_schedule_draws_plainly_until_its_switch_then_label_first():
+    Y = make_Y()
+    Y[:40] = 0  # unlabelled rows: a plain loader draws them, label-first sampling never does
+    with pytest.warns(DatafixWarning, match="40 samples"):
+        sampler = MultilabelBalancedSampler(Y, num_samples=40_000, schedule=Deferred(2), seed=1)
+    before, after = sampler.indices(1), sampler.indices(2)
+    assert sampler.mix(1) == 0.0 and sampler.mix(2) == 1.0
+    freq = np.bincount(before, minlength=len(Y)) / len(before)
+    np.testing.assert_allclose(freq, 1 / len(Y), atol=4 * np.sqrt(1 / len(Y) / len(before)))
+    assert np.isin(after, np.arange(40)).sum() == 0
+    assert Y[after, 3].mean() > 0.2 > 0.05 > Y[before, 3].mean()
+    # the default epoch length is every sample once, labelled or not
+    with pytest.warns(DatafixWarning):
+        assert len(MultilabelBalancedSampler(Y, schedule=Deferred(2))) == len(Y)
+        assert len(MultilabelBalancedSampler(Y)) == len(Y) - 40
+
+
+def test_a_progressive_schedule_mixes_and_splits_across_ranks_like_one_process():
+    Y = make_Y()
+    Y[:40] = 0
+    with pytest.warns(DatafixWarning):
+        one = MultilabelBalancedSampler(Y, num_samples=20_000, schedule=Progressive(4), seed=5)
+        ranks = [MultilabelBalancedSampler(Y, num_samples=20_000, schedule=Progressive(4), seed=5,
+                                           num_replicas=2, rank=r) for r in range(2)]
+    drawn = one.indices(2)
+    assert one.mix(2) == 0.5
+    # half the positions are plain draws: unlabelled rows get half their plain share
+    assert abs(np.isin(drawn, np.arange(40)).mean() - 0.5 * 40 / len(Y)) < 0.01
+    for epoch in (0, 2, 4):
+        merged = np.empty(len(one), dtype=np.int64)
+        merged[0::2], merged[1::2] = ranks[0].indices(epoch), ranks[1].indices(epoch)
+        np.testing.assert_array_equal(merged, one.indices(epoch))
+    with pytest.raises(InvalidInputError, match="'schedule' only with replacement=True"):
+        MultilabelBalancedSampler(make_Y(), schedule=Deferred(2), replacement=False)
 
 
 def test_mlsmote_makes_rows_for_rare_labels_between_parents():

@@ -21,6 +21,7 @@ from torch.utils.data import Sampler
 
 from datafix._validation import check_int, check_random_state
 from datafix.balance.samplers import ClassBalancedSampler
+from datafix.balance.schedules import Schedule, check_schedule
 from datafix.errors import DatafixWarning, InvalidInputError
 from datafix.signals.neighbors import knn_graph
 
@@ -112,9 +113,15 @@ class MultilabelBalancedSampler(Sampler[int]):
     the samples that carry it (uniformly).
 
     It is a :class:`ClassBalancedSampler` over (sample, label) pairs, so it takes the same
-    ``weighting``, ``schedule``, ``num_samples``, distributed and seeding arguments; a sample's
-    chance is the sum of its labels' shares divided by their counts. Samples without a label
-    are never drawn (a warning says how many).
+    ``weighting``, ``num_samples``, distributed and seeding arguments; a sample's chance is the
+    sum of its labels' shares divided by their counts. Samples without a label are never drawn
+    by label (a warning says how many).
+
+    With a ``schedule``, the draw at an epoch is a mixture (progressively-balanced sampling,
+    Kang et al. 2020): each position is a plain draw (every sample equally likely, unlabelled
+    ones included) with chance ``1 - mix`` and a label-first draw with chance ``mix``; so a
+    :class:`~datafix.balance.Deferred` schedule samples exactly as a shuffled loader until its
+    switch. The default ``num_samples`` is then the number of samples, not of labelled ones.
 
     Examples
     --------
@@ -125,15 +132,22 @@ class MultilabelBalancedSampler(Sampler[int]):
     True
     """
 
-    def __init__(self, Y: Any, *, weighting: str = "inverse", num_samples: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, Y: Any, *, weighting: str = "inverse", num_samples: int | None = None,
+                 schedule: Schedule | None = None, **kwargs: Any) -> None:
         Y = check_multilabel(Y)
+        self.schedule = check_schedule(schedule)
+        if self.schedule is not None and not kwargs.get("replacement", True):
+            raise InvalidInputError("MultilabelBalancedSampler takes a 'schedule' only with replacement=True: its "
+                                    "plain part draws every sample with replacement.")
         rows, labels = np.nonzero(Y)
         self._pair_sample = rows
-        n_labelled = int(Y.any(axis=1).sum())
+        self._n = len(Y)
+        if num_samples is None:
+            num_samples = self._n if self.schedule is not None else int(Y.any(axis=1).sum())
         with warnings.catch_warnings():  # absent labels were reported above, as labels
             warnings.filterwarnings("ignore", message="Classes .* have no samples", category=DatafixWarning)
             self._pairs = ClassBalancedSampler(labels, classes=np.arange(Y.shape[1]), weighting=weighting,
-                                               num_samples=n_labelled if num_samples is None else num_samples, **kwargs)
+                                               num_samples=num_samples, **kwargs)
 
     def __len__(self) -> int:
         return len(self._pairs)
@@ -148,12 +162,29 @@ class MultilabelBalancedSampler(Sampler[int]):
 
     @property
     def label_shares(self) -> np.ndarray:
-        """Each label's share of the draw at the current epoch."""
+        """Each label's share of the label-first draws (the whole draw without a schedule)."""
         return self._pairs.class_shares
+
+    def mix(self, epoch: int | None = None) -> float:
+        """The share of label-first draws at ``epoch`` (1 without a schedule)."""
+        epoch = self._pairs.epoch if epoch is None else check_int(epoch, "epoch", minimum=0)
+        return 1.0 if self.schedule is None else float(self.schedule.mix(epoch))
 
     def indices(self, epoch: int | None = None) -> np.ndarray:
         """This rank's sample indices for ``epoch``."""
-        return self._pair_sample[self._pairs.indices(epoch)]
+        epoch = self._pairs.epoch if epoch is None else check_int(epoch, "epoch", minimum=0)
+        drawn = self._pair_sample[self._pairs.indices(epoch)]
+        mix = self.mix(epoch)
+        if mix >= 1.0:
+            return drawn
+        # the whole epoch's plain draws from (seed, epoch), then this rank's stride of them, so
+        # the ranks' shares make up the single-process draw as the label-first part's do
+        pairs = self._pairs
+        total = pairs._per_rank * pairs.num_replicas
+        rng = np.random.default_rng([pairs.seed, epoch, 0x706C61696E])
+        plain = (rng.random(total) >= mix)[pairs.rank : total : pairs.num_replicas]
+        uniform = rng.integers(0, self._n, total)[pairs.rank : total : pairs.num_replicas]
+        return np.where(plain, uniform, drawn)
 
 
 @dataclass(frozen=True)
