@@ -3,8 +3,9 @@
 Both samplers draw one epoch at a time, vectorised in NumPy (no per-sample Python), from a
 generator seeded with ``(seed, epoch)``; under distributed training every rank computes the
 same epoch and keeps its own strided share, so the shares are disjoint, equally long, and
-together equal the single-process draw (of ``num_samples`` rounded up to a multiple of the
-number of ranks, when it is not one already). The class is drawn first and then a sample within it,
+together equal the single-process draw (with replacement, of ``num_samples`` rounded up to a
+multiple of the number of ranks; without, padded with the epoch's first draws, as
+``DistributedSampler`` pads). The class is drawn first and then a sample within it,
 so the number of samples is not limited the way ``torch.multinomial`` (and so
 ``WeightedRandomSampler``) is, which refuses more than 2**24 categories.
 """
