@@ -22,6 +22,43 @@ def test_noise_matrix_is_column_stochastic_with_the_asked_diagonal(k, rate, kind
     assert (T >= 0).all()
 
 
+@given(st.lists(st.integers(0, 500), min_size=2, max_size=12).filter(lambda c: sum(x > 0 for x in c) >= 2),
+       st.floats(0.0, 0.9))
+def test_by_frequency_noise_sends_flips_in_proportion_to_class_counts(counts, rate):
+    T = noise_matrix(len(counts), rate, "by_frequency", class_counts=counts)
+    np.testing.assert_allclose(T.sum(axis=0), 1.0)
+    np.testing.assert_allclose(np.diag(T), 1.0 - rate)
+    c = np.asarray(counts, dtype=float)
+    for j in range(len(c)):
+        others = np.delete(np.arange(len(c)), j)
+        np.testing.assert_allclose(T[others, j], rate * c[others] / c[others].sum())
+
+
+def test_by_frequency_noise_keeps_a_tail_class_mostly_right_where_class_conditional_does_not():
+    counts = np.round(90 * 15.0 ** (-np.arange(10) / 9)).astype(int)  # 90 down to 6: ratio 15
+    y = np.repeat(np.arange(10), counts)
+    wrong_share = {}
+    for kind in ("by_frequency", "symmetric"):
+        T = noise_matrix(10, 0.25, kind, class_counts=counts)
+        noisy = flip_labels(np.tile(y, 50), T, random_state=0)
+        carriers = np.tile(y, 50)[noisy == 9]
+        wrong_share[kind] = (carriers != 9).mean()
+    assert wrong_share["by_frequency"] < 0.35 < 0.5 < wrong_share["symmetric"]
+    with pytest.raises(InvalidInputError, match="class_counts"):
+        noise_matrix(3, 0.2, "by_frequency")
+    with pytest.raises(InvalidInputError, match="3 finite counts"):
+        noise_matrix(3, 0.2, "by_frequency", class_counts=[1, 2])
+    with pytest.raises(InvalidInputError, match="at least two classes"):
+        noise_matrix(3, 0.2, "by_frequency", class_counts=[5, 0, 0])
+
+
+def test_make_noisy_takes_by_frequency_noise_from_the_kept_class_counts():
+    data = load_noisy("digits", noise=0.25, noise_type="by_frequency", imbalance=15, random_state=0)
+    rarest = np.bincount(data.y_true).argmin()
+    assert (data.y_true[data.y == rarest] == rarest).mean() > 0.6
+    assert 0.2 < data.is_label_error.mean() < 0.3
+
+
 def test_flip_labels_follows_the_matrix():
     y = np.repeat(np.arange(3), 20000)
     T = np.array([[0.7, 0.0, 0.1], [0.3, 0.9, 0.0], [0.0, 0.1, 0.9]])

@@ -96,7 +96,7 @@ def make_noisy(
         Clean labels.
     noise : float in [0, 1), default 0
         Share of labels to flip.
-    noise_type : {"symmetric", "class_conditional"}, default "symmetric"
+    noise_type : {"symmetric", "class_conditional", "by_frequency"}, default "symmetric"
         See :func:`datafix.datasets.noise_matrix`.
     matrix : numpy.ndarray of shape (K, K), optional
         Your own column-stochastic noise matrix; overrides ``noise`` and ``noise_type``.
@@ -136,7 +136,8 @@ def make_noisy(
     if imbalance is not None:
         keep = long_tail_subset(codes, check_float(imbalance, "imbalance", low=1.0, high=1e6), random_state=rng)
         X, codes = X[keep], codes[keep]
-    T = noise_matrix(k, noise, noise_type, random_state=rng) if matrix is None else np.asarray(matrix, float)
+    T = (noise_matrix(k, noise, noise_type, class_counts=np.bincount(codes, minlength=k), random_state=rng)
+         if matrix is None else np.asarray(matrix, float))
     noisy = flip_labels(codes, T, random_state=rng)
     n = len(codes)
     dup_src = rng.choice(n, size=n_duplicates, replace=n_duplicates > n) if n_duplicates else np.empty(0, int)

@@ -13,12 +13,12 @@ from datafix._validation import (
 )
 from datafix.errors import InvalidInputError
 
-NOISE_TYPES = ("symmetric", "class_conditional")
+NOISE_TYPES = ("symmetric", "class_conditional", "by_frequency")
 
 
 def noise_matrix(
     n_classes: int, rate: float, kind: str = "symmetric", *, concentration: float = 0.3,
-    random_state: RandomState = 0,
+    class_counts: np.ndarray | None = None, random_state: RandomState = 0,
 ) -> np.ndarray:
     """A column-stochastic noise matrix ``T[i, j] = P(given label i | true label j)``.
 
@@ -28,12 +28,19 @@ def noise_matrix(
         K >= 2.
     rate : float in [0, 1)
         Share of each class's labels that are flipped (``1 - T[j, j]``).
-    kind : {"symmetric", "class_conditional"}, default "symmetric"
+    kind : {"symmetric", "class_conditional", "by_frequency"}, default "symmetric"
         Symmetric: a flipped label goes to any other class with equal chance. Class-conditional:
         each class flips towards a few classes, with shares drawn from a Dirichlet of
         ``concentration`` (small values concentrate the flips, as real confusions do).
+        By frequency: a flipped label goes to another class in proportion to that class's
+        count (annotators reach for common classes), so on long-tailed data a rare class
+        receives few wrong labels and most of its given labels stay right; the other kinds can
+        send a tail class more wrong labels than it has samples. With two classes it is
+        ``"symmetric"``.
     concentration : float, default 0.3
         Dirichlet concentration for ``"class_conditional"``.
+    class_counts : array-like of shape (K,), optional
+        Samples per true class; required by ``"by_frequency"``.
     random_state : int, numpy.random.Generator or None, default 0
         Seed of every random draw.
 
@@ -47,20 +54,38 @@ def noise_matrix(
     >>> T = noise_matrix(3, 0.2)
     >>> T.round(2).tolist()
     [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
+    >>> noise_matrix(3, 0.2, "by_frequency", class_counts=[80, 15, 5]).round(2).tolist()
+    [[0.8, 0.19, 0.17], [0.15, 0.8, 0.03], [0.05, 0.01, 0.8]]
     """
     n_classes = check_int(n_classes, "n_classes", minimum=2)
     rate = check_float(rate, "rate", low=0.0, high=0.999)
     check_choice(kind, "kind", NOISE_TYPES)
     rng = check_random_state(random_state)
+    counts = _class_counts(class_counts, n_classes) if kind == "by_frequency" else None
     T = np.zeros((n_classes, n_classes))
     for j in range(n_classes):
         others = np.delete(np.arange(n_classes), j)
-        share = np.full(n_classes - 1, 1.0 / (n_classes - 1)) if kind == "symmetric" else rng.dirichlet(
-            np.full(n_classes - 1, concentration)
-        )
+        if kind == "symmetric":
+            share = np.full(n_classes - 1, 1.0 / (n_classes - 1))
+        elif kind == "by_frequency":
+            share = counts[others] / counts[others].sum()
+        else:
+            share = rng.dirichlet(np.full(n_classes - 1, concentration))
         T[others, j] = rate * share
         T[j, j] = 1.0 - rate
     return T
+
+
+def _class_counts(class_counts, n_classes: int) -> np.ndarray:
+    if class_counts is None:
+        raise InvalidInputError("kind='by_frequency' needs the 'class_counts' argument (samples per true class).")
+    counts = np.asarray(class_counts, dtype=np.float64)
+    if counts.shape != (n_classes,) or not np.isfinite(counts).all() or (counts < 0).any():
+        raise InvalidInputError(f"The 'class_counts' argument must hold {n_classes} finite counts >= 0; "
+                                f"got {np.asarray(class_counts).tolist()!r}.")
+    if np.count_nonzero(counts) < 2:
+        raise InvalidInputError("The 'class_counts' argument needs at least two classes with samples.")
+    return counts
 
 
 def flip_labels(labels: np.ndarray, matrix: np.ndarray, *, random_state: RandomState = 0) -> np.ndarray:
