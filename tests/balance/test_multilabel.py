@@ -157,6 +157,37 @@ def test_thresholds_maximise_f1_per_label():
         assert f1_score(Y[:, j], scores[:, j] >= thresholds[j]) >= f1_score(Y[:, j], scores[:, j] >= 0.5)
 
 
+@given(st.lists(st.tuples(st.floats(0, 1), st.integers(0, 1)), min_size=2, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_tuned_threshold_beats_every_grid_threshold_on_its_data(pairs):
+    from sklearn.metrics import f1_score
+
+    scores = np.array([[p[0]] for p in pairs])
+    Y = np.array([[p[1]] for p in pairs])
+    if not Y.any():
+        return
+    best = f1_score(Y[:, 0], scores[:, 0] >= tune_thresholds(scores, Y)[0], zero_division=0)
+    for t in np.arange(0.05, 0.951, 0.05):
+        assert best >= f1_score(Y[:, 0], scores[:, 0] >= t, zero_division=0) - 1e-12
+
+
+def test_a_rare_label_with_low_scores_gets_a_threshold_of_its_own_scale():
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.02).astype(int)
+    scores = np.where(y == 1, rng.uniform(0.01, 0.04, 2000), rng.uniform(0.0, 0.02, 2000))  # all far below 0.05
+    threshold = tune_thresholds(scores[:, None], y[:, None])[0]
+    assert 0.01 < threshold < 0.04
+    from sklearn.metrics import f1_score
+
+    assert f1_score(y, scores >= threshold) > 0.6
+    assert f1_score(y, scores >= tune_thresholds(scores[:, None], y[:, None], grid=[0.05, 0.5])[0]) == 0.0
+
+
+def test_thresholds_reject_nan_scores():
+    with pytest.raises(InvalidInputError, match="scores"):
+        tune_thresholds(np.array([[np.nan], [0.2]]), np.array([[1], [0]]))
+
+
 @given(st.lists(st.lists(st.integers(0, 1), min_size=3, max_size=3), min_size=1, max_size=30))
 @settings(max_examples=40, deadline=None)
 def test_sampler_draws_only_labelled_rows(rows):

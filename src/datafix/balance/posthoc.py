@@ -95,29 +95,44 @@ def tune_thresholds(scores: Any, Y: Any, *, grid: Any = None) -> np.ndarray:
     Y : array of shape (n, L)
         Validation 0/1 targets. A label without a positive keeps 0.5.
     grid : sequence of float, optional
-        Candidate thresholds (default: 0.05, 0.10, ..., 0.95).
+        Candidate thresholds. By default every distinct validation score is a candidate
+        (scikit-learn's precision-recall curve), and the chosen threshold lies halfway between the
+        best one and the next lower score, so that a rare label, whose scores a plainly trained
+        model keeps far below 0.5, gets a threshold of its own scale.
 
     Returns
     -------
     numpy.ndarray of shape (L,)
+        Predict label ``j`` where ``scores[:, j] >= thresholds[j]``.
 
     Examples
     --------
-    >>> s = np.array([[0.9, 0.3], [0.2, 0.2], [0.8, 0.1]])
+    >>> s = np.array([[0.9, 0.03], [0.2, 0.01], [0.8, 0.02]])
     >>> tune_thresholds(s, [[1, 1], [0, 0], [1, 0]]).tolist()
+    [0.5, 0.025]
+    >>> tune_thresholds(s, [[1, 1], [0, 0], [1, 0]], grid=[0.25, 0.5, 0.75]).tolist()
     [0.25, 0.25]
     """
-    from sklearn.metrics import f1_score
+    from sklearn.metrics import f1_score, precision_recall_curve
 
     Y = check_multilabel(Y, warn=False)
     s = np.asarray(scores, dtype=float)
     if s.shape != Y.shape:
         raise InvalidInputError(f"The 'scores' argument has shape {s.shape} but Y has {Y.shape}.")
-    candidates = np.arange(0.05, 0.951, 0.05) if grid is None else np.asarray(grid, dtype=float)
+    if not np.isfinite(s).all():
+        raise InvalidInputError("The 'scores' argument has NaN or infinite values.")
     out = np.full(Y.shape[1], 0.5)
     for j in range(Y.shape[1]):
         if not Y[:, j].any():
             continue
-        f1 = [f1_score(Y[:, j], s[:, j] >= t, zero_division=0) for t in candidates]
-        out[j] = round(float(candidates[int(np.argmax(f1))]), 6)
+        if grid is not None:
+            candidates = np.asarray(grid, dtype=float)
+            f1 = [f1_score(Y[:, j], s[:, j] >= t, zero_division=0) for t in candidates]
+            out[j] = round(float(candidates[int(np.argmax(f1))]), 6)
+            continue
+        precision, recall, cuts = precision_recall_curve(Y[:, j], s[:, j])
+        f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
+        best = cuts[int(np.argmax(f1))]
+        below = s[:, j][s[:, j] < best]
+        out[j] = float((best + below.max()) / 2) if len(below) else float(best)
     return out
