@@ -13,7 +13,10 @@ def test_advice_follows_the_measured_imbalance():
     assert strong.startswith("imbalance ratio 100: first try logit adjustment") and "Deferred" in strong
     assert "fewer than 5" not in strong
     assert "1 class has fewer than 5 samples" in rebalancing_advice(np.array([1000, 100, 2]))
-    assert rebalancing_advice(np.array([50, 1]), multilabel=True).startswith("label imbalance ratio 50: first use BCEWithLogitsLoss")
+    multilabel = rebalancing_advice(np.array([50, 1]), multilabel=True)
+    assert multilabel.startswith("label imbalance ratio 50: first use label-first sampling")
+    # thresholds tuned on a few validation positives lowered the rebalanced models' F1 in the benchmark
+    assert "tune_thresholds) for a plainly trained model" in multilabel
     assert "nothing to rebalance" in rebalancing_advice(np.array([5, 0]))
 
 
