@@ -249,13 +249,13 @@ def main() -> None:
         part = part.droplevel([0, 1])["balanced accuracy"]
         schedules = part[["deferred balanced sampler", "progressive sampler"]]
         winner = part.idxmax()
-        seeds = table[(table["data"] == name) & (table["ratio"] == ratio)].pivot(
+        by_seed = table[(table["data"] == name) & (table["ratio"] == ratio)].pivot(
             index="seed", columns="lever", values="balanced accuracy")
         verdicts.append(
             f"{name}, ratio {ratio}: best overall {winner} ({part[winner]:.3f}); plain {part['plain']:.3f}; "
             f"balanced sampler from epoch 0 {part['balanced sampler from epoch 0']:.3f}; best schedule "
             f"{schedules.idxmax()} {schedules.max():.3f}: "
-            f"{compare(seeds[schedules.idxmax()], seeds['balanced sampler from epoch 0'])}"
+            f"{compare(by_seed[schedules.idxmax()], by_seed['balanced sampler from epoch 0'])}"
         )
     ml = multilabel(args.seeds, args.epochs)
     ml_summary = ml.groupby(["data", "lever"], sort=False)[[c for c in ml.columns if "F1" in c]].mean().round(3)
