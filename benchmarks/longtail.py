@@ -29,6 +29,7 @@ from sklearn.model_selection import train_test_split
 
 import datafix as dfx
 from _docs import write_section
+from _stats import compare
 from datafix.balance import (
     ClassBalancedSampler,
     ClassWeightSchedule,
@@ -147,14 +148,6 @@ def single_label(seeds: list[int], epochs: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare(a: pd.Series, b: pd.Series) -> str:
-    """'beats' / 'ties with' / 'loses to' epoch 0: the mean per-seed difference against twice its standard error."""
-    diff = (a - b).dropna()
-    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.inf
-    word = "beats" if diff.mean() > 2 * se else "loses to" if diff.mean() < -2 * se else "ties with"
-    return f"{word} epoch 0 (difference {diff.mean():+.3f}, standard error {se:.3f} over {len(diff)} seeds)"
-
-
 def digit_pairs(images: np.ndarray, labels: np.ndarray, n: int, class_share: np.ndarray, rng) -> tuple:
     """``n`` 8 x 16 images of two digits side by side; the targets say which digits appear."""
     members = [np.flatnonzero(labels == c) for c in range(10)]
@@ -255,7 +248,7 @@ def main() -> None:
             f"{name}, ratio {ratio}: best overall {winner} ({part[winner]:.3f}); plain {part['plain']:.3f}; "
             f"balanced sampler from epoch 0 {part['balanced sampler from epoch 0']:.3f}; best schedule "
             f"{schedules.idxmax()} {schedules.max():.3f}: "
-            f"{compare(by_seed[schedules.idxmax()], by_seed['balanced sampler from epoch 0'])}"
+            f"{compare(by_seed[schedules.idxmax()], by_seed['balanced sampler from epoch 0'], 'epoch 0')}"
         )
     ml = multilabel(args.seeds, args.epochs)
     ml_summary = ml.groupby(["data", "lever"], sort=False)[[c for c in ml.columns if "F1" in c]].mean().round(3)
@@ -275,7 +268,7 @@ def main() -> None:
         verdicts.append(
             f"multilabel {name}, each lever with its better thresholds: best {best.idxmax()} ({best.max():.3f}); "
             f"label-first sampler from epoch 0 {best['label-first sampler']:.3f}; best schedule {best_schedule} "
-            f"{best[best_schedule]:.3f}: {compare(per_seed(best_schedule), per_seed('label-first sampler'))}"
+            f"{best[best_schedule]:.3f}: {compare(per_seed(best_schedule), per_seed('label-first sampler'), 'epoch 0')}"
         )
         positives = ml[ml["data"] == name].filter(like="validation positives").mean()
         verdicts.append(
