@@ -260,17 +260,17 @@ def main() -> None:
         best = pd.concat([f1_at, f1_tuned], axis=1).max(axis=1)  # each lever with its better threshold protocol
         best_schedule = best[["deferred label-first sampler", "progressive label-first sampler"]].idxmax()
         rows = ml[ml["data"] == name]
-
-        def per_seed(lever, rows=rows, f1_at=f1_at, f1_tuned=f1_tuned):
-            column = "macro F1 (0.5)" if f1_at[lever] >= f1_tuned[lever] else "macro F1 (tuned)"
-            return rows[rows["lever"] == lever].set_index("seed")[column]
-
+        by_seed = pd.DataFrame({  # per seed, each lever under the threshold protocol that `best` took for it
+            lever: rows[rows["lever"] == lever].set_index("seed")[
+                "macro F1 (0.5)" if f1_at[lever] >= f1_tuned[lever] else "macro F1 (tuned)"]
+            for lever in part.index
+        })
         verdicts.append(
             f"multilabel {name}, each lever with its better thresholds: best {best.idxmax()} ({best.max():.3f}); "
             f"label-first sampler from epoch 0 {best['label-first sampler']:.3f}; best schedule {best_schedule} "
-            f"{best[best_schedule]:.3f}: {compare(per_seed(best_schedule), per_seed('label-first sampler'), 'epoch 0')}"
+            f"{best[best_schedule]:.3f}: {compare(by_seed[best_schedule], by_seed['label-first sampler'], 'epoch 0')}"
         )
-        positives = ml[ml["data"] == name].filter(like="validation positives").mean()
+        positives = rows.filter(like="validation positives").mean()
         verdicts.append(
             f"multilabel {name}, threshold tuning: " + ", ".join(f"{lever} {f1_at[lever]:.3f} -> {f1_tuned[lever]:.3f}"
                                                                  for lever in part.index)

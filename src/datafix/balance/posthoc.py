@@ -121,12 +121,12 @@ def tune_thresholds(scores: Any, Y: Any, *, grid: Any = None) -> np.ndarray:
         raise InvalidInputError(f"The 'scores' argument has shape {s.shape} but Y has {Y.shape}.")
     if not np.isfinite(s).all():
         raise InvalidInputError("The 'scores' argument has NaN or infinite values.")
+    candidates = None if grid is None else np.asarray(grid, dtype=float)
     out = np.full(Y.shape[1], 0.5)
     for j in range(Y.shape[1]):
         if not Y[:, j].any():
             continue
-        if grid is not None:
-            candidates = np.asarray(grid, dtype=float)
+        if candidates is not None:
             f1 = [f1_score(Y[:, j], s[:, j] >= t, zero_division=0) for t in candidates]
             out[j] = round(float(candidates[int(np.argmax(f1))]), 6)
             continue
