@@ -17,7 +17,7 @@ PUBLIC = {
     "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "TorchProbeClassifier", "check_pred_probs",
                         "cross_val_pred_probs", "handle_non_finite", "knn_graph", "knn_query", "make_model"],
     "datafix.checks": ["CHECKS", "CheckSpec", "column_quality", "duplicate_groups", "effective_number",
-                       "exact_duplicate_pairs", "find_label_issues", "find_leakage", "knn_label_votes", "list_checks",
+                       "exact_duplicate_pairs", "find_label_issues", "find_label_value_issues", "find_leakage", "knn_label_votes", "list_checks",
                        "register_check", "resolve_checks"],
     "datafix.datasets": ["NAMES", "InjectedData", "flip_labels", "load_noisy", "long_tail_subset", "make_noisy",
                          "noise_matrix"],

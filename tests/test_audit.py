@@ -182,7 +182,7 @@ def test_empty_dataset_is_an_error():
 
 
 def test_every_class_with_one_sample_is_an_error():
-    with pytest.raises(InvalidInputError, match="every class has one"):
+    with pytest.raises(InvalidInputError, match="distinct value for every sample"):
         dfx.audit(np.eye(3), ["a", "b", "c"], verbose=False)
 
 

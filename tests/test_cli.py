@@ -45,7 +45,7 @@ def test_audit_a_table_file(tmp_path, capsys, suffix):
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert main(["audit", str(tmp_path / "missing.csv"), "--label", "y"]) == 2
-    assert "No such file" in capsys.readouterr().err
+    assert "no such file" in capsys.readouterr().err
     path = tmp_path / "t.csv"
     pd.DataFrame({"a": np.arange(6.0), "y": [0, 1] * 3}).to_csv(path, index=False)
     assert main(["audit", str(path), "--label", "target", "-q"]) == 2

@@ -6,7 +6,7 @@ Examples
 >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
 >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
 >>> list(report.summary().index[:4])
-['broken', 'label', 'outlier', 'duplicate']
+['broken', 'label', 'label_values', 'outlier']
 """
 
 from datafix import augment, balance, checks, data, datasets, errors, fix, signals, synth

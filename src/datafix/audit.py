@@ -13,11 +13,12 @@ import torch
 from datafix._validation import RandomState, check_choice, check_int, check_random_state, py_value
 from datafix.checks import find_leakage, resolve_checks
 from datafix.data import DataView, as_view
-from datafix.data.frame import from_frame
+from datafix.data.frame import check_unique_index, encode_like, from_frame
 from datafix.data.labels import decode_labels
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.report import CheckOutcome, Report, library_versions
 from datafix.signals import Signals, check_pred_probs, handle_non_finite
+from datafix.signals.bundle import KIND_SIGNALS
 from datafix.signals.features import NAN_POLICIES
 from datafix.signals.neighbors import BACKENDS
 
@@ -143,6 +144,12 @@ def audit(
     codes = None if view.codes is None else view.codes[valid]
     if codes is not None and len(np.unique(codes)) < 2:
         raise InvalidInputError("The usable samples have a single class; a label audit needs at least 2.")
+    if codes is not None and len(codes) > 2 and view.n_classes == len(codes):
+        raise InvalidInputError(
+            f"The labels have a distinct value for every sample ({len(codes)} values, such as "
+            f"{py_value(view.classes[0])!r}): that is an ID column or a continuous target, not class labels. "
+            "Pass the class column as labels=."
+        )
 
     test_view = None
     if test is not None:
@@ -167,8 +174,10 @@ def audit(
     for spec in specs:
         missing = [why for name in spec.requires if (why := signals.missing(name)) is not None]
         if missing:
+            applies = not any(name in KIND_SIGNALS and signals.missing(name) for name in spec.requires)
             outcomes[spec.name] = CheckOutcome(
-                spec.name, False, spec.flag, spec.score, reason="; ".join(missing), description=spec.description
+                spec.name, False, spec.flag, spec.score, reason="; ".join(missing), description=spec.description,
+                applies=applies,
             )
             continue
         result = spec.func(signals, **params_by_check.get(spec.name, {}))
@@ -195,7 +204,8 @@ def audit(
         "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
         "classes": [py_value(c) for c in (view.classes if view.classes is not None else [])],
     }
-    return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues)
+    return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues,
+                  audited=(data, labels, view))
 
 
 def _check_multilabel_targets(multilabel: Any, n: int) -> tuple[list[Any], np.ndarray]:
@@ -319,14 +329,14 @@ def _test_view(train: DataView, test: Any, features: Any, test_features: Any, re
     if train.kind == "frame":
         if not isinstance(test, pd.DataFrame):
             raise InvalidTypeError("The training data is a DataFrame, so 'test' must be one too.")
+        check_unique_index(test.index, name="test")
         missing = [c for c in train.table.columns if c not in test.columns]
         if missing:
             raise InvalidInputError(f"The 'test' DataFrame lacks the training feature columns {missing}.")
         view = from_frame(test[list(train.table.columns)])
         # one-hot columns follow the training table's: categories unseen in training are dropped
-        aligned = pd.DataFrame(view.features, columns=view.feature_names, index=test.index)
-        aligned = aligned.reindex(columns=train.feature_names, fill_value=0.0)
-        return view.with_features(aligned.to_numpy(np.float64), list(train.feature_names or []))
+        names = list(train.feature_names or [])
+        return view.with_features(encode_like(test[list(train.table.columns)], names), names)
     extractor = features if isinstance(features, torch.nn.Module) or callable(features) else None
     if train.kind in ("torch", "images"):
         if features is not None and extractor is None and test_features is None:

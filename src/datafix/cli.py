@@ -1,11 +1,20 @@
-"""The ``datafix`` command: ``audit`` a table, or run the ``demo``."""
+"""The ``datafix`` command: ``audit`` a table or an image folder, ``fix`` a table, or run the ``demo``.
+
+Every path is checked before any work: inputs exist, outputs have a known ending, their folder
+exists, and no output names an input (datafix never overwrites what it reads). Outputs are
+written atomically. Errors and warnings speak in flags (``--pred-probs``), not Python arguments.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,6 +22,22 @@ from datafix._version import __version__
 from datafix.errors import DatafixError
 
 READERS = {".csv": pd.read_csv, ".tsv": lambda p: pd.read_csv(p, sep="\t"), ".parquet": pd.read_parquet}
+REPORT_FORMATS = (".json", ".parquet", ".csv", ".html")
+TABLE_FORMATS = (".csv", ".parquet")
+#: Python argument names in datafix's messages, and the flags a command-line user types instead.
+FLAG_WORDS = (
+    (r"pred_probs=", "--pred-probs FILE.npy"),
+    (r"features=", "--features FILE.npy"),
+    (r"nan_policy='(\w+)'", r"--nan-policy \1"),
+    (r"The 'labels' argument", "The --label column"),
+    (r"labels=", "--label"),
+    (r"The 'cv' parameter", "--cv"),
+    (r"The 'random_state' parameter", "--seed"),
+)
+
+
+class CommandLineError(DatafixError, ValueError):
+    """Bad command-line input (a flag's value, a path), named by its flag."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,13 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"datafix {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    audit = sub.add_parser("audit", help="audit a CSV or Parquet table", description="Audit a labelled table.")
-    audit.add_argument("path", type=Path, help="a .csv, .tsv or .parquet file")
-    audit.add_argument("--label", required=True, help="name of the label column")
+    audit = sub.add_parser(
+        "audit", help="audit a table or an image folder", description="Audit a labelled table, or a folder with "
+        "one subfolder of images per class.",
+        epilog="Quality gate for CI: --fail-on label=0.05 --fail-on duplicate=0 exits 1 when the label check "
+        "flags more than 5%% of the samples or the duplicate check flags any.",
+    )
+    audit.add_argument("path", type=Path, help="a .csv, .tsv or .parquet file, or an image folder")
+    audit.add_argument("--label", help="name of the label column (tables; an image folder's labels are its "
+                                       "subfolders)")
     audit.add_argument("-o", "--output", type=Path, help="write the report (.json, .parquet, .csv or .html)")
     audit.add_argument("--html", type=Path, help="also write the report as a self-contained HTML page")
-    audit.add_argument("--index-col", help="column to use as the sample identifier")
+    audit.add_argument("--index-col", help="column to use as the sample identifier (one value per row)")
     audit.add_argument("--test", type=Path, help="a held-out table: flag its rows that copy training rows")
+    audit.add_argument("--fail-on", action="append", default=[], metavar="CHECK=SHARE",
+                       help="exit 1 when CHECK flags more than SHARE of the samples (0.05 or 5%%); repeatable")
     _common(audit)
 
     fix = sub.add_parser(
@@ -43,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--report", type=Path, help="write the audit and the plan as an HTML page")
     fix.add_argument("--config", type=Path, help="a pipeline config (.json or .yaml; see Pipeline.to_config)")
     fix.add_argument("--actions", action="store_true", help="keep every row and add a datafix_action column")
-    fix.add_argument("--index-col", help="column to use as the sample identifier")
+    fix.add_argument("--index-col", help="column to use as the sample identifier (one value per row)")
     _common(fix)
 
     demo = sub.add_parser(
@@ -56,38 +89,201 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where to write the HTML page with the audit and the fix (default: %(default)s)")
     demo.add_argument("--noise", type=float, default=0.2, help="share of labels to flip (default: %(default)s)")
     demo.add_argument("--noise-type", choices=["symmetric", "class_conditional"], default="class_conditional")
-    _common(demo)
+    _common(demo, signals=False)
     return parser
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, *, signals: bool = True) -> None:
     p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default: %(default)s)")
     p.add_argument("--nan-policy", choices=["raise", "drop", "impute"], default="raise",
                    help="what to do with NaN/inf features (default: %(default)s)")
+    if signals:
+        p.add_argument("--pred-probs", type=Path, metavar="FILE.npy",
+                       help="out-of-sample predicted probabilities from your own model, shape (n, classes), "
+                            "columns in the order of the sorted label values")
+        p.add_argument("--features", type=Path, metavar="FILE.npy",
+                       help="features per sample, shape (n, d), e.g. a model's embeddings")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no warnings")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``datafix`` command line; returns the exit status."""
+    """Run the ``datafix`` command line; returns the exit status (0 ok, 1 quality gate failed, 2 error)."""
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():  # restores the caller's filters and showwarning afterwards
+        warnings.simplefilter("ignore" if args.quiet else "default")
+        warnings.showwarning = _show_warning
+        try:
+            if args.command == "audit":
+                return _audit(args)
+            if args.command == "fix":
+                return _fix(args)
+            return _demo(args)
+        except (DatafixError, FileNotFoundError, ValueError, OSError) as err:
+            print(f"datafix: error: {flag_words(str(err))}", file=sys.stderr)
+            return 2
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """Warnings on the command line: one line in flags, no Python file and line number."""
+    print(f"datafix: warning: {flag_words(str(message))}", file=sys.stderr)
+
+
+def flag_words(message: str) -> str:
+    """Say a Python-API message in command-line flags.
+
+    Examples
+    --------
+    >>> flag_words("Pass nan_policy='drop' to leave those rows out, or pred_probs= from your model.")
+    'Pass --nan-policy drop to leave those rows out, or --pred-probs FILE.npy from your model.'
+    """
+    for pattern, flag in FLAG_WORDS:
+        message = re.sub(pattern, flag, message)
+    return message
+
+
+# -- paths ----------------------------------------------------------------------------------------
+
+
+def _check_input(path: Path, flag: str, formats: Sequence[str], *, folder: bool = False) -> None:
+    if folder and path.is_dir():
+        return
+    if path.suffix.lower() not in formats:
+        kinds = ", ".join(formats) + (" file, or an image folder" if folder else " file")
+        raise CommandLineError(f"{flag} {str(path)!r}: cannot read this kind of file; use a {kinds}.")
+    if not path.is_file():
+        raise CommandLineError(f"{flag} {str(path)!r}: no such file.")
+
+
+def _check_outputs(outputs: Sequence[tuple[str, Path | None, Sequence[str]]],
+                   inputs: Sequence[tuple[str, Path | None]]) -> None:
+    """Every output path is writable, has a known ending and names no input, before any work."""
+    seen: dict[Path, str] = {}
+    for flag, path, formats in outputs:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise CommandLineError(f"{flag} {str(path)!r} is a folder; give a file name inside it, such as "
+                                   f"{str(path / ('report' + formats[0]))!r}.")
+        if path.suffix.lower() not in formats:
+            raise CommandLineError(f"{flag} {str(path)!r}: cannot tell the format from its ending "
+                                   f"{path.suffix or '(none)'!r}; use {', '.join(formats)}.")
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise CommandLineError(f"{flag} {str(path)!r}: the folder {str(parent)!r} does not exist; create it "
+                                   "first.")
+        if not os.access(parent, os.W_OK):
+            raise CommandLineError(f"{flag} {str(path)!r}: the folder {str(parent)!r} is not writable.")
+        for in_flag, source in inputs:
+            if source is not None and _same_file(path, source):
+                raise CommandLineError(f"{flag} {str(path)!r} is the input {in_flag} file; datafix never overwrites "
+                                       "its input. Choose another output name.")
+        key = path.resolve()
+        if key in seen:
+            raise CommandLineError(f"{flag} and {seen[key]} name the same file {str(path)!r}; give each its own.")
+        seen[key] = flag
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def _read_table(path: Path, index_col: str | None, flag: str = "PATH") -> pd.DataFrame:
     try:
-        if args.command == "audit":
-            return _audit(args)
-        if args.command == "fix":
-            return _fix(args)
-        return _demo(args)
-    except (DatafixError, FileNotFoundError, ValueError, OSError) as err:
-        print(f"datafix: error: {err}", file=sys.stderr)
-        return 2
+        frame = READERS[path.suffix.lower()](path)
+    except pd.errors.EmptyDataError:
+        raise CommandLineError(f"{flag} {str(path)!r} is empty: it has no header and no rows.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise CommandLineError(f"{flag} {str(path)!r} cannot be read as a table: {err}") from None
+    if len(frame) == 0:
+        raise CommandLineError(f"{flag} {str(path)!r} has a header but no rows: there is nothing to audit.")
+    if index_col:
+        if index_col not in frame.columns:
+            raise CommandLineError(f"--index-col {index_col!r} is not a column of {str(path)!r}; its columns are "
+                                   f"{list(map(str, frame.columns))}.")
+        repeated = frame[index_col][frame[index_col].duplicated()].unique()
+        if len(repeated):
+            shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in repeated[:5])
+            raise CommandLineError(
+                f"--index-col {index_col!r} repeats {len(repeated)} values ({shown}{' ...' if len(repeated) > 5 else ''}) "
+                f"in {str(path)!r}; the sample identifier needs one value per row. Give a column with unique "
+                "values, or leave --index-col out to identify rows by position."
+            )
+        frame = frame.set_index(index_col)
+    return frame
+
+
+def _read_array(path: Path | None, flag: str, n: int | None) -> Any:
+    """A --pred-probs / --features file: 2-D, one row per sample (``n``; None: the audit checks)."""
+    if path is None:
+        return None
+    import numpy as np
+
+    try:
+        values = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        raise CommandLineError(f"{flag} {str(path)!r} is not a plain NumPy array file (numpy.save): {err}") from None
+    if values.ndim != 2 or (n is not None and len(values) != n):
+        rows = "one row per sample" if n is None else f"one row per sample: ({n}, columns)"
+        raise CommandLineError(f"{flag} {str(path)!r} has shape {values.shape}; it needs {rows}.")
+    return values
+
+
+def _fail_on(specs: Sequence[str]) -> dict[str, float]:
+    """Parse ``--fail-on CHECK=SHARE`` flags (SHARE as 0.05 or 5%)."""
+    from datafix.checks import list_checks
+
+    known = ["broken", *list_checks()]
+    gates = {}
+    for spec in specs:
+        name, _, share = spec.partition("=")
+        if name not in known:
+            raise CommandLineError(f"--fail-on {spec!r}: unknown check {name!r}; the checks are {known}.")
+        try:
+            value = float(share[:-1]) / 100 if share.endswith("%") else float(share)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            raise CommandLineError(f"--fail-on {spec!r}: give CHECK=SHARE with SHARE in [0, 1] or a percentage, "
+                                   "such as label=0.05 or label=5%.")
+        gates[name] = value
+    return gates
+
+
+# -- commands -------------------------------------------------------------------------------------
 
 
 def _audit(args: argparse.Namespace) -> int:
     from datafix.audit import audit
 
-    frame = _read_table(args.path, args.index_col)
-    test = None if args.test is None else _read_table(args.test, args.index_col)
-    report = audit(frame, labels=args.label, cv=args.cv, nan_policy=args.nan_policy, test=test,
+    is_folder = args.path.is_dir()
+    _check_input(args.path, "PATH", tuple(READERS), folder=True)
+    if not is_folder and args.label is None:
+        raise CommandLineError("--label is required for a table: name its label column.")
+    if is_folder and (args.label or args.index_col or args.test):
+        raise CommandLineError("An image folder's labels are its subfolder names and its identifiers the file "
+                               "paths: leave out --label, --index-col and --test.")
+    if args.test is not None:
+        _check_input(args.test, "--test", tuple(READERS))
+    for flag, path in (("--pred-probs", args.pred_probs), ("--features", args.features)):
+        if path is not None:
+            _check_input(path, flag, (".npy",))
+    inputs = [("PATH", args.path), ("--test", args.test), ("--pred-probs", args.pred_probs),
+              ("--features", args.features)]
+    _check_outputs([("-o/--output", args.output, REPORT_FORMATS), ("--html", args.html, (".html",))], inputs)
+    gates = _fail_on(args.fail_on)
+    if is_folder:
+        data, labels, n = str(args.path), None, None
+    else:
+        data = _read_table(args.path, args.index_col)
+        labels, n = args.label, len(data)
+    test = None if args.test is None else _read_table(args.test, args.index_col, "--test")
+    report = audit(data, labels=labels, cv=args.cv, nan_policy=args.nan_policy, test=test,
+                   pred_probs=_read_array(args.pred_probs, "--pred-probs", n),
+                   features=_read_array(args.features, "--features", n),
                    random_state=args.seed, verbose=not args.quiet)
     print(report.render())
     if args.output:
@@ -95,6 +291,22 @@ def _audit(args: argparse.Namespace) -> int:
     if args.html:
         report.to_html(args.html)
         print(f"HTML report written to {args.html}")
+    return _gate(report, gates)
+
+
+def _gate(report: Any, gates: dict[str, float]) -> int:
+    summary = report.summary()
+    failed = []
+    for name, limit in gates.items():
+        if name in summary.index and summary.loc[name, "status"] == "ran":
+            share = float(summary.loc[name, "share"])
+            if share > limit:
+                failed.append(f"{name} flags {share:.1%} of the samples (more than {limit:.1%})")
+        else:
+            failed.append(f"{name} did not run ({summary.loc[name, 'note'] if name in summary.index else 'unknown'})")
+    if failed:
+        print(f"datafix: quality gate failed: {'; '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -102,45 +314,41 @@ def _fix(args: argparse.Namespace) -> int:
     from datafix.audit import audit
     from datafix.fix import DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
 
-    writers = {".csv": lambda f, p: f.to_csv(p), ".parquet": lambda f, p: f.to_parquet(p)}
-    if args.output.suffix.lower() not in writers:
-        raise ValueError(f"Cannot tell the output format from {str(args.output)!r}: use .csv or .parquet.")
+    _check_input(args.path, "PATH", tuple(READERS))
+    for flag, path, kinds in (("--config", args.config, (".json", ".yaml", ".yml")),
+                              ("--pred-probs", args.pred_probs, (".npy",)), ("--features", args.features, (".npy",))):
+        if path is not None:
+            _check_input(path, flag, kinds)
+    inputs = [("PATH", args.path), ("--config", args.config), ("--pred-probs", args.pred_probs),
+              ("--features", args.features)]
+    _check_outputs([("-o/--output", args.output, TABLE_FORMATS), ("--report", args.report, (".html",))], inputs)
     pipeline = (Pipeline.from_config(args.config) if args.config else
                 Pipeline([DropBroken(), DropLabelIssues(), DropNearDuplicates()]))
     frame = _read_table(args.path, args.index_col)
     report = audit(frame, labels=args.label, cv=args.cv, nan_policy=args.nan_policy, random_state=args.seed,
-                   verbose=not args.quiet)
+                   pred_probs=_read_array(args.pred_probs, "--pred-probs", len(frame)),
+                   features=_read_array(args.features, "--features", len(frame)), verbose=not args.quiet)
     plan = pipeline.fit(frame, args.label, report=report)
     print(plan.summary().to_string() if len(plan.summary()) else "no changes")
     for cap in plan.caps:
         print(f"cap: {cap}")
     fixed = plan.to_frame(actions=args.actions)
-    writers[args.output.suffix.lower()](fixed, args.output)
-    print(f"{len(plan.kept)} of {len(frame)} rows kept; fixed table written to {args.output}")
+    if args.output.suffix.lower() == ".csv":
+        plan.to_csv(args.output, actions=args.actions, index=args.index_col is not None)
+    else:
+        plan.to_parquet(args.output, actions=args.actions)
+    print(f"{plan.counts_line(actions=args.actions)}; fixed table ({len(fixed)} rows) written to {args.output}")
     if args.report:
         report.to_html(args.report, plan=plan)
         print(f"HTML report written to {args.report}")
     return 0
 
 
-def _read_table(path: Path, index_col: str | None) -> pd.DataFrame:
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise ValueError(f"Cannot read {str(path)!r}: use a .csv, .tsv or .parquet file.")
-    if not path.is_file():
-        raise FileNotFoundError(f"No such file: {str(path)!r}")
-    frame = reader(path)
-    if index_col:
-        if index_col not in frame.columns:
-            raise ValueError(f"--index-col {index_col!r} is not a column of {str(path)!r}.")
-        frame = frame.set_index(index_col)
-    return frame
-
-
 def _demo(args: argparse.Namespace) -> int:
     from datafix.audit import audit
     from datafix.datasets import load_noisy
 
+    _check_outputs([("-o/--output", args.output, REPORT_FORMATS), ("--html", args.html, (".html",))], [])
     data = load_noisy("digits", noise=args.noise, noise_type=args.noise_type, n_duplicates=20, n_outliers=10,
                       random_state=args.seed)
     print(f"datafix demo: scikit-learn digits ({len(data)} images, 10 classes), "

@@ -35,13 +35,14 @@ def test_smote_rows_balance_the_kept_classes_and_carry_their_parents(long_tailed
     x_last, label_last = plan.dataset[len(plan.dataset) - 1]
     parents = plan.synthetic.iloc[-1]["parents"]
     lo, hi = np.minimum(X[list(parents)], 0).min(), np.maximum(X[list(parents)], 0).max()
-    assert label_last == plan.synthetic.iloc[-1]["label"] and lo - 1e-3 <= float(x_last.min()) <= hi + 1e-3
+    assert plan.classes[label_last] == plan.synthetic.iloc[-1]["label"] and lo - 1e-3 <= float(x_last.min()) <= hi + 1e-3
     assert len(list(plan.sampler)) == len(plan.dataset)
     frame = plan.to_frame()
-    assert len(frame) == len(plan.dataset) and frame.index[-1] == "synthetic-" + str(len(plan.synthetic) - 1)
+    assert len(frame) == len(plan.dataset) and frame.index[-1] == len(X) + len(plan.synthetic) - 1  # fresh ints
+    assert frame["datafix_source"].iloc[-1] == "synthetic-" + str(len(plan.synthetic) - 1)
     assert "synthetic" in plan.to_frame(actions=True)["datafix_action"].to_numpy()
     assert "smote (seed 1) from" in plan.explain(plan.synthetic.index[0])
-    assert plan.summary().loc["synthesize", "synthesize"] == len(plan.synthetic)
+    assert plan.summary().loc["synthesize", "added"] == len(plan.synthetic)
     page = plan.report.to_html(plan=plan)
     assert "Synthetic samples" in page and f"{plan.synthetic.iloc[0]['parents'][0]}, " in page
     np.testing.assert_array_equal(X, before)  # the source is untouched
@@ -54,7 +55,7 @@ def test_copula_rows_for_a_frame_keep_columns_and_dtypes():
                        "y": np.r_[np.zeros(100, int), np.ones(20, int)]})
     plan = Pipeline([Synthesize(method="copula")]).fit(df, "y", verbose=False)
     frame = plan.to_frame()
-    assert len(frame) == 200 and list(frame.columns) == ["a", "n", "colour", "y"]
+    assert len(frame) == 200 and list(frame.columns) == ["a", "n", "colour", "y", "datafix_source"]
     assert frame["n"].dtype == df["n"].dtype and set(frame["colour"]) <= {"red", "blue"}
     assert (plan.synthetic["label"] == 1).all() and plan.synthetic["parents"].map(len).eq(0).all()
 

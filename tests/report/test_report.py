@@ -20,8 +20,8 @@ def report():
 def test_summary_counts_match_the_table(report):
     rep, data = report
     s = rep.summary()
-    assert list(s.index[:6]) == ["broken", "label", "outlier", "duplicate", "null", "class_imbalance"]
-    assert (s.loc[s.index[6:], "status"] == "skipped").all()  # image checks on a table
+    assert list(s.index[:7]) == ["broken", "label", "label_values", "outlier", "duplicate", "null", "class_imbalance"]
+    assert (s.loc[s.index[7:], "status"] == "skipped").all()  # image checks on a table
     assert s.loc["broken", "count"] == 1
     assert s.loc["label", "count"] == int(rep.issues["is_label_issue"].sum())
     assert s.loc["label", "share"] == pytest.approx(s.loc["label", "count"] / len(data))
@@ -59,7 +59,8 @@ def test_text_rendering_shows_summary_worst_samples_and_broken(report):
     assert "label" in text and "broken" in text and str(worst) in text
     assert "non-finite features" in text
     assert "rules:" in text and "Q3 + 1.7 x IQR" in text
-    assert "skipped (not an image folder): dark, overexposed" in text
+    assert "dark" not in text and "not an image folder" not in text  # image checks do not apply to a table
+    assert "broken: 1 sample\n" in text
     with pytest.raises(KeyError, match="No results for issue 'dark'"):
         rep.flagged("dark")
 

@@ -5,6 +5,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.svm import LinearSVC
 
+import datafix as dfx
 from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
 from datafix.signals import TorchProbeClassifier, check_pred_probs, cross_val_pred_probs, make_model
 
@@ -48,11 +49,23 @@ def test_class_smaller_than_the_folds_works_with_a_warning():
     rng = np.random.default_rng(0)
     X = np.r_[rng.normal(0, 1, (40, 2)), rng.normal(6, 1, (40, 2)), [[20.0, 20.0]]]
     y = np.r_[np.zeros(40, int), np.ones(40, int), [2]]
-    with pytest.warns(DatafixWarning, match=r"Classes \(codes\) \[2\] have fewer samples than the 5 folds"):
+    with pytest.warns(DatafixWarning, match=r"Class 2 \(1 sample\) has fewer samples than the 5 folds") as caught:
         P = cross_val_pred_probs(X, y, verbose=False)
+    assert caught[0].filename == __file__  # points at the caller, not at datafix
     assert P.shape == (81, 3)
     assert P[-1, 2] == 0.0  # its only sample was never in a training fold
     assert (P[:80].argmax(1) == y[:80]).mean() > 0.95
+
+
+def test_warnings_and_errors_name_classes_in_the_users_values():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = np.array(["stay"] * 90 + ["churn"] * 8 + ["fraud"] * 2)
+    with pytest.warns(DatafixWarning, match=r"Class 'fraud' \(2 samples\) has fewer samples"):
+        cross_val_pred_probs(X, np.unique(y, return_inverse=True)[1], classes=np.unique(y), verbose=False)
+    # two classes, one of them a single sample: a fold would train on one class
+    with pytest.raises(InvalidInputError, match=r"Class 'yes' \(1 sample\) has too few samples for 5-fold"):
+        dfx.audit(X, np.array(["no"] * 99 + ["yes"]), verbose=False)
 
 
 def test_folds_shrink_to_the_largest_class_and_all_singletons_raise():

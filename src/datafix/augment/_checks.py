@@ -26,6 +26,11 @@ def check_images(images: Any, name: str = "images") -> Tensor:
     if images.dtype != torch.uint8 and images.dtype not in FLOAT_DTYPES:
         raise InvalidTypeError(f"The {name!r} argument must be uint8 (0-255) or float (0-1); "
                                f"got {images.dtype}.")
+    if images.shape[-1] in (1, 3, 4) and images.shape[1] not in (1, 3, 4):
+        raise InvalidInputError(
+            f"The {name!r} argument looks channels-last: shape {tuple(images.shape)} is (B, H, W, C), but "
+            "datafix.augment takes (B, C, H, W). Use images.permute(0, 3, 1, 2) (a view; add "
+            ".contiguous(memory_format=torch.channels_last) to keep the memory layout).")
     if images.shape[0] == 0:
         raise InvalidInputError(f"The {name!r} argument is an empty batch (shape {tuple(images.shape)}).")
     if images.shape[2] == 0 or images.shape[3] == 0:

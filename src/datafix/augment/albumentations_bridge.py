@@ -9,12 +9,12 @@ the same in any DataLoader worker and with any number of workers.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import albumentations as alb
 import cv2
 import numpy as np
+import torch
 from torch.utils.data import Dataset
 
 from datafix._validation import check_int
@@ -22,7 +22,7 @@ from datafix.augment import color, geometry
 from datafix.augment._random import scalar_key
 from datafix.augment.base import Transform
 from datafix.augment.compose import Compose, OneOf
-from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
+from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 
 _BORDERS = {cv2.BORDER_CONSTANT: "zeros", cv2.BORDER_REPLICATE: "border", cv2.BORDER_REFLECT: "reflection"}
 
@@ -165,7 +165,7 @@ def from_albumentations(pipeline: Any, *, strict: bool = False, **compose_kwargs
         message = "Not translated to the batch pipeline: " + " | ".join(untranslated)
         if strict:
             raise InvalidInputError(message)
-        warnings.warn(message + ". Run them per sample with AlbumentationsDataset.", DatafixWarning, stacklevel=2)
+        warn_user(message + ". Run them per sample with AlbumentationsDataset.")
     compose = Compose(translated, **compose_kwargs)
     compose.untranslated = untranslated
     return compose
@@ -183,7 +183,8 @@ class AlbumentationsDataset(Dataset):
     Parameters
     ----------
     dataset : Dataset
-        Items are images (HWC arrays) or tuples whose first element is the image.
+        Items are images or tuples whose first element is the image: an HWC array or PIL image
+        (returned as an HWC array), or a CHW tensor (returned as a CHW tensor).
     transform : albumentations.Compose
     seed : int, default 0
 
@@ -219,5 +220,9 @@ class AlbumentationsDataset(Dataset):
         item = self.dataset[index]
         image, rest = (item[0], item[1:]) if isinstance(item, tuple) else (item, None)
         self.transform.set_random_seed(scalar_key(self.seed, self.epoch, int(index)) & 0x7FFFFFFF)
-        out = self.transform(image=np.asarray(image))["image"]
+        if isinstance(image, torch.Tensor):  # CHW tensor: albumentations works on HWC arrays
+            out = self.transform(image=image.permute(1, 2, 0).numpy())["image"]
+            out = torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)
+        else:
+            out = self.transform(image=np.asarray(image))["image"]
         return out if rest is None else (out, *rest)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ import torch
 
 from datafix.data.labels import encode_labels
 from datafix.data.view import DataView
-from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
+from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 
 
 def class_codes(labels: Any, classes: Any = None, *, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
@@ -95,9 +94,6 @@ def class_counts(codes: np.ndarray, classes: np.ndarray, *, warn_empty: bool = T
     counts = np.bincount(codes[codes >= 0], minlength=len(classes))
     if warn_empty and (counts == 0).any():
         empty = classes[counts == 0].tolist()
-        warnings.warn(
-            f"Classes {empty[:10]} have no samples; they get no weight and are never sampled.",
-            DatafixWarning,
-            stacklevel=3,
-        )
+        warn_user(
+            f"Classes {empty[:10]} have no samples; they get no weight and are never sampled.")
     return counts

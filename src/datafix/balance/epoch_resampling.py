@@ -9,7 +9,6 @@ synthetic sample (12 bytes, whatever the number of features) and builds the row 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +25,7 @@ from datafix.balance.samplers import (
     rank_share,
     replicas,
 )
-from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import knn_graph
 
 
@@ -87,8 +86,7 @@ class EpochResampler(_EpochSampler, Sampler[int]):
         return self._per_rank
 
     def __iter__(self) -> Iterator[int]:
-        self._note_pass()
-        return iter(self.indices().tolist())
+        return self._pass(lambda: self.indices().tolist())
 
     def indices(self, epoch: int | None = None) -> np.ndarray:
         """This rank's indices for ``epoch`` (default: the current one)."""
@@ -162,8 +160,8 @@ class LazySMOTE(Dataset):
                 else members[:, None]  # a single sample: its own "neighbour", step 0
             )
         if lowered:
-            warnings.warn(f"LazySMOTE: classes with too few samples for k_neighbors={k} use fewer neighbours "
-                          f"(class: k): {lowered}; a one-sample class is copied.", DatafixWarning, stacklevel=2)
+            warn_user(f"LazySMOTE: classes with too few samples for k_neighbors={k} use fewer neighbours "
+                          f"(class: k): {lowered}; a one-sample class is copied.")
         self.n_synthetic = int(sum(self._add.values()))
         self.set_epoch(0)
 

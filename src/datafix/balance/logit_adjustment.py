@@ -8,7 +8,6 @@ time (the "loss" form). The "post-hoc" form trains normally and predicts
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ from torch import nn
 
 from datafix._validation import check_choice, check_float
 from datafix.balance._labels import class_codes, class_counts
-from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.errors import InvalidInputError, warn_user
 
 
 def class_priors(labels: Any, *, classes: Any = None) -> torch.Tensor:
@@ -35,12 +34,9 @@ def class_priors(labels: Any, *, classes: Any = None) -> torch.Tensor:
     codes, names = class_codes(labels, classes)
     counts = class_counts(codes, names, warn_empty=False).astype(np.float64)
     if (counts == 0).any():
-        warnings.warn(
+        warn_user(
             f"Classes {names[counts == 0].tolist()[:10]} have no samples; their prior is set to half a "
-            "sample so that log(prior) stays finite.",
-            DatafixWarning,
-            stacklevel=2,
-        )
+            "sample so that log(prior) stays finite.")
         counts[counts == 0] = 0.5
     return torch.from_numpy(counts / counts.sum())
 

@@ -22,7 +22,7 @@ from torch.utils.data import Sampler
 from datafix._validation import check_int, check_random_state
 from datafix.balance.samplers import ClassBalancedSampler
 from datafix.balance.schedules import Schedule, check_schedule
-from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.errors import DatafixWarning, InvalidInputError, warn_user
 from datafix.signals.neighbors import knn_graph
 
 
@@ -46,12 +46,11 @@ def check_multilabel(Y: Any, *, name: str = "Y", warn: bool = True) -> np.ndarra
     if warn:
         empty_rows = ~Y.any(axis=1)
         if empty_rows.any():
-            warnings.warn(f"{int(empty_rows.sum())} samples of {name!r} have no label; they are never drawn "
-                          "by label and only count as negatives.", DatafixWarning, stacklevel=3)
+            warn_user(f"{int(empty_rows.sum())} samples of {name!r} have no label; they are never drawn "
+                          "by label and only count as negatives.")
         absent = ~Y.any(axis=0)
         if absent.any():
-            warnings.warn(f"Labels {np.flatnonzero(absent).tolist()[:10]} of {name!r} are never present.",
-                          DatafixWarning, stacklevel=3)
+            warn_user(f"Labels {np.flatnonzero(absent).tolist()[:10]} of {name!r} are never present.")
     return Y
 
 
@@ -153,8 +152,7 @@ class MultilabelBalancedSampler(Sampler[int]):
         return len(self._pairs)
 
     def __iter__(self):
-        self._pairs._note_pass()
-        return iter(self.indices().tolist())
+        return self._pairs._pass(lambda: self.indices().tolist())
 
     def set_epoch(self, epoch: int) -> None:
         """As in :class:`ClassBalancedSampler`."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import numbers
 import re
-import warnings
 from collections import Counter
 
 import numpy as np
@@ -17,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from datafix._validation import py_value
 from datafix.balance import fast_resample
 from datafix.data.view import hash_rows
-from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import KNNGraph
 
 #: Over-samplers that look for neighbours inside a class, and the parameter that sets how many.
@@ -313,16 +312,13 @@ class Resampler(BaseSampler):
         lowered = {c: v for c, v in adapted.items() if v < k}
         self.adapted_ = {"k_neighbors": {py_value(c): v for c, v in lowered.items()},
                          "single_sample_classes": [py_value(c) for c in single]}
-        warnings.warn(
+        warn_user(
             f"{SAMPLERS[name].__name__}: classes with too few samples for {k_param}={k}: "
             + (f"{self.adapted_['k_neighbors']} (class: neighbours) use fewer neighbours" if lowered else "")
             + ("; " if lowered and single else "")
             + (f"{self.adapted_['single_sample_classes']} have one sample and are oversampled by copying it"
                if single else "")
-            + ".",
-            DatafixWarning,
-            stacklevel=4,
-        )
+            + ".")
         parts_X, parts_y, parts_src = [X], [y], [np.arange(len(y))]
         for k_c in sorted(set(adapted.values()), reverse=True):
             group = {c: counts[c] + targets[c] for c, v in adapted.items() if v == k_c}

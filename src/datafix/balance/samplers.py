@@ -13,8 +13,7 @@ so the number of samples is not limited the way ``torch.multinomial`` (and so
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ from datafix._validation import check_choice, check_int
 from datafix.balance._labels import class_codes, class_counts
 from datafix.balance.schedules import Schedule, check_schedule, mixed_weights
 from datafix.balance.weights import METHODS, per_class_weights
-from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
+from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 
 
 def replicas(num_replicas: int | None = None, rank: int | None = None) -> tuple[int, int]:
@@ -67,16 +66,22 @@ class _EpochSampler:
         """
         self.epoch = check_int(epoch, "epoch", minimum=0)
 
+    def _pass(self, draw: Callable[[], list[Any]]) -> Iterator[Any]:
+        """One pass as a generator: the pass counts when its first item is asked for.
+
+        A DataLoader with workers calls ``iter`` twice per epoch and reads one of them only, so
+        an iterator that is never read must not count as a pass (it would warn at once).
+        """
+        self._note_pass()
+        yield from draw()
+
     def _note_pass(self) -> None:
         if self._last_pass == self.epoch and not self._warned_stale:
             self._warned_stale = True
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} is iterated again at epoch {self.epoch}: set_epoch(epoch) was not called, "
                 "so this pass repeats the last draw" + (" and the schedule does not move" if getattr(self, "schedule", None)
-                                                         else "") + ".",
-                DatafixWarning,
-                stacklevel=3,
-            )
+                                                         else "") + ".")
         self._last_pass = self.epoch
 
     def _rng(self, epoch: int | None) -> np.random.Generator:
@@ -169,11 +174,8 @@ class ClassBalancedSampler(_EpochSampler, Sampler[int]):
         self._starts = np.concatenate([[0], np.cumsum(available)])
         silent = (counts > 0) & (available == 0)
         if silent.any():
-            warnings.warn(
-                f"Every sample of classes {self.classes[silent].tolist()[:10]} has weight 0; they are never drawn.",
-                DatafixWarning,
-                stacklevel=2,
-            )
+            warn_user(
+                f"Every sample of classes {self.classes[silent].tolist()[:10]} has weight 0; they are never drawn.")
         if not available.any():
             raise InvalidInputError("No sample can be drawn: every labelled sample has weight 0.")
         self._counts = counts
@@ -204,8 +206,7 @@ class ClassBalancedSampler(_EpochSampler, Sampler[int]):
         return self._per_rank
 
     def __iter__(self) -> Iterator[int]:
-        self._note_pass()
-        return iter(self.indices().tolist())
+        return self._pass(lambda: self.indices().tolist())
 
     @property
     def class_shares(self) -> np.ndarray:
@@ -347,12 +348,9 @@ class BalancedBatchSampler(_EpochSampler, Sampler[list[int]]):
             eligible = counts > 0
             reason = "samples"
             if small.any():
-                warnings.warn(
+                warn_user(
                     f"Classes {self.classes[small].tolist()[:10]} have fewer than samples_per_class={m} samples; "
-                    "their samples repeat within a batch (small_classes='drop' leaves them out).",
-                    DatafixWarning,
-                    stacklevel=2,
-                )
+                    "their samples repeat within a batch (small_classes='drop' leaves them out).")
         if eligible.sum() < self.classes_per_batch:
             raise InvalidInputError(
                 f"The 'classes_per_batch' parameter is {self.classes_per_batch} but only {int(eligible.sum())} "
@@ -373,8 +371,7 @@ class BalancedBatchSampler(_EpochSampler, Sampler[list[int]]):
         return self._per_rank
 
     def __iter__(self) -> Iterator[list[int]]:
-        self._note_pass()
-        return iter(self.batches().tolist())
+        return self._pass(lambda: self.batches().tolist())
 
     def batches(self, epoch: int | None = None) -> np.ndarray:
         """This rank's batches for ``epoch`` as an int64 array of shape (len(self), P * K)."""

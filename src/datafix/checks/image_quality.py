@@ -161,4 +161,4 @@ def odd_mode_check(signals: Signals) -> pd.DataFrame:
     common_mode, common_ch = mode.mode().iloc[0], channels.mode().iloc[0]
     flags = (mode != common_mode).to_numpy() | (channels != common_ch).to_numpy()
     return _result("is_odd_mode", "odd_mode_score", flags, (~flags).astype(float),
-                   f"colour mode other than {common_mode!r} or other than {common_ch} channels")
+                   f"colour mode other than {common_mode!r} or other than {int(common_ch)} channels")

@@ -19,17 +19,22 @@ cleanlab's confident learning as it is.
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 import pandas as pd
 from cleanlab.filter import find_label_issues as cl_find_label_issues
 from cleanlab.rank import get_label_quality_scores
 
-from datafix._validation import check_choice, check_float, check_int
+from datafix._validation import check_choice, check_float, check_int, py_value
 from datafix.checks.registry import register_check
+from datafix.errors import warn_user
 from datafix.signals.bundle import Signals
 from datafix.signals.neighbors import KNNGraph
 
 METHODS = ("ensemble", "cleanlab")
+_CLEANLAB_TOO_FEW = re.compile(r"May not flag all label issues in class: (\d+)")
 LABEL_COLUMNS = ["is_label_issue", "label_score", "given_label", "suggested_label", "suggested_confidence"]
 
 
@@ -116,6 +121,7 @@ def find_label_issues(
     knn_weight: float | str = "auto",
     rounds: int = 2,
     min_examples_per_class: int = 1,
+    classes: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Flag and score likely label errors.
 
@@ -140,6 +146,8 @@ def find_label_issues(
     min_examples_per_class : int, default 1
         Never flag so many samples of a class that fewer than this many stay unflagged
         (cleanlab's rule: the only sample of a class is never flagged).
+    classes : numpy.ndarray of shape (K,), optional
+        The user's label values of the codes, for warnings (default: the codes).
 
     Returns
     -------
@@ -164,10 +172,19 @@ def find_label_issues(
     P = np.asarray(pred_probs, dtype=np.float64)
     n, k_classes = P.shape
 
+    too_few: set[int] = set()
+
     def confident_learning(probs: np.ndarray) -> np.ndarray:
-        return cl_find_label_issues(
-            labels, probs, min_examples_per_class=min_examples_per_class, n_jobs=1
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = cl_find_label_issues(labels, probs, min_examples_per_class=min_examples_per_class, n_jobs=1)
+        for w in caught:  # cleanlab names classes by code, at its own line: say it in the user's values
+            match = _CLEANLAB_TOO_FEW.search(str(w.message))
+            if match:
+                too_few.add(int(match.group(1)))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return found
 
     use_knn = method == "ensemble" and neighbors is not None and neighbors.k > 0 and knn_weight != 0
     pooled = P
@@ -183,6 +200,11 @@ def find_label_issues(
                 knn_probs = knn_label_votes(votes, neighbors)
             pooled = (1.0 - weight) * P + weight * knn_probs
             flagged = confident_learning(pooled)
+    if too_few:
+        names = np.arange(k_classes) if classes is None else np.asarray(classes)
+        shown = ", ".join(repr(py_value(names[c])) for c in sorted(too_few))
+        warn_user(f"Classes {shown} have too few samples for confident learning to flag every label issue in "
+                  f"them (min_examples_per_class={min_examples_per_class}); look at them by hand.")
     score = get_label_quality_scores(labels, pooled, method="self_confidence")
     suggested = pooled.argmax(axis=1)
     return pd.DataFrame(
@@ -219,4 +241,4 @@ def label_check(signals: Signals, **params: object) -> pd.DataFrame:
     True
     """
     graph = signals.neighbors if signals.missing("neighbors") is None else None
-    return find_label_issues(signals.labels, signals.pred_probs, neighbors=graph, **params)
+    return find_label_issues(signals.labels, signals.pred_probs, neighbors=graph, classes=signals.classes, **params)

@@ -93,7 +93,7 @@ def list_checks(pattern: str = "*") -> list[str]:
     Examples
     --------
     >>> list_checks("lab*")
-    ['label']
+    ['label', 'label_values']
     """
     return sorted(n for n in CHECKS if fnmatch(n, pattern))
 

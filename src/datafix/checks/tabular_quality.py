@@ -4,7 +4,10 @@ Per sample (cleanlab Datalab's null issue): ``is_null`` when every feature is mi
 ``null_score`` = share of features present, ``n_missing``. Per column, in the ``columns``
 table: missing and infinite counts, distinct values, and flags for constant, near-constant
 (one value in at least 99 % of the rows), mixed-type (text beside numbers in one column) and
-ID-like columns (a distinct text or consecutive integer per row: a key, not a feature).
+ID-like columns (a distinct text or consecutive integer per row: a key, not a feature). Each
+column's ``kind`` says how it enters the features: ``number``, ``bool``, ``date`` (datetime
+columns and text that parses as dates: seconds since 1970-01-01, never called ID-like, with its
+``first`` and ``last`` date), ``category`` (one-hot) or ``text`` (left out: too many values).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pandas as pd
 
 from datafix._validation import check_float
 from datafix.checks.registry import register_check
+from datafix.data.frame import MAX_CATEGORIES, as_dates
 from datafix.signals.bundle import Signals
 
 #: An ID-like column needs at least this many rows to be called one.
@@ -31,11 +35,15 @@ def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.Da
     >>> q = column_quality(t)
     >>> q.loc["k", "is_id_like"], q.loc["c", "is_constant"], q.loc["m", "is_mixed_type"]
     (np.True_, np.True_, np.True_)
+    >>> dates = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=30).astype(str)})
+    >>> column_quality(dates).loc["day", ["kind", "is_id_like", "first"]].tolist()
+    ['date', np.False_, '2024-01-01']
     """
     rows = []
     n = len(table)
     for col in table.columns:
         s = table[col]
+        dates = as_dates(s)
         numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
         if numeric:  # numpy path: sorted run lengths, much faster than pandas per column
             values = s.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -56,9 +64,14 @@ def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.Da
         is_int = pd.api.types.is_integer_dtype(s)
         text = not numeric and not pd.api.types.is_bool_dtype(s)
         consecutive = is_int and distinct == n_present and distinct > 0 and span == distinct - 1
+        kind = ("date" if dates is not None else "bool" if pd.api.types.is_bool_dtype(s) else "number" if numeric
+                else "category" if distinct <= MAX_CATEGORIES else "text")
         rows.append(
             {
                 "column": str(col),
+                "kind": kind,
+                "first": _day(dates.min()) if dates is not None else None,
+                "last": _day(dates.max()) if dates is not None else None,
                 "missing": missing,
                 "infinite": infinite,
                 "distinct": distinct,
@@ -67,13 +80,24 @@ def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.Da
                 "is_constant": distinct == 1,
                 "is_near_constant": distinct > 1 and top_share >= near_constant,
                 "is_mixed_type": len(kinds) > 1,
-                "is_id_like": n >= ID_MIN_ROWS and distinct == n and (bool(text) or bool(consecutive)),
+                "is_id_like": (n >= ID_MIN_ROWS and distinct == n and dates is None
+                               and (bool(text) or bool(consecutive))),
             }
         )
-    out = pd.DataFrame(rows).set_index("column")
+    columns = ["column", "kind", "first", "last", "missing", "infinite", "distinct", "top_share", "is_empty",
+               "is_constant", "is_near_constant", "is_mixed_type", "is_id_like"]
+    out = pd.DataFrame(rows, columns=columns).set_index("column")
     flags = [c for c in out.columns if c.startswith("is_")]
-    out["has_issue"] = out[flags].any(axis=1)
+    out["has_issue"] = out[flags].any(axis=1).astype(bool)
     return out
+
+
+def _day(value: object) -> str | None:
+    """A timestamp as its date (with the time when it has one), for the columns table."""
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
 
 
 def _distinct_and_top(values: np.ndarray) -> tuple[int, int]:
@@ -144,6 +168,7 @@ def null_check(signals: Signals, *, near_constant: float = 0.99) -> pd.DataFrame
     )
     columns = column_quality(table, near_constant=near_constant)
     out.attrs["rule"] = ("a row is null when all its features are missing; columns are flagged when "
-                         f"empty, constant, near-constant (top value >= {near_constant:.0%}), mixed-type or ID-like")
+                         f"empty, constant, near-constant (top value >= {near_constant:.0%}), mixed-type or ID-like; "
+                         "date columns enter the features as seconds since 1970-01-01")
     out.attrs["tables"] = {"columns": columns}
     return out

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datafix._validation import describe_positions
 from datafix.data.arrays import _labels_for
 from datafix.data.view import DataView, _readonly, hash_rows
-from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.errors import DatafixWarning, InvalidInputError, warn_user
 
 #: Text columns with more distinct values than this are left out of the features (IDs, free text).
 MAX_CATEGORIES = 50
@@ -46,6 +47,7 @@ def from_frame(frame: pd.DataFrame, labels: Any = None) -> DataView:
     if not frame.columns.is_unique:
         dupes = frame.columns[frame.columns.duplicated()].tolist()
         raise InvalidInputError(f"The DataFrame has duplicate column names {dupes}; rename them.")
+    check_unique_index(frame.index)
     feature_frame = frame
     if isinstance(labels, str):
         if labels not in frame.columns:
@@ -72,12 +74,76 @@ def from_frame(frame: pd.DataFrame, labels: Any = None) -> DataView:
     )
 
 
+def check_unique_index(index: pd.Index, *, name: str = "data") -> None:
+    """Raise when ``index`` repeats a value: every datafix output has one row per sample, by index.
+
+    Examples
+    --------
+    >>> check_unique_index(pd.Index([0, 1, 1, 2, 2]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidInputError: The 'data' DataFrame's index repeats 2 values ([1, 2]) ...
+    """
+    if index.is_unique:
+        return
+    repeated = index[index.duplicated(keep="first")].unique()
+    raise InvalidInputError(
+        f"The {name!r} DataFrame's index repeats {len(repeated)} values ({describe_positions(repeated)}) "
+        f"over {int(index.duplicated(keep=False).sum())} rows; datafix reports one row per sample, by index "
+        "(a pd.concat without ignore_index=True gives such an index). Use df.reset_index(drop=True), or set "
+        "a column with one value per row as the index."
+    )
+
+
+#: A text column is a date column when at least this share of its values parse as dates.
+DATE_SHARE = 0.95
+
+
+def as_dates(column: pd.Series) -> pd.Series | None:
+    """The column as datetimes when it holds dates (datetime dtype, or text that parses), else None.
+
+    Text counts as dates when at least ``DATE_SHARE`` of its values parse with one format
+    (pandas infers it from the first value) and every value holds a digit.
+
+    Examples
+    --------
+    >>> as_dates(pd.Series(["2024-01-31", "2024-02-01", None])).dt.month.tolist()
+    [1.0, 2.0, nan]
+    >>> as_dates(pd.Series(["red", "green"])) is None, as_dates(pd.Series([1, 2])) is None
+    (True, True)
+    """
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    if column.dtype != object and not pd.api.types.is_string_dtype(column):
+        return None
+    present = column.dropna()
+    if not len(present) or not all(isinstance(v, str) for v in present.iloc[:100]):
+        return None
+    if not present.astype(str).str.contains(r"\d", regex=True).all():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format": then it is not a date column
+        try:
+            parsed = pd.to_datetime(column, errors="coerce")
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return parsed if parsed.notna().sum() >= DATE_SHARE * len(present) else None
+
+
+def date_seconds(dates: pd.Series) -> np.ndarray:
+    """Datetimes as float seconds since 1970-01-01 (in their own time zone); NaT is NaN."""
+    secs = (dates - pd.Timestamp(0, tz=getattr(dates.dt, "tz", None))).dt.total_seconds()
+    return secs.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def encode_features(frame: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
     """Encode a DataFrame's columns as a float64 matrix and return it with the column names.
 
-    Missing numbers stay NaN. A missing category is an all-zero one-hot row. Columns with no
-    value at all, and text columns with more than ``MAX_CATEGORIES`` values, are left out with a
-    warning.
+    Numbers and booleans enter as they are, dates (datetime columns, and text columns that
+    parse as dates, see :func:`as_dates`) as seconds since 1970-01-01, other text and categories
+    one-hot. Missing numbers stay NaN. A missing category is an all-zero one-hot row. Columns
+    with no value at all, and text columns with more than ``MAX_CATEGORIES`` values, are left out
+    with a warning.
 
     Examples
     --------
@@ -98,9 +164,8 @@ def encode_features(frame: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             blocks.append(s.to_numpy(dtype=np.float64, na_value=np.nan)[:, None])
             names.append(str(col))
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            secs = (s - pd.Timestamp(0, tz=getattr(s.dt, "tz", None))).dt.total_seconds()
-            blocks.append(secs.to_numpy(dtype=np.float64, na_value=np.nan)[:, None])
+        elif (dates := as_dates(s)) is not None:
+            blocks.append(date_seconds(dates)[:, None])
             names.append(str(col))
         else:
             cat = s.astype("category")
@@ -111,18 +176,34 @@ def encode_features(frame: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
             blocks.append(onehot.to_numpy())
             names.extend(map(str, onehot.columns))
     if empty:
-        warnings.warn(
-            f"Columns {empty} hold no value at all and were left out of the features.",
-            DatafixWarning,
-            stacklevel=3,
-        )
+        warn_user(
+            f"Columns {empty} hold no value at all and were left out of the features.")
     if skipped:
-        warnings.warn(
+        warn_user(
             f"Columns {skipped} have more than {MAX_CATEGORIES} distinct text values (IDs or free "
-            "text?) and were left out of the features.",
-            DatafixWarning,
-            stacklevel=3,
-        )
+            "text?) and were left out of the features.")
     if not blocks:
         return None, []
     return np.hstack(blocks), names
+
+
+def encode_like(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Encode ``frame`` as :func:`encode_features` does, in the columns ``names`` of another encoding.
+
+    One-hot columns of categories the other table did not have are dropped; categories it had
+    and ``frame`` lacks are 0. Used to give new rows (a test table, synthetic rows) the training
+    table's feature layout.
+
+    Examples
+    --------
+    >>> X, names = encode_features(pd.DataFrame({"a": [1, 2], "c": ["x", "y"]}))
+    >>> encode_like(pd.DataFrame({"a": [5], "c": ["y"]}), names).tolist()
+    [[5.0, 0.0, 1.0]]
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatafixWarning)  # the training encoding already said so
+        X, own = encode_features(frame)
+    if X is None:
+        return np.zeros((len(frame), len(names)))
+    aligned = pd.DataFrame(X, columns=own).reindex(columns=list(names), fill_value=0.0)
+    return aligned.to_numpy(np.float64)

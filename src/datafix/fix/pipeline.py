@@ -13,8 +13,48 @@ import pandas as pd
 from datafix._validation import check_float
 from datafix.data.adapt import as_view
 from datafix.errors import InvalidInputError, InvalidTypeError
-from datafix.fix.plan import Plan
+from datafix.fix.plan import Plan, _typed
 from datafix.fix.steps import Step, step_from_config
+
+
+def _read_config(path: str | os.PathLike) -> Any:
+    """A JSON or YAML file's content; a syntax error names the file, line and column."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as err:
+        raise InvalidInputError(f"Cannot read the pipeline config {str(path)!r}: {err.strerror or err}.") from None
+    try:
+        if str(path).endswith((".yaml", ".yml")):
+            return yaml.safe_load(text)
+        return json.loads(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise InvalidInputError(f"The pipeline config {str(path)!r} is not valid YAML{where}: {err.problem}.") from None
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        where = f" at line {err.lineno}, column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
+        kind = "JSON" if isinstance(err, json.JSONDecodeError) else "YAML"
+        raise InvalidInputError(f"The pipeline config {str(path)!r} is not valid {kind}{where}: "
+                                f"{getattr(err, 'msg', err)}.") from None
+
+
+def _label_dtype(view: Any, label_column: Any) -> Any:
+    """The dtype of the user's labels: a DataFrame's label column (categories included), else the classes'."""
+    if view.kind == "frame" and isinstance(label_column, str) and label_column in view.source.columns:
+        return view.source[label_column].dtype
+    return object if view.classes is None else view.classes.dtype
+
+
+def _audited_view(report: Any, data: Any, labels: Any) -> Any:
+    """The audit's view when ``report`` was made from these very objects, else None."""
+    if report.audited is None:
+        return None
+    audited_data, audited_labels, view = report.audited
+    same_labels = audited_labels is labels or (isinstance(labels, str) and audited_labels == labels)
+    return view if audited_data is data and same_labels else None
 
 
 class Pipeline:
@@ -55,13 +95,7 @@ class Pipeline:
     def from_config(cls, config: dict[str, Any] | str | os.PathLike) -> Pipeline:
         """Build from a dict, or a ``.json`` / ``.yaml`` file (safe loaders only, never pickle)."""
         if isinstance(config, (str, os.PathLike)):
-            text = open(config).read()
-            if str(config).endswith((".yaml", ".yml")):
-                import yaml
-
-                config = yaml.safe_load(text)
-            else:
-                config = json.loads(text)
+            config = _read_config(config)
         if not isinstance(config, dict) or not isinstance(config.get("steps"), list):
             raise InvalidInputError("A pipeline config must be a dict with a 'steps' list.")
         unknown = sorted(set(config) - {"steps", "max_drop_share"})
@@ -72,21 +106,41 @@ class Pipeline:
     # -- fitting --------------------------------------------------------------------------------
 
     def fit(self, data: Any, labels: Any = None, *, report: Any = None, **audit_kwargs: Any) -> Plan:
-        """Audit ``data`` (unless ``report`` is given) and fold the steps into a Plan."""
+        """Audit ``data`` (unless ``report`` is given) and fold the steps into a Plan.
+
+        The data are read once: the plan reuses the view the audit built when ``report`` comes
+        from these very ``data`` and ``labels``.
+        """
         import datafix as dfx
 
-        read = {k: audit_kwargs[k] for k in ("features", "label_fn", "verbose") if k in audit_kwargs}
-        view = as_view(data, labels, **read)
         if report is None:
             report = dfx.audit(data, labels, **audit_kwargs)
         elif not isinstance(report, dfx.Report):
             raise InvalidTypeError(f"The 'report' argument must be a datafix Report; got {type(report).__name__}.")
+        view = _audited_view(report, data, labels)
+        if view is None:
+            read = {k: audit_kwargs[k] for k in ("features", "label_fn", "verbose") if k in audit_kwargs}
+            view = as_view(data, labels, **read)
         if len(report.issues) != len(view) or not report.issues.index.equals(view.index):
             raise InvalidInputError(
                 f"The report is from other data: it has {len(report.issues)} samples indexed "
                 f"{list(report.issues.index[:3])}..., the data {len(view)} indexed {list(view.index[:3])}..."
             )
+        self._check_report(report)
         return self._plan(view, report, labels if isinstance(data, pd.DataFrame) and isinstance(labels, str) else "label")
+
+    def _check_report(self, report: Any) -> None:
+        """Every step's check ran in the audit, or an error says why it did not and what to give."""
+        for step in self.steps:
+            outcome = report.checks.get(step.check) if step.check else None
+            if step.check and (outcome is None or not outcome.ran):
+                why = "it was not run" if outcome is None else f"it was skipped ({outcome.reason})"
+                hint = {"label": " Give features= (an array, or a feature module for torch Datasets) or "
+                                 "pred_probs= from your own model, and audit again."}.get(step.check, "")
+                raise InvalidInputError(
+                    f"Step {step.name!r} acts on the {step.check!r} check's findings, but {why}.{hint} Or leave "
+                    f"{type(step).__name__} out of the pipeline."
+                )
 
     def _plan(self, view, report, label_column: Any = None) -> Plan:
         n = len(view)
@@ -129,8 +183,8 @@ class Pipeline:
         columns = ["step", "action", "reason", "score", "threshold", "old_label", "new_label", "weight"]
         frame = pd.DataFrame(changes).set_index("index") if changes else pd.DataFrame(columns=columns)
         frame.index.name = view.index.name
-        samples = pd.DataFrame({"kept": alive, "label": labels, "weight": weight, "dropped_by": dropped_by},
-                               index=view.index)
+        samples = pd.DataFrame({"kept": alive, "label": _typed(labels, _label_dtype(view, label_column)),
+                                "weight": weight, "dropped_by": dropped_by}, index=view.index)
         plan = Plan(frame, samples, caps, view, self, report, label_column)
         plan.synthesis  # noqa: B018 - made now, so a Synthesize step's errors surface at fit time
         return plan

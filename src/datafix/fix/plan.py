@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,8 +13,15 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from datafix._io import atomic_write
+from datafix._validation import check_int, py_value
+from datafix.data.frame import encode_like
+from datafix.data.image_folder import read_image
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError
+
+#: The columns of :meth:`Plan.summary`: the actions a step can take, and synthetic samples added.
+SUMMARY_COLUMNS = ("drop", "relabel", "reweight", "kept (cap)", "added")
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,8 @@ class Plan:
         return from_albumentations(step.albumentations(), seed=0)
 
     def summary(self) -> pd.DataFrame:
-        """Counts of each action per step, and the classes before and after.
+        """One row per step, in pipeline order (steps that changed nothing too): how many samples
+        each action touched, and how many synthetic samples a step ``added``.
 
         Examples
         --------
@@ -107,11 +117,14 @@ class Plan:
         >>> int(plan.summary().loc["drop_label_issues", "drop"]) == len(data.y) - len(plan.kept)
         True
         """
-        counts = (self.changes.groupby(["step", "action"]).size().unstack(fill_value=0)
-                  if not self.changes.empty else pd.DataFrame())
-        if len(self.synthetic):
-            added = pd.DataFrame({"synthesize": [len(self.synthetic)]}, index=["synthesize"])
-            counts = pd.concat([counts, added]).fillna(0).astype(int)
+        steps = [s.name for s in self.pipeline.steps]
+        counts = pd.DataFrame(0, index=pd.Index(steps, name="step"), columns=list(SUMMARY_COLUMNS))
+        if not self.changes.empty:
+            seen = self.changes.groupby(["step", "action"]).size()
+            for (step, action), count in seen.items():
+                counts.loc[step, action] = int(count)
+        if "synthesize" in counts.index:
+            counts.loc["synthesize", "added"] = len(self.synthetic)
         return counts
 
     def class_counts(self) -> pd.DataFrame:
@@ -128,15 +141,16 @@ class Plan:
         if index in self.synthetic.index:
             row = self.synthetic.loc[index]
             parents = ", ".join(repr(p) for p in row["parents"]) or "the class model"
-            return (f"sample {index!r}: synthetic, label {row['label']!r}, made by {row['method']} "
+            return (f"sample {py_value(index)!r}: synthetic, label {row['label']!r}, made by {row['method']} "
                     f"(seed {row['seed']}) from {parents}")
         if index not in self.samples.index:
             raise InvalidInputError(f"No sample with index {index!r} in this plan.")
         row = self.samples.loc[index]
-        lines = [f"sample {index!r}: {'kept' if row['kept'] else 'dropped'}, label {row['label']!r}, weight {row['weight']:g}"]
+        lines = [f"sample {py_value(index)!r}: {'kept' if row['kept'] else 'dropped'}, label {py_value(row['label'])!r}, "
+                 f"weight {row['weight']:g}"]
         for _, c in self.changes[self.changes.index == index].iterrows():
             detail = f"score {c['score']:.3g}" + (f", threshold {c['threshold']:.3g}" if pd.notna(c["threshold"]) else "")
-            change = f" -> {c['new_label']!r}" if c["action"] == "relabel" else ""
+            change = f" -> {py_value(c['new_label'])!r}" if c["action"] == "relabel" else ""
             lines.append(f"  {c['step']}: {c['action']}{change} ({c['reason']}; {detail})")
         return "\n".join(lines)
 
@@ -149,28 +163,69 @@ class Plan:
                                    max_drop_share=self.pipeline.max_drop_share)
         return rest._plan(self.view, self.report, self.label_column)
 
+    @property
+    def classes(self) -> np.ndarray:
+        """The user's label values; the label ``y`` of a :attr:`dataset` item is a code into it."""
+        return self.view.classes
+
     @cached_property
     def dataset(self) -> Dataset:
-        """A torch Dataset over the kept samples (relabels applied), then the synthetic ones.
+        """A training-ready torch Dataset: the kept samples (relabels applied), then the synthetic ones.
 
-        With an ``Augment(on="sample")`` step, items go through its albumentations pipeline,
-        seeded per (epoch, index) (call ``plan.dataset.set_epoch``).
+        Items are ``(x, y)`` with ``y`` the int class code (``plan.classes[y]`` is the user's
+        value) and ``x``:
+
+        - tables (DataFrames): the row's features as the audit encoded them, a float32 tensor
+          (numbers as they are, dates as seconds, categories one-hot; see ``view.feature_names``);
+        - arrays: the row, a float32 tensor;
+        - image folders: the decoded image, a uint8 tensor (3, H, W) in RGB; images of several
+          sizes are resized to the most common size (see :meth:`image_dataset` for another);
+        - torch Datasets: the first element of the source's item, as the source returns it.
+
+        So ``DataLoader(plan.dataset, sampler=plan.sampler, batch_size=..., num_workers=...)``
+        works as it is. With an ``Augment(on="sample")`` step, images go through its
+        albumentations pipeline, seeded per (epoch, index) (call ``plan.dataset.set_epoch``);
+        with a Synthesize step on images and ``Augment(on="batch")``, items end with their index
+        for :attr:`transform` (``DeviceLoader(..., with_ids=True)``).
         """
+        return self.image_dataset() if self.view.kind == "images" else self._training_dataset(None)
+
+    def image_dataset(self, image_size: int | tuple[int, int] | None = None) -> Dataset:
+        """:attr:`dataset` for an image folder with its images resized to ``image_size`` (side or (H, W))."""
+        if self.view.kind != "images":
+            raise InvalidInputError(f"image_dataset needs an image folder source; this one is {self.view.kind!r}.")
+        return self._training_dataset(image_size)
+
+    def _training_dataset(self, image_size: Any) -> Dataset:
         from torch.utils.data import ConcatDataset
 
         from datafix.augment import AlbumentationsDataset
 
-        data: Dataset = PlanDataset(self)
-        synthesis = self.synthesis
+        if self.view.kind == "frame" and self.view.features is None:
+            raise InvalidInputError("The table has no feature columns besides the label, so its rows have no "
+                                    "features to train on.")
+        data: Dataset = PlanDataset(self, image_size=image_size)
+        synthesis = self.synthesis_for(data)
         if synthesis is not None:
             if isinstance(synthesis.rows, Dataset):
                 data = synthesis.rows
             else:
-                data = ConcatDataset([data, _Rows(synthesis.rows, synthesis.table["label"].to_numpy(object))])
+                data = ConcatDataset([data, _Rows(self, synthesis)])
         step = self._step("augment")
         if step is not None and step.on == "sample":
             data = AlbumentationsDataset(data, step.albumentations())
         return data
+
+    def synthesis_for(self, dataset: Dataset) -> Any:
+        """The Synthesize step's output over ``dataset`` (the kept samples' training items)."""
+        from datafix.fix.synthesis import synthesize
+
+        step = self._step("synthesize")
+        if step is None:
+            return None
+        if step.method == "augment" or (step.method == "auto" and self.view.kind in ("images", "torch")):
+            return synthesize(self, step, dataset, self._step("augment"))
+        return self.synthesis
 
     @cached_property
     def sampler(self):
@@ -188,8 +243,23 @@ class Plan:
         return ClassBalancedSampler(self.training_labels, weighting=step.weighting, schedule=schedule,
                                     sample_weights=None if np.all(weights == 1) else weights)
 
+    # -- tables ---------------------------------------------------------------------------------
+
+    @property
+    def label_dtype(self) -> Any:
+        """The dtype of the user's labels (a DataFrame's label column, categories included)."""
+        return self.samples["label"].dtype
+
     def to_frame(self, *, actions: bool = False) -> pd.DataFrame:
-        """The cleaned table (tabular sources): kept rows, relabels applied, optional action column."""
+        """The cleaned table (tabular sources): kept rows, relabels applied, then the synthetic rows.
+
+        Every column keeps its dtype, the label column too (categories and unused levels
+        included), and the index keeps its name. Synthetic rows get fresh index values that
+        cannot collide with the source's (integers after the largest one for an integer index,
+        else ``"synthetic-k"``) and a ``datafix_source`` column is added: ``"real"``, or the
+        row's key in :attr:`synthetic`. With ``actions=True`` every input row is kept, with a
+        ``datafix_action`` column (``kept``, the dropping step, or ``synthetic``).
+        """
         if self.view.kind not in ("frame", "arrays"):
             raise InvalidInputError(f"to_frame needs a table or array source; this one is {self.view.kind!r} "
                                     "(use plan.samples for the index lists).")
@@ -197,48 +267,163 @@ class Plan:
             frame = self.view.source.copy()
         else:
             frame = pd.DataFrame(np.asarray(self.view.source), index=self.view.index)
-        frame[self.label_column] = self.samples["label"].to_numpy(object)
-        rows = self.synthesis.rows if self.synthesis is not None else None
-        if rows is not None and not isinstance(rows, pd.DataFrame):
-            rows = pd.DataFrame(rows, columns=frame.columns[:-1], index=self.synthetic.index)
-            rows[self.label_column] = self.synthetic["label"].to_numpy(object)
-        if actions:
+        frame[self.label_column] = self.samples["label"].array
+        if not actions:
+            frame = frame[self.samples["kept"].to_numpy(bool)]
+        else:
             frame["datafix_action"] = self.samples["dropped_by"].fillna("kept").to_numpy(object)
-            return frame if rows is None else pd.concat([frame, rows.assign(datafix_action="synthetic")])
-        frame = frame[self.samples["kept"].to_numpy(bool)]
-        return frame if rows is None else pd.concat([frame, rows[frame.columns]])
+        rows = self._synthetic_rows(frame)
+        if rows is None:
+            return frame
+        out = pd.concat([frame.assign(datafix_source="real"), rows])
+        out.index.name = frame.index.name
+        for col in frame.columns:  # concat widens a dtype only where the synthetic rows need it
+            if out[col].dtype != frame[col].dtype and not rows[col].isna().any():
+                out[col] = out[col].astype(frame[col].dtype)
+        out[self.label_column] = out[self.label_column].astype(self.label_dtype)
+        return out
+
+    def _synthetic_rows(self, frame: pd.DataFrame) -> pd.DataFrame | None:
+        synthesis = self.synthesis
+        if synthesis is None or not len(synthesis.table):
+            return None
+        rows = synthesis.rows
+        if not isinstance(rows, pd.DataFrame):
+            columns = [c for c in frame.columns if c not in (self.label_column, "datafix_action")]
+            rows = pd.DataFrame(np.asarray(rows), columns=columns)
+        else:
+            rows = rows.reset_index(drop=True)
+        rows[self.label_column] = _typed(synthesis.table["label"].to_numpy(object), self.label_dtype)
+        if "datafix_action" in frame.columns:
+            rows["datafix_action"] = "synthetic"
+        rows["datafix_source"] = synthesis.table.index.to_numpy(object)
+        rows.index = _fresh_index(self.view.index, len(rows))
+        return rows[[*frame.columns, "datafix_source"]]
+
+    def to_csv(self, path: str | os.PathLike, *, actions: bool = False, index: bool = True) -> Path:
+        """Write :meth:`to_frame` as CSV, atomically; ``index=False`` for a table read without one."""
+        table = self.to_frame(actions=actions)
+        return atomic_write(path, lambda tmp: table.to_csv(tmp, index=index))
+
+    def to_parquet(self, path: str | os.PathLike, *, actions: bool = False) -> Path:
+        """Write :meth:`to_frame` as Parquet (index and dtypes included), atomically."""
+        table = self.to_frame(actions=actions)
+        return atomic_write(path, lambda tmp: table.to_parquet(tmp, index=True))
+
+    def counts(self) -> dict[str, int]:
+        """Rows in, kept, dropped and added (synthetic), and rows out.
+
+        Examples
+        --------
+        >>> import datafix as dfx
+        >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+        >>> plan = dfx.fix.Pipeline([dfx.fix.DropLabelIssues()]).fit(data.X, data.y, verbose=False)
+        >>> c = plan.counts()
+        >>> c["input"] == c["kept"] + c["dropped"], c["output"] == c["kept"] + c["added"]
+        (True, True)
+        """
+        kept, added = len(self.kept), len(self.synthetic)
+        return {"input": len(self.samples), "kept": kept, "dropped": len(self.samples) - kept, "added": added,
+                "output": kept + added}
+
+    def counts_line(self, *, actions: bool = False) -> str:
+        """The counts in words (with ``actions=True``: every input row is written, marked)."""
+        c = self.counts()
+        line = f"{c['kept']} of {c['input']} rows kept, {c['dropped']} dropped, {c['added']} synthetic added"
+        if actions:
+            line += f"; all {c['input'] + c['added']} rows written, marked in datafix_action"
+        return line
 
 
 class PlanDataset(Dataset):
-    """Kept samples of the source, in order, with the plan's labels."""
+    """The kept samples of a plan as training items ``(x, y)`` (see :attr:`Plan.dataset`)."""
 
-    def __init__(self, plan: Plan) -> None:
-        self.plan, self._positions, self._labels = plan, plan.kept, plan.labels
+    def __init__(self, plan: Plan, *, image_size: int | tuple[int, int] | None = None) -> None:
+        self.view = plan.view
+        self._positions = plan.kept
+        self._codes = label_codes(plan.labels, plan.classes)
+        self.image_size = _image_size(plan.view, image_size) if plan.view.kind == "images" else None
 
     def __len__(self) -> int:
         return len(self._positions)
 
-    def __getitem__(self, i: int) -> Any:
+    def __getitem__(self, i: int) -> tuple[Any, int]:
         pos = int(self._positions[i])
-        view, label = self.plan.view, self._labels[i]
+        view, y = self.view, int(self._codes[i])
+        if view.kind == "frame":
+            return torch.from_numpy(np.asarray(view.features[pos], dtype=np.float32)), y
         if view.kind == "arrays":
-            return torch.as_tensor(np.asarray(view.source[pos], dtype=np.float32)), label
+            return torch.as_tensor(np.asarray(view.source[pos], dtype=np.float32)), y
+        if view.kind == "images":
+            return read_image(view.source.samples[pos][0], self.image_size), y
         item = view.item(pos)
-        if isinstance(item, tuple) and len(item) >= 2:
-            return (item[0], label, *item[2:])
-        return item, label
+        return (item[0] if isinstance(item, tuple) else item), y
 
 
 class _Rows(Dataset):
-    """Synthetic table rows as (features, label) items, like :class:`PlanDataset`'s."""
+    """Synthetic table rows as ``(x, y)`` items like :class:`PlanDataset`'s (features encoded alike)."""
 
-    def __init__(self, rows: Any, labels: np.ndarray) -> None:
-        self.rows, self.labels = rows, labels
+    def __init__(self, plan: Plan, synthesis: Any) -> None:
+        rows = synthesis.rows
+        if isinstance(rows, pd.DataFrame):
+            table = rows.drop(columns=[plan.label_column], errors="ignore")
+            self.x = encode_like(table, plan.view.feature_names or []).astype(np.float32)
+        else:
+            self.x = np.asarray(rows, dtype=np.float32)
+        self.y = label_codes(synthesis.table["label"].to_numpy(object), plan.classes)
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.y)
 
-    def __getitem__(self, i: int) -> Any:
-        if isinstance(self.rows, pd.DataFrame):
-            return self.rows.iloc[i], self.labels[i]
-        return torch.as_tensor(np.asarray(self.rows[i], dtype=np.float32)), self.labels[i]
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return torch.from_numpy(self.x[i]), int(self.y[i])
+
+
+def label_codes(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Codes of the user's label values in ``classes`` (int64)."""
+    codes = pd.Index(classes).get_indexer(pd.Index(np.asarray(labels, dtype=object)))
+    return codes.astype(np.int64)
+
+
+def _typed(values: np.ndarray, dtype: Any) -> Any:
+    """Label values in the user's dtype (a categorical keeps its categories and order); as they are
+    when they do not fit it (None for a broken sample's unknown label)."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.Categorical(values, dtype=dtype)
+    if any(v is None for v in values):
+        return values
+    try:
+        return pd.array(values, dtype=dtype) if not isinstance(dtype, np.dtype) else np.asarray(values).astype(dtype)
+    except (TypeError, ValueError):
+        return values
+
+
+def _fresh_index(index: pd.Index, n: int) -> pd.Index:
+    """``n`` index values for synthetic rows that no value of ``index`` equals."""
+    if pd.api.types.is_integer_dtype(index.dtype) and len(index):
+        start = int(index.max()) + 1
+        return pd.RangeIndex(start, start + n, name=index.name)
+    names = [f"synthetic-{k}" for k in range(n)]
+    taken = set(index.astype(str))
+    prefix = "synthetic"
+    while any(name in taken for name in names):
+        prefix = "datafix-" + prefix
+        names = [f"{prefix}-{k}" for k in range(n)]
+    return pd.Index(names, name=index.name)
+
+
+def _image_size(view: DataView, image_size: Any) -> tuple[int, int] | None:
+    """The (H, W) images are resized to: the given size, else the most common size when they differ."""
+    if image_size is not None:
+        if isinstance(image_size, int):
+            return (check_int(image_size, "image_size", minimum=1),) * 2
+        h, w = image_size
+        return check_int(h, "image_size[0]", minimum=1), check_int(w, "image_size[1]", minimum=1)
+    stats = view.image_stats
+    if stats is None or not len(stats):
+        return None
+    sizes = stats[["height", "width"]].dropna().astype(int)
+    if len(sizes.drop_duplicates()) <= 1:
+        return None
+    h, w = sizes.value_counts().index[0]
+    return int(h), int(w)

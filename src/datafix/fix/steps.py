@@ -46,6 +46,9 @@ class Step:
     """Base class: a named, configurable proposal of changes."""
 
     name: ClassVar[str] = "step"
+    #: The audit check whose findings the step acts on ("" for none): the pipeline refuses a
+    #: report in which that check did not run, saying why.
+    check: ClassVar[str] = ""
     #: Whether the step reads the label check's columns, which no longer apply once a sample
     #: has been relabelled by an earlier step (such samples are then left alone).
     reads_label_check: ClassVar[bool] = False
@@ -96,6 +99,7 @@ class DropLabelIssues(Step):
 
     max_score: float | None = None
     name: ClassVar[str] = "drop_label_issues"
+    check: ClassVar[str] = "label"
     reads_label_check: ClassVar[bool] = True
 
     def propose(self, report, alive):
@@ -124,6 +128,7 @@ class Relabel(Step):
 
     min_confidence: float = 0.9
     name: ClassVar[str] = "relabel"
+    check: ClassVar[str] = "label"
     reads_label_check: ClassVar[bool] = True
 
     def propose(self, report, alive):
@@ -146,6 +151,7 @@ class DropOutliers(Step):
     """
 
     name: ClassVar[str] = "drop_outliers"
+    check: ClassVar[str] = "outlier"
 
     def propose(self, report, alive):
         flagged = _column(report, "is_outlier").fillna(False).to_numpy(bool) & alive
@@ -164,6 +170,7 @@ class DropNearDuplicates(Step):
     """
 
     name: ClassVar[str] = "drop_near_duplicates"
+    check: ClassVar[str] = "duplicate"
 
     def propose(self, report, alive):
         group = _column(report, "duplicate_group").to_numpy(float)
@@ -197,6 +204,7 @@ class Reweight(Step):
     floor: float = 0.1
     only_flagged: bool = True
     name: ClassVar[str] = "reweight"
+    check: ClassVar[str] = "label"
     reads_label_check: ClassVar[bool] = True
 
     def propose(self, report, alive):

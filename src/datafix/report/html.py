@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datafix.report.text import fmt_number, label_display, shows_alike
+
 MAX_ROWS = 50
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1d1d1f;max-width:1100px}
@@ -37,22 +39,27 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", 
     True
     """
     issues = report.issues
-    if images is None and plan is not None and plan.view.kind in ("images", "torch"):
-        images = _PlanImages(plan.view)
+    view = plan.view if plan is not None else (report.audited[2] if report.audited is not None else None)
+    if images is None and view is not None and view.kind in ("images", "torch"):
+        images = _PlanImages(view)
+    values = _row_values(view)
     parts = [f"<h1>{_e(title)}</h1>",
              f"<p class=muted>{len(issues):,} samples; datafix {_e(report.versions.get('datafix', ''))}</p>",
              _cards(report)]
     parts += _advice(report)
     parts += _classes(report, plan)
-    parts += _label_issues(report)
+    parts += _label_issues(report, values)
     parts += _gallery(report, images, report.flagged("label") if "is_label_issue" in issues else None,
                       lambda r: f"{r.get('given_label', '')} \u2192 {r.get('suggested_label', '')}",
                       "The first flagged samples (given \u2192 suggested label)")
-    parts += _outliers(report)
+    parts += _outliers(report, values)
     parts += _gallery(report, images, report.flagged("outlier") if "is_outlier" in issues else None,
                       lambda r: f"score {r.get('outlier_score', float('nan')):.2f}")
     parts += _duplicates(report)
     parts += _duplicate_gallery(report, images)
+    for outcome in report.checks.values():
+        if outcome.ran and outcome.name not in OWN_SECTIONS:
+            parts += _check_section(report, outcome, images, values)
     parts += _quality(report)
     if plan is not None:
         parts += _plan(plan)
@@ -60,6 +67,55 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", 
     body = "\n".join(parts)
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+#: Checks with a section of their own; every other check (image checks, a registered third-party
+#: check) gets the generic section: its rule, its worst samples and their thumbnails.
+OWN_SECTIONS = ("label", "outlier", "duplicate", "null")
+#: Source columns shown beside the scores of flagged table rows.
+VALUE_COLUMNS = 6
+
+
+def _row_values(view: Any) -> pd.DataFrame | None:
+    """The first source columns of a table (or feature columns of an array), by sample index."""
+    if view is None:
+        return None
+    if view.kind == "frame" and view.table is not None and view.table.shape[1]:
+        return view.table.iloc[:, :VALUE_COLUMNS]
+    if view.kind == "arrays" and view.features is not None:
+        names = view.feature_names or [f"x{j}" for j in range(view.features.shape[1])]
+        width = min(VALUE_COLUMNS, view.features.shape[1])
+        return pd.DataFrame(np.asarray(view.features)[:, :width], index=view.index, columns=names[:width])
+    return None
+
+
+def _with_values(rows: pd.DataFrame, values: pd.DataFrame | None) -> pd.DataFrame:
+    if values is None or not len(rows):
+        return rows
+    shown = values.reindex(rows.index)
+    shown.columns = [c if c not in rows.columns else f"{c} (value)" for c in shown.columns]
+    return rows.join(shown)
+
+
+def _check_section(report: Any, outcome: Any, images: Any, values: pd.DataFrame | None) -> list[str]:
+    """The generic section of a check: how many, its rule, the worst samples with their scores."""
+    flagged = report.flagged(outcome.name)
+    if not len(flagged):
+        return []
+    heading = outcome.name.replace("_", " ").capitalize()
+    cols = [c for c in outcome.columns if c != outcome.flag]
+    out = [f"<h2>{_e(heading)}</h2><p>{len(flagged):,} {_plural(len(flagged), 'sample')} flagged"
+           f"{' (' + _e(outcome.description) + ')' if outcome.description else ''}; the "
+           f"{min(len(flagged), MAX_ROWS)} most affected:</p>",
+           _table(_with_values(label_display(report, flagged[cols].head(MAX_ROWS)), values))]
+    score = outcome.score
+    out += _gallery(report, images, flagged, lambda r: f"{score} {r.get(score, float('nan')):.3g}",
+                    f"The most affected samples ({heading.lower()})")
+    return out
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 THUMBNAILS = 24  # per section
@@ -151,7 +207,7 @@ def _table(frame: pd.DataFrame, *, index: bool = True, left: tuple[str, ...] = (
     for idx, row in frame.iterrows():
         cells = [f"<td class=l>{_e(idx)}</td>"] if index else []
         for c, v in row.items():
-            text = f"{v:.3f}" if isinstance(v, (float, np.floating)) and not pd.isna(v) else ("" if pd.isna(v) else v)
+            text = fmt_number(v) if isinstance(v, (float, np.floating)) and not pd.isna(v) else ("" if pd.isna(v) else v)
             cells.append(f"<td{' class=l' if c in left else ''}>{_e(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{''.join(head)}</tr>{''.join(rows)}</table>"
@@ -203,17 +259,20 @@ def _classes(report, plan) -> list[str]:
     counts = table[["count"]].rename(columns={"count": "before"})
     if plan is not None:
         counts["after"] = plan.class_counts()["after"].reindex(counts.index).fillna(0).astype(int)
+    if shows_alike(list(counts.index)):
+        counts = counts.set_axis([repr(c) for c in counts.index])
     return ["<h2>Class distribution</h2>", _bars(counts)]
 
 
-def _label_issues(report) -> list[str]:
+def _label_issues(report, values: pd.DataFrame | None = None) -> list[str]:
     if "is_label_issue" not in report.issues:
         return []
     flagged = report.flagged("label")
-    out = [f"<h2>Label issues</h2><p>{len(flagged):,} samples flagged; the {min(len(flagged), MAX_ROWS)} most "
-           "likely wrong:</p>"]
+    out = [f"<h2>Label issues</h2><p>{len(flagged):,} {_plural(len(flagged), 'sample')} flagged; the "
+           f"{min(len(flagged), MAX_ROWS)} most likely wrong:</p>"]
     cols = [c for c in ("label_score", "given_label", "suggested_label", "suggested_confidence") if c in flagged]
-    out.append(_table(flagged[cols].head(MAX_ROWS), left=("given_label", "suggested_label")))
+    out.append(_table(_with_values(label_display(report, flagged[cols].head(MAX_ROWS)), values),
+                      left=("given_label", "suggested_label")))
     if len(flagged):
         matrix = pd.crosstab(flagged["given_label"].astype(str), flagged["suggested_label"].astype(str))
         peak = max(int(matrix.to_numpy().max()), 1)
@@ -228,7 +287,7 @@ def _label_issues(report) -> list[str]:
     return out
 
 
-def _outliers(report) -> list[str]:
+def _outliers(report, values: pd.DataFrame | None = None) -> list[str]:
     if "outlier_score" not in report.issues:
         return []
     score = report.issues["outlier_score"].dropna().to_numpy(float)
@@ -241,7 +300,7 @@ def _outliers(report) -> list[str]:
                    f"<title>{edges[i]:.2f}-{edges[i + 1]:.2f}: {h}</title></rect>" for i, h in enumerate(hist))
     cut = report.issues.loc[report.issues["is_outlier"].fillna(False).to_numpy(bool), "outlier_score"].max()
     line = f"<line x1={600 * cut:.1f} x2={600 * cut:.1f} y1=0 y2=120 stroke=#d0021b stroke-dasharray=4/>" if pd.notna(cut) else ""
-    worst = report.flagged("outlier")[["outlier_score"]].head(MAX_ROWS)
+    worst = _with_values(report.flagged("outlier")[["outlier_score"]].head(MAX_ROWS), values)
     return [f"<h2>Outliers</h2><p>{int(flagged.sum()):,} flagged (red line: highest flagged score; lower is more "
             "unusual).</p>", f"<svg width=600 height=125 role=img>{bars}{line}</svg>", _table(worst)]
 
@@ -297,7 +356,7 @@ def _plan(plan) -> list[str]:
 
 def _rules(report) -> list[str]:
     rows = [(c.name, c.rule) for c in report.checks.values() if c.ran and c.rule]
-    skipped = [(c.name, c.reason) for c in report.checks.values() if not c.ran]
+    skipped = [(c.name, c.reason) for c in report.checks.values() if not c.ran and c.applies]
     out = ["<h2>Rules</h2><ul>" + "".join(f"<li><b>{_e(n)}</b>: {_e(r)}</li>" for n, r in rows) + "</ul>"]
     if skipped:
         out.append("<p class=muted>Skipped: " + "; ".join(f"{_e(n)} ({_e(r)})" for n, r in skipped) + "</p>")

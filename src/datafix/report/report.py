@@ -14,10 +14,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datafix._io import atomic_write
 from datafix.report.text import render_text
 
 #: Packages whose versions every report records.
 VERSIONED = ("datafix", "numpy", "pandas", "scikit-learn", "torch", "cleanlab")
+
+
+class SummaryFrame(pd.DataFrame):
+    """A summary table that prints whole: no column cut to pandas' 50 characters, no row hidden."""
+
+    @property
+    def _constructor(self) -> type[SummaryFrame]:
+        return SummaryFrame
+
+    def __repr__(self) -> str:
+        return self.to_string()
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,9 @@ class CheckOutcome:
         The threshold rule the check applied, with its numbers.
     advice : str
         What to do about it, where the check knows (the imbalance checks do).
+    applies : bool
+        False when the check was skipped because it is for another kind of data (an image
+        check on a table): reports then leave it out of their "skipped" lists.
     """
 
     name: str
@@ -53,6 +68,7 @@ class CheckOutcome:
     description: str = ""
     rule: str = ""
     advice: str = ""
+    applies: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,10 @@ class Report:
     test_issues : pandas.DataFrame or None
         With ``audit(..., test=...)``: one row per test sample, indexed like the test source:
         ``is_leaked``, ``is_exact_leak``, ``leak_distance``, ``nearest_train`` (a training index).
+    audited : tuple or None
+        ``(data, labels, view)``: the objects the audit read and the :class:`~datafix.data.DataView`
+        it built, so that ``Pipeline.fit`` on the same objects reads the data once. Not
+        serialised (None in a report read back from a file).
 
     Examples
     --------
@@ -96,6 +116,7 @@ class Report:
     versions: dict[str, str] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     test_issues: pd.DataFrame | None = None
+    audited: tuple[Any, Any, Any] | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> pd.DataFrame:
         """One row per issue type: ``count``, ``share`` of all samples, ``status`` and ``note``.
@@ -125,7 +146,7 @@ class Report:
             n_test = len(self.test_issues)
             out.loc["leakage"] = [leaked, leaked / n_test if n_test else pd.NA, "ran",
                                   "test samples that copy a training sample (share of the test set)"]
-        return out
+        return SummaryFrame(out)
 
     def flagged(self, issue: str) -> pd.DataFrame:
         """The samples flagged for ``issue``, most likely first (lowest score).
@@ -184,7 +205,7 @@ class Report:
         """
         text = json.dumps(self.to_dict(), indent=indent)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return text
 
     @classmethod
@@ -212,11 +233,12 @@ class Report:
 
     def to_parquet(self, path: str | os.PathLike) -> None:
         """Write ``issues`` (with its index) as a Parquet file."""
-        _stringify_objects(self.issues).to_parquet(path, index=True)
+        table = _stringify_objects(self.issues)
+        atomic_write(path, lambda tmp: table.to_parquet(tmp, index=True))
 
     def to_csv(self, path: str | os.PathLike) -> None:
         """Write ``issues`` (with its index) as a CSV file."""
-        self.issues.to_csv(path, index=True)
+        atomic_write(path, lambda tmp: self.issues.to_csv(tmp, index=True))
 
     def to_html(self, path: str | os.PathLike | None = None, *, plan: Any = None, title: str = "datafix audit",
                 images: Any = None) -> str:
@@ -231,7 +253,7 @@ class Report:
         page = render_html(self, plan, title=title, images=images)
         if path is not None:
             try:
-                Path(path).write_text(page, encoding="utf-8")
+                atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
             except OSError as err:
                 raise OSError(f"Cannot write the HTML report to {str(path)!r}: {err.strerror or err}") from None
         return page

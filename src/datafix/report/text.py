@@ -10,6 +10,50 @@ if TYPE_CHECKING:
     from datafix.report.report import Report
 
 
+def fmt_number(value: float) -> str:
+    """A score or measure for people: 3 decimals, scientific below 0.01 (so 0.0004 is not 0.000).
+
+    Examples
+    --------
+    >>> fmt_number(0.1234), fmt_number(0.00042), fmt_number(0.0), fmt_number(12345.678)
+    ('0.123', '4.20e-04', '0', '12,345.7')
+    """
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.1f}"
+    if abs(value) >= 0.01:
+        return f"{value:.3f}"
+    return f"{value:.2e}"
+
+
+#: Columns that hold the user's label values.
+LABEL_COLUMNS = ("given_label", "suggested_label", "suggested_value", "label", "old_label", "new_label")
+
+
+def shows_alike(classes: list) -> bool:
+    """Whether two label values would print alike ("churn" and "churn "): then reports show reprs.
+
+    Examples
+    --------
+    >>> shows_alike(["churn", "churn "]), shows_alike(["churn", "stay"]), shows_alike([1, "1"])
+    (True, False, True)
+    """
+    shown = [str(c).strip() for c in classes]
+    return len(set(shown)) < len(shown)
+
+
+def label_display(report: Report, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its label columns as reprs when the report's label values would print alike."""
+    if not shows_alike(list(report.params.get("classes", []))):
+        return frame
+    out = frame.copy()
+    for col in LABEL_COLUMNS:
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: v if v is None or v is pd.NA else repr(v))
+    return out
+
+
 def render_text(report: Report, max_rows: int = 10) -> str:
     """The summary table, then each issue type's worst ``max_rows`` flagged samples."""
     n = len(report.issues)
@@ -21,7 +65,8 @@ def render_text(report: Report, max_rows: int = 10) -> str:
     table = ran.assign(share=ran["share"].map(lambda s: "" if pd.isna(s) else f"{s:.1%}"))
     table["count"] = table["count"].map(lambda c: "-" if pd.isna(c) else str(c))
     lines += ["", table.drop(columns="status").to_string(), ""]
-    skipped = summary[summary["status"] == "skipped"]
+    applies = [name for name in summary.index if name not in report.checks or report.checks[name].applies]
+    skipped = summary[(summary["status"] == "skipped") & summary.index.isin(applies)]
     for reason, group in skipped.groupby("note", sort=False):
         lines.append(f"skipped ({reason}): {', '.join(group.index)}")
     if len(skipped):
@@ -41,9 +86,12 @@ def render_text(report: Report, max_rows: int = 10) -> str:
         lines.append(f"{c.name}: {len(flagged)} flagged, most likely first")
         shown = flagged.head(max_rows)
         cols = [col for col in c.columns if col != c.flag]
-        lines += [shown[cols].to_string(float_format=lambda v: f"{v:.3f}"), ""]
+        lines += [label_display(report, shown[cols]).to_string(float_format=fmt_number), ""]
     if "classes" in report.tables:
-        lines += ["classes:", report.tables["classes"].to_string(float_format=lambda v: f"{v:.3g}"), ""]
+        classes = report.tables["classes"]
+        if shows_alike(list(classes.index)):
+            classes = classes.set_axis([repr(c) for c in classes.index])
+        lines += ["classes:", classes.to_string(float_format=lambda v: f"{v:.3g}"), ""]
     columns = report.tables.get("columns")
     if columns is not None and columns["has_issue"].any():
         flagged_cols = columns[columns["has_issue"]]
@@ -52,10 +100,10 @@ def render_text(report: Report, max_rows: int = 10) -> str:
         leaked = report.flagged("leakage")
         lines.append(f"leakage: {len(leaked)} of {len(report.test_issues)} test samples copy a training sample")
         if len(leaked):
-            lines += [leaked.head(max_rows).to_string(float_format=lambda v: f"{v:.3f}")]
+            lines += [leaked.head(max_rows).to_string(float_format=fmt_number)]
         lines.append("")
     broken = report.issues[report.issues["is_broken"]]
     if len(broken):
-        lines.append(f"broken: {len(broken)} samples")
+        lines.append(f"broken: {len(broken)} sample{'s' * (len(broken) != 1)}")
         lines += [broken[["broken_reason"]].head(max_rows).to_string(), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -20,6 +20,11 @@ class MissingSignalError(DatafixError, LookupError):
     """A check asked for a signal the audit cannot provide."""
 
 
+#: Signals that only one kind of source has (tables, image folders): a check that needs one of
+#: them does not apply to other kinds of data.
+KIND_SIGNALS = ("table", "image_stats")
+
+
 class Signals:
     """The shared inputs of every check, over the audited (non-broken) samples.
 
@@ -146,7 +151,7 @@ class Signals:
         self._require("pred_probs")
         P = cross_val_pred_probs(
             self.features, self.labels, n_classes=self.n_classes, model=self.model, cv=self.cv,
-            random_state=self._seeds["pred_probs"], verbose=self.verbose,
+            random_state=self._seeds["pred_probs"], verbose=self.verbose, classes=self.classes,
         )
         self.provenance["pred_probs"] = f"{self.cv}-fold cross-validation of {_describe(self.model)}"
         return P

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -18,9 +19,10 @@ from datafix._validation import (
     check_int,
     check_random_state,
     describe_positions,
+    py_value,
     seed_from,
 )
-from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
+from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.signals.probe import TorchProbeClassifier
 
 MODEL_NAMES = ("logistic", "linear", "mlp")
@@ -102,6 +104,14 @@ def make_model(model: Any = None, *, random_state: int = 0) -> Any:
     return clone(model)
 
 
+def _classes_with_counts(names: np.ndarray, counts: np.ndarray) -> str:
+    """``Class 'fraud' (1 sample) has`` / ``Classes 'a' (1 sample), 'b' (2 samples) have``, values as repr."""
+    shown = ", ".join(f"{py_value(v)!r} ({int(c)} sample{'s' * int(c != 1)})"
+                      for v, c in zip(names[:10], counts[:10], strict=True))
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    return f"Class {shown} has" if len(names) == 1 else f"Classes {shown}{more} have"
+
+
 def cross_val_pred_probs(
     features: np.ndarray,
     labels: np.ndarray,
@@ -111,6 +121,7 @@ def cross_val_pred_probs(
     cv: int = 5,
     random_state: RandomState = 0,
     verbose: bool = True,
+    classes: Any = None,
 ) -> np.ndarray:
     """Out-of-sample predicted probabilities by stratified K-fold cross-validation.
 
@@ -135,6 +146,8 @@ def cross_val_pred_probs(
         Seed of the fold split and of datafix's models.
     verbose : bool, default True
         Show a progress bar over folds.
+    classes : array-like of shape (K,), optional
+        The user's label values of the codes, for warnings and errors (default: the codes).
 
     Returns
     -------
@@ -153,6 +166,7 @@ def cross_val_pred_probs(
     labels = np.asarray(labels, dtype=np.int64)
     k = int(labels.max()) + 1 if n_classes is None else n_classes
     counts = np.bincount(labels, minlength=k)
+    names = np.arange(k) if classes is None else np.asarray(classes)
     n_splits = min(cv, int(counts.max()))
     if n_splits < 2:
         raise InvalidInputError(
@@ -160,22 +174,36 @@ def cross_val_pred_probs(
             "one. Pass pred_probs= instead."
         )
     small = np.flatnonzero((counts > 0) & (counts < n_splits))
-    if small.size:
-        warnings.warn(
-            f"Classes (codes) {small.tolist()} have fewer samples than the {n_splits} folds; in folds "
-            "where a class is missing from training, its predicted probability is 0.",
-            DatafixWarning,
-            stacklevel=2,
+    if small.size and int((counts >= 2).sum()) < 2:
+        # a fold that holds out a tiny class leaves a single class to train on: nothing to learn
+        raise InvalidInputError(
+            f"{_classes_with_counts(names[small], counts[small])} too few samples for {n_splits}-fold "
+            "cross-validation: a fold that holds such a sample out trains on one class only. Add samples "
+            "of that class, drop its rows, or pass pred_probs= from your own model."
         )
+    if small.size:
+        warn_user(
+            f"{_classes_with_counts(names[small], counts[small])} fewer samples than the {n_splits} folds; "
+            "in folds where such a class is missing from training, its predicted probability is 0.")
     seed = seed_from(rng)
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     P = np.zeros((len(labels), k))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         folds = list(splitter.split(features, labels))
-    for train, test in tqdm(folds, desc="cross-validation", unit="fold", disable=not verbose, leave=False):
-        est = make_model(model, random_state=seed)
-        est.fit(features[train], labels[train])
-        cols = np.asarray(est.classes_, dtype=np.int64)
-        P[np.ix_(test, cols)] = est.predict_proba(features[test])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        for train, test in tqdm(folds, desc="cross-validation", unit="fold", disable=not verbose, leave=False):
+            est = make_model(model, random_state=seed)
+            est.fit(features[train], labels[train])
+            cols = np.asarray(est.classes_, dtype=np.int64)
+            P[np.ix_(test, cols)] = est.predict_proba(features[test])
+    for w in caught:  # scikit-learn's warnings point into scikit-learn: say them once, at the caller
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    converged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    if converged:
+        warn_user(f"The cross-validation model did not converge in {converged} of {len(folds)} folds "
+                  "(scikit-learn's ConvergenceWarning); its pred_probs may be less sharp. Standardise the "
+                  "features, or pass model= with more iterations.")
     return P

@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from datafix.data.frame import as_dates, date_seconds
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 
-def split_frame(df: Any, label: Any) -> tuple[pd.DataFrame, pd.Series, list[str], list[str]]:
-    """Check the frame and the label column; return features, labels, numeric and categorical names."""
+@dataclass(frozen=True)
+class Roles:
+    """Columns the generators do not model as they are.
+
+    ``ids``: ID-like columns (the audit's rule, :func:`datafix.checks.column_quality`): a
+    synthetic row gets a missing value there, never a copy of a real key. ``dates``: date
+    columns (datetime, or text that parses as dates) modelled as numbers (seconds since 1970)
+    and written back as dates: generated, not copied; text dates come back as ISO text.
+    """
+
+    ids: tuple[Any, ...] = ()
+    dates: tuple[Any, ...] = ()
+    whole_days: tuple[Any, ...] = ()
+
+
+def table_roles(df: pd.DataFrame, label: Any) -> Roles:
+    """Find the ID-like and date columns of ``df`` (besides ``label``).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"id": [f"c{i}" for i in range(30)], "day": ["2024-01-02"] * 30, "y": [0, 1] * 15})
+    >>> table_roles(df, "y")
+    Roles(ids=('id',), dates=('day',), whole_days=('day',))
+    """
+    from datafix.checks.tabular_quality import column_quality
+
+    if not isinstance(df, pd.DataFrame) or label not in df.columns:
+        return Roles()  # split_frame says what is wrong
+    X = df.drop(columns=[label])
+    quality = column_quality(X)
+    kinds = dict(zip(X.columns, quality["kind"], strict=True))
+    ids = dict(zip(X.columns, quality["is_id_like"], strict=True))
+    dates = tuple(c for c in X.columns if kinds[c] == "date")
+    whole = []
+    for c in dates:
+        stamps = as_dates(X[c]).dropna()
+        if (stamps == stamps.dt.normalize()).all():
+            whole.append(c)
+    return Roles(ids=tuple(c for c in X.columns if ids[c]), dates=dates, whole_days=tuple(whole))
+
+
+def split_frame(df: Any, label: Any, roles: Roles | None = None) -> tuple[pd.DataFrame, pd.Series, list[str], list[str]]:
+    """Check the frame and the label column; return features, labels, numeric and categorical names.
+
+    With ``roles``, ID-like columns are left out of the features and date columns become
+    numbers (seconds since 1970-01-01).
+    """
     if not isinstance(df, pd.DataFrame):
         raise InvalidTypeError(f"The 'df' argument must be a pandas DataFrame; got {type(df).__name__}.")
     if label not in df.columns:
@@ -22,16 +69,41 @@ def split_frame(df: Any, label: Any) -> tuple[pd.DataFrame, pd.Series, list[str]
     X = df.drop(columns=[label])
     if X.shape[1] == 0:
         raise InvalidInputError("The frame has no feature columns besides the label.")
+    if roles is not None:
+        X = X.drop(columns=[c for c in roles.ids if c in X.columns])
+        for c in roles.dates:
+            if c in X.columns:
+                dates = as_dates(X[c])
+                X[c] = date_seconds(dates) if dates is not None else pd.to_numeric(X[c], errors="coerce")
     numeric = [c for c in X.columns if X[c].dtype.kind in "iuf"]
     categorical = [c for c in X.columns if c not in numeric]
     return X, y, numeric, categorical
 
 
-def restore_dtypes(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
-    """Give generated columns the original dtypes (integers rounded; NaN keeps a float/nullable type)."""
+def restore_dtypes(frame: pd.DataFrame, like: pd.DataFrame, roles: Roles | None = None) -> pd.DataFrame:
+    """Give generated columns the original dtypes (integers rounded; NaN keeps a float/nullable type).
+
+    With ``roles``: ID-like columns are all missing, date columns turn from seconds back into
+    dates (datetime columns keep their dtype and time zone; text dates become ISO text).
+    """
+    roles = roles or Roles()
     out = {}
     for c in like.columns:
-        col, dtype = frame[c], like[c].dtype
+        dtype = like[c].dtype
+        if c in roles.ids:
+            out[c] = _missing(len(frame), dtype)
+            continue
+        col = frame[c]
+        if c in roles.dates:
+            tz = getattr(dtype, "tz", None)
+            stamps = pd.to_datetime(pd.to_numeric(col, errors="coerce"), unit="s")
+            stamps = stamps.dt.round("D" if c in roles.whole_days else "s")
+            stamps = stamps.dt.tz_localize(tz) if tz is not None else stamps
+            if pd.api.types.is_datetime64_any_dtype(dtype):
+                out[c] = stamps.astype(dtype)
+            else:
+                out[c] = _iso(stamps)
+            continue
         if dtype.kind in "iu":
             col = col.round()
             out[c] = col.astype(dtype) if not col.isna().any() else col.astype("Int64")
@@ -45,6 +117,24 @@ def restore_dtypes(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
             except (TypeError, ValueError):
                 out[c] = col
     return pd.DataFrame(out, index=frame.index)
+
+
+def _missing(n: int, dtype: Any) -> pd.Series:
+    """An all-missing column that keeps the dtype's kind (nullable ints, None for text)."""
+    if dtype.kind in "iu":
+        return pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
+    if dtype.kind == "f":
+        return pd.Series(np.full(n, np.nan))
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return pd.Series(pd.NaT, index=range(n), dtype=dtype)
+    return pd.Series([None] * n, dtype=object)
+
+
+def _iso(stamps: pd.Series) -> pd.Series:
+    """Timestamps as ISO text: the date alone when no value has a time of day."""
+    whole_days = (stamps.dropna() == stamps.dropna().dt.normalize()).all()
+    text = stamps.dt.strftime("%Y-%m-%d" if whole_days else "%Y-%m-%dT%H:%M:%S")
+    return text.astype(object).where(stamps.notna(), None)
 
 
 def rank_scores(values: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ column's missing rate. The marginals are the data's own, and the rank correlatio
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -18,13 +17,14 @@ import pandas as pd
 from scipy.stats import norm
 
 from datafix._validation import check_float, check_int
-from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.errors import InvalidInputError, warn_user
 from datafix.synth._table import (
     from_quantiles,
     provenance,
     rank_scores,
     restore_dtypes,
     split_frame,
+    table_roles,
 )
 
 
@@ -57,7 +57,8 @@ class GaussianCopulaGenerator:
 
     def fit(self, df: pd.DataFrame, label: Any) -> GaussianCopulaGenerator:
         """Learn each class's marginals and score correlation from ``df`` (not modified)."""
-        X, y, self.numeric_, self.categorical_ = split_frame(df, label)
+        self.roles_ = table_roles(df, label)
+        X, y, self.numeric_, self.categorical_ = split_frame(df, label, self.roles_)
         self.label_, self.columns_, self.dtypes_ = label, list(df.columns), df.dtypes
         self._like = df.iloc[:0]
         rng = np.random.default_rng(self.seed)
@@ -70,8 +71,7 @@ class GaussianCopulaGenerator:
                 small.append(c)
             self._models[c] = self._fit_class(part, X, rng)
         if small:
-            warnings.warn(f"Classes {small[:10]} have one row: their samples copy its values (no spread to learn).",
-                          DatafixWarning, stacklevel=2)
+            warn_user(f"Classes {small[:10]} have one row: their samples copy its values (no spread to learn).")
         self._draws = np.random.default_rng([self.seed, 1])  # successive sample() calls continue this stream
         return self
 
@@ -128,7 +128,7 @@ class GaussianCopulaGenerator:
             labels = np.full(n, self.classes_[position], dtype=self.classes_.dtype)
         frames = [self._sample_class(c, int((labels == c).sum()), rng) for c in self.classes_ if (labels == c).any()]
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=self.columns_)
-        out = restore_dtypes(out[self.columns_], self._like) if len(out) else self._like.copy()
+        out = restore_dtypes(out, self._like, self.roles_) if len(out) else self._like.copy()
         return (out, provenance(len(out), self.method, self.seed)) if return_provenance else out
 
     def _sample_class(self, c: Any, m: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from scipy.stats import ks_2samp
 from datafix._validation import check_float
 from datafix.errors import InvalidInputError
 from datafix.signals.neighbors import knn_graph, knn_query
-from datafix.synth._table import split_frame
+from datafix.synth._table import split_frame, table_roles
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,9 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, label: Any, *, test: p
     from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
     copy_distance = check_float(copy_distance, "copy_distance", low=0.0, high=10.0)
-    Xr, yr, numeric, categorical = split_frame(real, label)
-    Xs, ys, _, _ = split_frame(synthetic, label)
+    roles = table_roles(real, label) if isinstance(real, pd.DataFrame) and label in real.columns else None
+    Xr, yr, numeric, categorical = split_frame(real, label, roles)
+    Xs, ys, _, _ = split_frame(synthetic, label, roles)
     missing = set(Xr.columns) ^ set(Xs.columns)
     if missing:
         raise InvalidInputError(f"The real and synthetic frames differ in columns {sorted(map(str, missing))}.")
@@ -129,8 +130,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, label: Any, *, test: p
         train_real, test_real = train_test_split(real, test_size=1 / 3, stratify=yr, random_state=random_state)
     else:
         train_real, test_real = real, test
-    Xtr, ytr, _, _ = split_frame(train_real, label)
-    Xte, yte, _, _ = split_frame(test_real, label)
+    Xtr, ytr, _, _ = split_frame(train_real, label, roles)
+    Xte, yte, _, _ = split_frame(test_real, label, roles)
     base = classifier if classifier is not None else RandomForestClassifier(n_estimators=200, random_state=random_state)
     trtr = balanced_accuracy_score(yte.astype(str), clone(base).fit(encode(Xtr), ytr.astype(str)).predict(encode(Xte)))
     tstr = balanced_accuracy_score(yte.astype(str), clone(base).fit(S, ys.astype(str)).predict(encode(Xte)))

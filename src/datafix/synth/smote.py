@@ -10,7 +10,6 @@ the device the data is on; the interpolation is one batched gather-and-lerp.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ import torch
 from datafix._validation import check_choice, check_int, py_value
 from datafix.balance._labels import class_codes
 from datafix.balance.epoch_resampling import _targets
-from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import knn_graph
 
 
@@ -122,8 +121,8 @@ class TorchSMOTE:
             steps.append(step)
             labels.append(np.full(m, c))
         if adapted:
-            warnings.warn(f"TorchSMOTE: classes with too few rows for k_neighbors={self.k_neighbors} use fewer "
-                          f"neighbours (class: k; k=0 copies the single row): {adapted}", DatafixWarning, stacklevel=2)
+            warn_user(f"TorchSMOTE: classes with too few rows for k_neighbors={self.k_neighbors} use fewer "
+                          f"neighbours (class: k; k=0 copies the single row): {adapted}")
         new = torch.cat(parts) if parts else Xt.new_zeros((0, Xt.shape[1]))
         prov = pd.DataFrame({
             "is_synthetic": True,

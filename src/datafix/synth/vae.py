@@ -25,6 +25,7 @@ from datafix.synth._table import (
     rank_scores,
     restore_dtypes,
     split_frame,
+    table_roles,
 )
 
 
@@ -64,7 +65,8 @@ class ConditionalVAEGenerator:
 
     def fit(self, df: pd.DataFrame, label: Any) -> ConditionalVAEGenerator:
         """Train on ``df`` (not modified)."""
-        X, y, self.numeric_, self.categorical_ = split_frame(df, label)
+        self.roles_ = table_roles(df, label)
+        X, y, self.numeric_, self.categorical_ = split_frame(df, label, self.roles_)
         self.label_, self.columns_, self._like = label, list(df.columns), df.iloc[:0]
         self.classes_, codes, self.class_counts_ = np.unique(y.to_numpy(), return_inverse=True, return_counts=True)
         blocks, self._quantiles, self._gaps, self._cats = [], {}, [], {}
@@ -166,5 +168,5 @@ class ConditionalVAEGenerator:
                     pick = torch.multinomial(torch.softmax(out[:, a:b], 1), 1, generator=self._sampler).squeeze(1) if n else out.new_zeros(0, dtype=torch.long)
                     cols[name] = np.array(self._cats[name], dtype=object)[pick.cpu().numpy()]
         cols[self.label_] = self.classes_[codes.numpy()]
-        frame = restore_dtypes(pd.DataFrame(cols)[self.columns_], self._like) if n else self._like.copy()
+        frame = restore_dtypes(pd.DataFrame(cols), self._like, self.roles_) if n else self._like.copy()
         return (frame, provenance(n, self.method, self.seed)) if return_provenance else frame

@@ -1,0 +1,44 @@
+"""Writing output files safely: whole or not at all, never over an input."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    The rename is atomic on one file system, so readers see the old file or the whole new one,
+    and a failure half-way (an error, a full disk, Ctrl-C) leaves no partial file behind.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> atomic_write(folder / "a.txt", lambda p: p.write_text("hello")).read_text()
+    'hello'
+    >>> def fails(p):
+    ...     p.write_text("half")
+    ...     raise RuntimeError("disk full")
+    >>> try:
+    ...     atomic_write(folder / "b.txt", fails)
+    ... except RuntimeError:
+    ...     pass
+    >>> sorted(f.name for f in folder.iterdir())
+    ['a.txt']
+    """
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,251 @@
+"""Users' data through the Python API: one report row per input row, dtypes kept, no copied keys,
+training-ready datasets, and errors and warnings that name the user's values."""
+
+from __future__ import annotations
+
+import warnings
+
+import albumentations as alb
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+import datafix as dfx
+from conftest import checksum
+from datafix.errors import DatafixWarning, InvalidInputError
+from datafix.fix import (
+    Augment,
+    DropBroken,
+    DropLabelIssues,
+    DropOutliers,
+    Pipeline,
+    Rebalance,
+    Synthesize,
+)
+
+
+def small_table(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(n // 2, int), np.ones(n - n // 2, int)]
+    return pd.DataFrame({"a": rng.normal(y * 3.0, 1.0), "b": rng.normal(size=n), "y": y})
+
+
+# -- 1. one report row per input row, whatever the index ---------------------------------------
+
+def test_repeated_index_values_are_refused_with_the_fix():
+    df = small_table(400)
+    df.index = [i // 2 for i in range(400)]  # what pd.concat without ignore_index gives
+    with pytest.raises(InvalidInputError, match=r"index repeats 200 values \(\[0, 1, 2, 3, 4 and 195 more\]\)") as err:
+        dfx.audit(df, "y", verbose=False)
+    assert "reset_index(drop=True)" in str(err.value)
+    with pytest.raises(InvalidInputError, match="index repeats"):
+        Pipeline([DropOutliers()]).fit(df, "y", verbose=False)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.integers(-5, 40), st.text(max_size=3)), min_size=40, max_size=40))
+def test_every_output_has_one_row_per_input_row(index_values):
+    df = small_table(40)
+    df.index = pd.Index(index_values, dtype=object)
+    if not df.index.is_unique:
+        with pytest.raises(InvalidInputError, match="index repeats"):
+            dfx.audit(df, "y", verbose=False)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = dfx.audit(df, "y", verbose=False)
+        plan = Pipeline([DropLabelIssues(), DropOutliers()]).fit(df, "y", report=report)
+    assert report.issues.index.equals(df.index) and len(report.issues) == len(df)
+    assert plan.samples.index.equals(df.index)
+    assert plan.to_frame(actions=True).index.equals(df.index)
+
+
+# -- 3. synthetic rows never copy keys; dates are generated -----------------------------------
+
+def test_synthetic_rows_get_no_real_ids_and_generated_dates():
+    rng = np.random.default_rng(0)
+    n = 120
+    df = pd.DataFrame({
+        "customer_id": [f"C{i:05d}" for i in range(n)],
+        "spend": rng.normal(100, 20, n),
+        "signup": pd.date_range("2021-01-01", periods=n, freq="D").astype(str),
+        "last_seen": pd.date_range("2023-01-01", periods=n, freq="h", tz="UTC"),
+        "y": np.r_[np.zeros(100, int), np.ones(20, int)],
+    })
+    report = dfx.audit(df, "y", verbose=False)
+    assert report.tables["columns"].loc["customer_id", "is_id_like"]
+    for method in ("copula", "vae"):
+        plan = Pipeline([Synthesize(method=method)]).fit(df, "y", report=report)
+        new = plan.to_frame().query("datafix_source != 'real'")
+        assert len(new) == 80 and new["customer_id"].isna().all()
+        signup = pd.to_datetime(new["signup"])
+        assert signup.between("2021-01-01", "2021-05-01").all()
+        assert new["last_seen"].isin(df["last_seen"]).mean() < 0.2  # made, not copied from real rows
+        assert (signup == signup.dt.normalize()).all()  # whole days, like the source
+        assert new["last_seen"].dtype == df["last_seen"].dtype
+
+
+# -- 4. the label column keeps its dtype ------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["int64", "int8", "bool", "category"])
+def test_to_frame_keeps_the_label_dtype(tmp_path, dtype):
+    df = small_table(80)
+    if dtype == "category":
+        df["y"] = pd.Categorical(np.where(df["y"] == 1, "yes", "no"), categories=["no", "yes", "maybe"])
+    else:
+        df["y"] = df["y"].astype(dtype)
+    before = checksum(df)
+    plan = Pipeline([DropLabelIssues(), Synthesize(method="copula")]).fit(df, "y", verbose=False)
+    out = plan.to_frame()
+    assert out["y"].dtype == df["y"].dtype and plan.samples["label"].dtype == df["y"].dtype
+    if dtype == "category":
+        assert list(out["y"].cat.categories) == ["no", "yes", "maybe"]
+    plan.to_parquet(tmp_path / "out.parquet")
+    assert pd.read_parquet(tmp_path / "out.parquet")["y"].dtype == df["y"].dtype
+    if dtype != "category":
+        torch.tensor(plan.to_frame(actions=True)["y"].to_numpy())  # numbers, not objects
+    assert checksum(df) == before
+
+
+# -- 6. plan.dataset feeds a DataLoader -------------------------------------------------------
+
+def image_folder(root, rng) -> None:
+    """Two classes of small photos-like images, with a grayscale, an RGBA and an odd-size file."""
+    for c, base in (("bird", 60), ("cat", 190)):
+        (root / c).mkdir(parents=True)
+        for i in range(16):
+            pixels = np.clip(rng.normal(base, 25, (20, 20, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / c / f"{i}.png")
+    Image.new("L", (20, 20), 70).save(root / "bird" / "gray.png")
+    Image.new("RGBA", (20, 20), (190, 190, 190, 128)).save(root / "cat" / "rgba.png")
+    Image.new("RGB", (40, 30), (60, 60, 60)).save(root / "bird" / "big.png")
+
+
+class TensorImages(Dataset):
+    def __init__(self, n=40, seed=0):
+        rng = np.random.default_rng(seed)
+        self.y = np.r_[np.zeros(30, int), np.ones(n - 30, int)]
+        self.x = torch.from_numpy(np.clip(rng.normal(self.y[:, None, None, None] * 120 + 60, 20, (n, 3, 12, 12)),
+                                          0, 255).astype(np.uint8))
+        self.targets = list(self.y)
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i], int(self.y[i])
+
+
+def sources(tmp_path):
+    rng = np.random.default_rng(0)
+    image_folder(tmp_path / "images", rng)
+    frame = small_table(80)
+    frame["colour"] = rng.choice(["red", "blue"], 80)
+    frame["y"] = np.where(frame["y"] == 1, "churn", "stay")
+    return {
+        "arrays": ((frame[["a", "b"]].to_numpy(), frame["y"].to_numpy()), {}),
+        "frame": ((frame, "y"), {}),
+        "images": ((str(tmp_path / "images"),), {}),
+        "torch": ((TensorImages(),), {"features": torch.nn.Flatten()}),
+    }
+
+
+@pytest.mark.parametrize("kind", ["arrays", "frame", "images", "torch"])
+@pytest.mark.parametrize("extra", ["plain", "synthesize"])
+def test_plan_dataset_feeds_a_dataloader_with_workers(tmp_path, kind, extra):
+    args, kwargs = sources(tmp_path)[kind]
+    steps = [DropBroken(), Rebalance()]
+    if extra == "synthesize":
+        steps.insert(1, Synthesize())
+        if kind in ("images", "torch"):
+            steps.append(Augment(alb.Compose([alb.HorizontalFlip(p=0.5)]), on="sample"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatafixWarning)
+        plan = Pipeline(steps).fit(*args, verbose=False, **kwargs)
+    loader = DataLoader(plan.dataset, sampler=plan.sampler, batch_size=8, num_workers=2)
+    batches = list(loader)
+    x, y = batches[0][:2]
+    assert y.dtype == torch.int64 and set(plan.classes[y.numpy()]) <= set(plan.classes)
+    if kind == "images":
+        assert x.dtype == torch.uint8 and x.shape[1:] == (3, 20, 20)  # RGB, the most common size
+    elif kind == "torch":
+        assert x.dtype == torch.uint8 and x.shape[1:] == (3, 12, 12)
+    else:
+        assert x.dtype == torch.float32 and x.ndim == 2
+    if kind == "frame":
+        assert x.shape[1] == len(plan.view.feature_names) == 4  # a, b, colour=blue, colour=red
+    total = sum(len(b[1]) for b in batches)
+    assert total == len(plan.sampler) == len(plan.dataset) == len(plan.kept) + len(plan.synthetic)
+
+
+def test_image_dataset_resizes_on_request(tmp_path):
+    image_folder(tmp_path, np.random.default_rng(1))
+    plan = Pipeline([DropBroken()]).fit(str(tmp_path), verbose=False)
+    assert plan.image_dataset(8)[0][0].shape == (3, 8, 8)
+    with pytest.raises(InvalidInputError, match="image folder"):
+        Pipeline([DropBroken()]).fit(small_table(), "y", verbose=False).image_dataset(8)
+
+
+# -- 9. a step whose check was skipped says why ---------------------------------------------
+
+def test_label_steps_on_a_dataset_without_features_say_what_to_give():
+    with pytest.raises(InvalidInputError, match=r"acts on the 'label' check's findings, but it was skipped \(no "
+                                                r"pred_probs were given and there are no features") as err:
+        Pipeline([DropBroken(), DropLabelIssues(), Rebalance()]).fit(TensorImages(), verbose=False)
+    assert "features=" in str(err.value) and "pred_probs=" in str(err.value)
+
+
+# -- 10, 11: label values written two ways; dates are dates -------------------------------------
+
+def test_near_identical_label_values_are_flagged_with_the_canonical_value():
+    df = small_table(120)
+    df["y"] = np.where(df["y"] == 1, "churn", "stay").astype(object)
+    df.loc[0:2, "y"] = "churn "
+    df.loc[3:4, "y"] = "chrun"
+    df.loc[5:6, "y"] = "Stay"
+    report = dfx.audit(df, "y", verbose=False)
+    flagged = report.issues[report.issues["is_label_value_issue"].fillna(False).astype(bool)]
+    assert dict(zip(flagged.index, flagged["suggested_value"], strict=True)) == {
+        0: "churn", 1: "churn", 2: "churn", 3: "churn", 4: "churn", 5: "stay", 6: "stay"}
+    assert "'churn '" in report.render()  # two values that print alike are shown as reprs
+    assert not dfx.audit(small_table(), "y", verbose=False).issues["is_label_value_issue"].any()
+
+
+@pytest.mark.parametrize("parse", [False, True])
+def test_dates_are_described_not_called_id_like(parse):
+    df = small_table(60)
+    df["when"] = pd.date_range("2024-03-01 08:00", periods=60, freq="37min").astype(str)
+    if parse:
+        df["when"] = pd.to_datetime(df["when"])
+    report = dfx.audit(df, "y", verbose=False)
+    row = report.tables["columns"].loc["when"]
+    assert row["kind"] == "date" and not row["is_id_like"] and row["first"] == "2024-03-01 08:00:00"
+    assert "when" in report.audited[2].feature_names  # enters the features (as seconds)
+    assert "date columns enter the features as seconds" in report.checks["null"].rule
+
+
+# -- 17, 18: samplers under workers; channels-last batches ----------------------------------------
+
+def test_set_epoch_before_a_worker_loader_does_not_warn():
+    ds = TensorImages()
+    sampler = dfx.balance.BalancedBatchSampler(ds.targets, classes_per_batch=2, samples_per_class=2)
+    loader = DataLoader(ds, batch_sampler=sampler, num_workers=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DatafixWarning)
+        for epoch in range(2):
+            sampler.set_epoch(epoch)
+            assert sum(1 for _ in loader) == len(sampler)
+    with pytest.warns(DatafixWarning, match="set_epoch"):
+        list(loader)  # a second pass at epoch 1 without set_epoch still warns
+
+
+def test_channels_last_batches_are_refused_before_any_work():
+    images = torch.zeros((4, 32, 32, 3), dtype=torch.uint8)
+    aug = dfx.augment.Compose([dfx.augment.RandomResizedCrop(16)], seed=0)
+    with pytest.raises(InvalidInputError, match=r"channels-last.*images.permute\(0, 3, 1, 2\)"):
+        aug(images)
