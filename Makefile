@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench data screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/label_issues.py
+
+# What benchmarks and the report screenshots need beyond the Python packages (Debian; run as root):
+# Fashion-MNIST's 70,000 real images and a headless Chromium.
+data:
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist chromium
+
+screenshots: $(STAMP)
+	$(BIN)/python docs/make_screenshots.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache src/*.egg-info

@@ -249,3 +249,27 @@ def test_channels_last_batches_are_refused_before_any_work():
     aug = dfx.augment.Compose([dfx.augment.RandomResizedCrop(16)], seed=0)
     with pytest.raises(InvalidInputError, match=r"channels-last.*images.permute\(0, 3, 1, 2\)"):
         aug(images)
+
+
+# -- 19. what people read -----------------------------------------------------------------------
+
+def test_printed_results_read_plainly():
+    df = small_table(80)
+    report = dfx.audit(df, "y", verbose=False)
+    assert "..." not in repr(report.summary())  # pandas cut long notes to 50 characters
+    plan = Pipeline([DropLabelIssues(), DropOutliers(), Rebalance()]).fit(df, "y", report=report)
+    summary = plan.summary()
+    assert list(summary.index) == ["drop_label_issues", "drop_outliers", "rebalance"]  # no-op steps too
+    assert summary.loc["rebalance"].sum() == 0
+    text = plan.explain(np.int64(5))
+    assert text.startswith("sample 5: ") and "np.int64" not in text
+    tiny = report.issues.assign(label_score=1e-4, is_label_issue=True)
+    assert "1.00e-04" in dfx.Report(tiny, report.checks, report.params).render()
+
+
+def test_image_rules_count_channels_as_integers(tmp_path):
+    image_folder(tmp_path, np.random.default_rng(2))
+    (tmp_path / "cat" / "broken.png").write_bytes(b"not an image")  # its missing statistics made 3 a float
+    report = dfx.audit(str(tmp_path), verbose=False)
+    assert "other than 3 channels" in report.checks["odd_mode"].rule
+    assert report.issues.loc["bird/gray.png", "is_odd_mode"]

@@ -41,3 +41,28 @@ def test_identical_points_have_no_outliers():
 
 def test_fence_is_tukey_like():
     assert fence(np.arange(1.0, 6.0), scale=1.5) == pytest.approx(4 + 1.5 * 2)
+
+
+def test_default_rule_is_precise_on_the_demo_and_on_far_outliers_in_128_dimensions():
+    """Issue 15: the linear fence flagged 80 samples for 10 injected outliers on the demo (precision 0.125)."""
+    import datafix as dfx
+
+    demo = load_noisy("digits", noise=0.2, noise_type="class_conditional", n_duplicates=20, n_outliers=10,
+                      random_state=0)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 128)) + rng.normal(size=(10, 128))[rng.integers(0, 10, 3000)] * 0.6
+    far = rng.choice(3000, 30, replace=False)
+    X[far] = rng.normal(size=(30, 128)) * 4.0  # the audit benchmark's outliers
+    truth = np.isin(np.arange(3000), far)
+    for features, is_outlier in ((demo.X, demo.is_outlier), (X, truth)):
+        flagged = dfx.audit(features, np.zeros(len(features), int) + np.arange(len(features)) % 2, checks="outlier",
+                            verbose=False).issues["is_outlier"].to_numpy(bool)
+        hits = (flagged & is_outlier).sum()
+        assert hits / flagged.sum() >= 0.5 and hits / is_outlier.sum() >= 0.9
+
+
+def test_threshold_flags_by_score(digits_with_outliers):
+    _, signals = digits_with_outliers
+    out = outlier_check(signals, threshold=0.2)
+    assert out["is_outlier"].equals(out["outlier_score"] < 0.2)
+    assert "threshold=0.2" in out.attrs["rule"]

@@ -58,7 +58,7 @@ def test_text_rendering_shows_summary_worst_samples_and_broken(report):
     worst = rep.flagged("label").index[0]
     assert "label" in text and "broken" in text and str(worst) in text
     assert "non-finite features" in text
-    assert "rules:" in text and "Q3 + 1.7 x IQR" in text
+    assert "rules:" in text and "Q3 + 5 x IQR on their logarithms" in text
     assert "dark" not in text and "not an image folder" not in text  # image checks do not apply to a table
     assert "broken: 1 sample\n" in text
     with pytest.raises(KeyError, match="No results for issue 'dark'"):

@@ -1,8 +1,11 @@
 """Outliers: samples far from the rest of the data (kNN distance), or that no class explains.
 
 Default score: the mean distance to the 10 nearest neighbours (from the audit's shared graph),
-flagged above ``Q3 + 1.7 x IQR`` of those means (the fence cleanlab's Datalab uses by default).
-``outlier_score = exp(-mean_distance / median_mean_distance)``, in (0, 1], lower = more outlying.
+flagged above ``Q3 + 5 x IQR`` of the *logarithms* of those means (a multiplicative fence:
+kNN distances are right-skewed, and Datalab's linear ``Q3 + 1.7 x IQR`` flagged 4-7 % of clean
+data, 80 samples for 10 injected outliers on the demo). ``outlier_score = exp(-mean_distance /
+median_mean_distance)``, in (0, 1], lower = more outlying; ``threshold=`` flags every sample
+scored below it instead.
 Options: scikit-learn's IsolationForest, LocalOutlierFactor (on the shared graph), and, when
 there are no features, a pred_probs-only score (normalised entropy: a sample whose predicted
 probabilities spread over all classes is unlike every class).
@@ -52,12 +55,20 @@ def knn_outlier_scores(graph: KNNGraph, k: int = 10) -> tuple[np.ndarray, np.nda
     return d, np.exp(-d / (med if med > 0 else 1.0))
 
 
-def validate_params(*, method: str = "auto", k: int = 10, fence_scale: float = 1.7, contamination: float = 0.05) -> None:
+#: Fence scales by method: on log kNN distances, and on pred_probs entropies.
+FENCE_SCALES = {"knn": 5.0, "entropy": 1.7}
+
+
+def validate_params(*, method: str = "auto", k: int = 10, fence_scale: float | None = None,
+                    contamination: float = 0.05, threshold: float | None = None) -> None:
     """Check the outlier check's options (raises naming the bad one)."""
     check_choice(method, "method", METHODS)
     check_int(k, "k", minimum=1)
-    check_float(fence_scale, "fence_scale", low=0.0, high=1e6)
+    if fence_scale is not None:
+        check_float(fence_scale, "fence_scale", low=0.0, high=1e6)
     check_float(contamination, "contamination", low=1e-6, high=0.5)
+    if threshold is not None:
+        check_float(threshold, "threshold", low=0.0, high=1.0)
 
 
 @register_check(
@@ -69,7 +80,8 @@ def validate_params(*, method: str = "auto", k: int = 10, fence_scale: float = 1
     validate=validate_params,
 )
 def outlier_check(
-    signals: Signals, *, method: str = "auto", k: int = 10, fence_scale: float = 1.7, contamination: float = 0.05
+    signals: Signals, *, method: str = "auto", k: int = 10, fence_scale: float | None = None,
+    contamination: float = 0.05, threshold: float | None = None,
 ) -> pd.DataFrame:
     """Flag outliers (columns ``is_outlier``, ``outlier_score``; the rule in ``attrs["rule"]``).
 
@@ -81,10 +93,13 @@ def outlier_check(
         ``"auto"``: ``"knn"`` with features, ``"entropy"`` with pred_probs only.
     k : int, default 10
         Neighbours in the kNN score (at most the graph's k).
-    fence_scale : float, default 1.7
-        The fence is ``Q3 + fence_scale * IQR`` (kNN distances; entropy scores mirrored).
+    fence_scale : float, optional
+        The fence is ``Q3 + fence_scale * IQR`` of the log kNN distances (default 5) or of the
+        entropies (default 1.7). Lower flags more.
     contamination : float, default 0.05
         Expected outlier share, for IsolationForest and LOF.
+    threshold : float in [0, 1], optional
+        Flag every sample whose ``outlier_score`` is below this, instead of the method's rule.
 
     Returns
     -------
@@ -98,22 +113,28 @@ def outlier_check(
     >>> bool(out["is_outlier"].iloc[-1]), out.attrs["rule"][:26]
     (True, 'mean distance to the 10 ne')
     """
-    validate_params(method=method, k=k, fence_scale=fence_scale, contamination=contamination)
+    validate_params(method=method, k=k, fence_scale=fence_scale, contamination=contamination, threshold=threshold)
     if method == "auto":
         method = "knn" if signals.has("neighbors") else "entropy"
+    scale = FENCE_SCALES.get(method, 1.7) if fence_scale is None else fence_scale
     if method == "entropy":
         P = signals.pred_probs
         entropy = -(P * np.log(np.clip(P, 1e-12, 1.0))).sum(axis=1) / np.log(max(P.shape[1], 2))
         score = 1.0 - entropy
-        threshold = fence(entropy, fence_scale)
-        flags = entropy > threshold
-        rule = f"normalised entropy of pred_probs above Q3 + {fence_scale} x IQR = {threshold:.4g}"
+        cut = fence(entropy, scale)
+        flags = entropy > cut
+        rule = f"normalised entropy of pred_probs above Q3 + {scale:g} x IQR = {cut:.4g}"
     elif method == "knn":
         d, score = knn_outlier_scores(signals.neighbors, k)
-        threshold = fence(d, fence_scale)
-        flags = d > threshold
-        rule = (f"mean distance to the {min(k, signals.neighbors.k)} nearest neighbours above "
-                f"Q3 + {fence_scale} x IQR = {threshold:.4g}")
+        positive = d[d > 0]
+        if len(positive):  # a multiplicative fence on the log distances (0: an exact copy's)
+            cut = float(np.exp(fence(np.log(positive), scale)))
+        else:
+            cut = 0.0
+        flags = d > cut
+        rule = (f"mean distance to the {min(k, signals.neighbors.k)} nearest neighbours above a fence of "
+                f"Q3 + {scale:g} x IQR on their logarithms = {cut:.4g} ({cut / max(np.median(d), 1e-300):.3g} x the "
+                "median)")
     elif method == "lof":
         g = signals.neighbors
         n = len(g.indices)
@@ -130,6 +151,9 @@ def outlier_check(
         raw = -forest.score_samples(signals.features)
         score = np.exp(-raw / np.median(raw))
         rule = f"IsolationForest, contamination={contamination}"
+    if threshold is not None:
+        flags = np.asarray(score) < threshold
+        rule = f"outlier_score below threshold={threshold:g} ({method} score)"
     out = pd.DataFrame({"is_outlier": np.asarray(flags, dtype=bool), "outlier_score": np.asarray(score, dtype=np.float64)})
     out.attrs["rule"] = rule
     return out

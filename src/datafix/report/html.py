@@ -274,7 +274,8 @@ def _label_issues(report, values: pd.DataFrame | None = None) -> list[str]:
     out.append(_table(_with_values(label_display(report, flagged[cols].head(MAX_ROWS)), values),
                       left=("given_label", "suggested_label")))
     if len(flagged):
-        matrix = pd.crosstab(flagged["given_label"].astype(str), flagged["suggested_label"].astype(str))
+        shown = label_display(report, flagged[["given_label", "suggested_label"]])
+        matrix = pd.crosstab(shown["given_label"].astype(str), shown["suggested_label"].astype(str))
         peak = max(int(matrix.to_numpy().max()), 1)
         head = "".join(f"<th>{_e(c)}</th>" for c in matrix.columns)
         rows = []
@@ -302,7 +303,7 @@ def _outliers(report, values: pd.DataFrame | None = None) -> list[str]:
     line = f"<line x1={600 * cut:.1f} x2={600 * cut:.1f} y1=0 y2=120 stroke=#d0021b stroke-dasharray=4/>" if pd.notna(cut) else ""
     worst = _with_values(report.flagged("outlier")[["outlier_score"]].head(MAX_ROWS), values)
     return [f"<h2>Outliers</h2><p>{int(flagged.sum()):,} flagged (red line: highest flagged score; lower is more "
-            "unusual).</p>", f"<svg width=600 height=125 role=img>{bars}{line}</svg>", _table(worst)]
+            "unusual).</p>", f"<svg width=600 height=125 role=img>{bars}{line}</svg>", _table(worst) if len(worst) else ""]
 
 
 def _duplicates(report) -> list[str]:
