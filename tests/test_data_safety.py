@@ -273,3 +273,25 @@ def test_image_rules_count_channels_as_integers(tmp_path):
     report = dfx.audit(str(tmp_path), verbose=False)
     assert "other than 3 channels" in report.checks["odd_mode"].rule
     assert report.issues.loc["bird/gray.png", "is_odd_mode"]
+
+
+def test_image_folder_with_synthesize_and_batch_augment_serves_decoded_keyed_items(tmp_path):
+    image_folder(tmp_path, np.random.default_rng(3))
+    (tmp_path / "cat" / "extra.png").unlink(missing_ok=True)
+    for i in range(8):  # make "cat" the minority
+        (tmp_path / "cat" / f"{i}.png").unlink()
+    plan = Pipeline([DropBroken(), Synthesize(), Augment(alb.Compose([alb.HorizontalFlip(p=1.0)]))]).fit(
+        str(tmp_path), verbose=False)
+    x, y, idx = plan.dataset[len(plan.dataset) - 1]  # a virtual sample: decoded image, class code, index
+    assert x.dtype == torch.uint8 and x.shape == (3, 20, 20) and plan.classes[y] == "cat"
+    assert idx == len(plan.dataset) - 1
+    batch = torch.stack([plan.dataset[i][0] for i in range(4)])
+    assert plan.transform(batch).shape == (4, 3, 20, 20)
+
+
+def test_html_shows_the_flagged_rows_values(tmp_path):
+    df = small_table(80)
+    df.loc[5, "a"] = 40.0  # an entry error
+    page = dfx.audit(df, "y", verbose=False).to_html()
+    outliers = page.split("<h2>Outliers</h2>")[1].split("<h2>")[0]
+    assert "<th>a</th>" in outliers and "40.000" in outliers
