@@ -12,11 +12,12 @@ PUBLIC = {
                         "GeometricTransform", "HorizontalFlip", "MixUp", "Normalize", "OneOf", "RandomApply",
                         "RandomCrop", "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomResizedCrop", "Resize",
                         "Transform", "VerticalFlip", "from_albumentations"],
-    "datafix.data": ["DataView", "ImageFolderDataset", "as_view", "decode_labels", "encode_labels", "from_arrays",
+    "datafix.data": ["DataView", "ImageFolderDataset", "as_test_view", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_torch_dataset"],
-    "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "TorchProbeClassifier", "check_pred_probs",
+    "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "TestSet", "TorchProbeClassifier", "align_pred_probs",
+                        "check_pred_probs",
                         "cross_val_pred_probs", "handle_non_finite", "knn_graph", "knn_query", "make_model"],
-    "datafix.checks": ["CHECKS", "CheckSpec", "column_quality", "duplicate_groups", "effective_number",
+    "datafix.checks": ["CHECKS", "CheckResult", "CheckSpec", "column_quality", "duplicate_groups", "effective_number",
                        "exact_duplicate_pairs", "find_label_issues", "find_label_value_issues", "find_leakage", "knn_label_votes", "list_checks",
                        "register_check", "resolve_checks"],
     "datafix.datasets": ["NAMES", "InjectedData", "flip_labels", "load_noisy", "long_tail_subset", "make_noisy",
@@ -43,6 +44,7 @@ def test_public_names(module):
         if callable(obj) and not name.startswith("_"):
             assert obj.__doc__ and "Examples" in obj.__doc__ or name in {"CheckSpec", "CheckOutcome", "MissingSignalError",
                                                                         "InjectedData", "KNNGraph", "SynthQuality",
+                                                                        "CheckResult", "TestSet",
                                                                         "SyntheticRows", "Plan", "PlanDataset", "AugmentedBatch",
                                                                         "Step"}, name
 

@@ -7,7 +7,7 @@ what was found.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -86,3 +86,91 @@ def describe_positions(labels: Sequence[Any], limit: int = 5) -> str:
     shown = ", ".join(repr(py_value(x)) for x in labels[:limit])
     more = f" and {len(labels) - limit} more" if len(labels) > limit else ""
     return f"[{shown}{more}]"
+
+
+class Interval:
+    """A parameter constraint: an int or float in ``[low, high]`` (scikit-learn's ``Interval``).
+
+    Examples
+    --------
+    >>> Interval(float, 0.0, 1.0).check(0.5, "share")
+    0.5
+    """
+
+    def __init__(self, kind: type, low: float | None = None, high: float | None = None) -> None:
+        self.kind, self.low, self.high = kind, low, high
+
+    def check(self, value: Any, name: str) -> Any:
+        if self.kind is int:
+            return check_int(value, name, minimum=None if self.low is None else int(self.low))
+        return check_float(value, name, low=-np.inf if self.low is None else self.low,
+                           high=np.inf if self.high is None else self.high)
+
+    def __repr__(self) -> str:
+        kind = "an int" if self.kind is int else "a float"
+        return f"{kind} in [{self.low if self.low is not None else '-inf'}, {self.high if self.high is not None else 'inf'}]"
+
+
+class Options:
+    """A parameter constraint: one of the given values.
+
+    Examples
+    --------
+    >>> Options("knn", "lof").check("lof", "method")
+    'lof'
+    """
+
+    def __init__(self, *values: Any) -> None:
+        self.values = values
+
+    def check(self, value: Any, name: str) -> Any:
+        return check_choice(value, name, self.values)
+
+    def __repr__(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+#: A parameter's constraint: an Interval, Options, or a list of them (any one; ``None`` allows None).
+Constraint = Interval | Options | list
+
+
+def check_param(value: Any, name: str, constraint: Constraint) -> Any:
+    """``value`` checked against ``constraint`` (a list: any one of its entries), or an error naming ``name``.
+
+    Examples
+    --------
+    >>> check_param(None, "fence_scale", [None, Interval(float, 0.0)]) is None
+    True
+    >>> check_param("auto", "knn_weight", [Options("auto"), Interval(float, 0.0, 1.0)])
+    'auto'
+    """
+    if not isinstance(constraint, list):
+        return constraint.check(value, name)
+    if value is None and None in constraint:
+        return None
+    choices = [c for c in constraint if c is not None]
+    for c in choices:
+        try:
+            return c.check(value, name)
+        except (InvalidInputError, InvalidTypeError):
+            continue
+    allowed = " or ".join(["None"] * (None in constraint) + [repr(c) for c in choices])
+    raise InvalidInputError(f"The {name!r} parameter must be {allowed}; got {value!r}.")
+
+
+def check_params(options: Mapping[str, Any], constraints: Mapping[str, Constraint], owner: str) -> dict[str, Any]:
+    """Every option named in ``constraints`` and valid, or an error naming ``owner`` and the option.
+
+    Examples
+    --------
+    >>> check_params({"k": 5}, {"k": Interval(int, 1)}, "check 'outlier'")
+    {'k': 5}
+    >>> check_params({"kk": 5}, {"k": Interval(int, 1)}, "check 'outlier'")
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidTypeError: The check 'outlier' has no option 'kk'; its options are ['k'].
+    """
+    unknown = [k for k in options if k not in constraints]
+    if unknown:
+        raise InvalidTypeError(f"The {owner} has no option {unknown[0]!r}; its options are {sorted(constraints)}.")
+    return {k: check_param(v, k, constraints[k]) for k, v in options.items()}

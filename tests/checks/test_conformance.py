@@ -5,15 +5,17 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from datafix.checks import CHECKS, list_checks, resolve_checks
+from datafix.checks import CHECKS, CheckResult, list_checks, resolve_checks
+from datafix.checks.registry import TASKS
 from datafix.data import as_view
-from datafix.errors import InvalidInputError
-from datafix.signals import Signals
+from datafix.errors import InvalidInputError, InvalidTypeError
+from datafix.signals import Signals, TestSet
 
 
-def _signals(view):
+def _signals(view, multilabel=None, test=None):
     return Signals(view.codes, view.n_classes, features=np.asarray(view.features), classes=view.classes,
-                   hashes=view.hashes, table=view.table, image_stats=view.image_stats, verbose=False)
+                   hashes=view.hashes, table=view.table, image_stats=view.image_stats, multilabel=multilabel,
+                   test=test, verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,10 @@ def sources(noisy_iris, tmp_path_factory):
             Image.fromarray(rng.integers(0, 255, (16, 20, 3), dtype=np.uint8)).save(root / c / f"{i}.png")
     Image.new("RGB", (16, 20)).save(root / "a" / "black.png")
     table = as_view(noisy_iris.frame(), labels="label")
-    return {"table": _signals(table), "images": _signals(as_view(root, image_size=8, verbose=False))}
+    Y = np.column_stack([table.codes == 0, table.codes >= 1, table.codes == 2, np.arange(len(table)) % 17 == 0])
+    held_out = TestSet(features=np.asarray(table.features)[::7] + 1e-9, hashes=table.hashes[::7])
+    return {"table": _signals(table), "images": _signals(as_view(root, image_size=8, verbose=False)),
+            "multilabel": _signals(table, multilabel=Y), "test": _signals(table, test=held_out)}
 
 
 def _pick(spec, sources):
@@ -40,36 +45,45 @@ def _pick(spec, sources):
 def test_check_contract(name, sources):
     spec = CHECKS[name]
     signals = _pick(spec, sources)
-    out = spec.func(signals)
-    n = len(signals.labels)
+    result = spec.func(signals, **spec.defaults)
+    assert isinstance(result, CheckResult)
+    out = result.columns
+    n = len(signals.test) if spec.target == "test" else len(signals.labels)
     assert isinstance(out, pd.DataFrame)
     assert len(out) == n
     assert out.index.equals(pd.RangeIndex(n))
     assert out[spec.flag].dtype == bool
-    assert np.isfinite(out[spec.score]).all()
-    assert out[spec.score].between(0, 1).all()
-    assert isinstance(out.attrs.get("rule", ""), str)
+    scores = out[spec.score].dropna()  # a sample without any label has no rarity score
+    assert np.isfinite(scores).all()
+    if spec.target == "train":
+        assert scores.between(0, 1).all()
+    assert isinstance(result.rule, str) and result.rule
+    assert all(isinstance(t, pd.DataFrame) for t in result.tables.values()) and isinstance(result.advice, str)
     for col in spec.label_columns:
         assert out[col].between(0, signals.n_classes - 1).all()
     for req in spec.requires:
-        assert set(req.split("|")) <= {"labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats"}
-    assert spec.description
+        assert set(req.split("|")) <= {"labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats",
+                                       "multilabel", "test"}
+    assert spec.description and set(spec.tasks) <= set(TASKS) and spec.target in ("train", "test")
 
 
 @pytest.mark.parametrize("name", list_checks())
 def test_check_is_deterministic(name, sources):
     spec = CHECKS[name]
     signals = _pick(spec, sources)
-    pd.testing.assert_frame_equal(spec.func(signals), spec.func(signals))
+    pd.testing.assert_frame_equal(spec.func(signals).columns, spec.func(signals).columns)
 
 
 @pytest.mark.parametrize("name", list_checks())
-def test_check_validates_unknown_options_before_work(name):
+def test_check_declares_its_options_once_and_validates_them(name):
+    """Every keyword option has a declared constraint and a default that satisfies it; bad ones raise."""
     spec = CHECKS[name]
-    if spec.validate is None:
-        pytest.skip("the check takes no options")
-    with pytest.raises(TypeError):
-        spec.validate(no_such_option=1)
+    assert spec.check_options(spec.defaults) == spec.defaults
+    with pytest.raises(InvalidTypeError, match=f"check {name!r} has no option 'no_such_option'"):
+        spec.check_options({"no_such_option": 1})
+    for option in spec.params:
+        with pytest.raises((InvalidInputError, InvalidTypeError), match=repr(option)):
+            spec.check_options({option: "not a valid value"})
 
 
 def test_unknown_check_names_are_listed():

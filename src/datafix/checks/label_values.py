@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from datafix._validation import check_float, check_int, py_value
-from datafix.checks.registry import register_check
+from datafix._validation import Interval, py_value
+from datafix.checks.registry import CheckResult, register_check
 from datafix.signals.bundle import Signals
 
 
@@ -81,10 +81,7 @@ def find_label_value_issues(classes: np.ndarray, counts: np.ndarray, *, min_rati
     return pd.DataFrame(rows, columns=["position", *columns]).set_index("position")
 
 
-def validate_params(*, min_ratio: float = 10.0, min_length: int = 4) -> None:
-    """Check the label_values check's options."""
-    check_float(min_ratio, "min_ratio", low=1.0, high=1e9)
-    check_int(min_length, "min_length", minimum=1)
+PARAMS = {"min_ratio": Interval(float, 1.0), "min_length": Interval(int, 1)}
 
 
 @register_check(
@@ -94,9 +91,9 @@ def validate_params(*, min_ratio: float = 10.0, min_length: int = 4) -> None:
     score="label_value_score",
     label_columns=("suggested_value",),
     description="label values that are probably another class written differently",
-    validate=validate_params,
+    params=PARAMS,
 )
-def label_values_check(signals: Signals, *, min_ratio: float = 10.0, min_length: int = 4) -> pd.DataFrame:
+def label_values_check(signals: Signals, *, min_ratio: float = 10.0, min_length: int = 4) -> CheckResult:
     """Flag samples whose label is a variant of another class's value (see the module docstring).
 
     Parameters
@@ -110,17 +107,16 @@ def label_values_check(signals: Signals, *, min_ratio: float = 10.0, min_length:
 
     Returns
     -------
-    pandas.DataFrame
+    CheckResult
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> y = np.array([0] * 50 + [1] * 2)
     >>> out = label_values_check(Signals(y, 2, classes=np.array(["yes", "Yes "]), verbose=False))
-    >>> int(out["is_label_value_issue"].sum()), int(out["suggested_value"].iloc[-1])
+    >>> int(out.columns["is_label_value_issue"].sum()), int(out.columns["suggested_value"].iloc[-1])
     (2, 0)
     """
-    validate_params(min_ratio=min_ratio, min_length=min_length)
     labels = signals.labels
     counts = np.bincount(labels, minlength=signals.n_classes)
     found = find_label_value_issues(np.asarray(signals.classes), counts, min_ratio=min_ratio, min_length=min_length)
@@ -131,16 +127,15 @@ def label_values_check(signals: Signals, *, min_ratio: float = 10.0, min_length:
         score[found.index] = found["count"].to_numpy() / counts[found["suggested"].to_numpy()]
     flagged = np.zeros(signals.n_classes, dtype=bool)
     flagged[found.index] = True
-    out = pd.DataFrame({"is_label_value_issue": flagged[labels], "label_value_score": score[labels],
-                        "suggested_value": suggested[labels]})
-    out.attrs["rule"] = ("a string label value is flagged when it differs from a larger class's only by case or "
+    columns = pd.DataFrame({"is_label_value_issue": flagged[labels], "label_value_score": score[labels],
+                            "suggested_value": suggested[labels]})
+    rule = ("a string label value is flagged when it differs from a larger class's only by case or "
                          f"whitespace, or (values of {min_length}+ characters) by one edit from a class at least "
                          f"{min_ratio:g} x its size")
-    if len(found):
-        table = found.drop(columns=["suggested"]).set_index("value")
-        out.attrs["tables"] = {"label_values": table}
-        pairs = ", ".join(f"{py_value(v)!r} -> {py_value(s)!r}" for v, s in
-                          zip(found["value"], found["suggested_value"], strict=True))
-        out.attrs["advice"] = (f"merge the label values {pairs} (e.g. strip and lower-case the label column) if they "
-                               "are the same class, then audit again")
-    return out
+    if not len(found):
+        return CheckResult(columns, rule)
+    pairs = ", ".join(f"{py_value(v)!r} -> {py_value(s)!r}" for v, s in zip(found["value"], found["suggested_value"],
+                                                                           strict=True))
+    return CheckResult(columns, rule, {"label_values": found.drop(columns=["suggested"]).set_index("value")},
+                       f"merge the label values {pairs} (e.g. strip and lower-case the label column) if they are the "
+                       "same class, then audit again")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from datafix._validation import Interval
+from datafix.checks.registry import TASKS, CheckResult, register_check
+from datafix.signals.bundle import Signals
 from datafix.signals.neighbors import KNNGraph, knn_graph, knn_query
 
 EPSILON = 1e-12
@@ -75,3 +78,35 @@ def find_leakage(
     return pd.DataFrame(
         {"is_leaked": exact | near, "is_exact_leak": exact, "leak_distance": distance, "nearest_train": nearest}
     )
+
+
+@register_check(
+    "leakage",
+    requires=("test",),
+    flag="is_leaked",
+    score="leak_distance",
+    description="test samples that copy a training sample (share of the test set)",
+    params={"threshold": Interval(float, 0.0, 10.0)},
+    tasks=TASKS,
+    target="test",
+)
+def leakage_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
+    """Flag the test set's samples that copy a training sample (rows: the test samples).
+
+    ``nearest_train`` holds positions among the audited training samples; the audit turns them
+    into the training source's index.
+
+    Examples
+    --------
+    >>> from datafix.signals import Signals, TestSet
+    >>> train = np.random.default_rng(0).normal(size=(100, 3))
+    >>> test = TestSet(features=np.r_[train[:1], [[9.0, 9.0, 9.0]]], hashes=None)
+    >>> leakage_check(Signals(None, 0, features=train, test=test, verbose=False)).columns["is_leaked"].tolist()
+    [True, False]
+    """
+    graph = signals.neighbors if signals.computed("neighbors") else None  # else a 1-NN graph is built
+    found = find_leakage(signals.features, signals.test.features, train_hashes=signals.hashes,
+                         test_hashes=signals.test.hashes, train_graph=graph, threshold=threshold,
+                         backend=signals.knn_backend)
+    return CheckResult(found, f"identical content hash, or nearest training sample closer than {threshold} x the "
+                              "median nearest-neighbour distance in the training set")

@@ -1,16 +1,46 @@
-"""The registry of checks: a plain dict filled by a decorator."""
+"""The registry of checks: a plain dict filled by a decorator, and the typed result every check returns."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from typing import Any
 
 import pandas as pd
 
+from datafix._validation import Constraint, check_params
 from datafix.errors import InvalidInputError
 
-CheckFunc = Callable[..., pd.DataFrame]
+#: The label tasks a check can apply to: one class per sample, or a set of labels per sample.
+TASKS = ("single", "multilabel")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check found.
+
+    Attributes
+    ----------
+    columns : pandas.DataFrame
+        One row per audited sample, in order (per test sample for a check on the test set):
+        the flag, the score and any extra columns.
+    rule : str
+        The threshold rule applied, with its numbers (shown in the report).
+    tables : dict of str to pandas.DataFrame
+        Findings that are not per sample (one row per class, per column, per label value).
+    advice : str
+        What to do about it, where the check knows.
+    """
+
+    columns: pd.DataFrame
+    rule: str = ""
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    advice: str = ""
+
+
+CheckFunc = Callable[..., CheckResult]
 
 
 @dataclass(frozen=True)
@@ -22,23 +52,28 @@ class CheckSpec:
     name : str
         Registry key, also the issue type's name in the report (``"label"``).
     func : callable
-        ``func(signals, **params) -> DataFrame`` with one row per audited sample, in order.
+        ``func(signals, **options) -> CheckResult``; option defaults are its keyword defaults.
     requires : tuple of str
         Signals the check cannot run without; ``"a|b"`` means either one.
-    uses : tuple of str
-        Signals it reads when they are available.
     flag : str
         The boolean column that marks a sample as having the issue (``"is_label_issue"``).
-        A check may also attach ``result.attrs["rule"]`` (its threshold rule, shown in the
-        report) and ``result.attrs["tables"]`` (extra tables, e.g. one row per class or column).
     score : str
         The score column; lower means more likely an issue.
+    uses : tuple of str
+        Signals it reads when they are available.
     label_columns : tuple of str
         Columns holding label codes, decoded to the user's label values by the audit.
     description : str
         One line for reports.
-    validate : callable, optional
-        ``validate(**params)`` raises for bad check options; the audit calls it before any work.
+    params : dict of str to constraint
+        Each option and its allowed values (:class:`datafix._validation.Interval`, ``Options``,
+        or a list of them, ``None`` allowing None), declared once: the audit validates
+        ``check_params`` against it before reading any data, and the check does not again.
+    tasks : tuple of str
+        The label tasks it applies to (``"single"``, ``"multilabel"``).
+    target : {"train", "test"}
+        Whose samples its rows are: the audited data's, or the held-out test set's (its
+        columns then make ``Report.test_issues``).
     """
 
     name: str
@@ -49,7 +84,19 @@ class CheckSpec:
     uses: tuple[str, ...] = ()
     label_columns: tuple[str, ...] = ()
     description: str = ""
-    validate: Callable[..., None] | None = None
+    params: Mapping[str, Constraint] = field(default_factory=dict)
+    tasks: tuple[str, ...] = ("single",)
+    target: str = "train"
+
+    def check_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` validated against :attr:`params` (unknown names and bad values raise)."""
+        return check_params(options, self.params, f"check {self.name!r}")
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The options' default values (the check function's keyword defaults)."""
+        signature = inspect.signature(self.func)
+        return {k: p.default for k, p in signature.parameters.items() if k in self.params}
 
 
 CHECKS: dict[str, CheckSpec] = {}
@@ -64,7 +111,9 @@ def register_check(
     uses: tuple[str, ...] = (),
     label_columns: tuple[str, ...] = (),
     description: str = "",
-    validate: Callable[..., None] | None = None,
+    params: Mapping[str, Constraint] | None = None,
+    tasks: tuple[str, ...] = ("single",),
+    target: str = "train",
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Decorator that adds a check function to :data:`CHECKS` under ``name``.
 
@@ -72,16 +121,24 @@ def register_check(
     --------
     >>> @register_check("always", requires=(), flag="is_always", score="always_score")
     ... def always(signals):
-    ...     return pd.DataFrame({"is_always": [True], "always_score": [0.0]})
+    ...     return CheckResult(pd.DataFrame({"is_always": [True], "always_score": [0.0]}))
     >>> "always" in CHECKS
     True
     >>> del CHECKS["always"]
     """
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown or target not in ("train", "test"):
+        raise ValueError(f"Check {name!r}: tasks must be among {TASKS} and target 'train' or 'test'.")
 
     def add(func: CheckFunc) -> CheckFunc:
         if name in CHECKS:
             raise ValueError(f"A check named {name!r} is already registered.")
-        CHECKS[name] = CheckSpec(name, func, requires, flag, score, uses, label_columns, description, validate)
+        options = dict(params or {})
+        keywords = {k for k, p in inspect.signature(func).parameters.items() if p.kind is p.KEYWORD_ONLY}
+        if set(options) != keywords:
+            raise ValueError(f"Check {name!r}: params {sorted(options)} must name its keyword options {sorted(keywords)}.")
+        CHECKS[name] = CheckSpec(name, func, requires, flag, score, uses, label_columns, description, options,
+                                 tuple(tasks), target)
         return func
 
     return add
@@ -93,7 +150,7 @@ def list_checks(pattern: str = "*") -> list[str]:
     Examples
     --------
     >>> list_checks("lab*")
-    ['label', 'label_values']
+    ['label', 'label_imbalance', 'label_values']
     """
     return sorted(n for n in CHECKS if fnmatch(n, pattern))
 

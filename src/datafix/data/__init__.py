@@ -5,12 +5,14 @@ from datafix.data.arrays import from_arrays
 from datafix.data.frame import from_frame
 from datafix.data.image_folder import ImageFolderDataset, from_image_folder
 from datafix.data.labels import decode_labels, encode_labels
+from datafix.data.test_set import as_test_view
 from datafix.data.torch_dataset import from_torch_dataset
 from datafix.data.view import DataView
 
 __all__ = [
     "DataView",
     "ImageFolderDataset",
+    "as_test_view",
     "as_view",
     "decode_labels",
     "encode_labels",

@@ -140,3 +140,27 @@ def _shape_of(values: Any) -> tuple[int, ...]:
         return np.shape(np.asarray(values, dtype=object))
     except ValueError:  # ragged nesting
         return (len(values), -1)
+
+
+def check_audit_labels(view: Any) -> None:
+    """Labels a label audit can use: at least two classes among the usable samples, and not one per sample.
+
+    Examples
+    --------
+    >>> from datafix.data import as_view
+    >>> check_audit_labels(as_view(np.zeros((4, 1)), labels=["a", "b", "c", "d"]))
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidInputError: The labels have a distinct value for every sample (4 values, such as 'a'): that is an ID column or a continuous target, not class labels. Pass the class column as labels=.
+    """
+    if view.codes is None:
+        return
+    codes = view.codes[view.valid]
+    if len(np.unique(codes)) < 2:
+        raise InvalidInputError("The usable samples have a single class; a label audit needs at least 2.")
+    if len(codes) > 2 and view.n_classes == len(codes):
+        raise InvalidInputError(
+            f"The labels have a distinct value for every sample ({len(codes)} values, such as "
+            f"{py_value(view.classes[0])!r}): that is an ID column or a continuous target, not class labels. "
+            "Pass the class column as labels=."
+        )

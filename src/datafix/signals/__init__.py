@@ -1,16 +1,23 @@
 """Signals shared by every check: features, out-of-sample predicted probabilities, the kNN graph."""
 
-from datafix.signals.bundle import MissingSignalError, Signals
+from datafix.signals.bundle import MissingSignalError, Signals, TestSet
 from datafix.signals.features import handle_non_finite
 from datafix.signals.neighbors import KNNGraph, knn_graph, knn_query
-from datafix.signals.pred_probs import check_pred_probs, cross_val_pred_probs, make_model
+from datafix.signals.pred_probs import (
+    align_pred_probs,
+    check_pred_probs,
+    cross_val_pred_probs,
+    make_model,
+)
 from datafix.signals.probe import TorchProbeClassifier
 
 __all__ = [
     "KNNGraph",
     "MissingSignalError",
     "Signals",
+    "TestSet",
     "TorchProbeClassifier",
+    "align_pred_probs",
     "check_pred_probs",
     "cross_val_pred_probs",
     "handle_non_finite",

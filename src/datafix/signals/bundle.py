@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -13,7 +14,8 @@ from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
 from datafix.signals.pred_probs import cross_val_pred_probs
 
-SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats")
+SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats", "multilabel",
+                "test")
 
 
 class MissingSignalError(DatafixError, LookupError):
@@ -22,7 +24,18 @@ class MissingSignalError(DatafixError, LookupError):
 
 #: Signals that only one kind of source has (tables, image folders): a check that needs one of
 #: them does not apply to other kinds of data.
-KIND_SIGNALS = ("table", "image_stats")
+KIND_SIGNALS = ("table", "image_stats", "test")
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """A held-out set's usable samples, read like the audited data: ``features`` and ``hashes``."""
+
+    features: np.ndarray | None
+    hashes: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.features) if self.features is not None else len(self.hashes)
 
 
 class Signals:
@@ -51,6 +64,12 @@ class Signals:
         Raw feature columns of a tabular source.
     image_stats : pandas.DataFrame, optional
         Per-image statistics (see :func:`datafix.data.image_folder.image_statistics`).
+    multilabel : numpy.ndarray of bool, shape (n, L), optional
+        Multilabel targets of the audited samples.
+    label_names : list, optional
+        The names of the multilabel columns.
+    test : TestSet, optional
+        A held-out set read like the audited data (features, hashes), for checks on it.
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k : int, default 40
         Neighbours in the kNN graph.
@@ -80,6 +99,9 @@ class Signals:
         hashes: np.ndarray | None = None,
         table: pd.DataFrame | None = None,
         image_stats: pd.DataFrame | None = None,
+        multilabel: np.ndarray | None = None,
+        label_names: list[Any] | None = None,
+        test: TestSet | None = None,
         model: Any = None,
         cv: int = 5,
         k: int = 40,
@@ -94,6 +116,10 @@ class Signals:
         self.hashes = hashes
         self.table = table
         self.image_stats = image_stats
+        self.multilabel = multilabel
+        self.label_names = label_names if label_names is not None or multilabel is None else list(
+            range(multilabel.shape[1]))
+        self.test = test
         self.knn_backend = knn_backend
         self._given_pred_probs = pred_probs
         self.model = model
@@ -134,9 +160,10 @@ class Signals:
             return None
         if name == "neighbors":
             return None if self.features is not None else "no features for a neighbour graph"
-        if name in ("hashes", "table", "image_stats"):
+        if name in ("hashes", "table", "image_stats", "multilabel", "test"):
             what = {"hashes": "no content hashes", "table": "not a tabular source",
-                    "image_stats": "not an image folder"}
+                    "image_stats": "not an image folder", "multilabel": "no multilabel targets were given",
+                    "test": "no test set was given"}
             return None if getattr(self, name) is not None else what[name]
         if "|" in name:  # any one of several signals will do
             reasons = [self.missing(part) for part in name.split("|")]

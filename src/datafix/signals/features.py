@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -71,3 +72,25 @@ def handle_non_finite(view: DataView, nan_policy: str = "raise") -> DataView:
     block[bad_cells[:, cols]] = np.broadcast_to(np.nan_to_num(medians, nan=0.0), block.shape)[bad_cells[:, cols]]
     filled[:, cols] = block
     return view.with_features(filled, view.feature_names)
+
+
+def describe_features(features: Any, view: Any) -> str:
+    """Where a view's features came from, in words (for the report's signals line).
+
+    Examples
+    --------
+    >>> from datafix.data import as_view
+    >>> describe_features(None, as_view(np.zeros((2, 3)), labels=[0, 1]))
+    'the data array (3 columns)'
+    """
+    import torch
+
+    width = f"{view.features.shape[1]} columns"
+    if isinstance(features, torch.nn.Module):
+        return f"computed by {type(features).__name__} ({width})"
+    if callable(features):
+        return f"computed by {getattr(features, '__name__', 'a function')} ({width})"
+    if features is not None:
+        return f"given ({width})"
+    sources = {"frame": "the table's columns", "images": "image thumbnails", "arrays": "the data array"}
+    return f"{sources.get(view.kind, 'the source')} ({width})"

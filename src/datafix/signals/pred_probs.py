@@ -207,3 +207,42 @@ def cross_val_pred_probs(
                   "(scikit-learn's ConvergenceWarning); its pred_probs may be less sharp. Standardise the "
                   "features, or pass model= with more iterations.")
     return P
+
+
+def align_pred_probs(view: Any, pred_probs: Any) -> tuple[Any, np.ndarray]:
+    """Check ``pred_probs`` against a :class:`~datafix.data.DataView`; return the view and the probabilities.
+
+    The probabilities come back full-length (NaN rows for broken samples), their usable rows
+    validated. Integer labels ``0..K-1`` may leave some of the K classes with no sample;
+    ``pred_probs`` then still has K columns, and the view's classes are widened to ``0..K-1``.
+
+    Examples
+    --------
+    >>> from datafix.data import as_view
+    >>> view = as_view(np.zeros((3, 1)), labels=[0, 2, 0])
+    >>> view2, P = align_pred_probs(view, np.full((3, 3), 1 / 3))
+    >>> view2.classes.tolist(), P.shape
+    ([0, 1, 2], (3, 3))
+    """
+    from dataclasses import replace
+
+    if view.codes is None:
+        raise InvalidInputError("The 'pred_probs' argument needs labels to compare with.")
+    shape = np.shape(pred_probs)
+    n_cols = shape[1] if len(shape) == 2 else None
+    classes = view.classes
+    if (
+        n_cols is not None and n_cols > len(classes) and classes.dtype.kind in "iu"
+        and classes.min() >= 0 and classes.max() < n_cols
+    ):
+        codes = np.where(view.codes >= 0, classes[np.maximum(view.codes, 0)], -1).astype(np.int64)
+        view = replace(view, codes=codes, classes=np.arange(n_cols))
+    if len(shape) != 2 or shape[0] != len(view):
+        raise InvalidInputError(
+            f"The 'pred_probs' argument must have shape (n_samples, n_classes) = ({len(view)}, "
+            f"{view.n_classes}); got {shape}."
+        )
+    valid = view.valid
+    P = np.array(pred_probs, dtype=np.float64) if valid.all() else np.full(shape, np.nan)
+    P[valid] = check_pred_probs(np.asarray(pred_probs)[valid], n=int(valid.sum()), n_classes=view.n_classes)
+    return view, P

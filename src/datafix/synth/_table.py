@@ -36,7 +36,7 @@ def table_roles(df: pd.DataFrame, label: Any) -> Roles:
     >>> table_roles(df, "y")
     Roles(ids=('id',), dates=('day',), whole_days=('day',))
     """
-    from datafix.checks.tabular_quality import column_quality
+    from datafix.checks.null import column_quality
 
     if not isinstance(df, pd.DataFrame) or label not in df.columns:
         return Roles()  # split_frame says what is wrong

@@ -19,8 +19,8 @@ from scipy.sparse import csr_matrix
 from sklearn.ensemble import IsolationForest
 from sklearn.neighbors import LocalOutlierFactor
 
-from datafix._validation import check_choice, check_float, check_int
-from datafix.checks.registry import register_check
+from datafix._validation import Interval, Options
+from datafix.checks.registry import TASKS, CheckResult, register_check
 from datafix.signals.bundle import Signals
 from datafix.signals.neighbors import KNNGraph
 
@@ -59,16 +59,13 @@ def knn_outlier_scores(graph: KNNGraph, k: int = 10) -> tuple[np.ndarray, np.nda
 FENCE_SCALES = {"knn": 5.0, "entropy": 1.7}
 
 
-def validate_params(*, method: str = "auto", k: int = 10, fence_scale: float | None = None,
-                    contamination: float = 0.05, threshold: float | None = None) -> None:
-    """Check the outlier check's options (raises naming the bad one)."""
-    check_choice(method, "method", METHODS)
-    check_int(k, "k", minimum=1)
-    if fence_scale is not None:
-        check_float(fence_scale, "fence_scale", low=0.0, high=1e6)
-    check_float(contamination, "contamination", low=1e-6, high=0.5)
-    if threshold is not None:
-        check_float(threshold, "threshold", low=0.0, high=1.0)
+PARAMS = {
+    "method": Options(*METHODS),
+    "k": Interval(int, 1),
+    "fence_scale": [None, Interval(float, 0.0, 1e6)],
+    "contamination": Interval(float, 1e-6, 0.5),
+    "threshold": [None, Interval(float, 0.0, 1.0)],
+}
 
 
 @register_check(
@@ -77,13 +74,14 @@ def validate_params(*, method: str = "auto", k: int = 10, fence_scale: float | N
     flag="is_outlier",
     score="outlier_score",
     description="samples far from the rest of the data",
-    validate=validate_params,
+    params=PARAMS,
+    tasks=TASKS,
 )
 def outlier_check(
     signals: Signals, *, method: str = "auto", k: int = 10, fence_scale: float | None = None,
     contamination: float = 0.05, threshold: float | None = None,
-) -> pd.DataFrame:
-    """Flag outliers (columns ``is_outlier``, ``outlier_score``; the rule in ``attrs["rule"]``).
+) -> CheckResult:
+    """Flag outliers (columns ``is_outlier``, ``outlier_score``, and the rule).
 
     Parameters
     ----------
@@ -103,17 +101,16 @@ def outlier_check(
 
     Returns
     -------
-    pandas.DataFrame
+    CheckResult
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> X = np.r_[np.random.default_rng(0).normal(size=(200, 3)), [[12.0, 12.0, 12.0]]]
     >>> out = outlier_check(Signals(None, 0, features=X, verbose=False))
-    >>> bool(out["is_outlier"].iloc[-1]), out.attrs["rule"][:26]
+    >>> bool(out.columns["is_outlier"].iloc[-1]), out.rule[:26]
     (True, 'mean distance to the 10 ne')
     """
-    validate_params(method=method, k=k, fence_scale=fence_scale, contamination=contamination, threshold=threshold)
     if method == "auto":
         method = "knn" if signals.has("neighbors") else "entropy"
     scale = FENCE_SCALES.get(method, 1.7) if fence_scale is None else fence_scale
@@ -154,6 +151,6 @@ def outlier_check(
     if threshold is not None:
         flags = np.asarray(score) < threshold
         rule = f"outlier_score below threshold={threshold:g} ({method} score)"
-    out = pd.DataFrame({"is_outlier": np.asarray(flags, dtype=bool), "outlier_score": np.asarray(score, dtype=np.float64)})
-    out.attrs["rule"] = rule
-    return out
+    columns = pd.DataFrame({"is_outlier": np.asarray(flags, dtype=bool),
+                            "outlier_score": np.asarray(score, dtype=np.float64)})
+    return CheckResult(columns, rule)

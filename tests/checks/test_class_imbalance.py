@@ -2,18 +2,19 @@ import numpy as np
 import pytest
 
 import datafix as dfx
-from datafix.checks.imbalance import effective_number, imbalance_check
+from datafix.checks.class_imbalance import effective_number, imbalance_check
 from datafix.signals import Signals
 
 
 def test_rare_classes_flagged_with_a_per_class_table():
     y = np.repeat([0, 1, 2, 3], [400, 300, 280, 20])
     out = imbalance_check(Signals(y, 4, classes=np.array(["w", "x", "y", "z"]), verbose=False))
-    table = out.attrs["tables"]["classes"]
+    result, out = out, out.columns
+    table = result.tables["classes"]
     assert table["count"].tolist() == [400, 300, 280, 20]
     assert table["is_rare"].tolist() == [False, False, False, True]
     assert out["is_class_imbalance"].sum() == 20
-    assert "imbalance ratio (largest / smallest class) 20" in out.attrs["rule"]
+    assert "imbalance ratio (largest / smallest class) 20" in result.rule
     assert out["class_imbalance_score"].iloc[-1] == pytest.approx(20 / 1000 * 4)
 
 

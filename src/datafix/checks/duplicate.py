@@ -15,8 +15,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from datafix._validation import check_float
-from datafix.checks.registry import register_check
+from datafix._validation import Interval
+from datafix.checks.registry import TASKS, CheckResult, register_check
 from datafix.signals.bundle import Signals
 
 EPSILON = 1e-12
@@ -58,9 +58,7 @@ def exact_duplicate_pairs(hashes: np.ndarray) -> np.ndarray:
     return np.stack([first[dup], order[dup]], axis=1) if dup.any() else np.empty((0, 2), np.int64)
 
 
-def validate_params(*, threshold: float = 0.13) -> None:
-    """Check the duplicate check's options."""
-    check_float(threshold, "threshold", low=0.0, high=10.0)
+PARAMS = {"threshold": Interval(float, 0.0, 10.0)}
 
 
 @register_check(
@@ -69,9 +67,10 @@ def validate_params(*, threshold: float = 0.13) -> None:
     flag="is_duplicate",
     score="duplicate_score",
     description="exact or near copies of another sample",
-    validate=validate_params,
+    params=PARAMS,
+    tasks=TASKS,
 )
-def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> pd.DataFrame:
+def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
     """Flag exact and near duplicates and group them.
 
     Parameters
@@ -83,8 +82,8 @@ def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> pd.DataFram
 
     Returns
     -------
-    pandas.DataFrame
-        ``is_duplicate``, ``duplicate_score``, ``is_exact_duplicate``, ``duplicate_group``,
+    CheckResult
+        Columns ``is_duplicate``, ``duplicate_score``, ``is_exact_duplicate``, ``duplicate_group``,
         ``duplicate_group_size``.
 
     Examples
@@ -92,10 +91,9 @@ def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> pd.DataFram
     >>> from datafix.signals import Signals
     >>> X = np.r_[np.random.default_rng(0).normal(size=(50, 2)), [[0.0, 0.0], [0.0, 0.0]]]
     >>> out = duplicate_check(Signals(None, 0, features=X, verbose=False))
-    >>> out["duplicate_group_size"].iloc[-2:].tolist()
+    >>> out.columns["duplicate_group_size"].iloc[-2:].tolist()
     [2, 2]
     """
-    validate_params(threshold=threshold)
     n = len(signals.hashes) if signals.hashes is not None else len(signals.features)
     pairs = [np.empty((0, 2), np.int64)]
     exact = np.zeros(n, bool)
@@ -125,5 +123,4 @@ def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> pd.DataFram
         }
     )
     out.loc[ids < 0, "duplicate_group"] = pd.NA
-    out.attrs["rule"] = rule
-    return out
+    return CheckResult(out, rule)

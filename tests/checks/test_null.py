@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 import datafix as dfx
-from datafix.checks.tabular_quality import column_quality
+from datafix.checks.null import column_quality
 from datafix.errors import DatafixWarning
 
 

@@ -27,8 +27,8 @@ import pandas as pd
 from cleanlab.filter import find_label_issues as cl_find_label_issues
 from cleanlab.rank import get_label_quality_scores
 
-from datafix._validation import check_choice, check_float, check_int, py_value
-from datafix.checks.registry import register_check
+from datafix._validation import Interval, Options, check_params, py_value
+from datafix.checks.registry import CheckResult, register_check
 from datafix.errors import warn_user
 from datafix.signals.bundle import Signals
 from datafix.signals.neighbors import KNNGraph
@@ -101,15 +101,14 @@ def choose_knn_weight(labels: np.ndarray, pred_probs: np.ndarray, knn_probs: np.
     return float(grid[int(np.argmin(brier))])
 
 
-def validate_params(
-    *, method: str = "ensemble", knn_weight: float | str = "auto", rounds: int = 2, min_examples_per_class: int = 1
-) -> None:
-    """Check the label check's options before any work (raises naming the bad one)."""
-    check_choice(method, "method", METHODS)
-    if knn_weight != "auto":
-        check_float(knn_weight, "knn_weight", low=0.0, high=1.0)
-    check_int(rounds, "rounds", minimum=1)
-    check_int(min_examples_per_class, "min_examples_per_class", minimum=0)
+#: The label check's options and their allowed values (declared once: the audit and
+#: :func:`find_label_issues` validate against it).
+PARAMS = {
+    "method": Options(*METHODS),
+    "knn_weight": [Options("auto"), Interval(float, 0.0, 1.0)],
+    "rounds": Interval(int, 1),
+    "min_examples_per_class": Interval(int, 0),
+}
 
 
 def find_label_issues(
@@ -167,7 +166,8 @@ def find_label_issues(
     >>> int(out.loc[6, "suggested_label"])
     0
     """
-    validate_params(method=method, knn_weight=knn_weight, rounds=rounds, min_examples_per_class=min_examples_per_class)
+    check_params({"method": method, "knn_weight": knn_weight, "rounds": rounds,
+                  "min_examples_per_class": min_examples_per_class}, PARAMS, "function 'find_label_issues'")
     labels = np.asarray(labels, dtype=np.int64)
     P = np.asarray(pred_probs, dtype=np.float64)
     n, k_classes = P.shape
@@ -226,9 +226,10 @@ def find_label_issues(
     score="label_score",
     label_columns=("given_label", "suggested_label"),
     description="samples whose given label is likely wrong",
-    validate=validate_params,
+    params=PARAMS,
 )
-def label_check(signals: Signals, **params: object) -> pd.DataFrame:
+def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float | str = "auto", rounds: int = 2,
+                min_examples_per_class: int = 1) -> CheckResult:
     """Run :func:`find_label_issues` on the audit's shared signals.
 
     Examples
@@ -237,8 +238,16 @@ def label_check(signals: Signals, **params: object) -> pd.DataFrame:
     >>> from datafix.signals import Signals
     >>> X, y = load_iris(return_X_y=True)
     >>> out = label_check(Signals(y, 3, features=X, verbose=False))
-    >>> list(out.columns) == LABEL_COLUMNS
+    >>> list(out.columns.columns) == LABEL_COLUMNS
     True
     """
     graph = signals.neighbors if signals.missing("neighbors") is None else None
-    return find_label_issues(signals.labels, signals.pred_probs, neighbors=graph, classes=signals.classes, **params)
+    found = find_label_issues(signals.labels, signals.pred_probs, neighbors=graph, classes=signals.classes,
+                              method=method, knn_weight=knn_weight, rounds=rounds,
+                              min_examples_per_class=min_examples_per_class)
+    if method == "ensemble" and graph is not None:
+        rule = (f"confident learning (cleanlab) on out-of-sample pred_probs pooled with the label votes of the "
+                f"{graph.k} nearest neighbours (knn_weight={knn_weight}, {rounds} rounds)")
+    else:
+        rule = "confident learning (cleanlab) on out-of-sample pred_probs"
+    return CheckResult(found, rule + f"; at least {min_examples_per_class} sample of each class stays unflagged")

@@ -17,8 +17,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from datafix._validation import check_float
-from datafix.checks.registry import register_check
+from datafix._validation import Interval
+from datafix.checks.registry import TASKS, CheckResult, register_check
 from datafix.data.frame import MAX_CATEGORIES, as_dates
 from datafix.signals.bundle import Signals
 
@@ -120,9 +120,7 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def validate_params(*, near_constant: float = 0.99) -> None:
-    """Check the null check's options."""
-    check_float(near_constant, "near_constant", low=0.5, high=1.0)
+PARAMS = {"near_constant": Interval(float, 0.5, 1.0)}
 
 
 @register_check(
@@ -131,10 +129,11 @@ def validate_params(*, near_constant: float = 0.99) -> None:
     flag="is_null",
     score="null_score",
     description="rows with every feature missing (column problems in the columns table)",
-    validate=validate_params,
+    params=PARAMS,
+    tasks=TASKS,
 )
-def null_check(signals: Signals, *, near_constant: float = 0.99) -> pd.DataFrame:
-    """Missing values per row; per-column problems in ``attrs["tables"]["columns"]``.
+def null_check(signals: Signals, *, near_constant: float = 0.99) -> CheckResult:
+    """Missing values per row; per-column problems in the ``columns`` table.
 
     Parameters
     ----------
@@ -145,16 +144,15 @@ def null_check(signals: Signals, *, near_constant: float = 0.99) -> pd.DataFrame
 
     Returns
     -------
-    pandas.DataFrame
+    CheckResult
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> t = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [np.nan, np.nan, 1.0]})
-    >>> null_check(Signals(None, 0, table=t, verbose=False))["n_missing"].tolist()
+    >>> null_check(Signals(None, 0, table=t, verbose=False)).columns["n_missing"].tolist()
     [1, 2, 0]
     """
-    validate_params(near_constant=near_constant)
     table = signals.table.reset_index(drop=True)
     missing = table.isna().to_numpy()
     width = max(table.shape[1], 1)
@@ -166,9 +164,7 @@ def null_check(signals: Signals, *, near_constant: float = 0.99) -> pd.DataFrame
             "n_missing": n_missing.astype(np.int64),
         }
     )
-    columns = column_quality(table, near_constant=near_constant)
-    out.attrs["rule"] = ("a row is null when all its features are missing; columns are flagged when "
+    rule = ("a row is null when all its features are missing; columns are flagged when "
                          f"empty, constant, near-constant (top value >= {near_constant:.0%}), mixed-type or ID-like; "
                          "date columns enter the features as seconds since 1970-01-01")
-    out.attrs["tables"] = {"columns": columns}
-    return out
+    return CheckResult(out, rule, {"columns": column_quality(table, near_constant=near_constant)})

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from datafix._validation import check_float
-from datafix.balance.advice import rebalancing_advice
-from datafix.checks.registry import register_check
+from datafix._validation import Interval
+from datafix.checks.advice import rebalancing_advice
+from datafix.checks.registry import CheckResult, register_check
 from datafix.signals.bundle import Signals
 
 
@@ -29,10 +29,7 @@ def effective_number(counts: np.ndarray, beta: float = 0.999) -> np.ndarray:
     return (1.0 - beta**counts) / (1.0 - beta)
 
 
-def validate_params(*, threshold: float = 0.1, beta: float = 0.999) -> None:
-    """Check the imbalance check's options."""
-    check_float(threshold, "threshold", low=0.0, high=1.0)
-    check_float(beta, "beta", low=0.0, high=0.999999)
+PARAMS = {"threshold": Interval(float, 0.0, 1.0), "beta": Interval(float, 0.0, 0.999999)}
 
 
 @register_check(
@@ -41,10 +38,10 @@ def validate_params(*, threshold: float = 0.1, beta: float = 0.999) -> None:
     flag="is_class_imbalance",
     score="class_imbalance_score",
     description="samples of classes far rarer than average",
-    validate=validate_params,
+    params=PARAMS,
 )
-def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0.999) -> pd.DataFrame:
-    """Flag samples of rare classes; ``attrs["tables"]["classes"]`` has one row per class.
+def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0.999) -> CheckResult:
+    """Flag samples of rare classes; the ``classes`` table has one row per class.
 
     Parameters
     ----------
@@ -57,17 +54,16 @@ def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0
 
     Returns
     -------
-    pandas.DataFrame
+    CheckResult
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> y = np.array([0] * 95 + [1] * 100 + [2] * 5)
     >>> out = imbalance_check(Signals(y, 3, classes=np.array(["a", "b", "c"]), verbose=False))
-    >>> int(out["is_class_imbalance"].sum()), out.attrs["tables"]["classes"].loc["c", "is_rare"]
+    >>> int(out.columns["is_class_imbalance"].sum()), out.tables["classes"].loc["c", "is_rare"]
     (5, np.True_)
     """
-    validate_params(threshold=threshold, beta=beta)
     labels = signals.labels
     k = signals.n_classes
     counts = np.bincount(labels, minlength=k)
@@ -87,8 +83,6 @@ def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0
     out = pd.DataFrame(
         {"is_class_imbalance": rare[labels], "class_imbalance_score": np.minimum(1.0, share[labels] * k)}
     )
-    out.attrs["rule"] = (f"class share below {threshold} x 1/K = {threshold / k:.4g}; "
-                         f"imbalance ratio (largest / smallest class) {ratio:.3g}")
-    out.attrs["tables"] = {"classes": table}
-    out.attrs["advice"] = rebalancing_advice(counts)
-    return out
+    rule = (f"class share below {threshold} x 1/K = {threshold / k:.4g}; "
+            f"imbalance ratio (largest / smallest class) {ratio:.3g}")
+    return CheckResult(out, rule, {"classes": table}, rebalancing_advice(counts))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from datafix.checks.registry import register_check
+from datafix.checks.registry import TASKS, CheckResult, register_check
 from datafix.signals.bundle import Signals
 
 SHARE = 0.9
@@ -31,25 +31,25 @@ MIN_SIDE = 8
 ASPECT_RATIO = 3.0
 
 
-def _result(flag: str, score: str, flags: np.ndarray, scores: np.ndarray, rule: str) -> pd.DataFrame:
-    out = pd.DataFrame({flag: np.asarray(flags, bool), score: np.clip(np.asarray(scores, float), 0.0, 1.0)})
-    out.attrs["rule"] = rule
-    return out
+def _result(flag: str, score: str, flags: np.ndarray, scores: np.ndarray, rule: str) -> CheckResult:
+    columns = pd.DataFrame({flag: np.asarray(flags, bool), score: np.clip(np.asarray(scores, float), 0.0, 1.0)})
+    return CheckResult(columns, rule)
 
 
 def _register(name: str, description: str):
-    return register_check(name, requires=("image_stats",), flag=f"is_{name}", score=f"{name}_score", description=description)
+    return register_check(name, requires=("image_stats",), flag=f"is_{name}", score=f"{name}_score",
+                          description=description, tasks=TASKS)
 
 
 @_register("dark", "images that are almost entirely dark")
-def dark_check(signals: Signals) -> pd.DataFrame:
+def dark_check(signals: Signals) -> CheckResult:
     """Flag images with over 90 % of pixels darker than 0.1 luminance.
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> stats = pd.DataFrame({"dark_share": [0.99, 0.2]})
-    >>> dark_check(Signals(None, 0, image_stats=stats, verbose=False))["is_dark"].tolist()
+    >>> dark_check(Signals(None, 0, image_stats=stats, verbose=False)).columns["is_dark"].tolist()
     [True, False]
     """
     share = signals.image_stats["dark_share"].to_numpy(float)
@@ -57,14 +57,14 @@ def dark_check(signals: Signals) -> pd.DataFrame:
 
 
 @_register("overexposed", "images that are almost entirely white")
-def overexposed_check(signals: Signals) -> pd.DataFrame:
+def overexposed_check(signals: Signals) -> CheckResult:
     """Flag images with over 90 % of pixels brighter than 0.9 luminance.
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> stats = pd.DataFrame({"bright_share": [0.95, 0.1]})
-    >>> overexposed_check(Signals(None, 0, image_stats=stats, verbose=False))["is_overexposed"].tolist()
+    >>> overexposed_check(Signals(None, 0, image_stats=stats, verbose=False)).columns["is_overexposed"].tolist()
     [True, False]
     """
     share = signals.image_stats["bright_share"].to_numpy(float)
@@ -73,14 +73,14 @@ def overexposed_check(signals: Signals) -> pd.DataFrame:
 
 
 @_register("low_information", "nearly flat images")
-def low_information_check(signals: Signals) -> pd.DataFrame:
+def low_information_check(signals: Signals) -> CheckResult:
     """Flag images whose luminance histogram has under 2 bits of entropy.
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> stats = pd.DataFrame({"entropy": [0.5, 7.0]})
-    >>> low_information_check(Signals(None, 0, image_stats=stats, verbose=False))["is_low_information"].tolist()
+    >>> low_information_check(Signals(None, 0, image_stats=stats, verbose=False)).columns["is_low_information"].tolist()
     [True, False]
     """
     entropy = signals.image_stats["entropy"].to_numpy(float)
@@ -89,14 +89,14 @@ def low_information_check(signals: Signals) -> pd.DataFrame:
 
 
 @_register("blurry", "images much less sharp than the rest")
-def blurry_check(signals: Signals) -> pd.DataFrame:
+def blurry_check(signals: Signals) -> CheckResult:
     """Flag images whose Laplacian variance is under 0.1 x the median (flat images excluded).
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> stats = pd.DataFrame({"blur": [0.1, 5.0, 4.0, 6.0], "entropy": [6.0] * 4})
-    >>> blurry_check(Signals(None, 0, image_stats=stats, verbose=False))["is_blurry"].tolist()
+    >>> blurry_check(Signals(None, 0, image_stats=stats, verbose=False)).columns["is_blurry"].tolist()
     [True, False, False, False]
     """
     blur = signals.image_stats["blur"].to_numpy(float)
@@ -109,14 +109,14 @@ def blurry_check(signals: Signals) -> pd.DataFrame:
 
 
 @_register("odd_size", "images far smaller or larger than the rest")
-def odd_size_check(signals: Signals) -> pd.DataFrame:
+def odd_size_check(signals: Signals) -> CheckResult:
     """Flag images whose area is 16x off the median, or with a side under 8 pixels.
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> stats = pd.DataFrame({"width": [64, 64, 64, 1], "height": [64, 60, 64, 1]})
-    >>> odd_size_check(Signals(None, 0, image_stats=stats, verbose=False))["is_odd_size"].tolist()
+    >>> odd_size_check(Signals(None, 0, image_stats=stats, verbose=False)).columns["is_odd_size"].tolist()
     [False, False, False, True]
     """
     w = signals.image_stats["width"].to_numpy(float)
@@ -128,14 +128,14 @@ def odd_size_check(signals: Signals) -> pd.DataFrame:
 
 
 @_register("odd_aspect_ratio", "images much wider or taller than the rest")
-def odd_aspect_ratio_check(signals: Signals) -> pd.DataFrame:
+def odd_aspect_ratio_check(signals: Signals) -> CheckResult:
     """Flag images whose width/height is more than 3x away from the median ratio.
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> stats = pd.DataFrame({"width": [64, 64, 2000], "height": [64, 48, 10]})
-    >>> odd_aspect_ratio_check(Signals(None, 0, image_stats=stats, verbose=False))["is_odd_aspect_ratio"].tolist()
+    >>> odd_aspect_ratio_check(Signals(None, 0, image_stats=stats, verbose=False)).columns["is_odd_aspect_ratio"].tolist()
     [False, False, True]
     """
     log_aspect = np.log(signals.image_stats["width"].to_numpy(float) / signals.image_stats["height"].to_numpy(float))
@@ -146,14 +146,14 @@ def odd_aspect_ratio_check(signals: Signals) -> pd.DataFrame:
 
 
 @_register("odd_mode", "images in an unusual colour mode or channel count")
-def odd_mode_check(signals: Signals) -> pd.DataFrame:
+def odd_mode_check(signals: Signals) -> CheckResult:
     """Flag images whose colour mode or channel count differs from the most common one.
 
     Examples
     --------
     >>> from datafix.signals import Signals
     >>> stats = pd.DataFrame({"mode": ["RGB", "RGB", "L"], "channels": [3, 3, 1]})
-    >>> odd_mode_check(Signals(None, 0, image_stats=stats, verbose=False))["is_odd_mode"].tolist()
+    >>> odd_mode_check(Signals(None, 0, image_stats=stats, verbose=False)).columns["is_odd_mode"].tolist()
     [False, False, True]
     """
     mode = signals.image_stats["mode"]

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import datafix as dfx
-from datafix.balance.advice import rebalancing_advice
+from datafix.checks.advice import rebalancing_advice
 from datafix.errors import InvalidInputError
 
 

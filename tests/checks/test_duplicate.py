@@ -4,14 +4,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import datafix as dfx
-from datafix.checks.duplicates import duplicate_check, duplicate_groups, exact_duplicate_pairs
+from datafix.checks.duplicate import duplicate_check, duplicate_groups, exact_duplicate_pairs
 from datafix.data.view import hash_rows
 from datafix.signals import Signals
 
 
 def test_injected_duplicates_are_grouped_with_their_source():
     data = dfx.datasets.load_noisy("digits", n_duplicates=25, random_state=0)
-    out = duplicate_check(Signals(None, 0, features=data.X, hashes=hash_rows(data.X), verbose=False))
+    out = duplicate_check(Signals(None, 0, features=data.X, hashes=hash_rows(data.X), verbose=False)).columns
     copies = np.flatnonzero(data.is_duplicate)
     groups = out["duplicate_group"].to_numpy()
     assert out.loc[copies, "is_exact_duplicate"].all()
@@ -22,7 +22,7 @@ def test_injected_duplicates_are_grouped_with_their_source():
 def test_near_copies_without_hashes_are_found_by_distance():
     X = np.random.default_rng(0).normal(size=(200, 5))
     X = np.vstack([X, X[:5] + 1e-4])
-    out = duplicate_check(Signals(None, 0, features=X, verbose=False))
+    out = duplicate_check(Signals(None, 0, features=X, verbose=False)).columns
     assert out.loc[200:, "is_duplicate"].all() and out.loc[:4, "is_duplicate"].all()
     assert not out.loc[200:, "is_exact_duplicate"].any()
     assert out["is_duplicate"].sum() == 10

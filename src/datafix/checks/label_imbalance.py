@@ -1,0 +1,52 @@
+"""Label imbalance for multilabel data: samples that carry a rare label.
+
+A label is rare when its IRLbl (largest label count / its count) is above the mean IRLbl
+(MeanIR, Charte et al.); a sample carrying a rare label is flagged ``is_rare_label``, scored by
+the rarest of its labels (``1 / IRLbl``, lower = rarer). The ``labels`` table has one row per
+label: counts, IRLbl, SCUMBLE and ``is_rare``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from datafix.checks.advice import rebalancing_advice
+from datafix.checks.registry import CheckResult, register_check
+from datafix.data.multilabel import multilabel_imbalance
+from datafix.signals.bundle import Signals
+
+
+@register_check(
+    "label_imbalance",
+    requires=("multilabel",),
+    flag="is_rare_label",
+    score="rare_label_score",
+    description="samples that carry a rare label (multilabel)",
+    tasks=("multilabel",),
+)
+def label_imbalance_check(signals: Signals) -> CheckResult:
+    """Flag samples that carry a rare label; the ``labels`` table has one row per label.
+
+    Examples
+    --------
+    >>> from datafix.signals import Signals
+    >>> Y = np.array([[1, 0]] * 20 + [[1, 1]] * 2)
+    >>> out = label_imbalance_check(Signals(None, 0, multilabel=Y.astype(bool), verbose=False))
+    >>> int(out.columns["is_rare_label"].sum()), out.tables["labels"]["is_rare"].tolist()
+    (2, [False, True])
+    """
+    Y = signals.multilabel
+    table = multilabel_imbalance(Y, label_names=signals.label_names)
+    irlbl = table["irlbl"].to_numpy()
+    minority = np.isfinite(irlbl) & (irlbl > table.attrs["mean_ir"])
+    table["is_rare"] = minority
+    relative = np.where(np.isfinite(irlbl), 1.0 / irlbl, np.nan)
+    carried = np.where(Y, relative, np.inf).min(axis=1)
+    columns = pd.DataFrame({"is_rare_label": (Y & minority).any(axis=1),
+                            "rare_label_score": np.where(np.isfinite(carried), carried, np.nan)})
+    attrs = table.attrs
+    rule = (f"a label is rare when its IRLbl (largest label count / its count) is above MeanIR = {attrs['mean_ir']:.3g}; "
+            f"CVIR {attrs['cvir']:.3g}, SCUMBLE {attrs['scumble']:.3g}, {attrs['samples_without_label']} samples without "
+            "a label")
+    return CheckResult(columns, rule, {"labels": table}, rebalancing_advice(table["count"].to_numpy(), multilabel=True))

@@ -1,0 +1,99 @@
+"""Run the registered checks on the shared signals and assemble their results into report parts.
+
+Checks work on positions over the audited (usable) samples and on label codes; this module maps
+each result onto the source's index, decodes label codes to the user's values, and collects
+rules, tables and advice into the checks' outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datafix.checks.registry import CheckSpec
+from datafix.data.labels import decode_labels
+from datafix.report.report import CheckOutcome
+from datafix.signals.bundle import KIND_SIGNALS, Signals
+
+_TASK_WORDS = {"single": "single-label data", "multilabel": "multilabel data"}
+
+
+def run_checks(
+    specs: list[CheckSpec], signals: Signals, options: Mapping[str, Mapping[str, Any]], task: str, view: Any,
+    test_view: Any = None,
+) -> tuple[pd.DataFrame, dict[str, CheckOutcome], dict[str, pd.DataFrame], pd.DataFrame | None]:
+    """``(issues, outcomes, tables, test_issues)`` of the checks ``specs`` on ``signals``.
+
+    A check for another task, or whose required signals are missing, is skipped with the reason;
+    ``applies`` is False when it is for another kind of data or task (reports then leave it out
+    of their skipped lists). A check on the test set (``target="test"``) fills ``test_issues``.
+    """
+    valid = view.valid
+    issues = pd.DataFrame(index=view.index)
+    issues["is_broken"] = ~valid
+    issues["broken_reason"] = pd.Series([view.broken.get(i) for i in range(len(view))], index=view.index,
+                                        dtype="string")
+    outcomes: dict[str, CheckOutcome] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    test_issues = None
+    for spec in specs:
+        if spec.target == "test":
+            if signals.test is not None:
+                result = spec.func(signals, **options.get(spec.name, {}))
+                test_issues = _test_rows(result.columns, view, test_view)
+            continue
+        if task not in spec.tasks:
+            outcomes[spec.name] = CheckOutcome(spec.name, False, spec.flag, spec.score, description=spec.description,
+                                               reason=f"for {_TASK_WORDS[spec.tasks[0]]}", applies=False)
+            continue
+        missing = [why for name in spec.requires if (why := signals.missing(name)) is not None]
+        if missing:
+            applies = not any(name in KIND_SIGNALS and signals.missing(name) for name in spec.requires)
+            outcomes[spec.name] = CheckOutcome(spec.name, False, spec.flag, spec.score, reason="; ".join(missing),
+                                               description=spec.description, applies=applies)
+            continue
+        result = spec.func(signals, **options.get(spec.name, {}))
+        columns = _to_source(result.columns, spec.label_columns, view, valid)
+        issues = issues.join(columns)
+        tables.update(result.tables)
+        outcomes[spec.name] = CheckOutcome(spec.name, True, spec.flag, spec.score, columns=tuple(columns.columns),
+                                           description=spec.description, rule=result.rule, advice=result.advice)
+    return issues, outcomes, tables, test_issues
+
+
+def _to_source(result: pd.DataFrame, label_columns: tuple[str, ...], view: Any, valid: np.ndarray) -> pd.DataFrame:
+    """Index a check's output like the source and decode label codes to the user's values."""
+    out = result.copy()
+    for col in label_columns:
+        out[col] = decode_labels(out[col].to_numpy(), view.classes)
+    out.index = view.index[valid]
+    out = out.reindex(view.index)
+    for col in result.columns:
+        if result[col].dtype == bool:
+            out[col] = out[col].astype("boolean")
+        elif col in label_columns and view.classes.dtype.kind in "iu":
+            out[col] = out[col].astype("Int64")  # integer labels stay integers beside broken rows
+    return out
+
+
+def _test_rows(found: pd.DataFrame, train: Any, test: Any) -> pd.DataFrame:
+    """A test-set check's rows indexed like the test source.
+
+    A ``nearest_train`` column holds positions among the audited training samples; it becomes
+    the training source's index (None where there is none).
+    """
+    found = found.copy()
+    if "nearest_train" in found:
+        train_index = train.index[train.valid]
+        found["nearest_train"] = [train_index[i] if i >= 0 else None for i in found["nearest_train"]]
+    test_valid = test.valid
+    found.index = test.index[test_valid]
+    out = found.reindex(test.index)
+    for col in found.columns:
+        if found[col].dtype == bool:
+            out[col] = out[col].astype("boolean")
+    out.insert(0, "is_broken", ~test_valid)
+    return out
