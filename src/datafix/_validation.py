@@ -174,3 +174,57 @@ def check_params(options: Mapping[str, Any], constraints: Mapping[str, Constrain
     if unknown:
         raise InvalidTypeError(f"The {owner} has no option {unknown[0]!r}; its options are {sorted(constraints)}.")
     return {k: check_param(v, k, constraints[k]) for k, v in options.items()}
+
+
+class Instance:
+    """A parameter constraint: an instance of one of the given types (``callable`` for any callable).
+
+    Examples
+    --------
+    >>> Instance(dict).check({"a": 1}, "sampling_strategy")
+    {'a': 1}
+    """
+
+    def __init__(self, *types: Any) -> None:
+        self.types = types
+
+    def check(self, value: Any, name: str) -> Any:
+        ok = any(callable(value) if t is callable else isinstance(value, t) for t in self.types)
+        if not ok or isinstance(value, bool) and bool not in self.types:
+            raise InvalidTypeError(f"The {name!r} parameter must be {self!r}; got {value!r}.")
+        return value
+
+    def __repr__(self) -> str:
+        return " or ".join("a callable" if t is callable else f"a {t.__name__}" for t in self.types)
+
+
+#: imbalanced-learn's forms of ``sampling_strategy``.
+SAMPLING_STRATEGY = [Interval(float, 0.0, 1.0), Options("auto", "minority", "not minority", "not majority", "all"),
+                     Instance(dict, callable)]
+
+
+def sampling_targets(sampling_strategy: Any, codes: np.ndarray, kind: str) -> np.ndarray:
+    """Per-class counts an imbalanced-learn ``sampling_strategy`` asks for, over label ``codes``.
+
+    ``kind="over"``: samples to add per class; ``kind="under"``: samples to keep per class.
+    Codes below 0 (unknown labels) are ignored; at least two classes need samples.
+
+    Examples
+    --------
+    >>> sampling_targets("auto", np.array([0, 0, 0, 1]), "over").tolist()
+    [0, 2]
+    >>> sampling_targets("auto", np.array([0, 0, 0, 1]), "under").tolist()
+    [1, 1]
+    """
+    from imblearn.utils import check_sampling_strategy
+
+    check_param(sampling_strategy, "sampling_strategy", SAMPLING_STRATEGY)
+    labelled = codes[codes >= 0]
+    if len(np.unique(labelled)) < 2:
+        raise InvalidInputError("Resampling needs at least 2 classes with samples.")
+    asked = check_sampling_strategy(sampling_strategy, labelled, f"{kind}-sampling")
+    counts = np.bincount(labelled, minlength=codes.max() + 1)
+    out = counts.copy() if kind == "under" else np.zeros_like(counts)
+    for c, n in asked.items():
+        out[int(c)] = n
+    return out

@@ -171,7 +171,7 @@ def test_samplers_take_a_plan_as_labels(noisy):
 
     data, report = noisy
     plan = Pipeline([Relabel(0.8), DropLabelIssues()]).fit(data.X, data.y, report=report)
-    sampler = ClassBalancedSampler(plan, num_samples=5000)
+    sampler = ClassBalancedSampler(plan.training_labels, num_samples=5000)
     drawn = sampler.indices()
     assert drawn.max() < len(plan.dataset) and len(sampler.classes) == len(set(plan.labels))
     shares = np.bincount(plan.labels[drawn].astype(int), minlength=10) / len(drawn)

@@ -16,8 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from datafix._validation import check_choice, check_int, py_value
-from datafix.balance._labels import class_codes, class_counts
+from datafix._validation import check_choice, check_int, py_value, sampling_targets
 from datafix.balance.samplers import (
     _EpochSampler,
     _stable_class_order,
@@ -25,23 +24,9 @@ from datafix.balance.samplers import (
     rank_share,
     replicas,
 )
+from datafix.data.labels import class_codes, class_counts
 from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import knn_graph
-
-
-def _targets(sampling_strategy: Any, codes: np.ndarray, kind: str) -> np.ndarray:
-    """Per-class change asked by an imbalanced-learn ``sampling_strategy`` (keep or add counts)."""
-    from imblearn.utils import check_sampling_strategy
-
-    labelled = codes[codes >= 0]
-    if len(np.unique(labelled)) < 2:
-        raise InvalidInputError("Resampling needs at least 2 classes with samples.")
-    asked = check_sampling_strategy(sampling_strategy, labelled, f"{kind}-sampling")
-    counts = np.bincount(labelled, minlength=codes.max() + 1)
-    out = counts.copy() if kind == "under" else np.zeros_like(counts)
-    for c, n in asked.items():
-        out[int(c)] = n
-    return out
 
 
 class EpochResampler(_EpochSampler, Sampler[int]):
@@ -78,7 +63,7 @@ class EpochResampler(_EpochSampler, Sampler[int]):
         self._order = np.flatnonzero(labelled)[_stable_class_order(codes[labelled], len(self.classes))]
         self._counts = counts
         self._starts = np.concatenate([[0], np.cumsum(counts)])[:-1]
-        self._change = _targets(sampling_strategy, codes, self.kind)
+        self._change = sampling_targets(sampling_strategy, codes, self.kind)
         self.num_samples = int(self._change.sum() if self.kind == "under" else counts.sum() + self._change.sum())
         self._per_rank = math.ceil(self.num_samples / self.num_replicas)
 
@@ -145,7 +130,7 @@ class LazySMOTE(Dataset):
         self.seed = check_int(seed, "seed", minimum=0)
         self.epoch = 0
         k = check_int(k_neighbors, "k_neighbors", minimum=1)
-        add = _targets(sampling_strategy, codes, "over")
+        add = sampling_targets(sampling_strategy, codes, "over")
         self._members, self._neighbours, self._add = {}, {}, {}
         lowered = {}
         for c in np.flatnonzero(add):

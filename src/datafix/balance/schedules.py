@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from datafix._validation import check_int
-from datafix.balance._labels import class_codes, class_counts
 from datafix.balance.weights import per_class_weights
+from datafix.data.labels import class_codes, class_counts
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 

@@ -99,6 +99,55 @@ class DataView:
             return self.source.samples[position][0]
         return self.source[position]
 
+    @property
+    def has_images(self) -> bool:
+        """Whether items are images (an image folder, or a torch Dataset of images or tensors)."""
+        return self.kind in ("images", "torch")
+
+    def training_x(self, position: int, image_size: tuple[int, int] | None = None) -> Any:
+        """The sample at ``position`` as a model reads it.
+
+        A table row: its features as the audit encoded them (float32 tensor); an array row:
+        float32 tensor; an image file: RGB uint8 tensor (3, H, W), resized to ``image_size``
+        (H, W) when given; a torch Dataset item: its first element as the Dataset returns it.
+        """
+        import torch
+
+        if self.kind == "frame":
+            return torch.from_numpy(np.asarray(self.features[position], dtype=np.float32))
+        if self.kind == "arrays":
+            return torch.as_tensor(np.asarray(self.source[position], dtype=np.float32))
+        if self.kind == "images":
+            from datafix.data.image_folder import read_image
+
+            return read_image(self.source.samples[position][0], image_size)
+        item = self.item(position)
+        return item[0] if isinstance(item, tuple) else item
+
+    def as_table(self) -> pd.DataFrame | None:
+        """The source as a table (a copy): a DataFrame's own, an array's columns; None for other sources."""
+        if self.kind == "frame":
+            return self.source.copy()
+        if self.kind == "arrays":
+            return pd.DataFrame(np.asarray(self.source), index=self.index)
+        return None
+
+    def shown_values(self, width: int = 6) -> pd.DataFrame | None:
+        """The first ``width`` columns of a table (or feature columns of an array), by index, for reports."""
+        if self.kind == "frame" and self.table is not None and self.table.shape[1]:
+            return self.table.iloc[:, :width]
+        if self.kind == "arrays" and self.features is not None:
+            names = self.feature_names or [f"x{j}" for j in range(self.features.shape[1])]
+            width = min(width, self.features.shape[1])
+            return pd.DataFrame(np.asarray(self.features)[:, :width], index=self.index, columns=names[:width])
+        return None
+
+    def label_dtype(self, label_column: Any = None) -> Any:
+        """The dtype of the user's labels: a DataFrame's label column (categories included), else the classes'."""
+        if self.kind == "frame" and isinstance(label_column, str) and label_column in self.source.columns:
+            return self.source[label_column].dtype
+        return object if self.classes is None else self.classes.dtype
+
     def with_broken(self, reasons: Mapping[int, str]) -> DataView:
         """Return a new view in which the samples at the given positions are also broken."""
         merged = dict(self.broken)

@@ -41,13 +41,6 @@ def _read_config(path: str | os.PathLike) -> Any:
                                 f"{getattr(err, 'msg', err)}.") from None
 
 
-def _label_dtype(view: Any, label_column: Any) -> Any:
-    """The dtype of the user's labels: a DataFrame's label column (categories included), else the classes'."""
-    if view.kind == "frame" and isinstance(label_column, str) and label_column in view.source.columns:
-        return view.source[label_column].dtype
-    return object if view.classes is None else view.classes.dtype
-
-
 def _audited_view(report: Any, data: Any, labels: Any) -> Any:
     """The audit's view when ``report`` was made from these very objects, else None."""
     if report.audited is None:
@@ -183,7 +176,7 @@ class Pipeline:
         columns = ["step", "action", "reason", "score", "threshold", "old_label", "new_label", "weight"]
         frame = pd.DataFrame(changes).set_index("index") if changes else pd.DataFrame(columns=columns)
         frame.index.name = view.index.name
-        samples = pd.DataFrame({"kept": alive, "label": _typed(labels, _label_dtype(view, label_column)),
+        samples = pd.DataFrame({"kept": alive, "label": _typed(labels, view.label_dtype(label_column)),
                                 "weight": weight, "dropped_by": dropped_by}, index=view.index)
         plan = Plan(frame, samples, caps, view, self, report, label_column)
         plan.synthesis  # noqa: B018 - made now, so a Synthesize step's errors surface at fit time

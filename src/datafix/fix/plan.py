@@ -10,13 +10,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from torch.utils.data import Dataset
 
 from datafix._io import atomic_write
 from datafix._validation import check_int, py_value
-from datafix.data.frame import encode_like
-from datafix.data.image_folder import read_image
+from datafix.data.labels import label_codes
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError
 
@@ -67,16 +65,14 @@ class Plan:
         """Sample weights of the kept samples (1 unless a Reweight step lowered them)."""
         return self.samples["weight"].to_numpy(float)[self.kept]
 
-    def _step(self, name: str) -> Any:
-        return next((s for s in self.pipeline.steps if s.name == name), None)
+    def _first(self, hook: str, *args: Any) -> Any:
+        """The first non-None answer of the steps' ``hook``, in pipeline order."""
+        return next((out for s in self.pipeline.steps if (out := getattr(s, hook)(*args)) is not None), None)
 
     @cached_property
     def synthesis(self) -> Any:
-        """The Synthesize step's output (table and data), or None without that step."""
-        from datafix.fix.synthesis import synthesize
-
-        step = self._step("synthesize")
-        return None if step is None else synthesize(self, step, PlanDataset(self), self._step("augment"))
+        """The synthetic samples a step made (:class:`~datafix.fix.synthesis.Synthesis`), or None."""
+        return self._first("synthesize", self, PlanDataset(self))
 
     @property
     def synthetic(self) -> pd.DataFrame:
@@ -92,18 +88,13 @@ class Plan:
 
     @cached_property
     def transform(self) -> Any:
-        """The Augment step's batch pipeline (a :class:`datafix.augment.Compose`), or None.
+        """The batch transform a step declares (``Augment(on="batch")``: a :class:`datafix.augment.Compose`), or None.
 
         With a Synthesize step on images, :attr:`dataset` items end with their index: pass
         ``with_ids=True`` to :class:`~datafix.augment.DeviceLoader` so each virtual sample gets
         its own, reproducible augmentation.
         """
-        from datafix.augment import from_albumentations
-
-        step = self._step("augment")
-        if step is None or step.on != "batch":
-            return None
-        return from_albumentations(step.albumentations(), seed=0)
+        return self._first("transform", self)
 
     def summary(self) -> pd.DataFrame:
         """One row per step, in pipeline order (steps that changed nothing too): how many samples
@@ -123,9 +114,15 @@ class Plan:
             seen = self.changes.groupby(["step", "action"]).size()
             for (step, action), count in seen.items():
                 counts.loc[step, action] = int(count)
-        if "synthesize" in counts.index:
-            counts.loc["synthesize", "added"] = len(self.synthetic)
+        if self.synthesis is not None:
+            counts.loc[self.synthesis.step, "added"] = len(self.synthetic)
         return counts
+
+    def html_section(self) -> list[str]:
+        """The plan's blocks of the HTML report (``report.to_html(plan=plan)`` places them)."""
+        from datafix.fix.html import plan_section
+
+        return plan_section(self)
 
     def class_counts(self) -> pd.DataFrame:
         """Samples per class before and after the plan."""
@@ -188,7 +185,7 @@ class Plan:
         with a Synthesize step on images and ``Augment(on="batch")``, items end with their index
         for :attr:`transform` (``DeviceLoader(..., with_ids=True)``).
         """
-        return self.image_dataset() if self.view.kind == "images" else self._training_dataset(None)
+        return self._training_dataset(None)
 
     def image_dataset(self, image_size: int | tuple[int, int] | None = None) -> Dataset:
         """:attr:`dataset` for an image folder with its images resized to ``image_size`` (side or (H, W))."""
@@ -197,51 +194,21 @@ class Plan:
         return self._training_dataset(image_size)
 
     def _training_dataset(self, image_size: Any) -> Dataset:
-        from torch.utils.data import ConcatDataset
-
-        from datafix.augment import AlbumentationsDataset
-
         if self.view.kind == "frame" and self.view.features is None:
             raise InvalidInputError("The table has no feature columns besides the label, so its rows have no "
                                     "features to train on.")
         data: Dataset = PlanDataset(self, image_size=image_size)
-        synthesis = self.synthesis_for(data)
-        if synthesis is not None:
-            if isinstance(synthesis.rows, Dataset):
-                data = synthesis.rows
-            else:
-                data = ConcatDataset([data, _Rows(self, synthesis)])
-        step = self._step("augment")
-        if step is not None and step.on == "sample":
-            data = AlbumentationsDataset(data, step.albumentations())
+        for step in self.pipeline.steps:  # Synthesize appends its samples, Augment(on="sample") augments items
+            data = step.wrap_dataset(data, self)
         return data
-
-    def synthesis_for(self, dataset: Dataset) -> Any:
-        """The Synthesize step's output over ``dataset`` (the kept samples' training items)."""
-        from datafix.fix.synthesis import synthesize
-
-        step = self._step("synthesize")
-        if step is None:
-            return None
-        if step.method == "augment" or (step.method == "auto" and self.view.kind in ("images", "torch")):
-            return synthesize(self, step, dataset, self._step("augment"))
-        return self.synthesis
 
     @cached_property
     def sampler(self):
-        """A ClassBalancedSampler over :attr:`dataset` when the pipeline has a Rebalance step, else None.
+        """The Sampler over :attr:`dataset` a step declares (Rebalance: a ClassBalancedSampler), or None.
 
         Built once per plan, so ``plan.sampler.set_epoch(e)`` reaches the sampler the loader holds.
         """
-        from datafix.balance import ClassBalancedSampler, Deferred
-
-        step = self._step("rebalance")
-        if step is None:
-            return None
-        schedule = Deferred(step.deferred_epoch) if step.deferred_epoch is not None else None
-        weights = np.concatenate([self.weights, np.ones(len(self.synthetic))])
-        return ClassBalancedSampler(self.training_labels, weighting=step.weighting, schedule=schedule,
-                                    sample_weights=None if np.all(weights == 1) else weights)
+        return self._first("sampler", self)
 
     # -- tables ---------------------------------------------------------------------------------
 
@@ -260,13 +227,10 @@ class Plan:
         row's key in :attr:`synthetic`. With ``actions=True`` every input row is kept, with a
         ``datafix_action`` column (``kept``, the dropping step, or ``synthetic``).
         """
-        if self.view.kind not in ("frame", "arrays"):
+        frame = self.view.as_table()
+        if frame is None:
             raise InvalidInputError(f"to_frame needs a table or array source; this one is {self.view.kind!r} "
                                     "(use plan.samples for the index lists).")
-        if self.view.kind == "frame":
-            frame = self.view.source.copy()
-        else:
-            frame = pd.DataFrame(np.asarray(self.view.source), index=self.view.index)
         frame[self.label_column] = self.samples["label"].array
         if not actions:
             frame = frame[self.samples["kept"].to_numpy(bool)]
@@ -342,47 +306,13 @@ class PlanDataset(Dataset):
         self.view = plan.view
         self._positions = plan.kept
         self._codes = label_codes(plan.labels, plan.classes)
-        self.image_size = _image_size(plan.view, image_size) if plan.view.kind == "images" else None
+        self.image_size = _image_size(plan.view, image_size)
 
     def __len__(self) -> int:
         return len(self._positions)
 
     def __getitem__(self, i: int) -> tuple[Any, int]:
-        pos = int(self._positions[i])
-        view, y = self.view, int(self._codes[i])
-        if view.kind == "frame":
-            return torch.from_numpy(np.asarray(view.features[pos], dtype=np.float32)), y
-        if view.kind == "arrays":
-            return torch.as_tensor(np.asarray(view.source[pos], dtype=np.float32)), y
-        if view.kind == "images":
-            return read_image(view.source.samples[pos][0], self.image_size), y
-        item = view.item(pos)
-        return (item[0] if isinstance(item, tuple) else item), y
-
-
-class _Rows(Dataset):
-    """Synthetic table rows as ``(x, y)`` items like :class:`PlanDataset`'s (features encoded alike)."""
-
-    def __init__(self, plan: Plan, synthesis: Any) -> None:
-        rows = synthesis.rows
-        if isinstance(rows, pd.DataFrame):
-            table = rows.drop(columns=[plan.label_column], errors="ignore")
-            self.x = encode_like(table, plan.view.feature_names or []).astype(np.float32)
-        else:
-            self.x = np.asarray(rows, dtype=np.float32)
-        self.y = label_codes(synthesis.table["label"].to_numpy(object), plan.classes)
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return torch.from_numpy(self.x[i]), int(self.y[i])
-
-
-def label_codes(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Codes of the user's label values in ``classes`` (int64)."""
-    codes = pd.Index(classes).get_indexer(pd.Index(np.asarray(labels, dtype=object)))
-    return codes.astype(np.int64)
+        return self.view.training_x(int(self._positions[i]), self.image_size), int(self._codes[i])
 
 
 def _typed(values: np.ndarray, dtype: Any) -> Any:
@@ -413,7 +343,8 @@ def _fresh_index(index: pd.Index, n: int) -> pd.Index:
 
 
 def _image_size(view: DataView, image_size: Any) -> tuple[int, int] | None:
-    """The (H, W) images are resized to: the given size, else the most common size when they differ."""
+    """The (H, W) images are resized to: the given size, else the most common size when they differ
+    (sources without image statistics: None)."""
     if image_size is not None:
         if isinstance(image_size, int):
             return (check_int(image_size, "image_size", minimum=1),) * 2

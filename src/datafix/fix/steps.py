@@ -2,7 +2,10 @@
 
 A step never changes data itself: it returns proposals (drop, relabel, reweight) with the score
 and threshold that triggered them, and the :class:`~datafix.fix.Pipeline` folds them into a
-:class:`~datafix.fix.Plan`, applying the safety caps.
+:class:`~datafix.fix.Plan`, applying the safety caps. Training-time steps implement hooks the
+Plan calls in pipeline order (``synthesize``, ``wrap_dataset``, ``sampler``, ``transform``,
+``augmentation``), so a new step needs no edit to the Plan. Every step validates its parameters
+when it is built (``params``: one constraint per parameter).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from datafix._validation import check_choice, check_float
+from datafix._validation import SAMPLING_STRATEGY, Constraint, Interval, Options, check_param
 from datafix.balance.weights import METHODS
 from datafix.errors import InvalidInputError
 
@@ -52,10 +55,38 @@ class Step:
     #: Whether the step reads the label check's columns, which no longer apply once a sample
     #: has been relabelled by an earlier step (such samples are then left alone).
     reads_label_check: ClassVar[bool] = False
+    #: Each parameter's constraint, checked when the step is built.
+    params: ClassVar[dict[str, Constraint]] = {}
 
-    def propose(self, report, alive: np.ndarray) -> pd.DataFrame:  # pragma: no cover - abstract
-        """Proposals for the samples where ``alive`` is True."""
-        raise NotImplementedError
+    def __post_init__(self) -> None:
+        for key, constraint in self.params.items():
+            setattr(self, key, check_param(getattr(self, key), key, constraint))
+
+    def propose(self, report, alive: np.ndarray) -> pd.DataFrame:
+        """Proposals for the samples where ``alive`` is True (none by default)."""
+        return _proposals([], "none", "", 0.0, np.nan)
+
+    # -- training-time hooks (the Plan calls them in pipeline order) -----------------------------
+
+    def synthesize(self, plan: Any, dataset: Any) -> Any:
+        """New samples for the plan (a :class:`~datafix.fix.synthesis.Synthesis`), or None."""
+        return None
+
+    def wrap_dataset(self, dataset: Any, plan: Any) -> Any:
+        """The training dataset after this step (default: unchanged)."""
+        return dataset
+
+    def sampler(self, plan: Any) -> Any:
+        """A Sampler over ``plan.dataset``, or None."""
+        return None
+
+    def transform(self, plan: Any) -> Any:
+        """A batch transform for the training loop, or None."""
+        return None
+
+    def augmentation(self) -> Any:
+        """``(albumentations pipeline, on)`` this step declares, or None (read by Synthesize)."""
+        return None
 
     def to_config(self) -> dict[str, Any]:
         """``{"step": name, **params}``: what :meth:`Pipeline.from_config` reads back."""
@@ -99,6 +130,7 @@ class DropLabelIssues(Step):
 
     max_score: float | None = None
     name: ClassVar[str] = "drop_label_issues"
+    params: ClassVar[dict[str, Constraint]] = {"max_score": [None, Interval(float, 0.0, 1.0)]}
     check: ClassVar[str] = "label"
     reads_label_check: ClassVar[bool] = True
 
@@ -106,7 +138,7 @@ class DropLabelIssues(Step):
         score = _column(report, "label_score").to_numpy(float)
         flagged = _column(report, "is_label_issue").fillna(False).to_numpy(bool) & alive
         if self.max_score is not None:
-            flagged &= score <= check_float(self.max_score, "max_score", low=0.0, high=1.0)
+            flagged &= score <= self.max_score
         pos = np.flatnonzero(flagged)
         return _proposals(pos, "drop", "label issue", score[pos], np.nan if self.max_score is None else self.max_score)
 
@@ -128,11 +160,11 @@ class Relabel(Step):
 
     min_confidence: float = 0.9
     name: ClassVar[str] = "relabel"
+    params: ClassVar[dict[str, Constraint]] = {"min_confidence": Interval(float, 0.0, 1.0)}
     check: ClassVar[str] = "label"
     reads_label_check: ClassVar[bool] = True
 
     def propose(self, report, alive):
-        check_float(self.min_confidence, "min_confidence", low=0.0, high=1.0)
         conf = _column(report, "suggested_confidence").to_numpy(float)
         flagged = _column(report, "is_label_issue").fillna(False).to_numpy(bool) & alive
         pos = np.flatnonzero(flagged & (np.nan_to_num(conf) >= self.min_confidence))
@@ -204,11 +236,12 @@ class Reweight(Step):
     floor: float = 0.1
     only_flagged: bool = True
     name: ClassVar[str] = "reweight"
+    params: ClassVar[dict[str, Constraint]] = {"floor": Interval(float, 0.0, 1.0), "only_flagged": Options(True, False)}
     check: ClassVar[str] = "label"
     reads_label_check: ClassVar[bool] = True
 
     def propose(self, report, alive):
-        floor = check_float(self.floor, "floor", low=0.0, high=1.0)
+        floor = self.floor
         score = _column(report, "label_score").to_numpy(float)
         chosen = alive & ~np.isnan(score)
         if self.only_flagged:
@@ -237,10 +270,16 @@ class Rebalance(Step):
     weighting: str = "inverse"
     deferred_epoch: int | None = None
     name: ClassVar[str] = "rebalance"
+    params: ClassVar[dict[str, Constraint]] = {"weighting": Options(*METHODS), "deferred_epoch": [None, Interval(int, 0)]}
 
-    def propose(self, report, alive):
-        check_choice(self.weighting, "weighting", METHODS)
-        return _proposals([], "none", "", 0.0, np.nan)
+    def sampler(self, plan):
+        """A ClassBalancedSampler over the plan's training labels and weights."""
+        from datafix.balance import ClassBalancedSampler, Deferred
+
+        schedule = Deferred(self.deferred_epoch) if self.deferred_epoch is not None else None
+        weights = np.concatenate([plan.weights, np.ones(len(plan.synthetic))])
+        return ClassBalancedSampler(plan.training_labels, weighting=self.weighting, schedule=schedule,
+                                    sample_weights=None if np.all(weights == 1) else weights)
 
 
 SYNTH_METHODS = ("auto", "smote", "copula", "vae", "augment")
@@ -273,12 +312,20 @@ class Synthesize(Step):
     sampling_strategy: Any = "auto"
     seed: int = 0
     name: ClassVar[str] = "synthesize"
+    params: ClassVar[dict[str, Constraint]] = {"method": Options(*SYNTH_METHODS), "sampling_strategy": SAMPLING_STRATEGY,
+                                               "seed": Interval(int, 0)}
 
-    def __post_init__(self) -> None:
-        check_choice(self.method, "method", SYNTH_METHODS)
+    def synthesize(self, plan, dataset):
+        """Synthetic samples for the plan's kept data (see :func:`datafix.fix.synthesis.synthesize`)."""
+        from datafix.fix.synthesis import synthesize
 
-    def propose(self, report, alive):
-        return _proposals([], "none", "", 0.0, np.nan)
+        return synthesize(plan, self, dataset)
+
+    def wrap_dataset(self, dataset, plan):
+        """The kept samples' items, then the synthetic ones (virtual augmented copies of ``dataset``'s images)."""
+        from datafix.fix.synthesis import with_synthetic
+
+        return with_synthetic(dataset, plan, self)
 
 
 @dataclass
@@ -307,11 +354,12 @@ class Augment(Step):
     pipeline: Any = None
     on: str = "batch"
     name: ClassVar[str] = "augment"
+    params: ClassVar[dict[str, Constraint]] = {"on": Options("batch", "sample")}
 
     def __post_init__(self) -> None:
         import albumentations
 
-        check_choice(self.on, "on", ("batch", "sample"))
+        super().__post_init__()
         if isinstance(self.pipeline, albumentations.BaseCompose):
             self.pipeline = albumentations.to_dict(self.pipeline)
         if not isinstance(self.pipeline, dict):
@@ -328,8 +376,20 @@ class Augment(Step):
         except Exception as err:  # albumentations raises several kinds for a malformed dict
             raise InvalidInputError(f"The 'pipeline' dict is not an albumentations serialisation: {err}") from err
 
-    def propose(self, report, alive):
-        return _proposals([], "none", "", 0.0, np.nan)
+    def augmentation(self):
+        return self.albumentations(), self.on
+
+    def wrap_dataset(self, dataset, plan):
+        """With ``on="sample"``: items augmented per sample, seeded by (epoch, index)."""
+        from datafix.augment import AlbumentationsDataset
+
+        return AlbumentationsDataset(dataset, self.albumentations()) if self.on == "sample" else dataset
+
+    def transform(self, plan):
+        """With ``on="batch"``: the pipeline translated to datafix's batch pipeline."""
+        from datafix.augment import from_albumentations
+
+        return from_albumentations(self.albumentations(), seed=0) if self.on == "batch" else None
 
 
 STEPS: dict[str, type[Step]] = {

@@ -40,53 +40,28 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", 
     """
     issues = report.issues
     view = plan.view if plan is not None else (report.audited[2] if report.audited is not None else None)
-    if images is None and view is not None and view.kind in ("images", "torch"):
+    if images is None and view is not None and view.has_images:
         images = _PlanImages(view)
-    values = _row_values(view)
+    values = None if view is None else view.shown_values(VALUE_COLUMNS)
     parts = [f"<h1>{_e(title)}</h1>",
              f"<p class=muted>{len(issues):,} samples; datafix {_e(report.versions.get('datafix', ''))}</p>",
              _cards(report)]
     parts += _advice(report)
     parts += _classes(report, plan)
-    parts += _label_issues(report, values)
-    parts += _gallery(report, images, report.flagged("label") if "is_label_issue" in issues else None,
-                      lambda r: f"{r.get('given_label', '')} \u2192 {r.get('suggested_label', '')}",
-                      "The first flagged samples (given \u2192 suggested label)")
-    parts += _outliers(report, values)
-    parts += _gallery(report, images, report.flagged("outlier") if "is_outlier" in issues else None,
-                      lambda r: f"score {r.get('outlier_score', float('nan')):.2f}")
-    parts += _duplicates(report)
-    parts += _duplicate_gallery(report, images)
     for outcome in report.checks.values():
-        if outcome.ran and outcome.name not in OWN_SECTIONS:
-            parts += _check_section(report, outcome, images, values)
+        if outcome.ran:
+            parts += SECTIONS.get(outcome.name, _check_section)(report, outcome, images, values)
     parts += _quality(report)
     if plan is not None:
-        parts += _plan(plan)
+        parts += plan.html_section()
     parts += _rules(report)
     body = "\n".join(parts)
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>"
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
-#: Checks with a section of their own; every other check (image checks, a registered third-party
-#: check) gets the generic section: its rule, its worst samples and their thumbnails.
-OWN_SECTIONS = ("label", "outlier", "duplicate", "null")
 #: Source columns shown beside the scores of flagged table rows.
 VALUE_COLUMNS = 6
-
-
-def _row_values(view: Any) -> pd.DataFrame | None:
-    """The first source columns of a table (or feature columns of an array), by sample index."""
-    if view is None:
-        return None
-    if view.kind == "frame" and view.table is not None and view.table.shape[1]:
-        return view.table.iloc[:, :VALUE_COLUMNS]
-    if view.kind == "arrays" and view.features is not None:
-        names = view.feature_names or [f"x{j}" for j in range(view.features.shape[1])]
-        width = min(VALUE_COLUMNS, view.features.shape[1])
-        return pd.DataFrame(np.asarray(view.features)[:, :width], index=view.index, columns=names[:width])
-    return None
 
 
 def _with_values(rows: pd.DataFrame, values: pd.DataFrame | None) -> pd.DataFrame:
@@ -264,7 +239,7 @@ def _classes(report, plan) -> list[str]:
     return ["<h2>Class distribution</h2>", _bars(counts)]
 
 
-def _label_issues(report, values: pd.DataFrame | None = None) -> list[str]:
+def _label_issues(report, outcome: Any = None, images: Any = None, values: pd.DataFrame | None = None) -> list[str]:
     if "is_label_issue" not in report.issues:
         return []
     flagged = report.flagged("label")
@@ -285,10 +260,12 @@ def _label_issues(report, values: pd.DataFrame | None = None) -> list[str]:
             rows.append(f"<tr><th class=l>{_e(given)}</th>{cells}</tr>")
         out.append("<h3>Given (rows) vs suggested (columns) label</h3>"
                    f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>")
+    out += _gallery(report, images, flagged, lambda r: f"{r.get('given_label', '')} \u2192 {r.get('suggested_label', '')}",
+                    "The first flagged samples (given \u2192 suggested label)")
     return out
 
 
-def _outliers(report, values: pd.DataFrame | None = None) -> list[str]:
+def _outliers(report, outcome: Any = None, images: Any = None, values: pd.DataFrame | None = None) -> list[str]:
     if "outlier_score" not in report.issues:
         return []
     score = report.issues["outlier_score"].dropna().to_numpy(float)
@@ -303,10 +280,12 @@ def _outliers(report, values: pd.DataFrame | None = None) -> list[str]:
     line = f"<line x1={600 * cut:.1f} x2={600 * cut:.1f} y1=0 y2=120 stroke=#d0021b stroke-dasharray=4/>" if pd.notna(cut) else ""
     worst = _with_values(report.flagged("outlier")[["outlier_score"]].head(MAX_ROWS), values)
     return [f"<h2>Outliers</h2><p>{int(flagged.sum()):,} flagged (red line: highest flagged score; lower is more "
-            "unusual).</p>", f"<svg width=600 height=125 role=img>{bars}{line}</svg>", _table(worst) if len(worst) else ""]
+            "unusual).</p>", f"<svg width=600 height=125 role=img>{bars}{line}</svg>", _table(worst) if len(worst) else "",
+            *_gallery(report, images, report.flagged("outlier"),
+                      lambda r: f"score {r.get('outlier_score', float('nan')):.2f}")]
 
 
-def _duplicates(report) -> list[str]:
+def _duplicates(report, outcome: Any = None, images: Any = None, values: Any = None) -> list[str]:
     if "duplicate_group" not in report.issues:
         return []
     groups = report.issues.dropna(subset=["duplicate_group"])
@@ -319,7 +298,7 @@ def _duplicates(report) -> list[str]:
     table = pd.DataFrame({"size": sizes, "members": members}).sort_values("size", ascending=False).head(MAX_ROWS)
     table.index = table.index.astype(int)
     return [f"<h2>Duplicates</h2><p>{len(sizes):,} groups, {len(groups):,} samples.</p>",
-            _table(table, left=("members",))]
+            _table(table, left=("members",)), *_duplicate_gallery(report, images)]
 
 
 def _quality(report) -> list[str]:
@@ -337,22 +316,14 @@ def _quality(report) -> list[str]:
     return out
 
 
-def _plan(plan) -> list[str]:
-    out = ["<h2>What the plan changed</h2>"]
-    summary = plan.summary()
-    out.append(_table(summary) if len(summary) else "<p>No changes.</p>")
-    out += [f"<p class=advice>{_e(c)}</p>" for c in plan.caps]
-    if len(plan.changes):
-        shown = plan.changes[["step", "action", "reason", "score", "old_label", "new_label"]].head(MAX_ROWS)
-        out += [f"<p>First {len(shown)} of {len(plan.changes):,} changes:</p>",
-                _table(shown, left=("step", "action", "reason", "old_label", "new_label"))]
-    synthetic = plan.synthetic
-    if len(synthetic):
-        shown = synthetic.head(MAX_ROWS).assign(parents=lambda t: t["parents"].map(
-            lambda p: ", ".join(map(str, p)) or "class model"))
-        out += [f"<h3>Synthetic samples</h3><p>First {len(shown)} of {len(synthetic):,}, with the samples "
-                "they were made from:</p>", _table(shown, left=("label", "parents", "method"))]
-    return out
+def _no_section(report, outcome, images, values) -> list[str]:
+    return []
+
+
+#: The sections of checks with a section of their own; every other check (image checks, a
+#: registered third-party check) gets the generic section: its rule, its worst samples and their
+#: thumbnails. The null check's findings are the columns table, shown with the data quality.
+SECTIONS = {"label": _label_issues, "outlier": _outliers, "duplicate": _duplicates, "null": _no_section}
 
 
 def _rules(report) -> list[str]:

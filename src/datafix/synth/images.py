@@ -15,9 +15,8 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from datafix._validation import check_int
-from datafix.balance._labels import class_codes
-from datafix.balance.epoch_resampling import _targets
+from datafix._validation import check_int, sampling_targets
+from datafix.data.labels import class_codes
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 
@@ -87,7 +86,7 @@ class AugmentedOversampler(Dataset):
             raise InvalidInputError(f"The 'labels' argument has {len(codes)} labels for a dataset of {len(dataset)}.")
         self.dataset, self.transform, self.mixup_alpha = dataset, transform, mixup_alpha
         self.seed = check_int(seed, "seed", minimum=0)
-        add = _targets(sampling_strategy, codes, "over")
+        add = sampling_targets(sampling_strategy, codes, "over")
         rng = np.random.default_rng([self.seed, 7])
         source, partner, lam = [], [], []
         for c in np.flatnonzero(add):

@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from datafix._validation import check_choice, check_int, py_value
-from datafix.balance._labels import class_codes
-from datafix.balance.epoch_resampling import _targets
+from datafix._validation import check_choice, check_int, py_value, sampling_targets
+from datafix.data.labels import class_codes
 from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import knn_graph
 
@@ -96,7 +95,7 @@ class TorchSMOTE:
         codes, classes = class_codes(y, None, name="y")
         if len(codes) != len(Xt):
             raise InvalidInputError(f"The 'y' argument has {len(codes)} labels for {len(Xt)} rows of X.")
-        add = _targets(self.sampling_strategy, codes, "over")
+        add = sampling_targets(self.sampling_strategy, codes, "over")
         gen = torch.Generator(device=device).manual_seed(self.seed)
         parts, parent, neighbour, steps, labels, adapted = [], [], [], [], [], {}
         for c in np.flatnonzero(add):

@@ -1,0 +1,74 @@
+"""Every registered fix step, run through the same contract (as the checks' conformance suite)."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import albumentations as alb
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import datafix as dfx
+from conftest import checksum
+from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
+from datafix.fix import STEPS, Pipeline, Step
+from datafix.fix.steps import PROPOSAL_COLUMNS, step_from_config
+
+REQUIRED = {"augment": {"pipeline": alb.Compose([alb.HorizontalFlip(p=0.5)])}}
+
+
+def make(name: str, **params) -> Step:
+    return STEPS[name](**{**REQUIRED.get(name, {}), **params})
+
+
+@pytest.fixture(scope="module")
+def audited():
+    data = dfx.datasets.load_noisy("wine", noise=0.15, n_duplicates=4, n_outliers=3, random_state=0)
+    frame = data.frame("cultivar")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatafixWarning)
+        return frame, dfx.audit(frame, "cultivar", verbose=False)
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_step_validates_every_parameter_when_built(name):
+    step = make(name)
+    assert isinstance(step, Step) and step.name == name
+    for param in step.params:
+        with pytest.raises((InvalidInputError, InvalidTypeError), match=repr(param)):
+            make(name, **{param: "not a valid value"})
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_step_round_trips_through_its_config_and_pickle(name):
+    step = make(name)
+    assert step_from_config(step.to_config()) == step
+    assert pickle.loads(pickle.dumps(step)) == step
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_step_proposes_without_touching_the_report(name, audited):
+    frame, report = audited
+    before, frame_before = checksum(report.issues), checksum(frame)
+    alive = np.ones(len(frame), bool)
+    alive[:5] = False
+    proposals = make(name).propose(report, alive)
+    assert list(proposals.columns) == PROPOSAL_COLUMNS
+    assert alive[proposals["position"].to_numpy(np.int64)].all()  # only samples still kept
+    assert checksum(report.issues) == before and checksum(frame) == frame_before
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_step_gives_the_same_plan_twice_and_serves_a_dataset(name, audited):
+    frame, report = audited
+    steps = [make(name)] if name != "synthesize" else [make(name, method="copula")]
+    a = Pipeline(steps).fit(frame, "cultivar", report=report)
+    b = Pipeline(steps).fit(frame, "cultivar", report=report)
+    pd.testing.assert_frame_equal(a.samples, b.samples)
+    pd.testing.assert_frame_equal(a.synthetic.astype(str), b.synthetic.astype(str))
+    assert len(a.dataset) == len(a.kept) + len(a.synthetic)
+    x, y = a.dataset[0][:2]
+    assert isinstance(x, torch.Tensor) and x.dtype == torch.float32 and 0 <= y < len(a.classes)
