@@ -20,8 +20,8 @@ PUBLIC = {
     "datafix.checks": ["CHECKS", "CheckResult", "CheckSpec", "column_quality", "duplicate_groups", "effective_number",
                        "exact_duplicate_pairs", "find_label_issues", "find_label_value_issues", "find_leakage", "knn_label_votes", "list_checks",
                        "register_check", "resolve_checks"],
-    "datafix.datasets": ["NAMES", "InjectedData", "flip_labels", "load_noisy", "long_tail_subset", "make_noisy",
-                         "noise_matrix"],
+    "datafix.datasets": ["NAMES", "InjectedData", "LabelledImages", "flip_labels", "load_fashion_mnist", "load_noisy",
+                         "long_tail_subset", "make_noisy", "noise_matrix"],
     "datafix.report": ["CheckOutcome", "Report", "library_versions"],
     "datafix.fix": ["STEPS", "Augment", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
                     "PlanDataset", "Rebalance", "Relabel", "Reweight", "Step", "Synthesize"],
@@ -44,7 +44,7 @@ def test_public_names(module):
         if callable(obj) and not name.startswith("_"):
             assert obj.__doc__ and "Examples" in obj.__doc__ or name in {"CheckSpec", "CheckOutcome", "MissingSignalError",
                                                                         "InjectedData", "KNNGraph", "SynthQuality",
-                                                                        "CheckResult", "TestSet",
+                                                                        "CheckResult", "TestSet", "LabelledImages",
                                                                         "SyntheticRows", "Plan", "PlanDataset", "AugmentedBatch",
                                                                         "Step"}, name
 
