@@ -133,15 +133,15 @@ def test_targets_with_another_batch_size_or_shape_are_named():
     x = torch.rand(4, 3, 8, 8)
     aug = A.Compose([A.HorizontalFlip()])
     with pytest.raises(InvalidInputError, match="'masks' argument has batch size 3 but 'images' has 4"):
-        aug(x, masks=torch.zeros(3, 8, 8, dtype=torch.int64))
+        aug.with_targets(x, masks=torch.zeros(3, 8, 8, dtype=torch.int64))
     with pytest.raises(InvalidInputError, match="'masks' argument has size"):
-        aug(x, masks=torch.zeros(4, 9, 8, dtype=torch.int64))
+        aug.with_targets(x, masks=torch.zeros(4, 9, 8, dtype=torch.int64))
     with pytest.raises(InvalidInputError, match="'boxes' argument has batch size 2"):
-        aug(x, boxes=torch.zeros(2, 1, 4))
+        aug.with_targets(x, boxes=torch.zeros(2, 1, 4))
     with pytest.raises(InvalidInputError, match="'boxes' argument must end in a dimension of size 4"):
-        aug(x, boxes=torch.zeros(4, 1, 5))
+        aug.with_targets(x, boxes=torch.zeros(4, 1, 5))
     with pytest.raises(InvalidInputError, match="'keypoints' argument has batch size 5"):
-        aug(x, keypoints=torch.zeros(5, 2, 2))
+        aug.with_targets(x, keypoints=torch.zeros(5, 2, 2))
     with pytest.raises(InvalidInputError, match="'sample_ids' argument has batch size 2"):
         aug(x, sample_ids=torch.arange(2))
 
@@ -231,3 +231,23 @@ def test_copies_and_pickles_give_the_same_augmentation():
         assert torch.equal(other(x, sample_ids=ids), expected)
     solo = copy.deepcopy(A.ColorJitter(0.5))
     assert solo(torch.rand(2, 3, 4, 4)).shape == (2, 3, 4, 4)
+
+
+def test_targets_through_the_call_still_work_with_a_deprecation_warning():
+    aug = A.Compose([A.HorizontalFlip(p=1.0)], seed=0)
+    x = torch.zeros(2, 3, 8, 8)
+    boxes = torch.tensor([[[0.0, 0.0, 2.0, 2.0]]]).repeat(2, 1, 1)
+    with pytest.warns(DeprecationWarning, match="with_targets"):
+        old = aug(x, boxes=boxes)
+    assert torch.equal(old.boxes, A.Compose([A.HorizontalFlip(p=1.0)], seed=0).with_targets(x, boxes=boxes).boxes)
+
+
+def test_a_drawn_call_replays_exactly_and_the_call_returns_a_tensor():
+    aug = A.Compose([A.RandomResizedCrop(12), A.ColorJitter(0.4, 0.4), A.RandomErasing(p=0.5)], seed=1)
+    x = torch.randint(0, 256, (5, 3, 16, 16), dtype=torch.uint8)
+    stages = aug.draw(x)
+    assert torch.equal(aug.apply(x, stages), aug.apply(x, stages))
+    assert torch.equal(A.Compose(list(aug.transforms), seed=1)(x), aug.apply(x, stages))  # draw == one call
+    assert isinstance(aug(x), torch.Tensor) and isinstance(aug.with_targets(x), A.AugmentedBatch)
+    y = torch.randint(0, 256, (5, 3, 16, 16), dtype=torch.uint8)  # the same parameters on other images
+    assert aug.apply(y, stages).shape == (5, 3, 12, 12)

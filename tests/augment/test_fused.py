@@ -31,6 +31,7 @@ CASES = textwrap.dedent("""
         "flip_hue": [A.HorizontalFlip(), A.ColorJitter(brightness=0.3, hue=0.2)],
         "no_geometry": [A.ColorJitter(contrast=0.5), A.RandomGamma(p=1.0), A.RandomGrayscale(p=0.5)],
         "rotate_only": [A.Affine(degrees=45, p=1.0)],
+        "subclass": [A.HorizontalFlip(), type("MyJitter", (A.ColorJitter,), {})(0.3, 0.3)],
     }
     errors = {}
     for name, ops in cases.items():
@@ -55,7 +56,7 @@ def _errors(device: str) -> dict:
 
 def _check(errors: dict) -> None:
     assert errors.pop("bf16-dtype") == "torch.bfloat16"
-    assert len(errors) == 8
+    assert len(errors) == 10
     for name, err in errors.items():
         assert err < 1e-4, (name, err)
 
@@ -72,14 +73,19 @@ def test_fused_kernel_matches_the_reference_on_cuda():
 
 def test_auto_takes_the_fused_path_only_for_eligible_pipelines():
     from datafix.augment import _fused
+    from datafix.augment._stages import ColorStage, GeometryStage
+
+    class MyJitter(A.ColorJitter):  # a subclass keeps the fast path (the kernel looks classes up by MRO)
+        pass
 
     x = torch.zeros(1, 3, 4, 4)
-    flip = ("geometry", None, (4, 4), True)
-    jitter = ("color", A.ColorJitter(0.1), {})
-    assert _fused.eligible([flip, jitter, ("color", A.Normalize(), {})], x)
+    flip = GeometryStage(torch.eye(3)[None], (4, 4), True, torch.eye(3)[None])
+    jitter = ColorStage(A.ColorJitter(0.1), {})
+    assert _fused.eligible([flip, jitter, ColorStage(A.Normalize(), {})], x)
+    assert _fused.eligible([flip, ColorStage(MyJitter(0.1), {})], x)
     assert not _fused.eligible([jitter, flip], x)  # geometry after colour
-    assert not _fused.eligible([("color", A.Normalize(), {}), jitter], x)  # out of order
-    assert not _fused.eligible([flip, ("color", A.GaussianBlur(), {})], x)  # no fused blur
+    assert not _fused.eligible([ColorStage(A.Normalize(), {}), jitter], x)  # out of order
+    assert not _fused.eligible([flip, ColorStage(A.GaussianBlur(), {})], x)  # no fused blur
     assert not _fused.eligible([flip], torch.zeros(1, 1, 4, 4))  # one channel
     with pytest.raises(ValueError, match="backend='triton' covers"):
         A.Compose([A.GaussianBlur(p=1.0)], backend="triton")(x)

@@ -43,7 +43,7 @@ def test_keypoint_moves_with_the_image(backend):
     keypoints = torch.stack([xs, ys], -1).float()[:, None]
     aug = A.Compose([A.Affine(degrees=40, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=10, p=1.0),
                      A.HorizontalFlip()], seed=0, backend=backend)
-    out = aug(x, keypoints=keypoints)
+    out = aug.with_targets(x, keypoints=keypoints)
     flat = out.images[:, 0].reshape(batch, -1).argmax(dim=1)
     peak = torch.stack([flat % size, flat // size], -1).float()
     assert bool(out.keypoint_visible.all())
@@ -95,7 +95,7 @@ def test_box_after_flip_and_rotation_contains_the_object(backend):
     boxes = torch.tensor([[[14.0, 10.0, 30.0, 20.0], [0.0, 0.0, 0.0, 0.0]]]).repeat(batch, 1, 1)
     valid = torch.tensor([[True, False]]).repeat(batch, 1)
     aug = A.Compose([A.HorizontalFlip(), A.Affine(degrees=35, scale=(0.9, 1.1), p=1.0)], seed=2, backend=backend)
-    out = aug(x, boxes=boxes, box_valid=valid)
+    out = aug.with_targets(x, boxes=boxes, box_valid=valid)
     assert out.box_valid[:, 0].all() and not out.box_valid[:, 1].any()
     for b in range(batch):
         rows, cols = torch.nonzero(out.images[b, 0] > 0.5, as_tuple=True)
@@ -107,7 +107,7 @@ def test_box_after_flip_and_rotation_contains_the_object(backend):
 def test_boxes_leaving_the_image_are_clipped_and_invalidated():
     boxes = torch.tensor([[[0.0, 0.0, 10.0, 10.0], [40.0, 40.0, 50.0, 50.0]]])
     aug = A.Compose([A.Affine(translate=((0.2, 0.2), (0.0, 0.0)), p=1.0)], box_min_visibility=0.5)
-    out = aug(torch.zeros(1, 3, 50, 50), boxes=boxes)
+    out = aug.with_targets(torch.zeros(1, 3, 50, 50), boxes=boxes)
     assert out.boxes[0, 0].tolist() == pytest.approx([10.0, 0.0, 20.0, 10.0])
     assert out.boxes[0, 1].tolist() == pytest.approx([50.0, 40.0, 50.0, 50.0])
     assert out.box_valid.tolist() == [[True, False]]
@@ -115,7 +115,7 @@ def test_boxes_leaving_the_image_are_clipped_and_invalidated():
 
 def test_keypoints_leaving_the_frame_turn_invisible():
     keypoints = torch.tensor([[[2.0, 5.0], [15.0, 5.0]]])
-    out = A.Compose([A.Affine(translate=((-0.25, -0.25), (0.0, 0.0)), p=1.0)])(
+    out = A.Compose([A.Affine(translate=((-0.25, -0.25), (0.0, 0.0)), p=1.0)]).with_targets(
         torch.zeros(1, 3, 20, 20), keypoints=keypoints)
     assert out.keypoints[0].flatten().tolist() == pytest.approx([-3.0, 5.0, 10.0, 5.0])
     assert out.keypoint_visible.tolist() == [[False, True]]
@@ -126,7 +126,7 @@ def test_masks_keep_their_dtype_and_labels(dtype):
     masks = torch.randint(0, 2 if dtype == torch.bool else 7, (6, 30, 30)).to(dtype)
     images = torch.rand(6, 3, 30, 30)
     aug = A.Compose([A.RandomResizedCrop(20), A.Affine(degrees=30, p=1.0), A.ColorJitter(0.5)], seed=0)
-    out = aug(images, masks=masks)
+    out = aug.with_targets(images, masks=masks)
     assert out.masks.dtype == dtype and out.masks.shape == (6, 20, 20)
     assert set(out.masks.unique().tolist()) <= set(masks.unique().tolist())
 
@@ -136,7 +136,7 @@ def test_mask_follows_the_image_geometry():
     x[:, :, 8:20, 6:26] = 1.0
     masks = (x[:, 0] > 0.5).to(torch.int64) * 3
     out = A.Compose([A.Affine(degrees=25, scale=(0.8, 1.2), p=1.0), A.HorizontalFlip()], seed=4,
-                    backend="torch")(x, masks=masks)
+                    backend="torch").with_targets(x, masks=masks)
     agree = ((out.images[:, 0] > 0.5) == (out.masks == 3)).float().mean()
     assert float(agree) > 0.98
 
@@ -196,7 +196,7 @@ def test_any_pipeline_draw_keeps_values_in_range_and_shapes(seed, height, width,
     aug = A.Compose([A.RandomResizedCrop((5, 7)), A.HorizontalFlip(), A.Affine(degrees=180, scale=(0.5, 2.0),
                      shear=20), A.ColorJitter(0.8, 0.8, 0.8, 0.5), A.RandomGamma(p=0.5), A.GaussianBlur(3),
                      A.RandomErasing(p=0.5)], seed=seed, backend=backend)
-    out = aug(x, keypoints=torch.rand(batch, 3, 2) * torch.tensor([width - 1.0, height - 1.0]))
+    out = aug.with_targets(x, keypoints=torch.rand(batch, 3, 2) * torch.tensor([width - 1.0, height - 1.0]))
     assert out.images.shape == (batch, 3, 5, 7) and out.images.dtype == torch.float32
     assert float(out.images.min()) >= 0.0 and float(out.images.max()) <= 1.0
     kp = out.keypoints[out.keypoint_visible]

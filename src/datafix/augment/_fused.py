@@ -19,6 +19,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from datafix.augment._stages import GeometryStage
+from datafix.augment._tensor import constant
+from datafix.augment.color import (
+    ColorJitter,
+    Normalize,
+    RandomErasing,
+    RandomGamma,
+    RandomGrayscale,
+)
+
 try:  # Triton ships with CUDA builds of torch; CPU-only installs have no fast path
     import triton
     import triton.language as tl
@@ -26,7 +36,53 @@ except ImportError:  # pragma: no cover - depends on the install
     triton = None
     tl = None
 
-ORDER = ("ColorJitter", "RandomGamma", "RandomGrayscale", "RandomErasing", "Normalize")
+def _pack_jitter(t: ColorJitter, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
+                 device: Any) -> None:
+    used = t.active_parts()
+    for key, flag, arg in (("brightness", "DO_B", "bright"), ("contrast", "DO_C", "contrast"),
+                           ("saturation", "DO_S", "sat"), ("hue", "DO_H", "hue")):
+        if used[key]:
+            flags[flag] = True
+            args[arg] = params[key].to(torch.float32).contiguous()
+
+
+def _pack_gamma(t: RandomGamma, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
+                device: Any) -> None:
+    flags["DO_G"] = True
+    args["gamma"] = params["gamma"].to(torch.float32).contiguous()
+
+
+def _pack_grayscale(t: RandomGrayscale, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
+                    device: Any) -> None:
+    flags["DO_GRAY"] = True
+    args["gray_on"] = params["on"].to(torch.int32).contiguous()
+
+
+def _pack_erasing(t: RandomErasing, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
+                  device: Any) -> None:
+    flags["DO_E"] = True
+    args["box"] = params["box"].to(torch.int32).contiguous()
+    args["fill"] = constant(t.value if isinstance(t.value, tuple) else (t.value,) * 3, device)
+
+
+def _pack_normalize(t: Normalize, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
+                    device: Any) -> None:
+    flags["DO_N"] = True
+    args["norm_mean"] = constant(t.mean, device)
+    args["norm_scale"] = constant(tuple(1.0 / s for s in t.std), device)
+
+
+#: The colour ops the kernel covers, in the order it applies them, each with the function that
+#: packs its drawn parameters into the kernel's arguments. Looked up along a class's MRO, so a
+#: subclass of ColorJitter keeps the fast path.
+PACKERS: dict[type, Any] = {ColorJitter: _pack_jitter, RandomGamma: _pack_gamma, RandomGrayscale: _pack_grayscale,
+                            RandomErasing: _pack_erasing, Normalize: _pack_normalize}
+ORDER = tuple(PACKERS)
+
+
+def covered(transform: Any) -> type | None:
+    """The kernel-covered class ``transform`` is (or derives from), or None."""
+    return next((cls for cls in type(transform).__mro__ if cls in PACKERS), None)
 
 
 def available() -> bool:
@@ -34,20 +90,20 @@ def available() -> bool:
     return triton is not None
 
 
-def eligible(stages: list[tuple[Any, ...]], x: Tensor) -> bool:
+def eligible(stages: list[Any], x: Tensor) -> bool:
     """Whether these stages (in order) fit the fused kernel."""
     if x.shape[1] != 3 or x.requires_grad or x.dtype not in (torch.uint8, torch.float32):
         return False
-    names = []
+    kinds = []
     for i, stage in enumerate(stages):
-        if stage[0] == "geometry":
+        if isinstance(stage, GeometryStage):
             if i != 0:
                 return False
         else:
-            names.append(type(stage[1]).__name__)
-    if any(n not in ORDER for n in names) or len(set(names)) != len(names):
+            kinds.append(covered(stage.transform))
+    if any(k is None for k in kinds) or len(set(kinds)) != len(kinds):
         return False
-    return names == sorted(names, key=ORDER.index)
+    return kinds == sorted(kinds, key=ORDER.index)
 
 
 if triton is not None:
@@ -187,11 +243,9 @@ if triton is not None:
             tl.store(dst + 2 * o_c, bl.to(ty_), mask=mask)
 
 
-def run(x: Tensor, stages: list[tuple[Any, ...]], output_dtype: torch.dtype,
+def run(x: Tensor, stages: list[Any], output_dtype: torch.dtype,
         memory_format: torch.memory_format | None) -> Tensor:
     """Apply ``stages`` (checked by :func:`eligible`) to ``x`` with the fused kernel."""
-    from datafix.augment.base import constant
-
     batch, _, height, width = x.shape
     device = x.device
     ones = torch.ones(batch, device=device, dtype=torch.float32)
@@ -204,34 +258,12 @@ def run(x: Tensor, stages: list[tuple[Any, ...]], output_dtype: torch.dtype,
     inv = torch.zeros(batch, 6, device=device, dtype=torch.float32)
     out_h, out_w = height, width
     for stage in stages:
-        if stage[0] == "geometry":
-            inv = stage[4][:, :2].reshape(batch, 6).contiguous()
-            out_h, out_w = stage[2]
+        if isinstance(stage, GeometryStage):
+            inv = stage.inverse[:, :2].reshape(batch, 6).contiguous()
+            out_h, out_w = stage.size
             flags["DO_WARP"] = True
-            continue
-        t, params = stage[1], stage[2]
-        name = type(t).__name__
-        if name == "ColorJitter":
-            used = t._active()
-            for key, flag, arg in (("brightness", "DO_B", "bright"), ("contrast", "DO_C", "contrast"),
-                                   ("saturation", "DO_S", "sat"), ("hue", "DO_H", "hue")):
-                if used[key]:
-                    flags[flag] = True
-                    args[arg] = params[key].to(torch.float32).contiguous()
-        elif name == "RandomGamma":
-            flags["DO_G"] = True
-            args["gamma"] = params["gamma"].to(torch.float32).contiguous()
-        elif name == "RandomGrayscale":
-            flags["DO_GRAY"] = True
-            args["gray_on"] = params["on"].to(torch.int32).contiguous()
-        elif name == "RandomErasing":
-            flags["DO_E"] = True
-            args["box"] = params["box"].to(torch.int32).contiguous()
-            args["fill"] = constant(t.value if isinstance(t.value, tuple) else (t.value,) * 3, device)
-        elif name == "Normalize":
-            flags["DO_N"] = True
-            args["norm_mean"] = constant(t.mean, device)
-            args["norm_scale"] = constant(tuple(1.0 / s for s in t.std), device)
+        else:
+            PACKERS[covered(stage.transform)](stage.transform, stage.params, args, flags, device)
     out = torch.empty((batch, 3, out_h, out_w), device=device, dtype=output_dtype,
                       memory_format=memory_format or torch.contiguous_format)
     gray_sum = torch.zeros(batch, device=device, dtype=torch.float32)

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from datafix.augment._stages import GeometryStage
+
 _CV2_BORDER = {"zeros": cv2.BORDER_CONSTANT, "border": cv2.BORDER_REPLICATE, "reflection": cv2.BORDER_REFLECT}
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
@@ -64,7 +66,7 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int], exact: b
     return np.concatenate(parts, axis=2)
 
 
-def run(x: Tensor, stages: list[tuple[Any, ...]], padding_mode: str) -> Tensor:
+def run(x: Tensor, stages: list[Any], padding_mode: str) -> Tensor:
     """Run geometry and colour ``stages`` per image on a CPU (B, C, H, W) batch.
 
     Returns a (B, C, H, W) view of a (B, H, W, C) array (channels-last in memory): uint8 when
@@ -77,12 +79,12 @@ def run(x: Tensor, stages: list[tuple[Any, ...]], padding_mode: str) -> Tensor:
     size = (height, width)
     out_float = hwc.dtype == np.float32
     for stage in stages:
-        if stage[0] == "geometry":
-            size = stage[2]
-            prepared.append(("geometry", stage[1][:, :2].double().cpu().numpy(), size, stage[3]))
+        if isinstance(stage, GeometryStage):
+            size = stage.size
+            prepared.append(("geometry", stage.matrices[:, :2].double().cpu().numpy(), size, stage.exact))
         else:
-            out_float = out_float or bool(getattr(stage[1], "image_out_float", False))
-            prepared.append(("color", stage[1], _numpy(stage[2])))
+            out_float = out_float or bool(getattr(stage.transform, "image_out_float", False))
+            prepared.append(("color", stage.transform, _numpy(stage.params)))
     out = np.empty((batch, size[0], size[1], channels), dtype=np.float32 if out_float else np.uint8)
 
     def work(rows: range) -> None:

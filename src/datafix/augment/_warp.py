@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from datafix.augment.base import constant
+from datafix.augment._tensor import constant
 
 
 def invert(m: Tensor) -> Tensor:

@@ -166,9 +166,7 @@ def from_albumentations(pipeline: Any, *, strict: bool = False, **compose_kwargs
         if strict:
             raise InvalidInputError(message)
         warn_user(message + ". Run them per sample with AlbumentationsDataset.")
-    compose = Compose(translated, **compose_kwargs)
-    compose.untranslated = untranslated
-    return compose
+    return Compose(translated, untranslated=untranslated, **compose_kwargs)
 
 
 class AlbumentationsDataset(Dataset):

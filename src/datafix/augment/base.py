@@ -8,7 +8,6 @@ transform runs as a one-step ``Compose``.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +40,11 @@ class Draw:
                                   sample_ids=self.sample_ids, epoch=self.epoch)
 
 
+#: How a transform runs alone: ``RUN_ALONE[0](transform)`` gives a callable pipeline. The
+#: compose module sets it (a one-step Compose), so this module does not import compose.
+RUN_ALONE: list[Any] = [None]
+
+
 def applied(u: Tensor, p: float, active: Tensor | None) -> Tensor:
     """The per-sample apply mask: ``u < p`` and, inside a container, the container's choice."""
     mask = u < p
@@ -70,9 +74,7 @@ class Transform(nn.Module):
         """Run this transform alone (as a one-step Compose): uint8 in, float out."""
         solo = self.__dict__.get("_solo")
         if solo is None:
-            from datafix.augment.compose import Compose
-
-            solo = Compose([self])
+            solo = RUN_ALONE[0](self)  # Compose registers the runner: base never imports compose
             object.__setattr__(self, "_solo", solo)  # not a submodule: no reference cycle
         return solo(images, **targets)
 
@@ -146,6 +148,7 @@ class ColorTransform(Transform):
 
     kind = "color"
     image_out_float = False  # apply_image returns float32 whatever it gets (Normalize)
+    last_only = False  # must be the last transform of a Compose (Normalize: later steps expect [0, 1])
 
     def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> dict[str, Any]:
         """Per-sample parameters for a batch of ``shape`` (B, C, H, W)."""
@@ -161,25 +164,3 @@ class ColorTransform(Transform):
     def has_image_path(self) -> bool:
         """Whether the CPU per-image path (``apply_image``) covers this transform."""
         return self.apply_image is not None
-
-
-@functools.lru_cache(maxsize=256)
-def _constant(values: tuple[Any, ...], device: str, dtype: torch.dtype) -> Tensor:
-    return torch.tensor(values, dtype=dtype, device=device)
-
-
-def constant(values: Any, device: torch.device | str, dtype: torch.dtype = torch.float32) -> Tensor:
-    """A small constant tensor, made on ``device`` once and reused (no host-to-device copy per
-    batch). Nested sequences give nested shapes. Never modify the result in place."""
-    key = tuple(tuple(v) if isinstance(v, (list, tuple)) else v for v in values)
-    return _constant(key, str(torch.device(device)), dtype)
-
-
-def identity(batch: int, device: torch.device) -> Tensor:
-    """``(batch, 3, 3)`` identity matrices."""
-    return torch.eye(3, device=device, dtype=torch.float32).expand(batch, 3, 3).clone()
-
-
-def where_sample(mask: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """Per-sample choice between two batches (mask of shape (B,))."""
-    return torch.where(mask.view(-1, *([1] * (a.ndim - 1))), a, b)

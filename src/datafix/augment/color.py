@@ -19,7 +19,8 @@ from albumentations.augmentations.pixel import functional as fpixel
 from torch import Tensor
 
 from datafix.augment._checks import check_channels, check_range
-from datafix.augment.base import ColorTransform, Draw, applied, constant, where_sample
+from datafix.augment._tensor import constant, where_sample
+from datafix.augment.base import ColorTransform, Draw, applied
 
 Params = dict[str, Any]
 
@@ -98,12 +99,13 @@ class ColorJitter(ColorTransform):
         self.saturation = check_range(saturation, "saturation", low=0.0, symmetric_around=1.0)
         self.hue = check_range(hue, "hue", low=-0.5, high=0.5, symmetric_around=0.0)
 
-    def _active(self) -> dict[str, bool]:
+    def active_parts(self) -> dict[str, bool]:
+        """Which of brightness, contrast, saturation and hue can change an image (not the identity)."""
         return {"brightness": self.brightness != (1.0, 1.0), "contrast": self.contrast != (1.0, 1.0),
                 "saturation": self.saturation != (1.0, 1.0), "hue": self.hue != (0.0, 0.0)}
 
     def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
-        used = self._active()
+        used = self.active_parts()
         check_channels(shape, (3,) if used["saturation"] or used["hue"] else (1, 3), "ColorJitter")
         u = draw.uniform(self, self.slots)
         on = applied(u[:, 0], self.p, active).to(torch.float32)
@@ -113,7 +115,7 @@ class ColorJitter(ColorTransform):
                 "hue": on * _span(self.hue, u[:, 4])}
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
-        used = self._active()
+        used = self.active_parts()
         x = images
         if used["brightness"]:
             x = (x * _per_sample(params["brightness"])).clamp(0.0, 1.0)
@@ -131,7 +133,7 @@ class ColorJitter(ColorTransform):
         return x
 
     def apply_image(self, image: np.ndarray, params: Params) -> np.ndarray:
-        used = self._active()
+        used = self.active_parts()
         if used["brightness"] and params["brightness"] != 1.0:
             image = fpixel.adjust_brightness_torchvision(image, np.float32(params["brightness"]))
         if used["contrast"] and params["contrast"] != 1.0:
@@ -375,6 +377,7 @@ class Normalize(ColorTransform):
 
     slots = 0
     image_out_float = True
+    last_only = True
 
     def __init__(self, mean: Sequence[float] = (0.485, 0.456, 0.406),
                  std: Sequence[float] = (0.229, 0.224, 0.225)) -> None:

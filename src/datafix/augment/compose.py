@@ -7,6 +7,7 @@ once. Runs made only of flips and crops are done by exact indexing.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -15,16 +16,12 @@ import torch
 from torch import Tensor, nn
 
 from datafix._validation import check_choice, check_int
-from datafix.augment import _fused, _per_image, _warp
+from datafix.augment import _fused, _per_image, _warp, base
 from datafix.augment._checks import check_batch, check_images, check_values
 from datafix.augment._random import RandomSource
-from datafix.augment.base import (
-    Draw,
-    Transform,
-    applied,
-    identity,
-)
-from datafix.augment.color import Normalize
+from datafix.augment._stages import ColorStage, GeometryStage, Stage
+from datafix.augment._tensor import identity
+from datafix.augment.base import Draw, Transform, applied
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 BACKENDS = ("auto", "torch", "opencv", "triton")
@@ -213,6 +210,14 @@ class Compose(nn.Module):
         For example ``torch.channels_last`` for the output.
     validate : bool, default True
         Check float images for NaN and the [0, 1] range (one host synchronisation per batch).
+    untranslated : sequence of str, default ()
+        What a translation from another library could not carry over (set by
+        :func:`~datafix.augment.from_albumentations`), for the user to read.
+
+    Calling a Compose returns the augmented images (a Tensor). :meth:`with_targets` returns an
+    :class:`AugmentedBatch` (images with masks, boxes and keypoints moved alike). :meth:`draw`
+    gives the parameters of one call and :meth:`apply` replays them, on these images or others
+    of the same batch size and shape (as kornia's ``params=``).
 
     Examples
     --------
@@ -226,7 +231,7 @@ class Compose(nn.Module):
     >>> out.shape, out.dtype
     (torch.Size([16, 3, 24, 24]), torch.float32)
     >>> boxes = torch.tensor([[[4.0, 4.0, 20.0, 20.0]]]).repeat(16, 1, 1)
-    >>> batch = aug(images, boxes=boxes)
+    >>> batch = aug.with_targets(images, boxes=boxes)
     >>> batch.boxes.shape, batch.box_valid.shape
     (torch.Size([16, 1, 4]), torch.Size([16, 1]))
     """
@@ -234,7 +239,8 @@ class Compose(nn.Module):
     def __init__(self, transforms: Sequence[Transform], *, output_dtype: torch.dtype = torch.float32,
                  seed: int | None = None, generator: torch.Generator | None = None,
                  padding_mode: str = "zeros", backend: str = "auto", box_min_visibility: float = 0.0,
-                 memory_format: torch.memory_format | None = None, validate: bool = True) -> None:
+                 memory_format: torch.memory_format | None = None, validate: bool = True,
+                 untranslated: Sequence[str] = ()) -> None:
         super().__init__()
         transforms = list(transforms)
         bad = [t for t in transforms if not isinstance(t, Transform)]
@@ -242,9 +248,10 @@ class Compose(nn.Module):
             raise InvalidTypeError(f"The 'transforms' argument must hold datafix.augment transforms; got "
                                    f"{type(bad[0]).__name__} (albumentations pipelines: use "
                                    "datafix.augment.from_albumentations).")
-        normalize_at = [i for i, t in enumerate(transforms) if isinstance(t, Normalize)]
-        if normalize_at and normalize_at[0] != len(transforms) - 1:
-            raise InvalidInputError("Normalize must be the last transform of a Compose (later steps expect "
+        last_only = [i for i, t in enumerate(transforms) if getattr(t, "last_only", False)]
+        if last_only and last_only[0] != len(transforms) - 1:
+            name = type(transforms[last_only[0]]).__name__
+            raise InvalidInputError(f"{name} must be the last transform of a Compose (later steps expect "
                                     "images in [0, 1]).")
         if output_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
             raise InvalidInputError(f"The 'output_dtype' parameter must be a float dtype; got {output_dtype}.")
@@ -263,16 +270,36 @@ class Compose(nn.Module):
         self.validate = bool(validate)
         self.source = RandomSource(seed, generator)
         self.epoch = 0
-        self.untranslated: list[str] = []  # filled by from_albumentations
+        self.untranslated = list(untranslated)
 
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch that keys the draws when ``sample_ids`` are passed."""
         self.epoch = int(epoch)
 
-    def forward(self, images: Tensor, *, masks: Tensor | None = None, boxes: Tensor | None = None,
-                box_valid: Tensor | None = None, keypoints: Tensor | None = None,
-                keypoint_visible: Tensor | None = None, sample_ids: Tensor | None = None) -> Any:
-        """Augment a batch; returns the images, or an :class:`AugmentedBatch` when targets are given.
+    def forward(self, images: Tensor, *, sample_ids: Tensor | None = None, **targets: Any) -> Any:
+        """Augment a batch and return the images (B, C, H', W'), float.
+
+        Parameters
+        ----------
+        images : Tensor
+            (B, C, H, W), uint8 (0-255) or float (0-1).
+        sample_ids : Tensor, optional
+            (B,) ints (dataset indices): draws are then keyed on (seed, epoch, id), so a sample's
+            augmentation does not depend on the batch it is in.
+        **targets
+            Deprecated: use :meth:`with_targets`, which always returns an AugmentedBatch.
+        """
+        if any(v is not None for v in targets.values()):
+            warnings.warn("Passing masks, boxes or keypoints to Compose(...) is deprecated and will be removed in "
+                          "the next release: call Compose.with_targets(...), which always returns an AugmentedBatch.",
+                          DeprecationWarning, stacklevel=2)
+            return self.with_targets(images, sample_ids=sample_ids, **targets)
+        return self.apply(images, self.draw(images, sample_ids=sample_ids))
+
+    def with_targets(self, images: Tensor, *, masks: Tensor | None = None, boxes: Tensor | None = None,
+                     box_valid: Tensor | None = None, keypoints: Tensor | None = None,
+                     keypoint_visible: Tensor | None = None, sample_ids: Tensor | None = None) -> AugmentedBatch:
+        """Augment a batch and move its targets with the same per-sample geometry.
 
         Parameters
         ----------
@@ -290,19 +317,19 @@ class Compose(nn.Module):
         keypoint_visible : Tensor, optional
             (B, K) bool; default all True.
         sample_ids : Tensor, optional
-            (B,) ints (dataset indices): draws are then keyed on (seed, epoch, id), so a sample's
-            augmentation does not depend on the batch it is in.
+            As in :meth:`forward`.
+
+        Returns
+        -------
+        AugmentedBatch
         """
         x = check_images(images)
         batch = x.shape[0]
-        if self.validate:
-            check_values(x)
         check_batch(masks, "masks", batch, (3, 4))
         check_batch(boxes, "boxes", batch, (3,), last=4)
         check_batch(box_valid, "box_valid", batch, (2,))
         check_batch(keypoints, "keypoints", batch, (3,), last=2)
         check_batch(keypoint_visible, "keypoint_visible", batch, (2,))
-        check_batch(sample_ids, "sample_ids", batch, (1,))
         mask_2d = masks is not None and masks.ndim == 3
         if masks is not None:
             masks = masks[:, None] if mask_2d else masks
@@ -313,10 +340,35 @@ class Compose(nn.Module):
             box_valid = torch.ones(boxes.shape[:2], dtype=torch.bool, device=boxes.device)
         if keypoints is not None and keypoint_visible is None:
             keypoint_visible = torch.ones(keypoints.shape[:2], dtype=torch.bool, device=keypoints.device)
+        stages = self.draw(x, sample_ids=sample_ids)
+        for stage in stages:
+            if isinstance(stage, GeometryStage):
+                if masks is not None:
+                    masks = _warp.warp_nearest(masks, stage.inverse, stage.size)
+                if boxes is not None:
+                    boxes, box_valid = _warp.warp_boxes(boxes, box_valid, stage.matrices, stage.size,
+                                                        self.box_min_visibility)
+                if keypoints is not None:
+                    keypoints, keypoint_visible = _warp.warp_keypoints(keypoints, keypoint_visible, stage.matrices,
+                                                                       stage.size)
+        out = self.apply(x, stages)
+        if masks is not None and mask_2d:
+            masks = masks[:, 0]
+        return AugmentedBatch(out, masks, boxes, box_valid, keypoints, keypoint_visible)
+
+    def draw(self, images: Tensor, *, sample_ids: Tensor | None = None) -> list[Stage]:
+        """The parameters of one call on ``images``: a list of stages to pass to :meth:`apply`.
+
+        Draws advance the pipeline's random stream as a call does (unless ``sample_ids`` key
+        them). Geometric runs are fused into one :class:`GeometryStage` each.
+        """
+        x = check_images(images)
+        batch = x.shape[0]
+        check_batch(sample_ids, "sample_ids", batch, (1,))
         keys = {id(t): i for i, t in enumerate(_walk(list(self.transforms)))}  # ids change with copies
         draw = Draw(self.source, batch, x.device, keys, sample_ids, self.epoch)
         size = (x.shape[2], x.shape[3])
-        stages: list[tuple[Any, ...]] = []
+        stages: list[Stage] = []
         for segment in self._segments():
             if segment[0].kind == "geometry":
                 m = identity(batch, x.device)
@@ -325,39 +377,36 @@ class Compose(nn.Module):
                     m = t.matrices(draw, size, None) @ m
                     size = t.output_size(size)
                     exact = exact and getattr(t, "exact", False)
-                inv = _warp.invert(m)
-                stages.append(("geometry", m, size, exact, inv))
-                if masks is not None:
-                    masks = _warp.warp_nearest(masks, inv, size)
-                if boxes is not None:
-                    boxes, box_valid = _warp.warp_boxes(boxes, box_valid, m, size, self.box_min_visibility)
-                if keypoints is not None:
-                    keypoints, keypoint_visible = _warp.warp_keypoints(keypoints, keypoint_visible, m, size)
+                stages.append(GeometryStage(m, size, exact, _warp.invert(m)))
             else:
                 (t,) = segment
-                stages.append(("color", t, t.params(draw, (batch, x.shape[1], *size), None)))
+                stages.append(ColorStage(t, t.params(draw, (batch, x.shape[1], *size), None)))
+        return stages
+
+    def apply(self, images: Tensor, stages: list[Stage]) -> Tensor:
+        """Run drawn ``stages`` (from :meth:`draw`) on ``images``; the same stages give the same output."""
+        x = check_images(images)
+        if self.validate:
+            check_values(x)
         if self._fused(x, stages):
             x = _fused.run(x, stages, self.output_dtype, self.memory_format)
             stages = []
         done = 0
         if stages and self._per_image(x):
-            while done < len(stages) and (stages[done][0] == "geometry" or stages[done][1].has_image_path):
+            while done < len(stages) and (isinstance(stages[done], GeometryStage)
+                                          or stages[done].transform.has_image_path):
                 done += 1
             if done:
                 x = _per_image.run(x, stages[:done], self.padding_mode)
         for stage in stages[done:]:
-            if stage[0] == "geometry":
+            if isinstance(stage, GeometryStage):
                 x = self._warp(x, stage)
             else:
-                x = stage[1].apply(_warp.to_float(x), stage[2])
+                x = stage.transform.apply(_warp.to_float(x), stage.params)
         x = _warp.to_float(x).to(self.output_dtype)
         if self.memory_format is not None:
             x = x.contiguous(memory_format=self.memory_format)
-        if masks is None and boxes is None and keypoints is None:
-            return x
-        if masks is not None and mask_2d:
-            masks = masks[:, 0]
-        return AugmentedBatch(x, masks, boxes, box_valid, keypoints, keypoint_visible)
+        return x
 
     def _segments(self) -> list[list[Transform]]:
         """Runs of neighbouring geometric transforms (fused), and colour transforms one by one."""
@@ -369,7 +418,7 @@ class Compose(nn.Module):
                 segments.append([t])
         return segments
 
-    def _fused(self, x: Tensor, stages: list[tuple[Any, ...]]) -> bool:
+    def _fused(self, x: Tensor, stages: list[Stage]) -> bool:
         """Whether this batch takes the fused Triton kernel."""
         if self.backend == "triton":
             if not _fused.available():
@@ -390,11 +439,13 @@ class Compose(nn.Module):
         return (self.backend == "opencv" or (self.backend == "auto" and x.device.type == "cpu" and big)) and \
             not x.requires_grad and x.dtype in (torch.uint8, torch.float32)
 
-    def _warp(self, x: Tensor, stage: tuple[Any, ...]) -> Tensor:
-        """One geometry stage ("geometry", matrices, size, exact, inverse matrices) on the batch."""
-        _, _, size, exact, inv = stage
-        if exact:
-            return _warp.warp_exact(x, inv, size)
+    def _warp(self, x: Tensor, stage: GeometryStage) -> Tensor:
+        """One geometry stage on the batch."""
+        if stage.exact:
+            return _warp.warp_exact(x, stage.inverse, stage.size)
         if self._per_image(x):
             return _per_image.run(x, [stage], self.padding_mode)
-        return _warp.warp_torch(x, inv, size, self.padding_mode)
+        return _warp.warp_torch(x, stage.inverse, stage.size, self.padding_mode)
+
+
+base.RUN_ALONE[0] = lambda transform: Compose([transform])  # a transform called alone: a one-step Compose

@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 
 from datafix.augment._checks import check_range, check_size
-from datafix.augment.base import Draw, GeometricTransform, applied, constant, identity
+from datafix.augment._tensor import constant, identity
+from datafix.augment.base import Draw, GeometricTransform, applied
 
 
 def _affine(a: Tensor, b: Tensor, c: Tensor, d: Tensor, tx: Tensor, ty: Tensor) -> Tensor:

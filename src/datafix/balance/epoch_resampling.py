@@ -24,7 +24,7 @@ from datafix.balance.samplers import (
     rank_share,
     replicas,
 )
-from datafix.data.labels import class_codes, class_counts
+from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import knn_graph
 

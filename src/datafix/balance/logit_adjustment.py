@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from datafix._validation import check_choice, check_float
-from datafix.data.labels import class_codes, class_counts
+from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError, warn_user
 
 

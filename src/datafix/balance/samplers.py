@@ -23,7 +23,7 @@ from torch.utils.data import Sampler
 from datafix._validation import check_choice, check_int
 from datafix.balance.schedules import Schedule, check_schedule, mixed_weights
 from datafix.balance.weights import METHODS, per_class_weights
-from datafix.data.labels import class_codes, class_counts
+from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 
 

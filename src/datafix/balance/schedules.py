@@ -17,7 +17,7 @@ import torch
 
 from datafix._validation import check_int
 from datafix.balance.weights import per_class_weights
-from datafix.data.labels import class_codes, class_counts
+from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 

@@ -9,7 +9,7 @@ from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 from torch.utils.data import Dataset
 
-from datafix.data.labels import class_codes
+from datafix.data.classes import class_codes
 from datafix.errors import InvalidInputError
 
 

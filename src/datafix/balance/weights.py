@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from datafix._validation import check_choice, check_float
-from datafix.data.labels import class_codes, class_counts
+from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError
 
 METHODS = ("inverse", "sqrt", "power", "effective", "none")

@@ -118,7 +118,7 @@ class DataView:
         if self.kind == "arrays":
             return torch.as_tensor(np.asarray(self.source[position], dtype=np.float32))
         if self.kind == "images":
-            from datafix.data.image_folder import read_image
+            from datafix.data.decode import read_image
 
             return read_image(self.source.samples[position][0], image_size)
         item = self.item(position)

@@ -59,6 +59,7 @@ def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = No
     Parameters
     ----------
     split : {"train", "test"}, default "train"
+        The training split (60,000 images) or the test split (10,000).
     root : str or os.PathLike, optional
         A folder holding the files (or torchvision's ``FashionMNIST/raw`` below it).
 

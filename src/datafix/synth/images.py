@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from datafix._validation import check_int, sampling_targets
-from datafix.data.labels import class_codes
+from datafix.data.classes import class_codes
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 

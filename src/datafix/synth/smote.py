@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from datafix._validation import check_choice, check_int, py_value, sampling_targets
-from datafix.data.labels import class_codes
+from datafix.data.classes import class_codes
 from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import knn_graph
 
