@@ -102,8 +102,10 @@ def run(size: int, batch: int, device: str, repeats: int) -> list[tuple[str, flo
                      "per sample"))
         rows.append((f"datafix, forced {other} path",
                      time_torch(datafix_pipeline(size, "torch" if per_image else "opencv"), x, 1), "per sample"))
-    else:
-        rows.append(("datafix (torch path)", time_torch(datafix_pipeline(size, "torch"), x, repeats), "per sample"))
+    else:  # the default (auto: the fused Triton kernel on CUDA when Triton is there), then the torch path
+        rows.append(("datafix, default (auto)", time_torch(datafix_pipeline(size, "auto"), x, repeats), "per sample"))
+        rows.append(("datafix, forced torch path", time_torch(datafix_pipeline(size, "torch"), x, repeats),
+                     "per sample"))
     kornia = kornia_pipeline(size, device)
     if kornia is not None:
         rows.append(("kornia AugmentationSequential", time_torch(kornia, x, 1 if device == "cpu" else repeats),

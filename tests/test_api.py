@@ -14,7 +14,7 @@ PUBLIC = {
                         "Transform", "VerticalFlip", "from_albumentations"],
     "datafix.data": ["DataView", "ImageFolderDataset", "as_test_view", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_torch_dataset"],
-    "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "TestSet", "TorchProbeClassifier", "align_pred_probs",
+    "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "HeldOutSet", "TorchProbeClassifier", "align_pred_probs",
                         "check_pred_probs",
                         "cross_val_pred_probs", "handle_non_finite", "knn_graph", "knn_query", "make_model"],
     "datafix.checks": ["CHECKS", "CheckResult", "CheckSpec", "column_quality", "duplicate_groups", "effective_number",
@@ -44,7 +44,7 @@ def test_public_names(module):
         if callable(obj) and not name.startswith("_"):
             assert obj.__doc__ and "Examples" in obj.__doc__ or name in {"CheckSpec", "CheckOutcome", "MissingSignalError",
                                                                         "InjectedData", "KNNGraph", "SynthQuality",
-                                                                        "CheckResult", "TestSet", "LabelledImages",
+                                                                        "CheckResult", "HeldOutSet", "LabelledImages",
                                                                         "SyntheticRows", "Plan", "PlanDataset", "AugmentedBatch",
                                                                         "Step"}, name
 

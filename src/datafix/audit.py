@@ -15,7 +15,7 @@ from datafix.data.multilabel import check_multilabel_targets
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
-from datafix.signals import Signals, TestSet, align_pred_probs, handle_non_finite
+from datafix.signals import HeldOutSet, Signals, align_pred_probs, handle_non_finite
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
 
@@ -143,7 +143,7 @@ def audit(
     if test is not None:
         test_view = handle_non_finite(as_test_view(view, test, features=features, test_features=test_features, **read),
                                       nan_policy)
-        test_set = TestSet(*(None if a is None else np.asarray(a)[test_view.valid]
+        test_set = HeldOutSet(*(None if a is None else np.asarray(a)[test_view.valid]
                              for a in (test_view.features, test_view.hashes)))
     signals = Signals(
         None if view.codes is None else view.codes[valid], view.n_classes,

@@ -9,7 +9,7 @@ from datafix.checks import CHECKS, CheckResult, list_checks, resolve_checks
 from datafix.checks.registry import TASKS
 from datafix.data import as_view
 from datafix.errors import InvalidInputError, InvalidTypeError
-from datafix.signals import Signals, TestSet
+from datafix.signals import HeldOutSet, Signals
 
 
 def _signals(view, multilabel=None, test=None):
@@ -29,7 +29,7 @@ def sources(noisy_iris, tmp_path_factory):
     Image.new("RGB", (16, 20)).save(root / "a" / "black.png")
     table = as_view(noisy_iris.frame(), labels="label")
     Y = np.column_stack([table.codes == 0, table.codes >= 1, table.codes == 2, np.arange(len(table)) % 17 == 0])
-    held_out = TestSet(features=np.asarray(table.features)[::7] + 1e-9, hashes=table.hashes[::7])
+    held_out = HeldOutSet(features=np.asarray(table.features)[::7] + 1e-9, hashes=table.hashes[::7])
     return {"table": _signals(table), "images": _signals(as_view(root, image_size=8, verbose=False)),
             "multilabel": _signals(table, multilabel=Y), "test": _signals(table, test=held_out)}
 

@@ -98,9 +98,9 @@ def leakage_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
 
     Examples
     --------
-    >>> from datafix.signals import Signals, TestSet
+    >>> from datafix.signals import Signals, HeldOutSet
     >>> train = np.random.default_rng(0).normal(size=(100, 3))
-    >>> test = TestSet(features=np.r_[train[:1], [[9.0, 9.0, 9.0]]], hashes=None)
+    >>> test = HeldOutSet(features=np.r_[train[:1], [[9.0, 9.0, 9.0]]], hashes=None)
     >>> leakage_check(Signals(None, 0, features=train, test=test, verbose=False)).columns["is_leaked"].tolist()
     [True, False]
     """

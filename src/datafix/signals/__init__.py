@@ -1,6 +1,6 @@
 """Signals shared by every check: features, out-of-sample predicted probabilities, the kNN graph."""
 
-from datafix.signals.bundle import MissingSignalError, Signals, TestSet
+from datafix.signals.bundle import HeldOutSet, MissingSignalError, Signals
 from datafix.signals.features import handle_non_finite
 from datafix.signals.neighbors import KNNGraph, knn_graph, knn_query
 from datafix.signals.pred_probs import (
@@ -15,7 +15,7 @@ __all__ = [
     "KNNGraph",
     "MissingSignalError",
     "Signals",
-    "TestSet",
+    "HeldOutSet",
     "TorchProbeClassifier",
     "align_pred_probs",
     "check_pred_probs",

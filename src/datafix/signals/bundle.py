@@ -28,7 +28,7 @@ KIND_SIGNALS = ("table", "image_stats", "test")
 
 
 @dataclass(frozen=True)
-class TestSet:
+class HeldOutSet:
     """A held-out set's usable samples, read like the audited data: ``features`` and ``hashes``."""
 
     features: np.ndarray | None
@@ -68,7 +68,7 @@ class Signals:
         Multilabel targets of the audited samples.
     label_names : list, optional
         The names of the multilabel columns.
-    test : TestSet, optional
+    test : HeldOutSet, optional
         A held-out set read like the audited data (features, hashes), for checks on it.
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k : int, default 40
@@ -101,7 +101,7 @@ class Signals:
         image_stats: pd.DataFrame | None = None,
         multilabel: np.ndarray | None = None,
         label_names: list[Any] | None = None,
-        test: TestSet | None = None,
+        test: HeldOutSet | None = None,
         model: Any = None,
         cv: int = 5,
         k: int = 40,

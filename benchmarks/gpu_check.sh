@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One prepared GPU check (for a lent GPU machine, see the device tool): every CUDA test and the GPU
+# augmentation benchmark, with --no-write, in a few minutes, then one summary. Run from the repo root:
+#   bash benchmarks/gpu_check.sh          # on the GPU machine (carry .whl: the packages its python lacks)
+#   bash benchmarks/gpu_check.sh --dry    # here, without a GPU: the same steps on the CPU, to check the script
+# .whl holds wheels for what the device image lacks (cleanlab, imbalanced-learn, albumentations and their
+# dependencies, kornia), fetched with the device tool's `pip download` recipe for Python 3.12.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/gpu-check}
+mkdir -p "$OUT"
+if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1 && [ "${1:-}" != "--dry" ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        || { echo "wheel install failed"; exit 2; }
+    export PYTHONPATH="/tmp/site:$PWD/src"
+    PY=python3
+else
+    PY=${PY:-.venv/bin/python}
+    export PYTHONPATH="$PWD/src"
+fi
+export PYTHONUNBUFFERED=1
+"$PY" -c "import torch, datafix; print('torch', torch.__version__, '| CUDA', torch.cuda.is_available(), '|',
+torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU', '| datafix', datafix.__version__)"
+status=0
+# the CUDA tests (the gpu marker) plus the CPU-vs-CUDA conformance of every augment op
+timeout 300 "$PY" -m pytest -q -p no:cacheprovider -m gpu -n 4 tests 2>&1 | tee "$OUT/tests.log" | tail -15 || status=1
+if [ "${1:-}" != "--dry" ]; then
+    timeout 240 "$PY" benchmarks/augment.py --device cuda --no-write 2>&1 | tee "$OUT/augment.log" || status=1
+fi
+echo "== summary =="
+grep -E "passed|failed|skipped|error" "$OUT/tests.log" | tail -1
+[ -f "$OUT/augment.log" ] && grep -E "img/s|x$" "$OUT/augment.log"
+exit $status
