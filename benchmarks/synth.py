@@ -50,7 +50,7 @@ def speed_part() -> list[str]:
     lines = [f"n=1,000,000, d=32, classes 90/10 %: imbalanced-learn SMOTE {t_imb:.1f} s ({len(y_imb) - len(y):,} new rows)"]
     for neighbors in ("auto", "exact"):
         t0 = time.perf_counter()
-        new = TorchSMOTE(neighbors=neighbors, seed=0, device="cpu").sample(X, y)
+        new = TorchSMOTE(neighbors=neighbors, random_state=0, device="cpu").sample(X, y)
         t_df = time.perf_counter() - t0
         lines.append(f"TorchSMOTE (CPU, neighbours {neighbors}{' = inverted-file search' if neighbors == 'auto' else ''}): "
                      f"{t_df:.1f} s ({len(new.y):,} new rows) -> {t_imb / t_df:.1f}x")
@@ -58,7 +58,7 @@ def speed_part() -> list[str]:
         Xt = torch.tensor(X, device="cuda")
         torch.cuda.synchronize()
         t0 = time.perf_counter()
-        TorchSMOTE(seed=0).sample(Xt, y)
+        TorchSMOTE(random_state=0).sample(Xt, y)
         torch.cuda.synchronize()
         lines.append(f"TorchSMOTE (GPU): {time.perf_counter() - t0:.2f} s")
     else:
@@ -80,11 +80,11 @@ def generate(name: str, train: pd.DataFrame, seed: int) -> pd.DataFrame:
         X_res, y_res = r.fit_resample(X, y)
         new_X, new_y = X_res[len(y):], y_res[len(y):]  # synthetic rows, and copies for one-row classes
     elif name == "TorchSMOTE":
-        rows = TorchSMOTE(seed=seed, device="cpu").sample(X, y)
+        rows = TorchSMOTE(random_state=seed, device="cpu").sample(X, y)
         new_X, new_y = rows.X, rows.y
     else:
-        gen = (GaussianCopulaGenerator(seed=seed) if name == "Gaussian copula"
-               else ConditionalVAEGenerator(epochs=300, seed=seed)).fit(train, label="label")
+        gen = (GaussianCopulaGenerator(random_state=seed) if name == "Gaussian copula"
+               else ConditionalVAEGenerator(epochs=300, random_state=seed)).fit(train, labels="label")
         parts = [gen.sample(int(counts.max() - n), label=c) for c, n in counts.items() if n < counts.max()]
         out = pd.concat(parts, ignore_index=True)
         return out
@@ -100,14 +100,14 @@ def synthetic_like(name: str, train: pd.DataFrame, seed: int) -> pd.DataFrame:
     doubled = {c: 2 * int(n) for c, n in counts.items()}
     if name in ("SMOTE (imbalanced-learn)", "TorchSMOTE"):
         if name == "TorchSMOTE":
-            rows = TorchSMOTE(doubled, seed=seed, device="cpu").sample(X, y)
+            rows = TorchSMOTE(doubled, random_state=seed, device="cpu").sample(X, y)
             new_X, new_y = rows.X, rows.y
         else:
             X_res, y_res = Resampler("smote", sampling_strategy=doubled, random_state=seed).fit_resample(X, y)
             new_X, new_y = X_res[len(y):], y_res[len(y):]
         return pd.DataFrame(new_X, columns=train.columns[:-1]).assign(label=new_y)
-    gen = (GaussianCopulaGenerator(seed=seed) if name == "Gaussian copula"
-           else ConditionalVAEGenerator(epochs=300, seed=seed)).fit(train, label="label")
+    gen = (GaussianCopulaGenerator(random_state=seed) if name == "Gaussian copula"
+           else ConditionalVAEGenerator(epochs=300, random_state=seed)).fit(train, labels="label")
     return pd.concat([gen.sample(int(n), label=c) for c, n in counts.items()], ignore_index=True)
 
 

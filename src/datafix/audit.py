@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from datafix._validation import RandomState, check_choice, check_int, check_random_state, py_value
+from datafix._validation import (
+    RandomState,
+    check_choice,
+    check_int,
+    check_random_state,
+    py_value,
+    renamed,
+)
 from datafix.checks import resolve_checks
 from datafix.data import as_test_view, as_view
 from datafix.data.labels import check_audit_labels
@@ -20,6 +27,7 @@ from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
 
 
+@renamed(k="k_neighbors")
 def audit(
     data: Any,
     labels: Any = None,
@@ -28,7 +36,7 @@ def audit(
     *,
     model: Any = None,
     cv: int = 5,
-    k: int = 40,
+    k_neighbors: int = 40,
     checks: str | list[str] | None = None,
     check_params: Mapping[str, Mapping[str, Any]] | None = None,
     nan_policy: str = "raise",
@@ -61,8 +69,8 @@ def audit(
         The cross-validation model (see :func:`datafix.signals.make_model`).
     cv : int, default 5
         Cross-validation folds.
-    k : int, default 40
-        Neighbours in the shared kNN graph.
+    k_neighbors : int, default 40
+        Neighbours in the shared kNN graph (old name ``k``: deprecated).
     checks : str or list of str, optional
         The checks to run (default: all; see :func:`datafix.checks.list_checks`). With ``test``,
         the checks on the test set (``leakage``) run too.
@@ -115,7 +123,7 @@ def audit(
     True
     """
     cv = check_int(cv, "cv", minimum=2)
-    k = check_int(k, "k", minimum=1)
+    k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
     check_choice(nan_policy, "nan_policy", NAN_POLICIES)
     check_choice(knn_backend, "knn_backend", BACKENDS)
     rng = check_random_state(random_state)
@@ -153,13 +161,13 @@ def audit(
         table=None if view.table is None else view.table.iloc[np.flatnonzero(valid)],
         image_stats=None if view.image_stats is None else view.image_stats.iloc[np.flatnonzero(valid)].reset_index(drop=True),
         multilabel=None if Y is None else Y[valid], label_names=names, test=test_set,
-        model=model, cv=cv, k=k, knn_backend=knn_backend, random_state=rng, verbose=verbose,
+        model=model, cv=cv, k_neighbors=k_neighbors, knn_backend=knn_backend, random_state=rng, verbose=verbose,
     )
     if view.features is not None:
         signals.provenance["features"] = describe_features(features, view)
     issues, outcomes, tables, test_issues = run_checks(specs, signals, options, task, view, test_view)
     params = {
-        "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k": k,
+        "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k_neighbors": k_neighbors,
         "model": model if model is None or isinstance(model, str) else type(model).__name__,
         "nan_policy": nan_policy, "checks": [s.name for s in specs if s.target == "train"], "knn_backend": knn_backend,
         "n_test_samples": None if test_view is None else len(test_view),

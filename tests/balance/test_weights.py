@@ -55,9 +55,9 @@ def test_empty_listed_class_gets_zero_weight_with_a_warning():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"method": "log"}, "method"),
-        ({"method": "effective", "beta": 1.0}, "beta"),
-        ({"method": "effective", "beta": -0.1}, "beta"),
+        ({"weighting": "log"}, "weighting"),
+        ({"weighting": "effective", "beta": 1.0}, "beta"),
+        ({"weighting": "effective", "beta": -0.1}, "beta"),
     ],
 )
 def test_bad_weight_arguments_name_the_argument(kwargs, match):

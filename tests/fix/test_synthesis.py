@@ -24,7 +24,7 @@ def long_tailed_wine():
 def test_smote_rows_balance_the_kept_classes_and_carry_their_parents(long_tailed_wine):
     X, y = long_tailed_wine
     before = X.copy()
-    plan = Pipeline([DropLabelIssues(), Synthesize(seed=1), Rebalance()]).fit(X, y, verbose=False)
+    plan = Pipeline([DropLabelIssues(), Synthesize(random_state=1), Rebalance()]).fit(X, y, verbose=False)
     counts = plan.class_counts()
     assert counts["after"].nunique() == 1 and counts["synthetic"].sum() == len(plan.synthetic)
     kept_labels = dict(zip(plan.samples.index[plan.kept], plan.labels, strict=True))
@@ -93,7 +93,7 @@ def test_images_get_virtual_augmented_copies(on):
 
 
 def test_config_round_trip_and_errors(tmp_path, long_tailed_wine):
-    pipe = Pipeline([Synthesize(method="smote", seed=2), Augment(alb.Compose([alb.HorizontalFlip(p=0.2)]))])
+    pipe = Pipeline([Synthesize(method="smote", random_state=2), Augment(alb.Compose([alb.HorizontalFlip(p=0.2)]))])
     path = tmp_path / "pipe.yaml"
     import yaml
 

@@ -18,7 +18,7 @@ def real():
 def test_copies_are_caught_and_good_synthetic_data_scores_well(real):
     copies = evaluate(real, real.sample(200, random_state=0), "y")
     assert copies.summary["copy_share"] == 1.0 and copies.summary["median_dcr"] == 0.0
-    fake = GaussianCopulaGenerator(seed=0).fit(real, label="y").sample(400)
+    fake = GaussianCopulaGenerator(random_state=0).fit(real, labels="y").sample(400)
     q = evaluate(real, fake, "y")
     assert q.summary["copy_share"] < 0.05
     assert q.summary["tstr_balanced_accuracy"] > q.summary["trtr_balanced_accuracy"] - 0.1

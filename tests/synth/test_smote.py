@@ -20,10 +20,10 @@ def data():
 def test_counts_match_imblearn_and_rows_lie_between_same_class_neighbours(data):
     X, y = data
     before = checksum(X)
-    X_res, y_res = TorchSMOTE(seed=0).fit_resample(X, y)
+    X_res, y_res = TorchSMOTE(random_state=0).fit_resample(X, y)
     _, y_imb = SMOTE(random_state=0).fit_resample(X, y)
     assert pd.Series(y_res).value_counts().to_dict() == pd.Series(y_imb).value_counts().to_dict()
-    new = TorchSMOTE(seed=0).sample(X, y)
+    new = TorchSMOTE(random_state=0).sample(X, y)
     prov = new.provenance
     assert prov["is_synthetic"].all() and (prov["method"] == "smote").all() and (prov["seed"] == 0).all()
     np.testing.assert_array_equal(y[prov["parent"]], new.y)
@@ -39,15 +39,15 @@ def test_counts_match_imblearn_and_rows_lie_between_same_class_neighbours(data):
 
 def test_seeded_and_tensor_in_tensor_out(data):
     X, y = data
-    a, b = TorchSMOTE(seed=3).sample(X, y), TorchSMOTE(seed=3).sample(X, y)
+    a, b = TorchSMOTE(random_state=3).sample(X, y), TorchSMOTE(random_state=3).sample(X, y)
     np.testing.assert_array_equal(a.X, b.X)
-    t = TorchSMOTE(seed=3, device="cpu").sample(torch.tensor(X, dtype=torch.float32), y)
+    t = TorchSMOTE(random_state=3, device="cpu").sample(torch.tensor(X, dtype=torch.float32), y)
     assert isinstance(t.X, torch.Tensor) and t.X.dtype == torch.float32 and t.X.shape == a.X.shape
 
 
 def test_approximate_neighbours_for_large_classes(data):
     X, y = data
-    new = TorchSMOTE(neighbors="ivf", seed=0).sample(X, y)
+    new = TorchSMOTE(neighbors="ivf", random_state=0).sample(X, y)
     assert len(new.X) == 2 * 300 - 40 - 12
 
 
@@ -55,7 +55,7 @@ def test_a_class_with_one_row_is_copied_with_a_warning():
     X = np.vstack([np.random.default_rng(0).normal(size=(20, 2)), [[9.0, 9.0]], [[5.0, 5.0], [5.5, 5.0]]])
     y = [0] * 20 + [1] + [2, 2]
     with pytest.warns(DatafixWarning, match=r"\{1: 0, 2: 1\}"):
-        new = TorchSMOTE(seed=0).sample(X, y)
+        new = TorchSMOTE(random_state=0).sample(X, y)
     np.testing.assert_array_equal(new.X[new.y == 1], np.full((19, 2), 9.0))
     assert ((new.X[new.y == 2][:, 0] >= 5.0) & (new.X[new.y == 2][:, 0] <= 5.5)).all()
 
@@ -78,8 +78,8 @@ def test_bad_input(X, y, match):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_gpu_matches_the_cpu_semantics(data):
     X, y = data
-    gpu = TorchSMOTE(seed=0, device="cuda").sample(torch.tensor(X, device="cuda"), y)
-    cpu = TorchSMOTE(seed=0, device="cpu").sample(X, y)
+    gpu = TorchSMOTE(random_state=0, device="cuda").sample(torch.tensor(X, device="cuda"), y)
+    cpu = TorchSMOTE(random_state=0, device="cpu").sample(X, y)
     assert gpu.X.device.type == "cuda" and gpu.X.shape == cpu.X.shape
     prov = gpu.provenance
     step = prov["step"].to_numpy()[:, None]

@@ -28,11 +28,11 @@ def frame():
     return df
 
 
-@pytest.mark.parametrize("make", [lambda: GaussianCopulaGenerator(seed=0),
-                                  lambda: ConditionalVAEGenerator(epochs=150, seed=0)], ids=["copula", "vae"])
+@pytest.mark.parametrize("make", [lambda: GaussianCopulaGenerator(random_state=0),
+                                  lambda: ConditionalVAEGenerator(epochs=150, random_state=0)], ids=["copula", "vae"])
 def test_generators_keep_marginals_classes_and_dtypes(frame, make):
     before = checksum(frame)
-    gen = make().fit(frame, label="target")
+    gen = make().fit(frame, labels="target")
     out = gen.sample(400, label="b")
     assert list(out.columns) == list(frame.columns) and set(out["target"]) == {"b"}
     assert out["count"].dtype == frame["count"].dtype and (out["constant"] == 7.0).all()
@@ -46,28 +46,28 @@ def test_generators_keep_marginals_classes_and_dtypes(frame, make):
 
 
 def test_copula_keeps_rank_correlation(frame):
-    out = GaussianCopulaGenerator(seed=1).fit(frame, label="target").sample(800, label="a")
+    out = GaussianCopulaGenerator(random_state=1).fit(frame, labels="target").sample(800, label="a")
     real = frame[frame["target"] == "a"].dropna()
     ok = out[["x1", "x2"]].dropna()
     assert abs(spearmanr(ok["x1"], ok["x2"]).statistic - spearmanr(real["x1"], real["x2"]).statistic) < 0.1
 
 
 def test_sampling_continues_the_stream_and_provenance(frame):
-    gen = GaussianCopulaGenerator(seed=2).fit(frame, label="target")
+    gen = GaussianCopulaGenerator(random_state=2).fit(frame, labels="target")
     a, b = gen.sample(5, label="a"), gen.sample(5, label="a")
     assert not a.equals(b)
-    again = GaussianCopulaGenerator(seed=2).fit(frame, label="target").sample(5, label="a")
+    again = GaussianCopulaGenerator(random_state=2).fit(frame, labels="target").sample(5, label="a")
     pd.testing.assert_frame_equal(a, again)
-    out, prov = gen.sample(3, label="b", return_provenance=True)
+    out, prov = gen.sample_with_provenance(3, label="b")
     assert len(prov) == 3 and prov["is_synthetic"].all() and (prov["method"] == "gaussian_copula").all()
 
 
 def test_bad_input(frame):
     with pytest.raises(InvalidInputError, match="'label' is not in the frame|'nope' is not in the frame"):
-        GaussianCopulaGenerator().fit(frame, label="nope")
+        GaussianCopulaGenerator().fit(frame, labels="nope")
     with pytest.raises(InvalidTypeError, match="DataFrame"):
-        GaussianCopulaGenerator().fit(frame.to_numpy(), label="target")
-    gen = GaussianCopulaGenerator().fit(frame, label="target")
+        GaussianCopulaGenerator().fit(frame.to_numpy(), labels="target")
+    gen = GaussianCopulaGenerator().fit(frame, labels="target")
     with pytest.raises(InvalidInputError, match="no class 'c'"):
         gen.sample(3, label="c")
     with pytest.raises(InvalidInputError, match="not fitted"):
@@ -76,5 +76,5 @@ def test_bad_input(frame):
         GaussianCopulaGenerator().fit(frame.assign(target=frame["target"].where(frame.index > 0)), label="target")
     one = pd.concat([frame.iloc[:50].assign(target="a"), frame.iloc[50:51].assign(target="solo")])
     with pytest.warns(DatafixWarning, match="one row"):
-        solo = GaussianCopulaGenerator().fit(one, label="target").sample(3, label="solo")
+        solo = GaussianCopulaGenerator().fit(one, labels="target").sample(3, label="solo")
     assert (solo["x1"] == frame["x1"].iloc[50]).all()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from datafix._validation import check_int
+from datafix._validation import check_int, renamed
 from datafix.balance.weights import per_class_weights
 from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError, InvalidTypeError
@@ -115,7 +115,7 @@ class ClassWeightSchedule:
     Parameters
     ----------
     labels : DataView, labelled torch Dataset, or array-like
-    method : str, default "effective"
+    weighting : str, default "effective"
         As in :func:`~datafix.balance.class_weights`.
     schedule : Deferred or Progressive
     beta, temperature, classes
@@ -123,20 +123,21 @@ class ClassWeightSchedule:
 
     Examples
     --------
-    >>> drw = ClassWeightSchedule([0] * 9 + [1], method="inverse", schedule=Deferred(1))
+    >>> drw = ClassWeightSchedule([0] * 9 + [1], weighting="inverse", schedule=Deferred(1))
     >>> drw(0).tolist(), [round(w, 2) for w in drw(1).tolist()]
     ([1.0, 1.0], [0.2, 1.8])
     >>> loss_fn = torch.nn.CrossEntropyLoss(weight=drw(1))  # rebuild it at each epoch
     """
 
-    def __init__(self, labels: Any, method: str = "effective", *, schedule: Schedule, beta: float = 0.999,
+    @renamed(method="weighting")
+    def __init__(self, labels: Any, weighting: str = "effective", *, schedule: Schedule, beta: float = 0.999,
                  temperature: float = 2.0, classes: Any = None) -> None:
         if check_schedule(schedule) is None:
             raise InvalidInputError("The 'schedule' argument is required (Deferred(...) or Progressive(...)).")
         self.schedule = schedule
         codes, self.classes = class_codes(labels, classes)
         self._counts = class_counts(codes, self.classes)
-        self._weights = per_class_weights(self._counts, method, temperature=temperature, beta=beta)
+        self._weights = per_class_weights(self._counts, weighting, temperature=temperature, beta=beta)
 
     def __call__(self, epoch: int, *, dtype: torch.dtype = torch.float32, device: Any = None) -> torch.Tensor:
         """Weights for ``epoch`` (mean 1 over the classes that have samples)."""

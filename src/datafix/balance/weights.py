@@ -26,15 +26,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from datafix._validation import check_choice, check_float
+from datafix._validation import check_choice, check_float, renamed
 from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError
 
 METHODS = ("inverse", "sqrt", "power", "effective", "none")
 
 
+@renamed(method="weighting")
 def per_class_weights(
-    counts: np.ndarray, method: str = "inverse", *, temperature: float = 2.0, beta: float = 0.999
+    counts: np.ndarray, weighting: str = "inverse", *, temperature: float = 2.0, beta: float = 0.999
 ) -> np.ndarray:
     """Weight of one sample of each class (0 for a class with no samples), as in the table above.
 
@@ -42,7 +43,7 @@ def per_class_weights(
     ----------
     counts : numpy.ndarray of int, shape (K,)
         Samples per class.
-    method : {"inverse", "sqrt", "power", "effective", "none"}, default "inverse"
+    weighting : {"inverse", "sqrt", "power", "effective", "none"}, default "inverse"
         The rule, as in the module's table.
     temperature : float, default 2.0
         For ``"power"``: the class share of the draw is proportional to ``n_c ** (1 / temperature)``.
@@ -58,30 +59,31 @@ def per_class_weights(
     >>> per_class_weights(np.array([100, 25, 0]), "sqrt").tolist()
     [0.1, 0.2, 0.0]
     """
-    check_choice(method, "method", METHODS)
+    check_choice(weighting, "weighting", METHODS)
     temperature = check_float(temperature, "temperature", low=1e-3, high=1e6)
     beta = check_float(beta, "beta", low=0.0, high=1.0)
-    if method == "effective" and beta >= 1.0:
-        raise InvalidInputError("The 'beta' parameter must be in [0, 1) for method='effective'; 1 divides by zero.")
+    if weighting == "effective" and beta >= 1.0:
+        raise InvalidInputError("The 'beta' parameter must be in [0, 1) for weighting='effective'; 1 divides by zero.")
     counts = np.asarray(counts, dtype=np.float64)
     present = counts > 0
     n = np.where(present, counts, 1.0)
-    if method == "inverse":
+    if weighting == "inverse":
         w = 1.0 / n
-    elif method == "sqrt":
+    elif weighting == "sqrt":
         w = 1.0 / np.sqrt(n)
-    elif method == "power":
+    elif weighting == "power":
         w = n ** (1.0 / temperature - 1.0)
-    elif method == "effective":
+    elif weighting == "effective":
         w = (1.0 - beta) / -np.expm1(n * np.log(beta)) if beta > 0 else np.ones_like(n)
     else:
         w = np.ones_like(n)
     return np.where(present, w, 0.0)
 
 
+@renamed(method="weighting")
 def class_weights(
     labels: Any,
-    method: str = "inverse",
+    weighting: str = "inverse",
     *,
     beta: float = 0.999,
     temperature: float = 2.0,
@@ -99,7 +101,7 @@ def class_weights(
     ----------
     labels : DataView, labelled torch Dataset, or array-like of shape (n,)
         The training labels.
-    method : {"inverse", "sqrt", "effective", "power", "none"}, default "inverse"
+    weighting : {"inverse", "sqrt", "effective", "power", "none"}, default "inverse"
         See the table in :mod:`datafix.balance.weights`.
     beta : float, default 0.999
         For ``"effective"``: 0.9 to 0.9999 in the paper; larger is closer to inverse frequency.
@@ -124,6 +126,6 @@ def class_weights(
     """
     codes, names = class_codes(labels, classes)
     counts = class_counts(codes, names)
-    w = per_class_weights(counts, method, temperature=temperature, beta=beta)
+    w = per_class_weights(counts, weighting, temperature=temperature, beta=beta)
     w = w / w[counts > 0].mean()
     return torch.as_tensor(w, dtype=dtype, device=device)

@@ -61,7 +61,7 @@ def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.
     >>> import numpy as np
     >>> from datafix.signals import knn_graph
     >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-    >>> g = knn_graph(X, k=2, standardize=False)
+    >>> g = knn_graph(X, k_neighbors=2, standardize=False)
     >>> onehot = np.eye(2)[[0, 0, 0, 1, 1, 1]]
     >>> knn_label_votes(onehot, g, smoothing=0).argmax(1).tolist()
     [0, 0, 0, 1, 1, 1]

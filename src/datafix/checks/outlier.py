@@ -39,18 +39,18 @@ def fence(values: np.ndarray, scale: float = 1.7) -> float:
     return float(q3 + scale * (q3 - q1))
 
 
-def knn_outlier_scores(graph: KNNGraph, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Mean distance to the first ``k`` neighbours, and its score ``exp(-d / median d)``.
+def knn_outlier_scores(graph: KNNGraph, k_neighbors: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Mean distance to the first ``k_neighbors`` neighbours, and its score ``exp(-d / median d)``.
 
     Examples
     --------
     >>> from datafix.signals import knn_graph
-    >>> g = knn_graph(np.array([[0.0], [0.1], [0.2], [0.3], [9.0]]), k=2, standardize=False)
-    >>> d, score = knn_outlier_scores(g, k=2)
+    >>> g = knn_graph(np.array([[0.0], [0.1], [0.2], [0.3], [9.0]]), k_neighbors=2, standardize=False)
+    >>> d, score = knn_outlier_scores(g, k_neighbors=2)
     >>> int(np.argmin(score))
     4
     """
-    d = graph.distances[:, : min(k, graph.k)].mean(axis=1)
+    d = graph.distances[:, : min(k_neighbors, graph.k)].mean(axis=1)
     med = np.median(d)
     return d, np.exp(-d / (med if med > 0 else 1.0))
 
@@ -61,7 +61,7 @@ FENCE_SCALES = {"knn": 5.0, "entropy": 1.7}
 
 PARAMS = {
     "method": Options(*METHODS),
-    "k": Interval(int, 1),
+    "k_neighbors": Interval(int, 1),
     "fence_scale": [None, Interval(float, 0.0, 1e6)],
     "contamination": Interval(float, 1e-6, 0.5),
     "threshold": [None, Interval(float, 0.0, 1.0)],
@@ -76,9 +76,10 @@ PARAMS = {
     description="samples far from the rest of the data",
     params=PARAMS,
     tasks=TASKS,
+    renamed={"k": "k_neighbors"},
 )
 def outlier_check(
-    signals: Signals, *, method: str = "auto", k: int = 10, fence_scale: float | None = None,
+    signals: Signals, *, method: str = "auto", k_neighbors: int = 10, fence_scale: float | None = None,
     contamination: float = 0.05, threshold: float | None = None,
 ) -> CheckResult:
     """Flag outliers (columns ``is_outlier``, ``outlier_score``, and the rule).
@@ -89,8 +90,8 @@ def outlier_check(
         The audit's shared signals.
     method : {"auto", "knn", "isolation_forest", "lof", "entropy"}, default "auto"
         ``"auto"``: ``"knn"`` with features, ``"entropy"`` with pred_probs only.
-    k : int, default 10
-        Neighbours in the kNN score (at most the graph's k).
+    k_neighbors : int, default 10
+        Neighbours in the kNN score (at most the graph's; old name ``k``: deprecated).
     fence_scale : float, optional
         The fence is ``Q3 + fence_scale * IQR`` of the log kNN distances (default 5) or of the
         entropies (default 1.7). Lower flags more.
@@ -122,20 +123,20 @@ def outlier_check(
         flags = entropy > cut
         rule = f"normalised entropy of pred_probs above Q3 + {scale:g} x IQR = {cut:.4g}"
     elif method == "knn":
-        d, score = knn_outlier_scores(signals.neighbors, k)
+        d, score = knn_outlier_scores(signals.neighbors, k_neighbors)
         positive = d[d > 0]
         if len(positive):  # a multiplicative fence on the log distances (0: an exact copy's)
             cut = float(np.exp(fence(np.log(positive), scale)))
         else:
             cut = 0.0
         flags = d > cut
-        rule = (f"mean distance to the {min(k, signals.neighbors.k)} nearest neighbours above a fence of "
+        rule = (f"mean distance to the {min(k_neighbors, signals.neighbors.k)} nearest neighbours above a fence of "
                 f"Q3 + {scale:g} x IQR on their logarithms = {cut:.4g} ({cut / max(np.median(d), 1e-300):.3g} x the "
                 "median)")
     elif method == "lof":
         g = signals.neighbors
         n = len(g.indices)
-        kk = min(k + 1, g.k)  # scikit-learn's LOF reads one more neighbour than n_neighbors
+        kk = min(k_neighbors + 1, g.k)  # scikit-learn's LOF reads one more neighbour than n_neighbors
         sparse = csr_matrix((g.distances[:, :kk].ravel() + 1e-12, g.indices[:, :kk].ravel(), np.arange(0, n * kk + 1, kk)), shape=(n, n))
         lof = LocalOutlierFactor(n_neighbors=max(kk - 1, 1), metric="precomputed", contamination=contamination)
         flags = lof.fit_predict(sparse) == -1

@@ -11,13 +11,21 @@ when it is built (``params``: one constraint per parameter).
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from datafix._validation import SAMPLING_STRATEGY, Constraint, Interval, Options, check_param
+from datafix._validation import (
+    SAMPLING_STRATEGY,
+    Constraint,
+    Interval,
+    Options,
+    check_param,
+    renamed,
+)
 from datafix.balance.weights import METHODS
 from datafix.errors import InvalidInputError
 
@@ -57,6 +65,8 @@ class Step:
     reads_label_check: ClassVar[bool] = False
     #: Each parameter's constraint, checked when the step is built.
     params: ClassVar[dict[str, Constraint]] = {}
+    #: Old parameter names still accepted for one release (old -> new), also in configs.
+    renamed: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         for key, constraint in self.params.items():
@@ -297,7 +307,8 @@ class Synthesize(Step):
         :class:`~datafix.synth.AugmentedOversampler`) for images. "auto" picks by source.
     sampling_strategy : float, str or dict, default "auto"
         How many per class, as in imbalanced-learn's over-samplers.
-    seed : int, default 0
+    random_state : int, default 0
+        Seeds the generator (old name ``seed``: deprecated).
 
     Every synthetic sample is listed in ``plan.synthetic`` with its label, parents, method and
     seed; ``plan.dataset``, ``plan.sampler`` and ``plan.to_frame()`` include them.
@@ -305,15 +316,16 @@ class Synthesize(Step):
     Examples
     --------
     >>> Synthesize(method="smote").to_config()
-    {'step': 'synthesize', 'method': 'smote', 'sampling_strategy': 'auto', 'seed': 0}
+    {'step': 'synthesize', 'method': 'smote', 'sampling_strategy': 'auto', 'random_state': 0}
     """
 
     method: str = "auto"
     sampling_strategy: Any = "auto"
-    seed: int = 0
+    random_state: int = 0
     name: ClassVar[str] = "synthesize"
+    renamed: ClassVar[dict[str, str]] = {"seed": "random_state"}
     params: ClassVar[dict[str, Constraint]] = {"method": Options(*SYNTH_METHODS), "sampling_strategy": SAMPLING_STRATEGY,
-                                               "seed": Interval(int, 0)}
+                                               "random_state": Interval(int, 0)}
 
     def synthesize(self, plan, dataset):
         """Synthetic samples for the plan's kept data (see :func:`datafix.fix.synthesis.synthesize`)."""
@@ -392,6 +404,8 @@ class Augment(Step):
         return from_albumentations(self.albumentations(), seed=0) if self.on == "batch" else None
 
 
+Synthesize.__init__ = renamed(seed="random_state")(Synthesize.__init__)  # type: ignore[method-assign]
+
 STEPS: dict[str, type[Step]] = {
     cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, DropOutliers, DropNearDuplicates, Reweight,
                               Rebalance, Synthesize, Augment)
@@ -407,6 +421,11 @@ def step_from_config(config: dict[str, Any]) -> Step:
         raise InvalidInputError(f"Unknown step {name!r}; the steps are {sorted(STEPS)}.")
     cls = STEPS[name]
     params = {k: v for k, v in config.items() if k != "step"}
+    for old, new in cls.renamed.items():
+        if old in params and new not in params:
+            warnings.warn(f"Step {name!r}: the config key {old!r} is now {new!r}; {old!r} will be removed in the next "
+                          "release.", DeprecationWarning, stacklevel=2)
+            params[new] = params.pop(old)
     valid = list(inspect.signature(cls).parameters)
     unknown = sorted(set(params) - set(valid))
     if unknown:

@@ -65,7 +65,7 @@ def _smote(plan: Any, step: Any, dataset: Any) -> Synthesis:
 
     source_index = plan.view.index[plan.kept]
     X = np.asarray(plan.view.source, dtype=np.float32)[plan.kept]
-    rows = TorchSMOTE(step.sampling_strategy, seed=step.seed).sample(X, plan.labels)
+    rows = TorchSMOTE(step.sampling_strategy, random_state=step.random_state).sample(X, plan.labels)
     prov = rows.provenance
     parents = [(py_value(source_index[p]), py_value(source_index[q]))
                for p, q in zip(prov["parent"], prov["neighbour"], strict=True)]
@@ -80,13 +80,13 @@ def _generator(plan: Any, step: Any, dataset: Any) -> Synthesis:
     frame = plan.view.source.iloc[plan.kept].drop(columns=[plan.label_column], errors="ignore").copy()
     frame[plan.label_column] = labels
     cls = GaussianCopulaGenerator if method == "copula" else ConditionalVAEGenerator
-    generator = cls(seed=step.seed).fit(frame, label=plan.label_column)
+    generator = cls(random_state=step.random_state).fit(frame, labels=plan.label_column)
     codes, classes = encode_labels(labels)
     add = sampling_targets(step.sampling_strategy, codes, "over")
     parts = [generator.sample(int(add[c]), label=classes[c]).assign(**{plan.label_column: classes[c]})
              for c in np.flatnonzero(add)]
     rows = pd.concat(parts, ignore_index=True) if parts else frame.iloc[:0].copy()
-    table = _table(rows[plan.label_column].to_numpy(object), [()] * len(rows), method, step.seed)
+    table = _table(rows[plan.label_column].to_numpy(object), [()] * len(rows), method, step.random_state)
     rows.index = table.index
     return Synthesis(table, rows, step.name)
 
@@ -102,7 +102,7 @@ def _augmented(plan: Any, step: Any, dataset: Any) -> Synthesis:
     per_sample = pipeline if on == "sample" else None
     labels, source_index = plan.labels, plan.view.index[plan.kept]
     oversampler = AugmentedOversampler(dataset, labels, per_sample, sampling_strategy=step.sampling_strategy,
-                                       seed=step.seed, return_index=per_sample is None)
+                                       seed=step.random_state, return_index=per_sample is None)
     prov = oversampler.provenance
     table = _table([py_value(labels[s]) for s in prov["source"]], [(py_value(source_index[s]),) for s in prov["source"]],
                    prov["method"].to_numpy(object), prov["seed"].to_numpy())

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafix._validation import RandomState, check_random_state, seed_from
+from datafix._validation import RandomState, check_random_state, renamed, seed_from
 from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
 from datafix.signals.pred_probs import cross_val_pred_probs
@@ -71,7 +71,7 @@ class Signals:
     test : HeldOutSet, optional
         A held-out set read like the audited data (features, hashes), for checks on it.
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
-    k : int, default 40
+    k_neighbors : int, default 40
         Neighbours in the kNN graph.
     random_state : int, numpy.random.Generator or None
         Seed for everything random the signals do.
@@ -88,6 +88,7 @@ class Signals:
     (True, (150, 3), 40)
     """
 
+    @renamed(k="k_neighbors")
     def __init__(
         self,
         labels: np.ndarray | None,
@@ -104,7 +105,7 @@ class Signals:
         test: HeldOutSet | None = None,
         model: Any = None,
         cv: int = 5,
-        k: int = 40,
+        k_neighbors: int = 40,
         knn_backend: str = "auto",
         random_state: RandomState = 0,
         verbose: bool = True,
@@ -124,7 +125,7 @@ class Signals:
         self._given_pred_probs = pred_probs
         self.model = model
         self.cv = cv
-        self.k = k
+        self.k_neighbors = k_neighbors
         self.verbose = verbose
         rng = check_random_state(random_state)
         self._seeds = {name: seed_from(rng) for name in ("pred_probs", "neighbors")}
@@ -187,7 +188,7 @@ class Signals:
     def neighbors(self) -> KNNGraph:
         """The shared kNN graph on standardised features."""
         self._require("neighbors")
-        graph = knn_graph(self.features, self.k, backend=self.knn_backend, verbose=self.verbose)
+        graph = knn_graph(self.features, self.k_neighbors, backend=self.knn_backend, verbose=self.verbose)
         self.provenance["neighbors"] = f"{graph.backend} {graph.metric} kNN graph, k={graph.k}, standardised features"
         return graph
 

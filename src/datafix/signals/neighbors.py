@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from datafix._validation import check_choice, check_int
+from datafix._validation import check_choice, check_int, renamed
 from datafix.errors import InvalidInputError
 
 BACKENDS = ("auto", "exact", "ivf", "faiss")
@@ -61,9 +61,10 @@ class KNNGraph:
         return self.indices.shape[1]
 
 
+@renamed(k="k_neighbors")
 def knn_graph(
     features: np.ndarray,
-    k: int = 40,
+    k_neighbors: int = 40,
     *,
     metric: str = "euclidean",
     standardize: bool = True,
@@ -77,8 +78,8 @@ def knn_graph(
     ----------
     features : numpy.ndarray or torch.Tensor of shape (n, d)
         Finite features; float16, float32 and float64 are accepted.
-    k : int, default 40
-        Neighbours per sample; capped at n - 1.
+    k_neighbors : int, default 40
+        Neighbours per sample; capped at n - 1 (the old name ``k`` works for one more release).
     metric : {"euclidean", "cosine"}, default "euclidean"
         Distance between rows.
     standardize : bool, default True
@@ -99,11 +100,11 @@ def knn_graph(
     Examples
     --------
     >>> import numpy as np
-    >>> g = knn_graph(np.array([[0.0], [1.0], [3.0]]), k=1, standardize=False)
+    >>> g = knn_graph(np.array([[0.0], [1.0], [3.0]]), k_neighbors=1, standardize=False)
     >>> g.indices.ravel().tolist(), g.distances.ravel().tolist()
     ([1, 0, 1], [1.0, 1.0, 2.0])
     """
-    X, k, device = _prepare(features, k, metric, backend, device, standardize, name="features")
+    X, k, device = _prepare(features, k_neighbors, metric, backend, device, standardize, name="features")
     n = len(X)
     k = min(k, n - 1)
     if k < 1:
@@ -111,10 +112,11 @@ def knn_graph(
     return _search(X, X, k, metric, _pick_backend(backend, n, device), device, exclude_self=True, verbose=verbose)
 
 
+@renamed(k="k_neighbors")
 def knn_query(
     reference: np.ndarray,
     queries: np.ndarray,
-    k: int = 1,
+    k_neighbors: int = 1,
     *,
     metric: str = "euclidean",
     standardize: bool = True,
@@ -131,7 +133,7 @@ def knn_query(
     ----------
     reference, queries : numpy.ndarray of shape (n_ref, d) and (n_query, d)
         Finite features.
-    k, metric, standardize, backend, device, verbose
+    k_neighbors, metric, standardize, backend, device, verbose
         As in :func:`knn_graph`.
     self_positions : array of int, optional
         When the queries are rows of the reference set: ``self_positions[i]`` is query i's own
@@ -144,7 +146,7 @@ def knn_query(
     >>> g.indices.ravel().tolist(), g.distances.ravel().tolist()
     ([1, 0], [1.0, 0.0])
     """
-    R, k, device = _prepare(reference, k, metric, backend, device, False, name="reference")
+    R, k, device = _prepare(reference, k_neighbors, metric, backend, device, False, name="reference")
     Q, _, _ = _prepare(queries, 1, metric, backend, device, False, name="queries")
     if R.shape[1] != Q.shape[1]:
         raise InvalidInputError(
@@ -169,7 +171,7 @@ def knn_query(
 
 
 def _prepare(features, k, metric, backend, device, standardize, *, name):
-    k = check_int(k, "k", minimum=1)
+    k = check_int(k, "k_neighbors", minimum=1)
     check_choice(metric, "metric", METRICS)
     check_choice(backend, "backend", BACKENDS)
     if isinstance(features, torch.Tensor):

@@ -7,7 +7,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from datafix._validation import check_choice, check_int
+from datafix._validation import check_int, resolve_device
 
 
 class TorchProbeClassifier(ClassifierMixin, BaseEstimator):
@@ -29,8 +29,8 @@ class TorchProbeClassifier(ClassifierMixin, BaseEstimator):
         L2 penalty.
     batch_size : int, default 4096
         Mini-batch size (the whole set when n is smaller).
-    device : str, default "auto"
-        ``"auto"`` picks CUDA when available, else ``"cpu"``; any torch device string works.
+    device : str, torch.device or None, default None
+        None: CUDA when available, else the CPU (``"auto"`` means the same); any torch device.
     random_state : int, default 0
         Seed of the initialisation and the shuffling.
 
@@ -51,7 +51,7 @@ class TorchProbeClassifier(ClassifierMixin, BaseEstimator):
         lr: float = 1e-2,
         weight_decay: float = 1e-4,
         batch_size: int = 4096,
-        device: str = "auto",
+        device: str | None = None,
         random_state: int = 0,
     ) -> None:
         self.hidden = hidden
@@ -118,7 +118,4 @@ class TorchProbeClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def _device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        check_choice(str(self.device).split(":")[0], "device", ("cpu", "cuda", "mps", "xpu"))
-        return torch.device(self.device)
+        return resolve_device(self.device)

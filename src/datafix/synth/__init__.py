@@ -3,7 +3,7 @@
 - :class:`TorchSMOTE`: SMOTE on CPU or GPU with imbalanced-learn's semantics; for the rest of
   the SMOTE family (BorderlineSMOTE, ADASYN, SMOTENC) use :class:`datafix.balance.Resampler`.
 - :class:`GaussianCopulaGenerator` (fast default) and :class:`ConditionalVAEGenerator`:
-  class-conditional generators for DataFrames, ``fit(df, label=...)``, ``sample(n, label=...)``.
+  class-conditional generators for DataFrames, ``fit(df, labels=...)``, ``sample(n, label=...)``.
 - :class:`AugmentedOversampler`: virtual image samples from (source, seed) recipes, with
   optional intra-class mixup.
 - :func:`evaluate`: TSTR vs TRTR, column distances, correlation difference, distance to the

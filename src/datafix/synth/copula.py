@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from datafix._validation import check_float, check_int
+from datafix._validation import check_float, check_int, renamed
 from datafix.errors import InvalidInputError, warn_user
 from datafix.synth._table import (
     from_quantiles,
@@ -29,7 +29,7 @@ from datafix.synth._table import (
 
 
 class GaussianCopulaGenerator:
-    """Class-conditional Gaussian copula: ``fit(df, label=...)``, ``sample(n, label=...)``.
+    """Class-conditional Gaussian copula: ``fit(df, labels=...)``, ``sample(n, label=...)``.
 
     Parameters
     ----------
@@ -43,7 +43,7 @@ class GaussianCopulaGenerator:
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"x": rng.normal(size=200), "colour": rng.choice(["red", "blue"], 200),
     ...                    "y": rng.choice(["a", "b"], 200)})
-    >>> gen = GaussianCopulaGenerator().fit(df, label="y")
+    >>> gen = GaussianCopulaGenerator().fit(df, labels="y")
     >>> new = gen.sample(5, label="b")
     >>> list(new.columns), set(new["y"]), set(new["colour"]) <= {"red", "blue"}
     (['x', 'colour', 'y'], {'b'}, True)
@@ -51,17 +51,23 @@ class GaussianCopulaGenerator:
 
     method = "gaussian_copula"
 
-    def __init__(self, *, shrinkage: float = 0.02, seed: int = 0) -> None:
+    @renamed(seed="random_state")
+    def __init__(self, *, shrinkage: float = 0.02, random_state: int = 0) -> None:
         self.shrinkage = check_float(shrinkage, "shrinkage", low=0.0, high=1.0)
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.random_state = check_int(random_state, "random_state", minimum=0)
 
-    def fit(self, df: pd.DataFrame, label: Any) -> GaussianCopulaGenerator:
-        """Learn each class's marginals and score correlation from ``df`` (not modified)."""
+    @renamed(label="labels")
+    def fit(self, df: pd.DataFrame, labels: Any) -> GaussianCopulaGenerator:
+        """Learn each class's marginals and score correlation from ``df`` (not modified).
+
+        ``labels``: the name of the label column (old name ``label``: deprecated).
+        """
+        label = labels
         self.roles_ = table_roles(df, label)
         X, y, self.numeric_, self.categorical_ = split_frame(df, label, self.roles_)
         self.label_, self.columns_, self.dtypes_ = label, list(df.columns), df.dtypes
         self._like = df.iloc[:0]
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.random_state)
         self.classes_, self.class_counts_ = np.unique(y.to_numpy(), return_counts=True)
         self._models = {}
         small = []
@@ -72,7 +78,7 @@ class GaussianCopulaGenerator:
             self._models[c] = self._fit_class(part, X, rng)
         if small:
             warn_user(f"Classes {small[:10]} have one row: their samples copy its values (no spread to learn).")
-        self._draws = np.random.default_rng([self.seed, 1])  # successive sample() calls continue this stream
+        self._draws = np.random.default_rng([self.random_state, 1])  # successive sample() calls continue this stream
         return self
 
     def _fit_class(self, part: pd.DataFrame, everything: pd.DataFrame, rng: np.random.Generator) -> dict:
@@ -110,13 +116,24 @@ class GaussianCopulaGenerator:
         w, V = np.linalg.eigh(corr)
         return {"margins": margins, "factor": V * np.sqrt(np.clip(w, 1e-9, None)), "n": n}
 
-    def sample(self, n: int, label: Any = None, *, return_provenance: bool = False):
+    def sample_with_provenance(self, n: int, label: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:meth:`sample`'s rows and their provenance table (``is_synthetic``, ``parents``, ``method``, ``seed``)."""
+        frame = self._sample(n, label)
+        return frame, provenance(len(frame), self.method, self.random_state)
+
+    def sample(self, n: int, label: Any = None, *, return_provenance: bool = False) -> pd.DataFrame:
         """``n`` synthetic rows of class ``label`` (default: classes in their training proportions).
 
-        Returns a DataFrame with the training frame's columns and dtypes (integers rounded),
-        and with ``return_provenance=True`` also a provenance table (``is_synthetic``,
-        ``parents`` (none: rows come from the class model), ``method``, ``seed``).
+        Returns a DataFrame with the training frame's columns and dtypes (integers rounded).
+        :meth:`sample_with_provenance` also returns the provenance table;
+        ``return_provenance=True`` is deprecated (a return type that depends on a flag).
         """
+        if return_provenance:
+            _warn_return_provenance()
+            return self.sample_with_provenance(n, label)
+        return self._sample(n, label)
+
+    def _sample(self, n: int, label: Any) -> pd.DataFrame:
         self._check_fitted()
         n = check_int(n, "n", minimum=0)
         position = self._class_position(label)
@@ -128,8 +145,7 @@ class GaussianCopulaGenerator:
             labels = np.full(n, self.classes_[position], dtype=self.classes_.dtype)
         frames = [self._sample_class(c, int((labels == c).sum()), rng) for c in self.classes_ if (labels == c).any()]
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=self.columns_)
-        out = restore_dtypes(out, self._like, self.roles_) if len(out) else self._like.copy()
-        return (out, provenance(len(out), self.method, self.seed)) if return_provenance else out
+        return restore_dtypes(out, self._like, self.roles_) if len(out) else self._like.copy()
 
     def _sample_class(self, c: Any, m: int, rng: np.random.Generator) -> pd.DataFrame:
         model = self._models[c]
@@ -158,4 +174,11 @@ class GaussianCopulaGenerator:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "_models"):
-            raise InvalidInputError(f"{type(self).__name__} is not fitted: call fit(df, label=...) first.")
+            raise InvalidInputError(f"{type(self).__name__} is not fitted: call fit(df, labels=...) first.")
+
+
+def _warn_return_provenance() -> None:
+    import warnings
+
+    warnings.warn("sample(..., return_provenance=True) is deprecated and will be removed in the next release: "
+                  "call sample_with_provenance(n, label).", DeprecationWarning, stacklevel=3)

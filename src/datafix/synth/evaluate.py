@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-from datafix._validation import check_float
+from datafix._validation import check_float, renamed
 from datafix.errors import InvalidInputError
 from datafix.signals.neighbors import knn_graph, knn_query
 from datafix.synth._table import split_frame, table_roles
@@ -52,16 +52,17 @@ class SynthQuality:
     dcr: np.ndarray
 
 
-def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, label: Any, *, test: pd.DataFrame | None = None,
+@renamed(label="labels")
+def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Any, *, test: pd.DataFrame | None = None,
              copy_distance: float = 0.05, classifier: Any = None, random_state: int = 0) -> SynthQuality:
     """Measure ``synthetic`` against ``real`` (both DataFrames with the same columns).
 
     Parameters
     ----------
     real, synthetic : pandas.DataFrame
-        Same columns, including ``label``.
-    label : column name
-        The label column of both frames.
+        Same columns, including ``labels``.
+    labels : column name
+        The label column of both frames (old name ``label``: deprecated).
     test : pandas.DataFrame, optional
         Held-out real rows for TSTR / TRTR; default: a stratified third of ``real`` (the other
         two thirds are then the training real rows).
@@ -94,6 +95,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, label: Any, *, test: p
     from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
     copy_distance = check_float(copy_distance, "copy_distance", low=0.0, high=10.0)
+    label = labels
     roles = table_roles(real, label) if isinstance(real, pd.DataFrame) and label in real.columns else None
     Xr, yr, numeric, categorical = split_frame(real, label, roles)
     Xs, ys, _, _ = split_frame(synthetic, label, roles)

@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from datafix._validation import check_choice, check_int, py_value, sampling_targets
+from datafix._validation import (
+    check_choice,
+    check_int,
+    py_value,
+    renamed,
+    resolve_device,
+    sampling_targets,
+)
 from datafix.data.classes import class_codes
 from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import knn_graph
@@ -62,18 +69,19 @@ class TorchSMOTE:
     Examples
     --------
     >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0], [6.0, 5.0]])
-    >>> new = TorchSMOTE(k_neighbors=1, seed=0).sample(X, [0, 0, 0, 1, 1])
+    >>> new = TorchSMOTE(k_neighbors=1, random_state=0).sample(X, [0, 0, 0, 1, 1])
     >>> new.X.shape, new.y.tolist(), new.provenance["parent"].isin([3, 4]).all()
     ((1, 2), [1], np.True_)
     """
 
+    @renamed(seed="random_state")
     def __init__(self, sampling_strategy: Any = "auto", *, k_neighbors: int = 5, neighbors: str = "auto",
-                 device: str | torch.device | None = None, seed: int = 0) -> None:
+                 device: str | torch.device | None = None, random_state: int = 0) -> None:
         self.sampling_strategy = sampling_strategy
         self.k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
         self.neighbors = check_choice(neighbors, "neighbors", ("auto", "exact", "ivf"))
         self.device = device
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.random_state = check_int(random_state, "random_state", minimum=0)
 
     def fit_resample(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
         """The input rows followed by the synthetic ones (like imbalanced-learn's ``fit_resample``)."""
@@ -85,8 +93,7 @@ class TorchSMOTE:
     def sample(self, X: Any, y: Any) -> SyntheticRows:
         """Only the synthetic rows, with their provenance."""
         is_tensor = isinstance(X, torch.Tensor)
-        device = torch.device(self.device) if self.device is not None else (
-            X.device if is_tensor else torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+        device = resolve_device(self.device, X)
         Xt = (X.detach() if is_tensor else torch.as_tensor(np.asarray(X))).to(device)
         if Xt.ndim != 2 or not torch.is_floating_point(Xt):
             raise InvalidInputError(f"The 'X' argument must be a 2-D float array; got {Xt.dtype} of shape {tuple(Xt.shape)}.")
@@ -96,7 +103,7 @@ class TorchSMOTE:
         if len(codes) != len(Xt):
             raise InvalidInputError(f"The 'y' argument has {len(codes)} labels for {len(Xt)} rows of X.")
         add = sampling_targets(self.sampling_strategy, codes, "over")
-        gen = torch.Generator(device=device).manual_seed(self.seed)
+        gen = torch.Generator(device=device).manual_seed(self.random_state)
         parts, parent, neighbour, steps, labels, adapted = [], [], [], [], [], {}
         for c in np.flatnonzero(add):
             members = np.flatnonzero(codes == c)
@@ -129,7 +136,7 @@ class TorchSMOTE:
             "neighbour": torch.cat(neighbour).cpu().numpy() if parts else np.zeros(0, np.int64),
             "step": torch.cat(steps).cpu().numpy().astype(np.float64) if parts else np.zeros(0),
             "method": "smote",
-            "seed": self.seed,
+            "seed": self.random_state,
         })
         y_new = classes[np.concatenate(labels)] if labels else classes[:0]
         return SyntheticRows(new if is_tensor else new.cpu().numpy(), y_new, prov)

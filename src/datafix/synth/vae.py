@@ -17,7 +17,7 @@ import torch
 from scipy.stats import norm
 from torch import nn
 
-from datafix._validation import check_int
+from datafix._validation import check_int, renamed, resolve_device
 from datafix.errors import InvalidInputError
 from datafix.synth._table import (
     from_quantiles,
@@ -27,10 +27,11 @@ from datafix.synth._table import (
     split_frame,
     table_roles,
 )
+from datafix.synth.copula import _warn_return_provenance
 
 
 class ConditionalVAEGenerator:
-    """Class-conditional VAE: ``fit(df, label=...)``, ``sample(n, label=...)``.
+    """Class-conditional VAE: ``fit(df, labels=...)``, ``sample(n, label=...)``.
 
     Parameters
     ----------
@@ -46,7 +47,7 @@ class ConditionalVAEGenerator:
     --------
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame({"x": rng.normal(size=100), "y": rng.choice(["a", "b"], 100)})
-    >>> gen = ConditionalVAEGenerator(epochs=5).fit(df, label="y")
+    >>> gen = ConditionalVAEGenerator(epochs=5).fit(df, labels="y")
     >>> out = gen.sample(4, label="a")
     >>> out.shape, set(out["y"])
     ((4, 2), {'a'})
@@ -54,17 +55,24 @@ class ConditionalVAEGenerator:
 
     method = "conditional_vae"
 
+    @renamed(seed="random_state")
     def __init__(self, *, epochs: int = 300, latent_dim: int = 16, hidden: int = 128, batch_size: int = 256,
-                 device: str | torch.device | None = None, seed: int = 0) -> None:
+                 device: str | torch.device | None = None, random_state: int = 0) -> None:
         self.epochs = check_int(epochs, "epochs", minimum=1)
         self.latent_dim = check_int(latent_dim, "latent_dim", minimum=1)
         self.hidden = check_int(hidden, "hidden", minimum=1)
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.device = device  # resolved when fitting (datafix._validation.resolve_device)
+        self.random_state = check_int(random_state, "random_state", minimum=0)
 
-    def fit(self, df: pd.DataFrame, label: Any) -> ConditionalVAEGenerator:
-        """Train on ``df`` (not modified)."""
+    @renamed(label="labels")
+    def fit(self, df: pd.DataFrame, labels: Any) -> ConditionalVAEGenerator:
+        """Train on ``df`` (not modified).
+
+        ``labels``: the name of the label column (old name ``label``: deprecated).
+        """
+        label = labels
+        self.device_ = resolve_device(self.device)
         self.roles_ = table_roles(df, label)
         X, y, self.numeric_, self.categorical_ = split_frame(df, label, self.roles_)
         self.label_, self.columns_, self._like = label, list(df.columns), df.iloc[:0]
@@ -87,20 +95,20 @@ class ConditionalVAEGenerator:
         data = torch.as_tensor(np.hstack(blocks), dtype=torch.float32)
         cond = torch.as_tensor(np.eye(len(self.classes_))[codes], dtype=torch.float32)
         self._layout = self._make_layout()
-        torch.manual_seed(self.seed)
+        torch.manual_seed(self.random_state)
         d, k, h = data.shape[1], cond.shape[1], self.hidden
         self._encoder = nn.Sequential(nn.Linear(d + k, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
-                                      nn.Linear(h, 2 * self.latent_dim)).to(self.device)
+                                      nn.Linear(h, 2 * self.latent_dim)).to(self.device_)
         self._decoder = nn.Sequential(nn.Linear(self.latent_dim + k, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
-                                      nn.Linear(h, d)).to(self.device)
-        self._log_sigma = torch.zeros(1, device=self.device, requires_grad=True)
+                                      nn.Linear(h, d)).to(self.device_)
+        self._log_sigma = torch.zeros(1, device=self.device_, requires_grad=True)
         params = [*self._encoder.parameters(), *self._decoder.parameters(), self._log_sigma]
         opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-5)
-        gen = torch.Generator().manual_seed(self.seed)
-        data, cond = data.to(self.device), cond.to(self.device)
+        gen = torch.Generator().manual_seed(self.random_state)
+        data, cond = data.to(self.device_), cond.to(self.device_)
         for _ in range(self.epochs):
             for idx in torch.randperm(len(data), generator=gen).split(self.batch_size):
-                x, c = data[idx.to(self.device)], cond[idx.to(self.device)]
+                x, c = data[idx.to(self.device_)], cond[idx.to(self.device_)]
                 mu, logvar = self._encoder(torch.cat([x, c], 1)).chunk(2, dim=1)
                 z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
                 loss = self._reconstruction(self._decoder(torch.cat([z, c], 1)), x)
@@ -108,8 +116,8 @@ class ConditionalVAEGenerator:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-        self._sampler = torch.Generator(device=self.device).manual_seed(self.seed + 1)
-        self._class_draws = torch.Generator().manual_seed(self.seed + 2)
+        self._sampler = torch.Generator(device=self.device_).manual_seed(self.random_state + 1)
+        self._class_draws = torch.Generator().manual_seed(self.random_state + 2)
         return self
 
     def _make_layout(self) -> list[tuple[str, str, int, int]]:
@@ -137,10 +145,25 @@ class ConditionalVAEGenerator:
                 loss = loss + nn.functional.cross_entropy(out[:, a:b], x[:, a:b].argmax(1), reduction="none")
         return loss.mean()
 
-    def sample(self, n: int, label: Any = None, *, return_provenance: bool = False):
-        """``n`` synthetic rows of class ``label`` (default: classes in their training proportions)."""
+    def sample_with_provenance(self, n: int, label: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:meth:`sample`'s rows and their provenance table (``is_synthetic``, ``parents``, ``method``, ``seed``)."""
+        frame = self._sample(n, label)
+        return frame, provenance(len(frame), self.method, self.random_state)
+
+    def sample(self, n: int, label: Any = None, *, return_provenance: bool = False) -> pd.DataFrame:
+        """``n`` synthetic rows of class ``label`` (default: classes in their training proportions).
+
+        :meth:`sample_with_provenance` also returns the provenance table; ``return_provenance=True``
+        is deprecated.
+        """
+        if return_provenance:
+            _warn_return_provenance()
+            return self.sample_with_provenance(n, label)
+        return self._sample(n, label)
+
+    def _sample(self, n: int, label: Any) -> pd.DataFrame:
         if not hasattr(self, "_decoder"):
-            raise InvalidInputError("ConditionalVAEGenerator is not fitted: call fit(df, label=...) first.")
+            raise InvalidInputError("ConditionalVAEGenerator is not fitted: call fit(df, labels=...) first.")
         n = check_int(n, "n", minimum=0)
         if label is None:
             probs = torch.as_tensor(self.class_counts_ / self.class_counts_.sum(), dtype=torch.float32)
@@ -151,22 +174,21 @@ class ConditionalVAEGenerator:
             if not len(hits):
                 raise InvalidInputError(f"There is no class {label!r}; the classes are {self.classes_.tolist()[:20]}.")
             codes = torch.full((n,), int(hits[0]), dtype=torch.long)
-        cond = torch.eye(len(self.classes_), device=self.device)[codes.to(self.device)]
+        cond = torch.eye(len(self.classes_), device=self.device_)[codes.to(self.device_)]
         with torch.no_grad():
-            z = torch.randn(n, self.latent_dim, generator=self._sampler, device=self.device)
+            z = torch.randn(n, self.latent_dim, generator=self._sampler, device=self.device_)
             out = self._decoder(torch.cat([z, cond], 1))
-            noise = torch.randn(out.shape, generator=self._sampler, device=self.device)
+            noise = torch.randn(out.shape, generator=self._sampler, device=self.device_)
             cols = {}
             for kind, name, a, b in self._layout:
                 if kind == "numeric":
                     score = (out[:, a] + self._log_sigma.exp() * noise[:, a]).cpu().numpy()
                     cols[name] = from_quantiles(norm.cdf(score), self._quantiles[name])
                 elif kind == "gap":
-                    missing = torch.rand(n, generator=self._sampler, device=self.device) < torch.sigmoid(out[:, a])
+                    missing = torch.rand(n, generator=self._sampler, device=self.device_) < torch.sigmoid(out[:, a])
                     cols[name][missing.cpu().numpy()] = np.nan
                 else:
                     pick = torch.multinomial(torch.softmax(out[:, a:b], 1), 1, generator=self._sampler).squeeze(1) if n else out.new_zeros(0, dtype=torch.long)
                     cols[name] = np.array(self._cats[name], dtype=object)[pick.cpu().numpy()]
         cols[self.label_] = self.classes_[codes.numpy()]
-        frame = restore_dtypes(pd.DataFrame(cols), self._like, self.roles_) if n else self._like.copy()
-        return (frame, provenance(n, self.method, self.seed)) if return_provenance else frame
+        return restore_dtypes(pd.DataFrame(cols), self._like, self.roles_) if n else self._like.copy()
