@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from typing import Any
 
@@ -12,6 +13,11 @@ import pytest
 import torch
 
 import datafix as dfx
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two xdist workers on two cores: one torch thread each. Two threads each oversubscribe the
+    # cores, and OpenMP's spin-waiting then makes small CPU kernels (the CNN tests) 5-10x slower.
+    torch.set_num_threads(1)
 
 
 def checksum(obj: Any) -> str:

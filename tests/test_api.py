@@ -14,9 +14,9 @@ PUBLIC = {
                         "Transform", "VerticalFlip", "from_albumentations"],
     "datafix.data": ["DataView", "ImageFolderDataset", "as_test_view", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_torch_dataset"],
-    "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "HeldOutSet", "TorchProbeClassifier", "align_pred_probs",
+    "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "HeldOutSet", "ImageSignals", "SmallResNet", "TorchProbeClassifier", "align_pred_probs",
                         "check_pred_probs",
-                        "cross_val_pred_probs", "handle_non_finite", "knn_graph", "knn_query", "make_model"],
+                        "cross_val_pred_probs", "handle_non_finite", "cnn_cross_val", "knn_graph", "knn_query", "make_model"],
     "datafix.checks": ["CHECKS", "CheckResult", "CheckSpec", "column_quality", "duplicate_groups", "effective_number",
                        "exact_duplicate_pairs", "find_label_issues", "find_label_value_issues", "find_leakage", "knn_label_votes", "list_checks",
                        "register_check", "resolve_checks"],
@@ -25,7 +25,7 @@ PUBLIC = {
     "datafix.report": ["CheckOutcome", "Report", "library_versions"],
     "datafix.fix": ["STEPS", "Augment", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
                     "PlanDataset", "Rebalance", "Relabel", "Reweight", "Step", "Synthesize"],
-    "datafix.synth": ["AugmentedOversampler", "ConditionalVAEGenerator", "GaussianCopulaGenerator", "SynthQuality",
+    "datafix.synth": ["AugmentedOversampler", "ConditionalVAEGenerator", "GaussianCopulaGenerator", "KeyedOversampler", "SynthQuality",
                       "SyntheticRows", "TorchSMOTE", "evaluate"],
     "datafix.balance": ["BalancedBatchSampler", "ClassBalancedSampler", "ClassWeightSchedule", "Deferred",
                         "EpochResampler", "LazySMOTE", "LogitAdjustedLoss", "MultilabelBalancedSampler", "Progressive",
@@ -44,7 +44,7 @@ def test_public_names(module):
         if callable(obj) and not name.startswith("_"):
             assert obj.__doc__ and "Examples" in obj.__doc__ or name in {"CheckSpec", "CheckOutcome", "MissingSignalError",
                                                                         "InjectedData", "KNNGraph", "SynthQuality",
-                                                                        "CheckResult", "HeldOutSet", "LabelledImages",
+                                                                        "CheckResult", "HeldOutSet", "LabelledImages", "ImageSignals",
                                                                         "SyntheticRows", "Plan", "PlanDataset", "AugmentedBatch",
                                                                         "Step"}, name
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import torch
 
 from datafix._validation import (
     RandomState,
@@ -23,6 +24,7 @@ from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
 from datafix.signals import HeldOutSet, Signals, align_pred_probs, handle_non_finite
+from datafix.signals.cnn import cnn_cross_val
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
 
@@ -65,8 +67,12 @@ def audit(
     pred_probs : array-like of shape (n, K), optional
         Out-of-sample predicted probabilities from your own model, columns in the order of the
         sorted classes. Computed by cross-validation on ``features`` when not given.
-    model : None, "logistic", "linear", "mlp" or a scikit-learn classifier
-        The cross-validation model (see :func:`datafix.signals.make_model`).
+    model : None, "cnn", "logistic", "linear", "mlp" or a scikit-learn classifier
+        The cross-validation model (default: logistic regression; see
+        :func:`datafix.signals.make_model`). ``"cnn"``, for images (an image folder, an
+        (N, C, H, W) array or tensor): a small ResNet trained by K-fold cross-validation gives
+        out-of-sample ``pred_probs`` and embeddings, and the embeddings become the features of
+        the kNN graph (see :func:`datafix.signals.cnn_cross_val`).
     cv : int, default 5
         Cross-validation folds.
     k_neighbors : int, default 40
@@ -147,6 +153,25 @@ def audit(
     if not valid.any():
         raise InvalidInputError("No sample could be used: every sample is broken.")
     check_audit_labels(view)
+    use_cnn = model == "cnn"
+    if use_cnn and (features is not None or pred_probs is not None):
+        raise InvalidInputError("model='cnn' computes both the features and the pred_probs; do not pass them too.")
+    if use_cnn and view.image_shape is None:
+        raise InvalidInputError("model='cnn' needs images: an image folder, or an (N, C, H, W) array or tensor; this "
+                                f"data is {view.kind!r} without an image shape. Use model='logistic' or 'mlp'.")
+    image_signals = None
+    if use_cnn:
+        if test is not None:
+            raise InvalidInputError("model='cnn' with test= is not supported yet: the test set would need the "
+                                    "embeddings of a model trained on all the training data. Audit without test=, "
+                                    "or pass features= from your own model.")
+        image_signals = cnn_cross_val(view.images()[torch.from_numpy(valid)], view.codes[valid],
+                                      n_classes=view.n_classes, cv=cv, random_state=rng, verbose=verbose)
+        pred_probs = np.full((len(view), view.n_classes), np.nan)
+        pred_probs[valid] = image_signals.pred_probs
+        embeddings = np.full((len(view), image_signals.embeddings.shape[1]), np.nan)
+        embeddings[valid] = image_signals.embeddings
+        view = view.with_features(embeddings, [f"cnn{j}" for j in range(embeddings.shape[1])])
     test_set, test_view = None, None
     if test is not None:
         test_view = handle_non_finite(as_test_view(view, test, features=features, test_features=test_features, **read),
@@ -163,12 +188,15 @@ def audit(
         multilabel=None if Y is None else Y[valid], label_names=names, test=test_set,
         model=model, cv=cv, k_neighbors=k_neighbors, knn_backend=knn_backend, random_state=rng, verbose=verbose,
     )
-    if view.features is not None:
+    if image_signals is not None:
+        signals.provenance["features"] = f"CNN embeddings ({view.features.shape[1]} columns, held-out folds)"
+        signals.provenance["pred_probs"] = image_signals.describe(cv)
+    elif view.features is not None:
         signals.provenance["features"] = describe_features(features, view)
     issues, outcomes, tables, test_issues = run_checks(specs, signals, options, task, view, test_view)
     params = {
         "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k_neighbors": k_neighbors,
-        "model": model if model is None or isinstance(model, str) else type(model).__name__,
+        "model": "cnn" if use_cnn else model if model is None or isinstance(model, str) else type(model).__name__,
         "nan_policy": nan_policy, "checks": [s.name for s in specs if s.target == "train"], "knn_backend": knn_backend,
         "n_test_samples": None if test_view is None else len(test_view),
         "check_params": {name: dict(p) for name, p in options.items()},

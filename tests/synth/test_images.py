@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from datafix.errors import InvalidInputError, InvalidTypeError
-from datafix.synth import AugmentedOversampler
+from datafix.synth import AugmentedOversampler, KeyedOversampler
 
 
 class Images(torch.utils.data.Dataset):
@@ -67,7 +67,7 @@ def test_device_pipeline_mode_keys_each_virtual_sample_by_its_index():
     from datafix import augment as A
 
     images = [(torch.randint(0, 256, (3, 12, 12), dtype=torch.uint8), c) for c in [0] * 9 + [1] * 3]
-    view = AugmentedOversampler(images, [0] * 9 + [1] * 3, None, return_index=True, seed=1)
+    view = KeyedOversampler(images, [0] * 9 + [1] * 3, seed=1)
     assert len(view) == 18 and view[3][2] == 3 and view[15][2] == 15
     assert view.provenance["method"].eq("augment (device, keyed by index)").all()
     aug = A.Compose([A.Affine(degrees=30, p=1.0), A.ColorJitter(0.4, 0.4)], seed=0)
@@ -84,5 +84,8 @@ def test_device_pipeline_mode_keys_each_virtual_sample_by_its_index():
     assert all(torch.allclose(ordered[i], shuffled[i]) for i in range(18))  # regenerated exactly
     source = int(view.provenance.loc[12, "source"])
     assert not torch.allclose(ordered[12], ordered[source])  # a virtual sample differs from its source
-    with pytest.raises(ValueError, match="return_index=True"):
+    with pytest.raises(ValueError, match="use KeyedOversampler"):
         AugmentedOversampler(images, [0] * 9 + [1] * 3, None)
+    with pytest.warns(DeprecationWarning, match="return_index"):  # the old flag, for one release
+        old = AugmentedOversampler(images, [0] * 9 + [1] * 3, None, return_index=True, seed=1)
+    assert old[15][2] == 15

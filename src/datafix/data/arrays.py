@@ -18,7 +18,8 @@ def from_arrays(X: Any, labels: Any = None) -> DataView:
     Parameters
     ----------
     X : array-like of shape (n, d) or (n, ...)
-        Numeric features. More than two dimensions (images as arrays) are flattened per sample.
+        Numeric features. More than two dimensions are flattened per sample; (n, C, H, W) with
+        1, 3 or 4 channels are images (``view.images()``, and the audit's CNN signals).
     labels : array-like of shape (n,), optional
         Class labels.
 
@@ -35,6 +36,8 @@ def from_arrays(X: Any, labels: Any = None) -> DataView:
     """
     features = as_feature_matrix(X, name="data")
     index = pd.RangeIndex(len(features))
+    shape = tuple(np.shape(X))
+    image_shape = shape[1:] if len(shape) == 4 and shape[1] in (1, 3, 4) else None
     codes, classes = _labels_for(labels, index)
     return DataView(
         index=index,
@@ -46,6 +49,7 @@ def from_arrays(X: Any, labels: Any = None) -> DataView:
         source=X,
         hashes=hash_rows(features),
         table=pd.DataFrame(features, columns=[f"x{j}" for j in range(features.shape[1])], copy=False),
+        image_shape=image_shape,
     )
 
 

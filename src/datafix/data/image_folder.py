@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +204,7 @@ def from_image_folder(
     index = [str(p.relative_to(dataset.root).as_posix()) for p, _ in dataset.samples]
     if num_workers is None:
         num_workers = 0 if len(dataset) < 1000 else min(4, os.cpu_count() or 1)
-    return from_torch_dataset(
+    view = from_torch_dataset(
         dataset,
         labels=dataset.targets,
         features=_thumbnail_features if features is None else features,
@@ -214,6 +215,9 @@ def from_image_folder(
         item_info=_info,
         verbose=verbose,
     )
+    if features is None:  # the thumbnails are the features: the view can give them as images
+        view = replace(view, image_shape=(3, image_size, image_size))
+    return view
 
 
 def _info(item: Any) -> dict[str, Any]:

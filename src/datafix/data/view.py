@@ -42,6 +42,9 @@ class DataView:
     image_stats : pandas.DataFrame or None
         Per-image statistics of image folders, one row per sample (see
         :func:`datafix.data.image_folder.image_statistics`).
+    image_shape : tuple of int or None
+        (C, H, W) when the samples are images of one size (an image folder's thumbnails, an
+        image array or tensor): :meth:`images` then gives them as a batch.
     kind : str
         The source type: ``"arrays"``, ``"frame"``, ``"torch"`` or ``"images"``.
     source : object
@@ -67,6 +70,7 @@ class DataView:
     hashes: np.ndarray | None = None
     table: pd.DataFrame | None = None
     image_stats: pd.DataFrame | None = None
+    image_shape: tuple[int, int, int] | None = None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -98,6 +102,21 @@ class DataView:
         if self.kind == "images":
             return self.source.samples[position][0]
         return self.source[position]
+
+    def images(self) -> Any:
+        """The samples as an image batch (N, C, H, W): uint8 for uint8 sources and image folders'
+        thumbnails, float32 otherwise; None when the samples are not images of one size."""
+        import torch
+
+        if self.image_shape is None:
+            return None
+        if self.kind == "images":
+            pixels = np.nan_to_num(np.asarray(self.features) * 255.0).round().clip(0, 255).astype(np.uint8)
+            return torch.from_numpy(pixels.reshape(len(self), *self.image_shape))
+        data = self.source.detach().cpu() if isinstance(self.source, torch.Tensor) else torch.as_tensor(
+            np.asarray(self.source))
+        data = data.reshape(len(self), *self.image_shape)
+        return data if data.dtype == torch.uint8 else data.to(torch.float32)
 
     @property
     def has_images(self) -> bool:

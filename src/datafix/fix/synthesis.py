@@ -92,7 +92,7 @@ def _generator(plan: Any, step: Any, dataset: Any) -> Synthesis:
 
 
 def _augmented(plan: Any, step: Any, dataset: Any) -> Synthesis:
-    from datafix.synth import AugmentedOversampler
+    from datafix.synth import AugmentedOversampler, KeyedOversampler
 
     augmentation = next((a for s in plan.pipeline.steps if (a := s.augmentation()) is not None), None)
     if augmentation is None:
@@ -101,8 +101,12 @@ def _augmented(plan: Any, step: Any, dataset: Any) -> Synthesis:
     pipeline, on = augmentation
     per_sample = pipeline if on == "sample" else None
     labels, source_index = plan.labels, plan.view.index[plan.kept]
-    oversampler = AugmentedOversampler(dataset, labels, per_sample, sampling_strategy=step.sampling_strategy,
-                                       seed=step.random_state, return_index=per_sample is None)
+    if per_sample is None:
+        oversampler = KeyedOversampler(dataset, labels, sampling_strategy=step.sampling_strategy,
+                                       seed=step.random_state)
+    else:
+        oversampler = AugmentedOversampler(dataset, labels, per_sample, sampling_strategy=step.sampling_strategy,
+                                           seed=step.random_state)
     prov = oversampler.provenance
     table = _table([py_value(labels[s]) for s in prov["source"]], [(py_value(source_index[s]),) for s in prov["source"]],
                    prov["method"].to_numpy(object), prov["seed"].to_numpy())

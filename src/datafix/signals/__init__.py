@@ -1,6 +1,7 @@
 """Signals shared by every check: features, out-of-sample predicted probabilities, the kNN graph."""
 
 from datafix.signals.bundle import HeldOutSet, MissingSignalError, Signals
+from datafix.signals.cnn import ImageSignals, SmallResNet, cnn_cross_val
 from datafix.signals.features import handle_non_finite
 from datafix.signals.neighbors import KNNGraph, knn_graph, knn_query
 from datafix.signals.pred_probs import (
@@ -16,9 +17,12 @@ __all__ = [
     "MissingSignalError",
     "Signals",
     "HeldOutSet",
+    "ImageSignals",
+    "SmallResNet",
     "TorchProbeClassifier",
     "align_pred_probs",
     "check_pred_probs",
+    "cnn_cross_val",
     "cross_val_pred_probs",
     "handle_non_finite",
     "knn_graph",

@@ -12,7 +12,7 @@
 
 from datafix.synth.copula import GaussianCopulaGenerator
 from datafix.synth.evaluate import SynthQuality, evaluate
-from datafix.synth.images import AugmentedOversampler
+from datafix.synth.images import AugmentedOversampler, KeyedOversampler
 from datafix.synth.smote import SyntheticRows, TorchSMOTE
 from datafix.synth.vae import ConditionalVAEGenerator
 
@@ -20,6 +20,7 @@ __all__ = [
     "AugmentedOversampler",
     "ConditionalVAEGenerator",
     "GaussianCopulaGenerator",
+    "KeyedOversampler",
     "SynthQuality",
     "SyntheticRows",
     "TorchSMOTE",

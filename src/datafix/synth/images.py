@@ -30,21 +30,19 @@ class AugmentedOversampler(Dataset):
         PIL image, or a CHW tensor (returned in the same kind).
     labels : array-like, DataView or None
         One label per item (default: the dataset's ``targets`` or ``labels``).
-    transform : albumentations transform, callable or None
+    transform : albumentations transform or callable
         An albumentations ``Compose`` (seeded per virtual sample with ``set_random_seed``), or
-        ``transform(image, rng) -> image`` with ``rng`` a ``numpy.random.Generator``. None
-        leaves augmentation to datafix's batch pipeline on the device: items then end with their
-        index (``return_index=True`` is required), and a :class:`datafix.augment.Compose` keyed
-        by those indices (``DeviceLoader(..., with_ids=True)``) gives every virtual sample its
-        own augmentation, regenerated exactly from (seed, epoch, index).
+        ``transform(image, rng) -> image`` with ``rng`` a ``numpy.random.Generator``. To leave
+        augmentation to datafix's batch pipeline on the device, use :class:`KeyedOversampler`
+        (items end with their index).
     sampling_strategy : float, str, dict or callable, default "auto"
         How many virtual samples per class, as in imbalanced-learn's over-samplers.
     mixup_alpha : float, optional
         Intra-class mixup: a virtual sample mixes two augmented images of its class with a
         weight drawn from Beta(alpha, alpha).
     seed : int, default 0
-    return_index : bool, default False
-        Append the item's index to every item (real and virtual), for keyed batch augmentation.
+    return_index : bool, optional
+        Deprecated (use :class:`KeyedOversampler`): append the item's index to every item.
 
     Examples
     --------
@@ -62,7 +60,7 @@ class AugmentedOversampler(Dataset):
     >>> from torch.utils.data import DataLoader
     >>> from datafix import augment as A
     >>> tensors = [(torch.full((3, 8, 8), v, dtype=torch.uint8), c) for v, c in ((10, 0), (20, 0), (200, 1))]
-    >>> view = AugmentedOversampler(tensors, [0, 0, 1], None, return_index=True)
+    >>> view = KeyedOversampler(tensors, [0, 0, 1])
     >>> loader = A.DeviceLoader(DataLoader(view, batch_size=4), "cpu",
     ...                         A.Compose([A.ColorJitter(brightness=0.5)], seed=0), with_ids=True)
     >>> x, y = next(iter(loader))
@@ -71,10 +69,17 @@ class AugmentedOversampler(Dataset):
     """
 
     def __init__(self, dataset: Any, labels: Any = None, transform: Any = None, *, sampling_strategy: Any = "auto",
-                 mixup_alpha: float | None = None, seed: int = 0, return_index: bool = False) -> None:
+                 mixup_alpha: float | None = None, seed: int = 0, return_index: bool | None = None) -> None:
+        if return_index is not None:
+            import warnings
+
+            warnings.warn("AugmentedOversampler(return_index=...) is deprecated and will be removed in the next "
+                          "release (item shapes that depend on a flag): use KeyedOversampler, whose items end with "
+                          "their index, for a batch pipeline on the device.", DeprecationWarning, stacklevel=2)
+        return_index = bool(return_index) or getattr(self, "_keyed", False)
         if transform is None and not return_index:
-            raise InvalidInputError("transform=None leaves augmentation to a batch pipeline keyed by index: pass "
-                                    "return_index=True (without either, virtual samples would be plain copies).")
+            raise InvalidInputError("transform=None leaves augmentation to a batch pipeline keyed by index: use "
+                                    "KeyedOversampler (without a transform, virtual samples would be plain copies).")
         if transform is not None and not (callable(transform) or hasattr(transform, "set_random_seed")):
             raise InvalidTypeError("The 'transform' argument must be an albumentations transform, a callable "
                                    "transform(image, rng), or None.")
@@ -138,6 +143,29 @@ class AugmentedOversampler(Dataset):
             out = self.transform(array, np.random.default_rng(seed))
         out = np.ascontiguousarray(out)
         return torch.from_numpy(out).permute(2, 0, 1) if as_tensor else out
+
+
+
+class KeyedOversampler(AugmentedOversampler):
+    """:class:`AugmentedOversampler` for a batch pipeline on the device: items end with their index.
+
+    Virtual samples are plain copies here; a :class:`datafix.augment.Compose` keyed by the
+    indices (``DeviceLoader(..., with_ids=True)``) gives each its own augmentation, regenerated
+    exactly from (seed, epoch, index). Items are ``(image, label, ..., index)``, always.
+
+    Examples
+    --------
+    >>> tensors = [(torch.full((3, 4, 4), v, dtype=torch.uint8), c) for v, c in ((10, 0), (20, 0), (200, 1))]
+    >>> view = KeyedOversampler(tensors, [0, 0, 1])
+    >>> len(view), view[3][1:], int(view.provenance.loc[3, "source"])
+    (4, (1, 3), 2)
+    """
+
+    _keyed = True
+
+    def __init__(self, dataset: Any, labels: Any = None, *, sampling_strategy: Any = "auto",
+                 mixup_alpha: float | None = None, seed: int = 0) -> None:
+        super().__init__(dataset, labels, None, sampling_strategy=sampling_strategy, mixup_alpha=mixup_alpha, seed=seed)
 
 
 def _image_of(item: Any) -> Any:

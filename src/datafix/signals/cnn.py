@@ -1,0 +1,255 @@
+"""Image-native signals: a small residual CNN trained by K-fold cross-validation.
+
+Raw pixels are weak features for real images, and a linear model on them gives weak
+out-of-sample probabilities. For images the audit instead trains a small ResNet on each fold's
+training part (with light per-sample augmentation from :mod:`datafix.augment`) and reads, for
+the held-out part, both the predicted probabilities and the penultimate-layer embeddings: the
+embeddings, not the pixels, feed the shared kNN graph (label votes, outliers, duplicates,
+leakage). Same seed, same signals on one device; on a GPU when there is one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import StratifiedKFold
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from datafix._validation import (
+    RandomState,
+    check_int,
+    check_random_state,
+    resolve_device,
+    seed_from,
+)
+from datafix.errors import InvalidInputError
+
+
+class _Block(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.skip = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                     if stride != 1 or cin != cout else nn.Identity())
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.skip(x))
+
+
+class SmallResNet(nn.Module):
+    """A small ResNet for small images: a 3x3 stem, three residual stages that each halve the
+    resolution, global pooling, a linear head (about 0.5 M weights at width 32; a training step
+    of 128 images of 28 x 28 takes about 70 ms on 2 CPU cores).
+
+    Parameters
+    ----------
+    in_channels : int
+        Image channels.
+    n_classes : int
+        Output classes.
+    width : int, default 32
+        Channels of the first stage (then 2x and 4x): the embedding has ``4 * width`` values.
+
+    Examples
+    --------
+    >>> net = SmallResNet(1, 10, width=8)
+    >>> x = torch.zeros(2, 1, 28, 28)
+    >>> net(x).shape, net.embed(x).shape
+    (torch.Size([2, 10]), torch.Size([2, 32]))
+    """
+
+    def __init__(self, in_channels: int, n_classes: int, width: int = 32) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+                                  nn.ReLU())
+        self.stages = nn.Sequential(_Block(width, width, 2), _Block(width, 2 * width, 2),
+                                    _Block(2 * width, 4 * width, 2))
+        self.head = nn.Linear(4 * width, n_classes)
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Penultimate-layer embeddings (B, 4 * width)."""
+        return self.stages(self.stem(x)).mean(dim=(2, 3))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.embed(x))
+
+
+@dataclass(frozen=True)
+class ImageSignals:
+    """What K-fold CNN training gives every sample from a model that did not see it.
+
+    Attributes
+    ----------
+    pred_probs : numpy.ndarray of shape (n, K)
+    embeddings : numpy.ndarray of float32, shape (n, D)
+    epochs : int
+        Training epochs per fold.
+    cv_accuracy : float
+        Share of samples whose held-out prediction is their given label.
+    seconds : float
+        Wall time of the whole cross-validation.
+    device : str
+    """
+
+    pred_probs: np.ndarray
+    embeddings: np.ndarray
+    epochs: int
+    cv_accuracy: float
+    seconds: float
+    device: str
+
+    def describe(self, cv: int) -> str:
+        """One line for the report's signals section."""
+        return (f"{cv}-fold cross-validation of a small ResNet ({self.epochs} epochs per fold on {self.device}, "
+                f"held-out accuracy {self.cv_accuracy:.3f}, {self.seconds:.0f} s)")
+
+
+#: Optimiser steps per fold at least (small sets: more epochs, so the network learns at all).
+MIN_STEPS = 150
+
+
+def default_epochs(n_train: int, batch_size: int = 128) -> int:
+    """Epochs per fold: about 150,000 training images seen per fold (3 to 15 epochs), and at least
+    :data:`MIN_STEPS` optimiser steps (at most 300 epochs) for small sets.
+
+    Examples
+    --------
+    >>> default_epochs(16_000), default_epochs(48_000), default_epochs(2_000), default_epochs(24)
+    (9, 3, 15, 150)
+    """
+    epochs = min(15, max(3, round(150_000 / max(n_train, 1))))
+    steps_per_epoch = math.ceil(max(n_train, 1) / batch_size)
+    return int(min(300, max(epochs, math.ceil(MIN_STEPS / steps_per_epoch))))
+
+
+def as_image_batch(images: Any, name: str = "images") -> Tensor:
+    """``images`` as a (N, C, H, W) tensor (uint8 kept, floats as float32), or an error naming ``name``."""
+    x = torch.as_tensor(images) if not isinstance(images, Tensor) else images
+    if x.ndim != 4:
+        raise InvalidInputError(f"The {name!r} argument must be images of shape (N, C, H, W); got shape "
+                                f"{tuple(x.shape)}. Images of mixed sizes: use an image folder (they are resized).")
+    if x.shape[1] not in (1, 3, 4) and x.shape[-1] in (1, 3, 4):
+        raise InvalidInputError(f"The {name!r} argument looks channels-last {tuple(x.shape)}; pass (N, C, H, W) "
+                                "(e.g. images.permute(0, 3, 1, 2)).")
+    return x if x.dtype == torch.uint8 else x.to(torch.float32)
+
+
+def cnn_cross_val(
+    images: Any,
+    labels: np.ndarray,
+    *,
+    n_classes: int | None = None,
+    cv: int = 5,
+    epochs: int | None = None,
+    batch_size: int = 128,
+    width: int = 32,
+    device: Any = None,
+    random_state: RandomState = 0,
+    verbose: bool = True,
+) -> ImageSignals:
+    """Out-of-sample ``pred_probs`` and embeddings by K-fold training of :class:`SmallResNet`.
+
+    Parameters
+    ----------
+    images : array-like or Tensor of shape (N, C, H, W)
+        uint8 (0-255) or float (0-1) images.
+    labels : numpy.ndarray of int
+        Label codes ``0..K-1``.
+    n_classes : int, optional
+        K (default: ``labels.max() + 1``).
+    cv : int, default 5
+        Folds (capped by the largest class; every class needs 2 samples in some fold's training).
+    epochs : int, optional
+        Epochs per fold (default: :func:`default_epochs`).
+    batch_size : int, default 128
+        Images per training step.
+    width : int, default 32
+        The network's first-stage width.
+    device : str or torch.device, optional
+        Where to train (default: CUDA when available, else the CPU).
+    random_state : int, numpy.random.Generator or None, default 0
+        Seeds the fold split, the weights, the batches and the augmentation.
+    verbose : bool, default True
+        Show progress per fold and epoch.
+
+    Returns
+    -------
+    ImageSignals
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat([0, 1], 20)
+    >>> x = torch.from_numpy((rng.random((40, 1, 8, 8)) * 60 + y[:, None, None, None] * 150).astype(np.uint8))
+    >>> out = cnn_cross_val(x, y, cv=2, width=4, verbose=False)
+    >>> out.pred_probs.shape, out.embeddings.shape, out.cv_accuracy > 0.9
+    ((40, 2), (40, 16), True)
+    """
+    from datafix import augment as A
+
+    started = time.perf_counter()
+    x = as_image_batch(images)
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) != len(x):
+        raise InvalidInputError(f"{len(labels)} labels for {len(x)} images.")
+    k = int(labels.max()) + 1 if n_classes is None else n_classes
+    cv = check_int(cv, "cv", minimum=2)
+    counts = np.bincount(labels, minlength=k)
+    n_splits = min(cv, int(counts.max()))
+    if n_splits < 2:
+        raise InvalidInputError("Cross-validation needs a class with at least 2 samples.")
+    rng = check_random_state(random_state)
+    seed = seed_from(rng)
+    dev = resolve_device(device)
+    height, width_px = x.shape[2], x.shape[3]
+    folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
+    n_train = len(labels) - len(folds[0][1])
+    n_epochs = default_epochs(n_train, batch_size) if epochs is None else check_int(epochs, "epochs", minimum=1)
+    P = np.zeros((len(labels), k))
+    E = np.zeros((len(labels), 4 * width), dtype=np.float32)
+    augment = A.Compose([A.RandomCrop((height, width_px), padding=max(1, height // 8)), A.HorizontalFlip()],
+                        seed=seed % (2**31), backend="torch")
+    bar = tqdm(total=len(folds) * n_epochs, desc="CNN cross-validation", unit="epoch", disable=not verbose,
+               leave=False)
+    y_all = torch.from_numpy(labels)
+    for f, (train, test) in enumerate(folds):
+        torch.manual_seed(seed + f)
+        net = SmallResNet(x.shape[1], k, width).to(dev, memory_format=torch.channels_last)
+        steps = n_epochs * math.ceil(len(train) / batch_size)
+        opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=5e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.25)
+        order_rng = np.random.default_rng([seed, f])
+        for epoch in range(n_epochs):
+            net.train()
+            augment.set_epoch(epoch)
+            for idx in np.array_split(order_rng.permutation(train), math.ceil(len(train) / batch_size)):
+                ids = torch.from_numpy(idx)
+                xb = augment(x[ids].to(dev), sample_ids=ids.to(dev)).contiguous(memory_format=torch.channels_last)
+                loss = nn.functional.cross_entropy(net(xb), y_all[ids].to(dev), label_smoothing=0.1)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+            bar.set_postfix(fold=f + 1, loss=float(loss.detach()))
+            bar.update(1)
+        net.eval()
+        with torch.inference_mode():
+            for chunk in np.array_split(test, math.ceil(len(test) / 512)):
+                xb = x[torch.from_numpy(chunk)].to(dev)
+                xb = xb.to(torch.float32) / 255.0 if xb.dtype == torch.uint8 else xb
+                emb = net.embed(xb.contiguous(memory_format=torch.channels_last))
+                P[chunk] = torch.softmax(net.head(emb), dim=1).double().cpu().numpy()
+                E[chunk] = emb.float().cpu().numpy()
+    bar.close()
+    accuracy = float((P.argmax(axis=1) == labels).mean())
+    return ImageSignals(P, E, n_epochs, accuracy, time.perf_counter() - started, str(dev))
