@@ -27,7 +27,12 @@ timeout 300 "$PY" -m pytest -q -p no:cacheprovider -m gpu -n 4 tests 2>&1 | tee 
 if [ "${1:-}" != "--dry" ]; then
     timeout 240 "$PY" benchmarks/augment.py --device cuda --no-write 2>&1 | tee "$OUT/augment.log" || status=1
 fi
+# the CNN-signals audit on 20,000 real images, when Fashion-MNIST travels (a folder .fmnist with its IDX files)
+if [ -d .fmnist ]; then
+    timeout 300 "$PY" benchmarks/cnn_signals.py --root .fmnist --n "${CNN_N:-20000}" 2>&1 | tee "$OUT/cnn.log" || status=1
+fi
 echo "== summary =="
 grep -E "passed|failed|skipped|error" "$OUT/tests.log" | tail -1
 [ -f "$OUT/augment.log" ] && grep -E "img/s|x$" "$OUT/augment.log"
+[ -f "$OUT/cnn.log" ] && grep "model='cnn'" "$OUT/cnn.log"
 exit $status
