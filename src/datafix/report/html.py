@@ -305,7 +305,7 @@ def _quality(report) -> list[str]:
     out = []
     columns = report.tables.get("columns")
     if columns is not None and len(columns):
-        out += ["<h2>Columns</h2>", _table(columns.head(MAX_ROWS))]
+        out += ["<h2>Columns</h2>", _table(columns.head(MAX_ROWS).dropna(axis=1, how="all"))]
     broken = report.issues[report.issues["is_broken"].to_numpy(bool)]
     if len(broken):
         out += [f"<h2>Broken samples</h2><p>{len(broken):,} samples could not be used.</p>",

@@ -94,7 +94,7 @@ def render_text(report: Report, max_rows: int = 10) -> str:
         lines += ["classes:", classes.to_string(float_format=lambda v: f"{v:.3g}"), ""]
     columns = report.tables.get("columns")
     if columns is not None and columns["has_issue"].any():
-        flagged_cols = columns[columns["has_issue"]]
+        flagged_cols = columns[columns["has_issue"]].dropna(axis=1, how="all")  # first/last: date columns only
         lines += [f"columns with problems: {len(flagged_cols)}", flagged_cols.to_string(float_format=lambda v: f"{v:.3g}"), ""]
     if report.test_issues is not None:
         leaked = report.flagged("leakage")
