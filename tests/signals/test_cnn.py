@@ -54,7 +54,7 @@ def test_an_image_folder_audits_with_cnn_signals(tmp_path):
     for i, (img, label) in enumerate(zip(x, y, strict=True)):
         Image.fromarray(img[0]).save(tmp_path / ("vertical", "horizontal")[label] / f"{i}.png")
     report = dfx.audit(tmp_path, model="cnn", cv=2, image_size=12, verbose=False)
-    assert report.audited[2].features.shape[1] == 128 and report.issues["is_label_issue"].sum() <= 4
+    assert report.audited[2].features.shape[1] == 96 and report.issues["is_label_issue"].sum() <= 4
 
 
 def test_bad_input_is_named():
