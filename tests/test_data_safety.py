@@ -295,3 +295,12 @@ def test_html_shows_the_flagged_rows_values(tmp_path):
     page = dfx.audit(df, "y", verbose=False).to_html()
     outliers = page.split("<h2>Outliers</h2>")[1].split("<h2>")[0]
     assert "<th>a</th>" in outliers and "40.000" in outliers
+
+
+def test_date_columns_need_95_percent_parsed_values_wherever_the_failures_are():
+    from datafix.data.frame import as_dates
+
+    days = pd.date_range("2024-01-01", periods=3000).astype(str).tolist()
+    assert as_dates(pd.Series(["x1"] * 140 + days[:2860])) is not None  # 4.7 % fail, all at the head
+    assert as_dates(pd.Series(days[:2840] + ["x1"] * 160)) is None  # 5.3 % fail, all at the tail
+    assert as_dates(pd.Series([f"C{i:06d}" for i in range(3000)])) is None  # IDs: rejected from the head

@@ -51,11 +51,12 @@ def warn_user(message: str, category: type[Warning] = DatafixWarning) -> None:
     ('DatafixWarning', "class 'cat' has 1 sample")
     """
     import sys
+    import sysconfig
     import warnings
 
-    internal = _library_dirs()
+    internal, stdlib = _library_dirs(), sysconfig.get_paths()["stdlib"]
     level, frame = 1, sys._getframe(1)
-    while frame is not None and _is_internal(frame.f_code.co_filename, internal):
+    while frame is not None and _is_internal(frame.f_code.co_filename, internal, stdlib):
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level + 1)
@@ -64,13 +65,9 @@ def warn_user(message: str, category: type[Warning] = DatafixWarning) -> None:
 _LIBRARIES = ("datafix", "torch", "sklearn", "numpy", "pandas", "cleanlab", "imblearn", "scipy")
 
 
-def _is_internal(filename: str, library_dirs: tuple[str, ...]) -> bool:
-    import sysconfig
-
-    if filename.startswith(library_dirs):
-        return True
-    stdlib = sysconfig.get_paths()["stdlib"]  # functools' cached_property, contextlib, ...
-    return filename.startswith(stdlib) and "-packages" not in filename
+def _is_internal(filename: str, library_dirs: tuple[str, ...], stdlib: str) -> bool:
+    """A frame of datafix, a library it calls, or the standard library (functools' cached_property, ...)."""
+    return filename.startswith(library_dirs) or (filename.startswith(stdlib) and "-packages" not in filename)
 
 
 def _library_dirs() -> tuple[str, ...]:

@@ -121,13 +121,21 @@ def as_dates(column: pd.Series) -> pd.Series | None:
         return None
     if not present.astype(str).str.contains(r"\d", regex=True).all():
         return None
+    allowed = (1.0 - DATE_SHARE) * len(present)  # values that may fail to parse
+    head = present.iloc[: int(2 * allowed) + 1000]  # pandas infers the format from the first value, as below
+    if len(head) - _parse_dates(head).notna().sum() > allowed:
+        return None  # the head alone fails too often: parsing every value (slow for IDs, free text) cannot pass
+    parsed = _parse_dates(column)
+    return parsed if parsed.notna().sum() >= DATE_SHARE * len(present) else None
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": then it is not a date column
         try:
-            parsed = pd.to_datetime(column, errors="coerce")
+            return pd.to_datetime(values, errors="coerce")
         except (TypeError, ValueError, OverflowError):
-            return None
-    return parsed if parsed.notna().sum() >= DATE_SHARE * len(present) else None
+            return pd.Series(pd.NaT, index=values.index)
 
 
 def date_seconds(dates: pd.Series) -> np.ndarray:

@@ -13,7 +13,6 @@ import torch
 from PIL import Image
 
 from datafix._validation import check_int
-from datafix.data.decode import read_image  # noqa: F401 - re-exported here too
 from datafix.data.torch_dataset import from_torch_dataset
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError
