@@ -156,6 +156,14 @@ def _check_input(path: Path, flag: str, formats: Sequence[str], *, folder: bool 
         raise CommandLineError(f"{flag} {str(path)!r}: no such file.")
 
 
+def _check_inputs(specs: Sequence[tuple[str, Path | None, Sequence[str]]]) -> list[tuple[str, Path]]:
+    """Check the optional input files ``(flag, path, endings)`` that were given; return them as (flag, path)."""
+    given = [(flag, path, formats) for flag, path, formats in specs if path is not None]
+    for flag, path, formats in given:
+        _check_input(path, flag, formats)
+    return [(flag, path) for flag, path, _ in given]
+
+
 def _check_outputs(outputs: Sequence[tuple[str, Path | None, Sequence[str]]],
                    inputs: Sequence[tuple[str, Path | None]]) -> None:
     """Every output path is writable, has a known ending and names no input, before any work."""
@@ -266,13 +274,9 @@ def _audit(args: argparse.Namespace) -> int:
     if is_folder and (args.label or args.index_col or args.test):
         raise CommandLineError("An image folder's labels are its subfolder names and its identifiers the file "
                                "paths: leave out --label, --index-col and --test.")
-    if args.test is not None:
-        _check_input(args.test, "--test", tuple(READERS))
-    for flag, path in (("--pred-probs", args.pred_probs), ("--features", args.features)):
-        if path is not None:
-            _check_input(path, flag, (".npy",))
-    inputs = [("PATH", args.path), ("--test", args.test), ("--pred-probs", args.pred_probs),
-              ("--features", args.features)]
+    inputs = [("PATH", args.path), *_check_inputs([("--test", args.test, tuple(READERS)),
+                                                    ("--pred-probs", args.pred_probs, (".npy",)),
+                                                    ("--features", args.features, (".npy",))])]
     _check_outputs([("-o/--output", args.output, REPORT_FORMATS), ("--html", args.html, (".html",))], inputs)
     gates = _fail_on(args.fail_on)
     if is_folder:
@@ -315,12 +319,9 @@ def _fix(args: argparse.Namespace) -> int:
     from datafix.fix import DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
 
     _check_input(args.path, "PATH", tuple(READERS))
-    for flag, path, kinds in (("--config", args.config, (".json", ".yaml", ".yml")),
-                              ("--pred-probs", args.pred_probs, (".npy",)), ("--features", args.features, (".npy",))):
-        if path is not None:
-            _check_input(path, flag, kinds)
-    inputs = [("PATH", args.path), ("--config", args.config), ("--pred-probs", args.pred_probs),
-              ("--features", args.features)]
+    inputs = [("PATH", args.path), *_check_inputs([("--config", args.config, (".json", ".yaml", ".yml")),
+                                                    ("--pred-probs", args.pred_probs, (".npy",)),
+                                                    ("--features", args.features, (".npy",))])]
     _check_outputs([("-o/--output", args.output, TABLE_FORMATS), ("--report", args.report, (".html",))], inputs)
     pipeline = (Pipeline.from_config(args.config) if args.config else
                 Pipeline([DropBroken(), DropLabelIssues(), DropNearDuplicates()]))
