@@ -88,6 +88,23 @@ def test_outputs_are_written_atomically(table, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.csv", "data.csv"]
 
 
+def test_outputs_get_ordinary_permissions_not_the_temporary_files(table, tmp_path):
+    """Atomic writes go through a 0o600 temporary file; the output must not stay owner-only."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "clean.csv"
+        assert main(["fix", str(table), "--label", "y", "-o", str(new), "-q", "--report", str(tmp_path / "r.html")]) == 0
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644 and stat.S_IMODE((tmp_path / "r.html").stat().st_mode) == 0o644
+        new.chmod(0o640)  # a replaced file keeps its own permissions
+        assert main(["fix", str(table), "--label", "y", "-o", str(new), "-q"]) == 0
+        assert stat.S_IMODE(new.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
+
+
 def test_csv_round_trip_keeps_columns_and_adds_no_index(table, tmp_path, capsys):
     out = tmp_path / "clean.csv"
     assert main(["fix", str(table), "--label", "y", "-o", str(out), "-q"]) == 0

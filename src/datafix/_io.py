@@ -13,7 +13,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     The rename is atomic on one file system, so readers see the old file or the whole new one,
-    and a failure half-way (an error, a full disk, Ctrl-C) leaves no partial file behind.
+    and a failure half-way (an error, a full disk, Ctrl-C) leaves no partial file behind. The
+    file gets the permissions of the file it replaces, or those a new file gets (``0o666`` less
+    the umask), not the temporary file's owner-only ``0o600``.
 
     Examples
     --------
@@ -37,8 +39,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits ``path`` should end with: those of the file it replaces, else the umask's."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
