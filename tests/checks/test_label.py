@@ -67,3 +67,19 @@ def test_knn_votes_rows_sum_to_one():
 def test_bad_options_are_named(kw, message):
     with pytest.raises(InvalidInputError, match=message):
         find_label_issues(np.array([0, 1]), np.eye(2), **kw)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_a_rare_binary_class_does_not_trail_cleanlab(seed):
+    """6 % positives, 10 % flips, a weak signal: the kNN votes of a rare class's neighbours (mostly
+    the other class) used to shrink confident learning's count of its issues (seed 1: F1 0.608
+    against cleanlab's 0.639 on the same pred_probs); the count is now the larger of the two."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(3000, 40, n_informative=8, n_redundant=4, weights=[0.94], class_sep=0.3,
+                               random_state=seed)
+    wrong = np.random.default_rng(seed).random(len(y)) < 0.10
+    given = np.where(wrong, 1 - y, y)
+    P = cross_val_pred_probs(X, given, verbose=False, random_state=seed)
+    ours = find_label_issues(given, P, neighbors=knn_graph(X, k_neighbors=40))["is_label_issue"].to_numpy()
+    assert f1(ours, wrong) >= f1(cleanlab_find(given, P), wrong) - 0.005
