@@ -7,6 +7,7 @@ truth, and the CNN's held-out accuracy; on a GPU when there is one. Needs Fashio
 (`make data`, or --root a folder with the IDX files).
 
     .venv/bin/python benchmarks/cnn_signals.py --n 20000
+    .venv/bin/python benchmarks/cnn_signals.py --n 2000 --model logistic   # the default below 1,000 images
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.2)
     parser.add_argument("--root", default=None, help="a folder with Fashion-MNIST's IDX files (default: Debian's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="cnn", help="the audit's model: cnn (default) or logistic (on the pixels)")
     args = parser.parse_args()
     data = dfx.datasets.load_fashion_mnist("train", root=args.root)
     rng = np.random.default_rng(args.seed)
@@ -41,16 +43,16 @@ def main() -> None:
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = dfx.audit(images, given, model="cnn", random_state=args.seed, verbose=False)
+        report = dfx.audit(images, given, model=args.model, random_state=args.seed, verbose=False)
     seconds = time.perf_counter() - started
     found = report.issues["is_label_issue"].to_numpy(bool)
     wrong = given != truth
     precision = (found & wrong).sum() / max(found.sum(), 1)
     recall = (found & wrong).sum() / max(wrong.sum(), 1)
     f1 = 2 * precision * recall / max(precision + recall, 1e-12)
-    print(f"n={len(idx)}, noise {args.noise:.0%} between confusable classes, {device}: audit with model='cnn' "
+    print(f"n={len(idx)}, noise {args.noise:.0%} between confusable classes, {device}: audit with model={args.model!r} "
           f"{seconds:.0f} s; label precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}; "
-          f"{report.signals['pred_probs']}")
+          f"{report.signals.get('pred_probs', '')}")
 
 
 if __name__ == "__main__":

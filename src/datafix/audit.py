@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from datafix.checks import resolve_checks
 from datafix.data import as_test_view, as_view
 from datafix.data.labels import check_audit_labels
 from datafix.data.multilabel import check_multilabel_targets
+from datafix.data.torch_dataset import dataset_images, is_image_dataset
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
@@ -27,6 +29,7 @@ from datafix.signals import HeldOutSet, Signals, align_pred_probs, handle_non_fi
 from datafix.signals.cnn import cnn_cross_val
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
+from datafix.signals.pretrained import pretrained_extractor
 
 
 @renamed(k="k_neighbors")
@@ -46,6 +49,7 @@ def audit(
     test_features: Any = None,
     multilabel: Any = None,
     knn_backend: str = "auto",
+    weights: Any = None,
     label_fn: Callable[[Any], Any] | None = None,
     batch_size: int = 256,
     image_size: int = 32,
@@ -62,17 +66,23 @@ def audit(
     labels : str or array-like, optional
         One label per sample, or a DataFrame's label column name. torch Datasets and image
         folders bring their own.
-    features : array-like, torch.nn.Module or callable, optional
-        Features per sample, or a feature extractor for torch Datasets and image folders.
+    features : array-like, torch.nn.Module, callable or str, optional
+        Features per sample, or a feature extractor for torch Datasets, image folders and
+        (N, C, H, W) image arrays: a module, a per-item function, or the name of a torchvision or
+        timm model (``"resnet18"``, ``"timm/convnext_tiny"``) with ``weights=`` its local
+        checkpoint, run with the model's own preprocessing in batches on the device (see
+        :func:`datafix.signals.pretrained_extractor`).
     pred_probs : array-like of shape (n, K), optional
         Out-of-sample predicted probabilities from your own model, columns in the order of the
         sorted classes. Computed by cross-validation on ``features`` when not given.
     model : None, "cnn", "logistic", "linear", "mlp" or a scikit-learn classifier
-        The cross-validation model (default: logistic regression; see
-        :func:`datafix.signals.make_model`). ``"cnn"``, for images (an image folder, an
-        (N, C, H, W) array or tensor): a small ResNet trained by K-fold cross-validation gives
+        The cross-validation model (see :func:`datafix.signals.make_model`). ``"cnn"``, for
+        images (an image folder, an (N, C, H, W) array or tensor, a torch Dataset of image
+        tensors or PIL images): a small ResNet trained by K-fold cross-validation gives
         out-of-sample ``pred_probs`` and embeddings, and the embeddings become the features of
-        the kNN graph (see :func:`datafix.signals.cnn_cross_val`).
+        the kNN graph (see :func:`datafix.signals.cnn_cross_val`). Default: ``"cnn"`` for
+        images when at least :data:`CNN_MIN_IMAGES` samples are labelled and neither
+        ``features`` nor ``pred_probs`` nor ``test`` is given; logistic regression otherwise.
     cv : int, default 5
         Cross-validation folds.
     k_neighbors : int, default 40
@@ -97,6 +107,9 @@ def audit(
         and advice; the single-label checks are skipped.
     knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
         Search backend of the shared kNN graph (see :func:`datafix.signals.knn_graph`).
+    weights : str or os.PathLike, optional
+        The local checkpoint of the model named by ``features`` (a state dict saved with
+        ``torch.save(model.state_dict(), path)``); datafix never downloads weights.
     label_fn : callable, optional
         ``label_fn(item) -> label`` for torch Datasets.
     batch_size : int, default 256
@@ -143,6 +156,13 @@ def audit(
     read = {"label_fn": label_fn, "batch_size": batch_size, "image_size": image_size,
             "num_workers": num_workers, "verbose": verbose}
 
+    if isinstance(features, str):
+        features = pretrained_extractor(features, weights)
+        if isinstance(data, (str, os.PathLike)):  # an image folder: thumbnails at the network's input size
+            read["image_size"] = max(image_size, features.resize)
+    elif weights is not None:
+        raise InvalidInputError("The 'weights' argument is the checkpoint of the model that features= names (e.g. "
+                                "features='resnet18', weights='resnet18.pth'); features is not a model name.")
     view = as_view(data, labels, features=features, **read)
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
@@ -153,25 +173,20 @@ def audit(
     if not valid.any():
         raise InvalidInputError("No sample could be used: every sample is broken.")
     check_audit_labels(view)
-    use_cnn = model == "cnn"
-    if use_cnn and (features is not None or pred_probs is not None):
-        raise InvalidInputError("model='cnn' computes both the features and the pred_probs; do not pass them too.")
-    if use_cnn and view.image_shape is None:
-        raise InvalidInputError("model='cnn' needs images: an image folder, or an (N, C, H, W) array or tensor; this "
-                                f"data is {view.kind!r} without an image shape. Use model='logistic' or 'mlp'.")
+    use_cnn = _uses_cnn(model, view, given=features is not None or pred_probs is not None,
+                        test=test is not None, multilabel=Y is not None)
     image_signals = None
     if use_cnn:
-        if test is not None:
-            raise InvalidInputError("model='cnn' with test= is not supported yet: the test set would need the "
-                                    "embeddings of a model trained on all the training data. Audit without test=, "
-                                    "or pass features= from your own model.")
-        image_signals = cnn_cross_val(view.images()[torch.from_numpy(valid)], view.codes[valid],
-                                      n_classes=view.n_classes, cv=cv, random_state=rng, verbose=verbose)
+        images = (view.images()[torch.from_numpy(valid)] if view.image_shape is not None else
+                  dataset_images(view.source, valid, image_size=image_size, num_workers=num_workers or 0))
+        image_signals = cnn_cross_val(images, view.codes[valid], n_classes=view.n_classes, cv=cv, random_state=rng,
+                                      verbose=verbose, classes=view.classes)
         pred_probs = np.full((len(view), view.n_classes), np.nan)
         pred_probs[valid] = image_signals.pred_probs
         embeddings = np.full((len(view), image_signals.embeddings.shape[1]), np.nan)
         embeddings[valid] = image_signals.embeddings
         view = view.with_features(embeddings, [f"cnn{j}" for j in range(embeddings.shape[1])])
+        model = "cnn"
     test_set, test_view = None, None
     if test is not None:
         test_view = handle_non_finite(as_test_view(view, test, features=features, test_features=test_features, **read),
@@ -196,7 +211,7 @@ def audit(
     issues, outcomes, tables, test_issues = run_checks(specs, signals, options, task, view, test_view)
     params = {
         "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k_neighbors": k_neighbors,
-        "model": "cnn" if use_cnn else model if model is None or isinstance(model, str) else type(model).__name__,
+        "model": model if model is None or isinstance(model, str) else type(model).__name__,
         "nan_policy": nan_policy, "checks": [s.name for s in specs if s.target == "train"], "knn_backend": knn_backend,
         "n_test_samples": None if test_view is None else len(test_view),
         "check_params": {name: dict(p) for name, p in options.items()},
@@ -205,6 +220,36 @@ def audit(
     }
     return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues,
                   audited=(data, labels, view))
+
+
+#: The fewest labelled images for which the audit's default model is the CNN: below it, a network
+#: trained from scratch learns too little, and logistic regression on the pixels is the default.
+#: Fashion-MNIST subsets with 20 % confusable noise, label F1 logistic / CNN on 2 cores
+#: (``benchmarks/cnn_signals.py --n N --model M``): 250 images 0.556 / 0.517, 500 0.554 / 0.547,
+#: 1,000 0.627 / 0.658 (12 s / 36 s), 2,000 0.645 / 0.693, 5,000 0.661 / 0.761.
+CNN_MIN_IMAGES = 1000
+
+
+def _uses_cnn(model: Any, view: Any, *, given: bool, test: bool, multilabel: bool) -> bool:
+    """Whether the audit trains the CNN: asked for with model='cnn', or the default for enough images."""
+    images = view.image_shape is not None or (view.kind == "torch" and is_image_dataset(view.source))
+    if model == "cnn":
+        if given:
+            raise InvalidInputError("model='cnn' computes both the features and the pred_probs; do not pass them too.")
+        if not images:
+            raise InvalidInputError(
+                "model='cnn' needs images: an image folder, an (N, C, H, W) array or tensor, or a torch Dataset of "
+                f"images; this data is {view.kind!r} without an image shape. Use model='logistic' or 'mlp'.")
+        if test:
+            raise InvalidInputError("model='cnn' with test= is not supported yet: the test set would need the "
+                                    "embeddings of a model trained on all the training data. Audit without test=, "
+                                    "or pass features= from your own model.")
+        if multilabel:
+            raise InvalidInputError("model='cnn' trains on one label per sample; for multilabel= pass features= "
+                                    "or pred_probs= from your own model.")
+        return True
+    return (model is None and images and not (given or test or multilabel) and view.codes is not None
+            and int(view.valid.sum()) >= CNN_MIN_IMAGES)
 
 
 def _check_options(check_params: Mapping[str, Mapping[str, Any]] | None, specs: list[Any]) -> dict[str, dict]:

@@ -114,13 +114,31 @@ def test_thumbnails_of_flagged_images(tmp_path):
     images[int(report.issues.index.get_indexer(report.flagged("label").index[:1])[0])] = str(tmp_path / "missing.png")
     page = report.to_html(images=images)
     uris = [part.split("'")[0] for part in page.split("<img src='")[1:]]
-    assert 0 < len(uris) <= 3 * 24
+    assert 0 < len(uris) <= 100 + 2 * 24  # the label gallery, then at most 24 per other section
     second = report.flagged("label").index[1]
     expected = dfx.report.html.thumbnail(digits.images[report.issues.index.get_loc(second)])
     assert expected in uris  # the second flagged sample, as rendered; the first (a missing file) is skipped
     shown = Image.open(io.BytesIO(base64.b64decode(uris[0].split(",", 1)[1])))
     assert shown.size == (64, 64)
     assert "<script" not in page
+
+
+def test_label_gallery_shows_the_100_most_likely_issues_with_given_suggested_and_score():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    data = dfx.datasets.load_noisy("digits", noise=0.2, random_state=0)
+    report = dfx.audit(data.X, labels=data.y, checks=["label"], verbose=False)
+    flagged = report.flagged("label")
+    assert len(flagged) > 100
+    page = report.to_html(images=list(digits.images[: len(data.y)]))
+    gallery = page.split("The 100 most likely label issues", 1)[1]
+    captions = [part.split("</figcaption>")[0].split("<br>") for part in gallery.split("<figcaption")[1:]]
+    assert len(captions) == 100
+    top = flagged.head(100)
+    assert [c[0].split(">", 1)[1] for c in captions] == [str(i) for i in top.index]  # most likely first
+    assert captions[0][1] == f"{top['given_label'].iloc[0]} \u2192 {top['suggested_label'].iloc[0]}"
+    assert [float(c[2].removeprefix("score ")) for c in captions] == pytest.approx(top["label_score"].tolist(), abs=5e-4)
 
 
 def test_duplicate_groups_get_thumbnails():

@@ -71,3 +71,106 @@ def test_bad_input_is_named():
 
 def test_epoch_budget():
     assert default_epochs(16_000) == 9 and default_epochs(48_000) == 3 and default_epochs(30) == 150
+
+
+class PILImages(torch.utils.data.Dataset):
+    """A torch Dataset of (PIL image, label) pairs, as torchvision's datasets without a transform."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        return Image.fromarray(self.x[i, 0]), int(self.y[i])
+
+
+def test_a_torch_dataset_of_images_audits_with_cnn_signals_like_the_array():
+    x, y = two_shapes(30)
+    y_noisy = y.copy()
+    y_noisy[[0, 40]] = 1 - y_noisy[[0, 40]]
+    from_array = dfx.audit(x, y_noisy, model="cnn", cv=3, verbose=False)
+    tensors = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y_noisy))
+    from_tensors = dfx.audit(tensors, model="cnn", cv=3, verbose=False)
+    from_pil = dfx.audit(PILImages(x, y_noisy), model="cnn", cv=3, verbose=False)
+    for report in (from_tensors, from_pil):  # same pixels, same seed: the same signals and flags
+        np.testing.assert_allclose(report.issues["label_score"], from_array.issues["label_score"], atol=1e-6)
+        assert report.params["model"] == "cnn" and "small ResNet" in report.signals["pred_probs"]
+    assert {0, 40} <= set(np.flatnonzero(from_tensors.issues["is_label_issue"].to_numpy(bool)))
+
+
+def test_large_dataset_images_are_shrunk_to_image_size():
+    from datafix.data.torch_dataset import dataset_images
+
+    x = torch.arange(4 * 3 * 64 * 64, dtype=torch.float32).reshape(4, 3, 64, 64) % 255
+    ds = torch.utils.data.TensorDataset(x.to(torch.uint8), torch.zeros(4))
+    out = dataset_images(ds, np.array([True, False, True, True]), image_size=32)
+    assert out.shape == (3, 3, 32, 32) and out.dtype == torch.uint8
+    expected = torch.nn.functional.avg_pool2d(x.to(torch.uint8).float()[[0, 2, 3]], 2).round()
+    torch.testing.assert_close(out.float(), expected)
+
+
+def test_images_of_mixed_sizes_get_a_clear_error():
+    x, y = two_shapes(6)
+    items = [(torch.from_numpy(im), int(label)) for im, label in zip(x, y, strict=True)]
+    items[5] = (torch.zeros(1, 16, 16, dtype=torch.uint8), 1)
+    with pytest.raises(InvalidInputError, match=r"different sizes: \(1, 12, 12\) at item 0 and \(1, 16, 16\) at item 5.*"
+                                                 r"Resize them in the dataset's transform"):
+        dfx.audit(items_dataset(items), model="cnn", cv=2, verbose=False)
+    items[5] = (torch.zeros(3, 12, 12, dtype=torch.uint8), 1)  # one RGB image among grayscale ones
+    with pytest.raises(InvalidInputError, match=r"\(3, 12, 12\) at item 5"):
+        dfx.audit(items_dataset(items), model="cnn", cv=2, verbose=False)
+    with pytest.raises(InvalidInputError, match=r"samples have different shapes: \(1, 12, 12\) at 0 and \(1, 16, 16\) "
+                                                 r"at 5.*image folder"):
+        dfx.audit([im for im, _ in items[:5]] + [np.zeros((1, 16, 16))], y, model="cnn", verbose=False)
+
+
+def items_dataset(items: list) -> torch.utils.data.Dataset:
+    class Items(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(items)
+
+        def __getitem__(self, i: int):
+            return items[i]
+
+    return Items()
+
+
+def test_a_folder_mixing_grayscale_and_rgb_images_audits_with_the_cnn(tmp_path):
+    x, y = two_shapes(16)
+    for name in ("vertical", "horizontal"):
+        (tmp_path / name).mkdir()
+    for i, (img, label) in enumerate(zip(x, y, strict=True)):
+        picture = Image.fromarray(img[0])
+        (picture.convert("RGB") if i % 2 else picture).save(tmp_path / ("vertical", "horizontal")[label] / f"{i}.png")
+    report = dfx.audit(tmp_path, model="cnn", cv=2, image_size=12, verbose=False)
+    assert report.params["model"] == "cnn" and len(report.issues) == 32
+    assert report.issues["is_label_issue"].sum() <= 4
+
+
+def test_a_class_with_fewer_samples_than_folds_is_named_in_a_warning():
+    x, y = two_shapes(20)
+    y = np.where(np.arange(40) < 2, "rare", np.where(y == 0, "vertical", "horizontal"))
+    with pytest.warns(UserWarning, match=r"Class 'rare' \(2 samples\) has fewer samples than the 3 folds"):
+        report = dfx.audit(x, y, model="cnn", cv=3, verbose=False)
+    assert len(report.issues) == 40
+    with pytest.raises(InvalidInputError, match=r"Class 'b' \(1 sample\) has too few samples for 3-fold"):
+        dfx.audit(x[:4], ["a", "a", "a", "b"], model="cnn", cv=3, verbose=False)
+
+
+def test_the_cnn_is_the_default_for_enough_images_only(monkeypatch):
+    import importlib
+
+    audit_module = importlib.import_module("datafix.audit")
+    from datafix.signals import cnn
+
+    x, y = two_shapes(12)
+    monkeypatch.setattr(cnn, "MIN_STEPS", 10)
+    monkeypatch.setattr(audit_module, "CNN_MIN_IMAGES", 24)
+    assert dfx.audit(x, y, cv=2, verbose=False).params["model"] == "cnn"
+    assert dfx.audit(x[:23], y[:23], cv=2, verbose=False).params["model"] is None  # too few: logistic on pixels
+    assert "small ResNet" not in dfx.audit(x[:23], y[:23], cv=2, verbose=False).signals.get("pred_probs", "")
+    flat = x.reshape(24, -1).astype(float)
+    assert dfx.audit(flat, y, cv=2, verbose=False).params["model"] is None  # a table: never the CNN
+    assert dfx.audit(x, y, features=flat, cv=2, verbose=False).params["model"] is None  # your features win

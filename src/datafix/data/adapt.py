@@ -13,7 +13,7 @@ import torch
 from datafix.data.arrays import as_feature_matrix, from_arrays
 from datafix.data.frame import from_frame
 from datafix.data.image_folder import from_image_folder
-from datafix.data.torch_dataset import from_torch_dataset
+from datafix.data.torch_dataset import embed_images, from_torch_dataset
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError
 
@@ -44,7 +44,7 @@ def as_view(
     features : array-like, torch.nn.Module or callable, optional
         Features replacing the defaults (array sources: the array itself; DataFrames: the other
         columns; image folders: thumbnails). A module or a per-item function applies to torch
-        Datasets and image folders.
+        Datasets and image folders; a module also to (N, C, H, W) image arrays and tensors.
     label_fn : callable, optional
         ``label_fn(item) -> label`` for a torch Dataset.
     batch_size : int, default 256
@@ -88,10 +88,13 @@ def as_view(
         )
     if label_fn is not None:
         raise InvalidInputError("The 'label_fn' argument only applies to torch Datasets.")
+    if isinstance(features, torch.nn.Module) and _is_image_array(data):
+        view = from_arrays(data, labels)
+        return view.with_features(embed_images(features, data, batch_size))
     if is_extractor:
         raise InvalidTypeError(
-            "A feature module or function applies to torch Datasets and image folders; for arrays "
-            "and DataFrames pass the features as an array."
+            "A feature module or function applies to torch Datasets, image folders and (N, C, H, W) image "
+            "arrays; for other arrays and DataFrames pass the features as an array."
         )
     if isinstance(data, pd.DataFrame):
         view = from_frame(data, labels)
@@ -105,3 +108,8 @@ def as_view(
     if features is not None:
         view = view.with_features(as_feature_matrix(features, name="features", n=len(view)))
     return view
+
+
+def _is_image_array(data: Any) -> bool:
+    shape = getattr(data, "shape", None)
+    return isinstance(data, (np.ndarray, torch.Tensor)) and len(shape) == 4 and shape[1] in (1, 3, 4)

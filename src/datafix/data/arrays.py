@@ -67,6 +67,7 @@ def as_feature_matrix(X: Any, *, name: str = "features", n: int | None = None) -
     try:
         arr = np.asarray(X)
     except ValueError as err:
+        _check_sample_shapes(X, name)
         raise InvalidInputError(f"The {name!r} argument must be a rectangular array: {err}") from None
     if arr.dtype.kind not in "biuf":
         raise InvalidTypeError(
@@ -85,6 +86,19 @@ def as_feature_matrix(X: Any, *, name: str = "features", n: int | None = None) -
     if arr.shape[1] == 0 and arr.shape[0] > 0:
         raise InvalidInputError(f"The {name!r} argument has no feature columns (shape {arr.shape[:1] + (0,)}).")
     return arr.astype(np.float64, copy=arr.dtype != np.float64)
+
+
+def _check_sample_shapes(X: Any, name: str) -> None:
+    """A clear error when a list of samples (arrays, tensors, images) mixes shapes."""
+    if not isinstance(X, (list, tuple)):
+        return
+    shapes = [tuple(np.shape(x)) for x in X]
+    odd = next((i for i, s in enumerate(shapes) if s != shapes[0]), None)
+    if odd is not None:
+        raise InvalidInputError(
+            f"The {name!r} samples have different shapes: {shapes[0]} at 0 and {shapes[odd]} at {odd}. Give samples "
+            "of one shape: for images, resize them to one size, or save them in an image folder (one subfolder per "
+            "class), whose images datafix resizes.")
 
 
 def _labels_for(labels: Any, index: pd.Index) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -254,11 +254,32 @@ def _run_module(module: torch.nn.Module, inputs: list[torch.Tensor], device: tor
         raise InvalidInputError(
             f"The dataset's inputs (item[0]) cannot be stacked into a batch for the feature module: {err}"
         ) from None
-    if not batch.is_floating_point():
+    if not batch.is_floating_point() and not getattr(module, "accepts_uint8", False):
         batch = batch.float()
     with torch.inference_mode():
         out = module(batch)
     return out.detach().float().flatten(1).cpu().numpy().astype(np.float64)
+
+
+def embed_images(module: torch.nn.Module, images: Any, batch_size: int = 256) -> np.ndarray:
+    """``module``'s outputs for an (N, C, H, W) image array or tensor, in batches on the module's
+    device, as a float64 matrix (N, D).
+
+    Examples
+    --------
+    >>> embed_images(torch.nn.Flatten(), torch.ones(3, 1, 2, 2)).shape
+    (3, 4)
+    """
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    device = _module_device(module)
+    was_training = module.training
+    module.eval()
+    try:
+        chunks = [_run_module(module, list(torch.as_tensor(images[start:start + batch_size])), device)
+                  for start in range(0, len(images), batch_size)]
+    finally:
+        module.train(was_training)
+    return np.concatenate(chunks) if chunks else np.zeros((0, 0))
 
 
 def _module_device(module: torch.nn.Module) -> torch.device:
@@ -293,3 +314,72 @@ def _encode_partial(raw: Any, broken: dict[int, str], index: pd.Index) -> tuple[
     codes = np.full(len(index), -1, dtype=np.int64)
     codes[ok] = codes_ok
     return codes, classes
+
+
+def dataset_images(dataset: Any, valid: np.ndarray, *, image_size: int = 32, num_workers: int = 0) -> torch.Tensor:
+    """The inputs (``item[0]``) of the ``valid`` items as one image batch (N, C, H, W).
+
+    Items may hold tensors or arrays of shape (C, H, W) or (H, W), or PIL images. All must have
+    one size; images larger than ``image_size`` on a side are shrunk (area averaging) to
+    ``image_size`` x ``image_size``, as an image folder's thumbnails are. uint8 stays uint8,
+    anything else becomes float32.
+
+    Examples
+    --------
+    >>> from torch.utils.data import TensorDataset
+    >>> ds = TensorDataset(torch.zeros(4, 1, 28, 28, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]))
+    >>> dataset_images(ds, np.ones(4, bool)).shape
+    torch.Size([4, 1, 28, 28])
+    """
+    positions = np.flatnonzero(valid)
+    images: list[torch.Tensor] = []
+    first_shape: tuple[int, ...] | None = None
+    for batch in _batches(torch.utils.data.Subset(dataset, positions.tolist()), 256, num_workers):
+        for j, item, error in batch:
+            position = int(positions[j])
+            if error is not None:
+                raise InvalidInputError(f"Item {position} of the dataset failed to load: {error}")
+            x = _as_chw(_first(item), position)
+            if first_shape is None:
+                first_shape = tuple(x.shape)
+            elif tuple(x.shape) != first_shape:
+                raise InvalidInputError(
+                    f"The dataset's images have different sizes: {first_shape} at item {int(positions[0])} and "
+                    f"{tuple(x.shape)} at item {position}; the CNN needs one size. Resize them in the dataset's "
+                    "transform (e.g. torchvision.transforms.Resize((32, 32))), or audit an image folder, whose "
+                    "images datafix resizes.")
+            images.append(x)
+    batch = torch.stack(images)
+    if max(batch.shape[-2:]) > image_size:
+        floats = torch.nn.functional.interpolate(batch.float(), size=(image_size, image_size), mode="area")
+        batch = floats.round().clamp(0, 255).to(torch.uint8) if batch.dtype == torch.uint8 else floats
+    return batch if batch.dtype == torch.uint8 else batch.to(torch.float32)
+
+
+def is_image_dataset(dataset: Any) -> bool:
+    """Whether the dataset's first item holds an image: a (C, H, W) tensor or array with 1, 3 or 4
+    channels, or a PIL image."""
+    if len(dataset) == 0:
+        return False
+    try:
+        x = _first(dataset[0])
+    except Exception:  # noqa: BLE001 - an unreadable first item: not known to be images
+        return False
+    if hasattr(x, "mode") and hasattr(x, "size") and hasattr(x, "convert"):
+        return True
+    shape = tuple(getattr(x, "shape", ()))
+    return len(shape) == 3 and shape[0] in (1, 3, 4) and min(shape[1:]) >= 8
+
+
+def _as_chw(x: Any, position: int) -> torch.Tensor:
+    if hasattr(x, "mode") and hasattr(x, "convert"):  # a PIL image
+        x = np.array(x.convert("RGB") if x.mode not in ("L", "RGB") else x)  # a writable copy
+        x = x[None] if x.ndim == 2 else np.moveaxis(x, -1, 0)
+    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if t.ndim == 2:
+        t = t[None]
+    if t.ndim != 3 or t.shape[0] not in (1, 3, 4):
+        raise InvalidInputError(
+            f"Item {position} of the dataset is not an image (C, H, W) with 1, 3 or 4 channels: its input has shape "
+            f"{tuple(t.shape)}. model='cnn' needs images; pass features= or pred_probs= for other data.")
+    return t

@@ -28,7 +28,8 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", 
 
     ``images``: the audited samples, indexable by position (a Dataset, a list or array of images,
     file paths), to show thumbnails of the flagged samples; by default the plan's source when it
-    holds images. Thumbnails are inline PNG (data URIs), at most 24 per section.
+    holds images. Thumbnails are inline PNG (data URIs): the 100 most likely label issues, at most
+    24 samples in every other section.
 
     Examples
     --------
@@ -94,6 +95,7 @@ def _plural(n: int, word: str) -> str:
 
 
 THUMBNAILS = 24  # per section
+LABEL_THUMBNAILS = 100  # the label-issue gallery: the 100 most likely label issues
 
 
 class _PlanImages:
@@ -139,12 +141,12 @@ def thumbnail(item: Any, size: int = 64) -> str | None:
 
 
 def _gallery(report: Any, images: Any, flagged: pd.DataFrame | None, caption: Any,
-             title: str = "The first flagged samples") -> list[str]:
+             title: str = "The first flagged samples", limit: int = THUMBNAILS) -> list[str]:
     if images is None or flagged is None or not len(flagged):
         return []
-    positions = report.issues.index.get_indexer(flagged.index[:THUMBNAILS])
+    positions = report.issues.index.get_indexer(flagged.index[:limit])
     cells = []
-    for (idx, row), pos in zip(flagged.head(THUMBNAILS).iterrows(), positions, strict=True):
+    for (idx, row), pos in zip(flagged.head(limit).iterrows(), positions, strict=True):
         try:
             uri = thumbnail(images[int(pos)])
         except Exception:  # an unreadable sample: no thumbnail
@@ -152,8 +154,12 @@ def _gallery(report: Any, images: Any, flagged: pd.DataFrame | None, caption: An
         if uri is not None:
             cells.append(f"<figure style='display:inline-block;margin:4px;text-align:center'><img src='{uri}' "
                          f"width=64 alt='sample {_e(idx)}'><figcaption class=muted style='font-size:.7rem'>{_e(idx)}"
-                         f"<br>{_e(caption(row))}</figcaption></figure>")
+                         f"<br>{_caption(caption(row))}</figcaption></figure>")
     return [f"<h3>{_e(title)}</h3><div>{''.join(cells)}</div>"] if cells else []
+
+
+def _caption(lines: str | tuple[str, ...]) -> str:
+    return "<br>".join(_e(line) for line in ((lines,) if isinstance(lines, str) else lines))
 
 
 def _duplicate_gallery(report: Any, images: Any) -> list[str]:
@@ -260,8 +266,11 @@ def _label_issues(report, outcome: Any = None, images: Any = None, values: pd.Da
             rows.append(f"<tr><th class=l>{_e(given)}</th>{cells}</tr>")
         out.append("<h3>Given (rows) vs suggested (columns) label</h3>"
                    f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>")
-    out += _gallery(report, images, flagged, lambda r: f"{r.get('given_label', '')} \u2192 {r.get('suggested_label', '')}",
-                    "The first flagged samples (given \u2192 suggested label)")
+    shown = label_display(report, flagged[[c for c in ("given_label", "suggested_label", "label_score") if c in flagged]])
+    out += _gallery(report, images, shown, lambda r: (f"{r.get('given_label', '')} \u2192 {r.get('suggested_label', '')}",
+                                   f"score {r.get('label_score', float('nan')):.3f}"),
+                    f"The {min(len(flagged), LABEL_THUMBNAILS)} most likely label issues (given \u2192 suggested "
+                    "label, label score: lower is more likely wrong)", limit=LABEL_THUMBNAILS)
     return out
 
 

@@ -10,11 +10,13 @@ from datafix.signals.pred_probs import (
     cross_val_pred_probs,
     make_model,
 )
+from datafix.signals.pretrained import PretrainedExtractor, pretrained_extractor
 from datafix.signals.probe import TorchProbeClassifier
 
 __all__ = [
     "KNNGraph",
     "MissingSignalError",
+    "PretrainedExtractor",
     "Signals",
     "HeldOutSet",
     "ImageSignals",
@@ -28,4 +30,5 @@ __all__ = [
     "knn_graph",
     "knn_query",
     "make_model",
+    "pretrained_extractor",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from datafix._validation import (
     seed_from,
 )
 from datafix.errors import InvalidInputError
+from datafix.signals.pred_probs import fold_count
 
 
 class _Block(nn.Module):
@@ -156,6 +158,7 @@ def cnn_cross_val(
     device: Any = None,
     random_state: RandomState = 0,
     verbose: bool = True,
+    classes: Any = None,
 ) -> ImageSignals:
     """Out-of-sample ``pred_probs`` and embeddings by K-fold training of :class:`SmallResNet`.
 
@@ -168,7 +171,8 @@ def cnn_cross_val(
     n_classes : int, optional
         K (default: ``labels.max() + 1``).
     cv : int, default 5
-        Folds (capped by the largest class; every class needs 2 samples in some fold's training).
+        Folds (capped by the largest class; the rules for small classes are those of
+        :func:`datafix.signals.cross_val_pred_probs`).
     epochs : int, optional
         Epochs per fold (default: :func:`default_epochs`).
     batch_size : int, default 128
@@ -183,6 +187,8 @@ def cnn_cross_val(
         Seeds the fold split, the weights, the batches and the augmentation.
     verbose : bool, default True
         Show progress per fold and epoch.
+    classes : array-like of shape (K,), optional
+        The user's label values of the codes, for warnings and errors (default: the codes).
 
     Returns
     -------
@@ -205,16 +211,14 @@ def cnn_cross_val(
     if len(labels) != len(x):
         raise InvalidInputError(f"{len(labels)} labels for {len(x)} images.")
     k = int(labels.max()) + 1 if n_classes is None else n_classes
-    cv = check_int(cv, "cv", minimum=2)
-    counts = np.bincount(labels, minlength=k)
-    n_splits = min(cv, int(counts.max()))
-    if n_splits < 2:
-        raise InvalidInputError("Cross-validation needs a class with at least 2 samples.")
+    n_splits = fold_count(labels, k, check_int(cv, "cv", minimum=2), classes)
     rng = check_random_state(random_state)
     seed = seed_from(rng)
     dev = resolve_device(device)
     height, width_px = x.shape[2], x.shape[3]
-    folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
     n_train = len(labels) - len(folds[0][1])
     n_epochs = default_epochs(n_train, batch_size) if epochs is None else check_int(epochs, "epochs", minimum=1)
     P = np.zeros((len(labels), k))

@@ -87,6 +87,9 @@ def describe_features(features: Any, view: Any) -> str:
 
     width = f"{view.features.shape[1]} columns"
     if isinstance(features, torch.nn.Module):
+        name = getattr(features, "name", None)
+        if isinstance(name, str) and getattr(features, "weights", None) is not None:  # a PretrainedExtractor
+            return f"{name} embeddings, weights from {str(features.weights)!r} ({width})"
         return f"computed by {type(features).__name__} ({width})"
     if callable(features):
         return f"computed by {getattr(features, '__name__', 'a function')} ({width})"

@@ -112,6 +112,34 @@ def _classes_with_counts(names: np.ndarray, counts: np.ndarray) -> str:
     return f"Class {shown} has" if len(names) == 1 else f"Classes {shown}{more} have"
 
 
+def fold_count(labels: np.ndarray, k: int, cv: int, classes: Any = None) -> int:
+    """The number of cross-validation folds, ``min(cv, size of the largest class)``, with the
+    small-class rules of :func:`cross_val_pred_probs`: an error when no class has 2 samples or
+    when a fold would train on one class only, a warning naming the classes (in the user's
+    label values ``classes``) that have fewer samples than folds."""
+    counts = np.bincount(labels, minlength=k)
+    names = np.arange(k) if classes is None else np.asarray(classes)
+    n_splits = min(cv, int(counts.max()))
+    if n_splits < 2:
+        raise InvalidInputError(
+            "Out-of-sample probabilities need at least one class with 2 samples; every class has "
+            "one. Pass pred_probs= instead."
+        )
+    small = np.flatnonzero((counts > 0) & (counts < n_splits))
+    if small.size and int((counts >= 2).sum()) < 2:
+        # a fold that holds out a tiny class leaves a single class to train on: nothing to learn
+        raise InvalidInputError(
+            f"{_classes_with_counts(names[small], counts[small])} too few samples for {n_splits}-fold "
+            "cross-validation: a fold that holds such a sample out trains on one class only. Add samples "
+            "of that class, drop its rows, or pass pred_probs= from your own model."
+        )
+    if small.size:
+        warn_user(
+            f"{_classes_with_counts(names[small], counts[small])} fewer samples than the {n_splits} folds; "
+            "in folds where such a class is missing from training, its predicted probability is 0.")
+    return n_splits
+
+
 def cross_val_pred_probs(
     features: np.ndarray,
     labels: np.ndarray,
@@ -165,26 +193,7 @@ def cross_val_pred_probs(
     rng = check_random_state(random_state)
     labels = np.asarray(labels, dtype=np.int64)
     k = int(labels.max()) + 1 if n_classes is None else n_classes
-    counts = np.bincount(labels, minlength=k)
-    names = np.arange(k) if classes is None else np.asarray(classes)
-    n_splits = min(cv, int(counts.max()))
-    if n_splits < 2:
-        raise InvalidInputError(
-            "Out-of-sample probabilities need at least one class with 2 samples; every class has "
-            "one. Pass pred_probs= instead."
-        )
-    small = np.flatnonzero((counts > 0) & (counts < n_splits))
-    if small.size and int((counts >= 2).sum()) < 2:
-        # a fold that holds out a tiny class leaves a single class to train on: nothing to learn
-        raise InvalidInputError(
-            f"{_classes_with_counts(names[small], counts[small])} too few samples for {n_splits}-fold "
-            "cross-validation: a fold that holds such a sample out trains on one class only. Add samples "
-            "of that class, drop its rows, or pass pred_probs= from your own model."
-        )
-    if small.size:
-        warn_user(
-            f"{_classes_with_counts(names[small], counts[small])} fewer samples than the {n_splits} folds; "
-            "in folds where such a class is missing from training, its predicted probability is 0.")
+    n_splits = fold_count(labels, k, cv, classes)
     seed = seed_from(rng)
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     P = np.zeros((len(labels), k))
