@@ -170,6 +170,7 @@ def main() -> None:
     if not args.no_write:
         write_section("end_to_end", "\n".join([
             "## End to end: accuracy of the model trained after the fix", "",
+            REGIME_NOTE, "",
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch "
             f"{torch.__version__}, datafix {dfx.__version__}. Command: `.venv/bin/python benchmarks/end_to_end.py "
             f"--seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}`.", "",
@@ -177,6 +178,16 @@ def main() -> None:
             *[f"- {v}" for v in verdict], "", TAIL_NOTE.format(
                 "; ".join(f"{noise_model} noise, {name}" for noise_model, name in
                           summary.index[summary["rarest label wrong"] > 0.5]) or "none")]))
+
+
+#: What this table is since issue 17: the small embedded cases, kept as the regime where no cleaner
+#: can close the gap.
+REGIME_NOTE = (
+    "**The regime of this table: tiny embedded sets where most tail labels are impostors.** With 32 to 318 "
+    "training rows, a long tail and 25 % noise, the rarest label's carriers are mostly wrong in six of the eight "
+    "cases (the bound below), and no label cleaner can learn the class from them. The 90 % gap-recovery target "
+    "belongs to the end-to-end benchmark on noisy, long-tailed Fashion-MNIST (issue 17, benchmark 2), not to "
+    "this table.")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,13 @@ from datafix.data.torch_dataset import dataset_images, is_image_dataset
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
-from datafix.signals import HeldOutSet, Signals, align_pred_probs, handle_non_finite
+from datafix.signals import (
+    HeldOutSet,
+    Signals,
+    align_pred_probs,
+    check_pred_probs,
+    handle_non_finite,
+)
 from datafix.signals.cnn import cnn_cross_val
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
@@ -74,7 +80,8 @@ def audit(
         :func:`datafix.signals.pretrained_extractor`).
     pred_probs : array-like of shape (n, K), optional
         Out-of-sample predicted probabilities from your own model, columns in the order of the
-        sorted classes. Computed by cross-validation on ``features`` when not given.
+        sorted classes. Computed by cross-validation on ``features`` when not given. With
+        ``multilabel``: shape (n, L), each label's probability (sigmoid outputs).
     model : None, "cnn", "logistic", "linear", "mlp" or a scikit-learn classifier
         The cross-validation model (see :func:`datafix.signals.make_model`). ``"cnn"``, for
         images (an image folder, an (N, C, H, W) array or tensor, a torch Dataset of image
@@ -167,7 +174,12 @@ def audit(
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
     names, Y = (None, None) if multilabel is None else check_multilabel_targets(multilabel, len(view))
-    view, pred_probs = (view, None) if pred_probs is None else align_pred_probs(view, pred_probs)
+    if pred_probs is not None and Y is not None:  # one probability per label
+        given, pred_probs = pred_probs, np.full(Y.shape, np.nan)
+        pred_probs[view.valid] = check_pred_probs(np.asarray(given)[view.valid] if len(given) == len(view) else given,
+                                                  n=int(view.valid.sum()), n_classes=Y.shape[1], multilabel=True)
+    elif pred_probs is not None:
+        view, pred_probs = align_pred_probs(view, pred_probs)
     view = handle_non_finite(view, nan_policy)
     valid = view.valid
     if not valid.any():

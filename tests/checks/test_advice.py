@@ -46,7 +46,8 @@ def test_multilabel_audit_reports_per_label_imbalance():
     np.testing.assert_array_equal(flagged, Y["c"].to_numpy(bool))
     assert np.isnan(report.issues["rare_label_score"].iloc[5])
     assert report.summary().loc["label_imbalance", "count"] == Y["c"].sum()
-    assert not report.checks["label"].ran and "pos_weight" in report.checks["label_imbalance"].advice
+    assert "pos_weight" in report.checks["label_imbalance"].advice
+    assert report.checks["label"].ran and "suspect_labels" in report.issues  # issue 19: label sets are checked too
 
 
 def test_multilabel_audit_bad_input():

@@ -175,6 +175,9 @@ class Relabel(Step):
     reads_label_check: ClassVar[bool] = True
 
     def propose(self, report, alive):
+        if "suspect_labels" in report.issues:
+            raise InvalidInputError("Relabel sets one suggested label per sample; this report is multilabel. Use "
+                                    "DropLabelIssues(), or fix the label sets named in the report's suspect_labels.")
         conf = _column(report, "suggested_confidence").to_numpy(float)
         flagged = _column(report, "is_label_issue").fillna(False).to_numpy(bool) & alive
         pos = np.flatnonzero(flagged & (np.nan_to_num(conf) >= self.min_confidence))

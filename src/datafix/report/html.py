@@ -251,9 +251,15 @@ def _label_issues(report, outcome: Any = None, images: Any = None, values: pd.Da
     flagged = report.flagged("label")
     out = [f"<h2>Label issues</h2><p>{len(flagged):,} {_plural(len(flagged), 'sample')} flagged; the "
            f"{min(len(flagged), MAX_ROWS)} most likely wrong:</p>"]
-    cols = [c for c in ("label_score", "given_label", "suggested_label", "suggested_confidence") if c in flagged]
+    cols = [c for c in ("label_score", "given_label", "suggested_label", "suggested_confidence", "suspect_labels")
+            if c in flagged]
     out.append(_table(_with_values(label_display(report, flagged[cols].head(MAX_ROWS)), values),
-                      left=("given_label", "suggested_label")))
+                      left=("given_label", "suggested_label", "suspect_labels")))
+    if "suspect_labels" in flagged:  # multilabel: no given -> suggested matrix; the gallery names the labels
+        out += _gallery(report, images, flagged, lambda r: (r["suspect_labels"], f"score {r['label_score']:.3f}"),
+                        f"The {min(len(flagged), LABEL_THUMBNAILS)} most likely label issues (+label: looks missing, "
+                        "-label: looks spurious)", limit=LABEL_THUMBNAILS)
+        return out
     if len(flagged):
         shown = label_display(report, flagged[["given_label", "suggested_label"]])
         matrix = pd.crosstab(shown["given_label"].astype(str), shown["suggested_label"].astype(str))

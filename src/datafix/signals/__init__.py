@@ -9,6 +9,7 @@ from datafix.signals.pred_probs import (
     check_pred_probs,
     cross_val_pred_probs,
     make_model,
+    multilabel_pred_probs,
 )
 from datafix.signals.pretrained import PretrainedExtractor, pretrained_extractor
 from datafix.signals.probe import TorchProbeClassifier
@@ -30,5 +31,6 @@ __all__ = [
     "knn_graph",
     "knn_query",
     "make_model",
+    "multilabel_pred_probs",
     "pretrained_extractor",
 ]

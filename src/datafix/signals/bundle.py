@@ -12,7 +12,7 @@ import pandas as pd
 from datafix._validation import RandomState, check_random_state, renamed, seed_from
 from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
-from datafix.signals.pred_probs import cross_val_pred_probs
+from datafix.signals.pred_probs import cross_val_pred_probs, multilabel_pred_probs
 
 SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats", "multilabel",
                 "test")
@@ -154,6 +154,9 @@ class Signals:
         if name == "pred_probs":
             if self._given_pred_probs is not None:
                 return None
+            if self.multilabel is not None:
+                return None if self.features is not None else (
+                    "no pred_probs were given and there are no features to compute them from")
             if self.labels is None:
                 return "no labels to cross-validate"
             if self.features is None:
@@ -173,10 +176,17 @@ class Signals:
 
     @cached_property
     def pred_probs(self) -> np.ndarray:
-        """Out-of-sample predicted probabilities (n, K): given, or by cross-validation."""
+        """Out-of-sample predicted probabilities (n, K): given, or by cross-validation. For
+        multilabel targets (n, L): each label's probability (see :func:`multilabel_pred_probs`)."""
         if self._given_pred_probs is not None:
             return self._given_pred_probs
         self._require("pred_probs")
+        if self.multilabel is not None:
+            P = multilabel_pred_probs(self.features, self.multilabel, model=self.model, cv=self.cv,
+                                      random_state=self._seeds["pred_probs"], verbose=self.verbose)
+            self.provenance["pred_probs"] = (f"{self.cv}-fold cross-validation of {_describe(self.model)}, one model "
+                                             "per label")
+            return P
         P = cross_val_pred_probs(
             self.features, self.labels, n_classes=self.n_classes, model=self.model, cv=self.cv,
             random_state=self._seeds["pred_probs"], verbose=self.verbose, classes=self.classes,

@@ -28,11 +28,13 @@ from datafix.signals.probe import TorchProbeClassifier
 MODEL_NAMES = ("logistic", "linear", "mlp")
 
 
-def check_pred_probs(pred_probs: Any, n: int, n_classes: int, *, atol: float = 1e-3) -> np.ndarray:
+def check_pred_probs(pred_probs: Any, n: int, n_classes: int, *, atol: float = 1e-3,
+                     multilabel: bool = False) -> np.ndarray:
     """Validate user-given predicted probabilities and return them as float64 (n, K).
 
     Raises an error naming ``pred_probs`` for a wrong shape, NaN/inf, negative values, or rows
-    that do not sum to 1 (within ``atol``).
+    that do not sum to 1 (within ``atol``). ``multilabel``: one probability per label, each in
+    [0, 1], rows need not sum to 1.
 
     Examples
     --------
@@ -46,8 +48,9 @@ def check_pred_probs(pred_probs: Any, n: int, n_classes: int, *, atol: float = 1
     except (TypeError, ValueError) as err:
         raise InvalidTypeError(f"The 'pred_probs' argument must be a numeric (n, K) array: {err}") from None
     if P.ndim != 2 or P.shape != (n, n_classes):
+        what = "n_labels" if multilabel else "n_classes"
         raise InvalidInputError(
-            f"The 'pred_probs' argument must have shape (n_samples, n_classes) = ({n}, {n_classes}); "
+            f"The 'pred_probs' argument must have shape (n_samples, {what}) = ({n}, {n_classes}); "
             f"got {P.shape}."
         )
     bad = ~np.isfinite(P).all(axis=1)
@@ -59,6 +62,13 @@ def check_pred_probs(pred_probs: Any, n: int, n_classes: int, *, atol: float = 1
             f"The 'pred_probs' argument has negative values in rows {describe_positions(np.flatnonzero(neg))}; "
             "pass probabilities (softmax outputs), not logits."
         )
+    if multilabel:
+        above = (P > 1.0).any(axis=1)
+        if above.any():
+            raise InvalidInputError(
+                f"The 'pred_probs' argument has values above 1 in rows {describe_positions(np.flatnonzero(above))}; "
+                "for multilabel targets pass each label's probability (sigmoid outputs), not logits.")
+        return P
     off = np.abs(P.sum(axis=1) - 1.0) > atol
     if off.any():
         raise InvalidInputError(
@@ -221,6 +231,67 @@ def cross_val_pred_probs(
         warn_user(f"The cross-validation model did not converge in {converged} of {len(folds)} folds "
                   "(scikit-learn's ConvergenceWarning); its pred_probs may be less sharp. Standardise the "
                   "features, or pass model= with more iterations.")
+    return P
+
+
+def multilabel_pred_probs(
+    features: np.ndarray,
+    Y: np.ndarray,
+    *,
+    model: Any = None,
+    cv: int = 5,
+    random_state: RandomState = 0,
+    verbose: bool = True,
+) -> np.ndarray:
+    """Out-of-sample probability of every label of a multilabel matrix, by K-fold cross-validation.
+
+    One binary model per label and fold (:func:`make_model`), each sample's probabilities from
+    the fold that held it out. A label that a fold's training part never (or always) carries gets
+    that constant probability in the fold. Columns do not sum to 1 (cleanlab's multilabel
+    convention).
+
+    Parameters
+    ----------
+    features : numpy.ndarray of shape (n, d)
+        Finite numeric features.
+    Y : numpy.ndarray of bool or 0/1, shape (n, L)
+        The given label sets, one column per label.
+    model, cv, random_state, verbose
+        As in :func:`cross_val_pred_probs`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, L)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(120, 3))
+    >>> Y = np.stack([X[:, 0] > 0, X[:, 1] > 0], axis=1)
+    >>> P = multilabel_pred_probs(X, Y, verbose=False)
+    >>> P.shape, bool(((P > 0.5) == Y).mean() > 0.9)
+    ((120, 2), True)
+    """
+    from sklearn.model_selection import KFold
+
+    Y = np.asarray(Y).astype(np.int64)
+    cv = check_int(cv, "cv", minimum=2)
+    if len(Y) < cv:
+        raise InvalidInputError(f"{len(Y)} samples are too few for {cv}-fold cross-validation; lower cv= or pass "
+                                "pred_probs= from your own model.")
+    seed = seed_from(check_random_state(random_state))
+    folds = list(KFold(cv, shuffle=True, random_state=seed).split(features))
+    P = np.zeros(Y.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for train, test in tqdm(folds, desc="cross-validation", unit="fold", disable=not verbose, leave=False):
+            for j in range(Y.shape[1]):
+                seen = Y[train, j]
+                if seen.min() == seen.max():  # the fold's training part has one value of this label
+                    P[test, j] = float(seen[0])
+                    continue
+                est = make_model(model, random_state=seed).fit(features[train], seen)
+                P[test, j] = est.predict_proba(features[test])[:, list(est.classes_).index(1)]
     return P
 
 
