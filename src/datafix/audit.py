@@ -32,7 +32,7 @@ from datafix.signals import (
     check_pred_probs,
     handle_non_finite,
 )
-from datafix.signals.cnn import cnn_cross_val
+from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
 from datafix.signals.pretrained import pretrained_extractor
@@ -214,9 +214,12 @@ def audit(
         image_stats=None if view.image_stats is None else view.image_stats.iloc[np.flatnonzero(valid)].reset_index(drop=True),
         multilabel=None if Y is None else Y[valid], label_names=names, test=test_set,
         model=model, cv=cv, k_neighbors=k_neighbors, knn_backend=knn_backend, random_state=rng, verbose=verbose,
+        vote_neighbors=None if image_signals is None else fold_graph(
+            image_signals.held_out_embeddings, image_signals.folds, k_neighbors, backend=knn_backend),
     )
     if image_signals is not None:
-        signals.provenance["features"] = f"CNN embeddings ({view.features.shape[1]} columns, held-out folds)"
+        signals.provenance["features"] = (f"CNN embeddings ({view.features.shape[1]} columns: every sample through "
+                                          f"each fold's network; label votes among each fold's held-out samples)")
         signals.provenance["pred_probs"] = image_signals.describe(cv)
     elif view.features is not None:
         signals.provenance["features"] = describe_features(features, view)

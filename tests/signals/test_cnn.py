@@ -31,7 +31,8 @@ def test_held_out_predictions_learn_the_classes_and_embeddings_come_out():
     x, y = two_shapes()
     out = cnn_cross_val(torch.from_numpy(x), y, cv=3, width=8, verbose=False)
     assert out.pred_probs.shape == (48, 2) and np.allclose(out.pred_probs.sum(1), 1)
-    assert out.embeddings.shape == (48, 32) and out.cv_accuracy > 0.85
+    assert out.embeddings.shape == (48, 3 * 32) and out.held_out_embeddings.shape == (48, 32)
+    assert out.cv_accuracy > 0.85 and sorted(np.bincount(out.folds)) == [16, 16, 16]
     again = cnn_cross_val(torch.from_numpy(x), y, cv=3, width=8, verbose=False)
     np.testing.assert_allclose(again.pred_probs, out.pred_probs, atol=1e-6)  # same seed, same signals
 
@@ -54,7 +55,7 @@ def test_an_image_folder_audits_with_cnn_signals(tmp_path):
     for i, (img, label) in enumerate(zip(x, y, strict=True)):
         Image.fromarray(img[0]).save(tmp_path / ("vertical", "horizontal")[label] / f"{i}.png")
     report = dfx.audit(tmp_path, model="cnn", cv=2, image_size=12, verbose=False)
-    assert report.audited[2].features.shape[1] == 96 and report.issues["is_label_issue"].sum() <= 4
+    assert report.audited[2].features.shape[1] == 2 * 96 and report.issues["is_label_issue"].sum() <= 4
 
 
 def test_bad_input_is_named():
@@ -174,3 +175,20 @@ def test_the_cnn_is_the_default_for_enough_images_only(monkeypatch):
     flat = x.reshape(24, -1).astype(float)
     assert dfx.audit(flat, y, cv=2, verbose=False).params["model"] is None  # a table: never the CNN
     assert dfx.audit(x, y, features=flat, cv=2, verbose=False).params["model"] is None  # your features win
+
+
+def test_embeddings_share_one_space_across_folds_and_label_votes_stay_in_fold():
+    """Each fold's network has its own embedding space: held-out embeddings alone put 99.8 % of a
+    sample's neighbours in its own fold, so near-duplicates across folds were never compared."""
+    from datafix.signals import knn_graph
+    from datafix.signals.cnn import fold_graph
+
+    x, y = two_shapes(40)
+    out = cnn_cross_val(torch.from_numpy(x), y, cv=4, width=8, verbose=False)
+    same_fold = (out.folds[knn_graph(out.embeddings, k_neighbors=10).indices] == out.folds[:, None]).mean()
+    assert same_fold < 0.6  # 0.25 if folds mixed perfectly; 1.0 for islands
+    votes = fold_graph(out.held_out_embeddings, out.folds, 10)
+    assert (out.folds[votes.indices] == out.folds[:, None]).all()  # votes: same network, out-of-sample
+    x2 = np.concatenate([x, x[:1] + 1])  # a near-copy of image 0
+    report = dfx.audit(x2, np.append(y, y[0]), model="cnn", cv=4, verbose=False)
+    assert report.issues.loc[[0, 80], "is_duplicate"].all()

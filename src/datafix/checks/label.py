@@ -351,7 +351,9 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
     >>> list(out.columns.columns) == LABEL_COLUMNS
     True
     """
-    graph = signals.neighbors if signals.missing("neighbors") is None else None
+    graph = signals.vote_neighbors
+    if graph is None and signals.missing("neighbors") is None:
+        graph = signals.neighbors
     if signals.multilabel is not None:
         found = find_multilabel_issues(signals.multilabel, signals.pred_probs, neighbors=graph,
                                        label_names=signals.label_names, method=method, knn_weight=knn_weight,

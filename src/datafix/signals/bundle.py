@@ -73,6 +73,12 @@ class Signals:
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k_neighbors : int, default 40
         Neighbours in the kNN graph.
+    knn_backend : str, default "auto"
+        Search backend of the kNN graph (see :func:`datafix.signals.knn_graph`).
+    vote_neighbors : KNNGraph, optional
+        The graph whose neighbours vote on labels, when it must differ from ``neighbors``: with
+        CNN signals, each sample's neighbours among the held-out samples of its own fold
+        (:func:`datafix.signals.cnn.fold_graph`), so that the votes stay out-of-sample.
     random_state : int, numpy.random.Generator or None
         Seed for everything random the signals do.
     verbose : bool
@@ -107,6 +113,7 @@ class Signals:
         cv: int = 5,
         k_neighbors: int = 40,
         knn_backend: str = "auto",
+        vote_neighbors: KNNGraph | None = None,
         random_state: RandomState = 0,
         verbose: bool = True,
     ) -> None:
@@ -122,6 +129,7 @@ class Signals:
             range(multilabel.shape[1]))
         self.test = test
         self.knn_backend = knn_backend
+        self.vote_neighbors = vote_neighbors
         self._given_pred_probs = pred_probs
         self.model = model
         self.cv = cv
