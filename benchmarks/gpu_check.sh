@@ -30,9 +30,15 @@ fi
 # the CNN-signals audit on 20,000 real images, when Fashion-MNIST travels (a folder .fmnist with its IDX files)
 if [ -d .fmnist ]; then
     timeout 300 "$PY" benchmarks/cnn_signals.py --root .fmnist --n "${CNN_N:-20000}" 2>&1 | tee "$OUT/cnn.log" || status=1
+    # issue 17's label benchmark at 25 % noise (both noise types), with FMNIST_LABELS=1 (about 3 more minutes)
+    if [ "${FMNIST_LABELS:-0}" = 1 ]; then
+        timeout 420 "$PY" benchmarks/fmnist_label_issues.py --root .fmnist --n "${CNN_N:-20000}" --seeds 0 --rates 0.25 \
+            2>&1 | tee "$OUT/fmnist_labels.log" || status=1
+    fi
 fi
 echo "== summary =="
 grep -E "passed|failed|skipped|error" "$OUT/tests.log" | tail -1
 [ -f "$OUT/augment.log" ] && grep -E "img/s|x$" "$OUT/augment.log"
 [ -f "$OUT/cnn.log" ] && grep "model='cnn'" "$OUT/cnn.log"
+[ -f "$OUT/fmnist_labels.log" ] && grep -E "seed 0:|mean F1 diff" "$OUT/fmnist_labels.log"
 exit $status
