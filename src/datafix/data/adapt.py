@@ -88,9 +88,10 @@ def as_view(
         )
     if label_fn is not None:
         raise InvalidInputError("The 'label_fn' argument only applies to torch Datasets.")
-    if isinstance(features, torch.nn.Module) and _is_image_array(data):
+    if isinstance(features, torch.nn.Module) and isinstance(data, (np.ndarray, torch.Tensor)):
         view = from_arrays(data, labels)
-        return view.with_features(embed_images(features, data, batch_size))
+        if view.image_shape is not None:  # (N, C, H, W) images: the module embeds them
+            return view.with_features(embed_images(features, data, batch_size))
     if is_extractor:
         raise InvalidTypeError(
             "A feature module or function applies to torch Datasets, image folders and (N, C, H, W) image "
@@ -108,8 +109,3 @@ def as_view(
     if features is not None:
         view = view.with_features(as_feature_matrix(features, name="features", n=len(view)))
     return view
-
-
-def _is_image_array(data: Any) -> bool:
-    shape = getattr(data, "shape", None)
-    return isinstance(data, (np.ndarray, torch.Tensor)) and len(shape) == 4 and shape[1] in (1, 3, 4)

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.model_selection import StratifiedKFold
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
@@ -37,7 +35,7 @@ from datafix._validation import (
     seed_from,
 )
 from datafix.errors import InvalidInputError
-from datafix.signals.pred_probs import fold_count
+from datafix.signals.pred_probs import stratified_folds
 
 
 class _Block(nn.Module):
@@ -227,26 +225,24 @@ def cnn_cross_val(
     if len(labels) != len(x):
         raise InvalidInputError(f"{len(labels)} labels for {len(x)} images.")
     k = int(labels.max()) + 1 if n_classes is None else n_classes
-    n_splits = fold_count(labels, k, check_int(cv, "cv", minimum=2), classes)
-    rng = check_random_state(random_state)
-    seed = seed_from(rng)
+    seed = seed_from(check_random_state(random_state))
+    folds = stratified_folds(labels, k, check_int(cv, "cv", minimum=2), seed, classes)
     dev = resolve_device(device)
     height, width_px = x.shape[2], x.shape[3]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
     n_train = len(labels) - len(folds[0][1])
     n_epochs = default_epochs(n_train, batch_size) if epochs is None else check_int(epochs, "epochs", minimum=1)
     P = np.zeros((len(labels), k))
     E = np.zeros((len(labels), len(folds) * 4 * width), dtype=np.float32)
     H = np.zeros((len(labels), 4 * width), dtype=np.float32)
     fold_of = np.zeros(len(labels), dtype=np.int64)
+    for f, (_, test) in enumerate(folds):
+        fold_of[test] = f
     augment = A.Compose([A.RandomCrop((height, width_px), padding=max(1, height // 8)), A.HorizontalFlip()],
                         seed=seed % (2**31), backend="torch")
     bar = tqdm(total=len(folds) * n_epochs, desc="CNN cross-validation", unit="epoch", disable=not verbose,
                leave=False)
     y_all = torch.from_numpy(labels)
-    for f, (train, test) in enumerate(folds):
+    for f, (train, _) in enumerate(folds):
         torch.manual_seed(seed + f)
         net = SmallResNet(x.shape[1], k, width).to(dev, memory_format=torch.channels_last)
         steps = n_epochs * math.ceil(len(train) / batch_size)
@@ -268,8 +264,7 @@ def cnn_cross_val(
             bar.update(1)
         net.eval()
         block = slice(f * 4 * width, (f + 1) * 4 * width)
-        held_out = np.zeros(len(labels), dtype=bool)
-        held_out[test] = True
+        held_out = fold_of == f
         with torch.inference_mode():  # every sample through this fold's network: one space for all samples
             for chunk in np.array_split(np.arange(len(labels)), math.ceil(len(labels) / 512)):
                 xb = x[torch.from_numpy(chunk)].to(dev)
@@ -281,7 +276,6 @@ def cnn_cross_val(
                     own = emb[torch.from_numpy(held_out[chunk])]
                     P[mine] = torch.softmax(net.head(own), dim=1).double().cpu().numpy()
                     H[mine] = own.float().cpu().numpy()
-        fold_of[test] = f
         E[:, block] = (E[:, block] - E[:, block].mean(axis=0)) / (E[:, block].std(axis=0) + 1e-6)
     bar.close()
     accuracy = float((P.argmax(axis=1) == labels).mean())

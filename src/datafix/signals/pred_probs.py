@@ -124,11 +124,12 @@ def _classes_with_counts(names: np.ndarray, counts: np.ndarray) -> str:
     return f"Class {shown} has" if len(names) == 1 else f"Classes {shown}{more} have"
 
 
-def fold_count(labels: np.ndarray, k: int, cv: int, classes: Any = None) -> int:
-    """The number of cross-validation folds, ``min(cv, size of the largest class)``, with the
-    small-class rules of :func:`cross_val_pred_probs`: an error when no class has 2 samples or
-    when a fold would train on one class only, a warning naming the classes (in the user's
-    label values ``classes``) that have fewer samples than folds."""
+def stratified_folds(labels: np.ndarray, k: int, cv: int, seed: int,
+                     classes: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled stratified (train, test) folds, ``min(cv, size of the largest class)`` of them,
+    with the small-class rules of :func:`cross_val_pred_probs`: an error when no class has 2
+    samples or when a fold would train on one class only, a warning naming the classes (in the
+    user's label values ``classes``) that have fewer samples than folds."""
     counts = np.bincount(labels, minlength=k)
     names = np.arange(k) if classes is None else np.asarray(classes)
     n_splits = min(cv, int(counts.max()))
@@ -149,7 +150,10 @@ def fold_count(labels: np.ndarray, k: int, cv: int, classes: Any = None) -> int:
         warn_user(
             f"{_classes_with_counts(names[small], counts[small])} fewer samples than the {n_splits} folds; "
             "in folds where such a class is missing from training, its predicted probability is 0.")
-    return n_splits
+    with warnings.catch_warnings():  # scikit-learn's own version of the warning above
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(labels)), labels))
 
 
 def cross_val_pred_probs(
@@ -207,13 +211,9 @@ def cross_val_pred_probs(
     rng = check_random_state(random_state)
     labels = np.asarray(labels, dtype=np.int64)
     k = int(labels.max()) + 1 if n_classes is None else n_classes
-    n_splits = fold_count(labels, k, cv, classes)
     seed = seed_from(rng)
-    splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    folds = stratified_folds(labels, k, cv, seed, classes)
     P = np.zeros((len(labels), k))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        folds = list(splitter.split(features, labels))
     if (model is None or model == "logistic") and features.shape[1] >= WIDE_COLUMNS:
         model = make_model(model, C=choose_regularization(features, labels, *folds[0]))
     with warnings.catch_warnings(record=True) as caught:
