@@ -24,7 +24,7 @@ PUBLIC = {
     "datafix.datasets": ["NAMES", "InjectedData", "LabelledImages", "flip_labels", "load_fashion_mnist", "load_noisy",
                          "long_tail_subset", "make_noisy", "noise_matrix"],
     "datafix.report": ["CheckOutcome", "Report", "library_versions"],
-    "datafix.fix": ["STEPS", "Augment", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
+    "datafix.fix": ["STEPS", "Augment", "Consensus", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
                     "PlanDataset", "Rebalance", "Relabel", "Reweight", "Step", "Synthesize"],
     "datafix.synth": ["AugmentedOversampler", "ConditionalVAEGenerator", "GaussianCopulaGenerator", "KeyedOversampler", "SynthQuality",
                       "SyntheticRows", "TorchSMOTE", "evaluate"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from datafix._validation import (
 )
 from datafix.checks import resolve_checks
 from datafix.data import as_test_view, as_view
+from datafix.data.annotations import Annotations, read_annotations
 from datafix.data.labels import check_audit_labels
 from datafix.data.multilabel import check_multilabel_targets
 from datafix.data.torch_dataset import dataset_images, is_image_dataset
@@ -54,6 +56,7 @@ def audit(
     test: Any = None,
     test_features: Any = None,
     multilabel: Any = None,
+    annotators: Any = None,
     knn_backend: str = "auto",
     weights: Any = None,
     label_fn: Callable[[Any], Any] | None = None,
@@ -112,6 +115,15 @@ def audit(
         DataFrame's columns name the labels). The report gets a ``label_imbalance`` check
         (samples carrying a rare label), a per-label ``labels`` table (counts, IRLbl, SCUMBLE)
         and advice; the single-label checks are skipped.
+    annotators : pandas.DataFrame or array-like, optional
+        Several annotators' labels, instead of ``labels``: a long table with columns ``sample``
+        (the data's index values), ``annotator``, ``label``, or a wide one with one column per
+        annotator, missing where an annotator did not label a sample (see
+        :func:`datafix.data.annotations.read_annotations`). The audit's labels are then the
+        majority vote; the ``annotators`` check gives each sample a consensus label (CROWDLAB on
+        the pred_probs pooled with the neighbours' votes) and a score, and the ``annotators``
+        table rates each annotator. The :class:`~datafix.fix.Consensus` step trains on the
+        consensus.
     knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
         Search backend of the shared kNN graph (see :func:`datafix.signals.knn_graph`).
     weights : str or os.PathLike, optional
@@ -153,8 +165,11 @@ def audit(
     check_choice(nan_policy, "nan_policy", NAN_POLICIES)
     check_choice(knn_backend, "knn_backend", BACKENDS)
     rng = check_random_state(random_state)
-    if multilabel is not None and labels is not None:
-        raise InvalidInputError("Give either 'labels' (one class per sample) or 'multilabel' (an indicator matrix), not both.")
+    given = [name for name, value in (("labels", labels), ("multilabel", multilabel), ("annotators", annotators))
+             if value is not None]
+    if len(given) > 1:
+        raise InvalidInputError(f"Give one of 'labels' (one class per sample), 'multilabel' (an indicator matrix) and "
+                                f"'annotators' (several annotators' labels); got {' and '.join(map(repr, given))}.")
     task = "single" if multilabel is None else "multilabel"
     specs = resolve_checks(checks)
     if test is not None:  # a test set is audited by the test-set checks whatever ``checks`` names
@@ -174,6 +189,10 @@ def audit(
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
     names, Y = (None, None) if multilabel is None else check_multilabel_targets(multilabel, len(view))
+    annotations = None
+    if annotators is not None:  # the audit's labels are the majority vote; the annotators check finds the consensus
+        annotations = read_annotations(annotators, view.index)
+        view = replace(view, codes=annotations.majority_vote(), classes=annotations.classes)
     if pred_probs is not None and Y is not None:  # one probability per label
         given, pred_probs = pred_probs, np.full(Y.shape, np.nan)
         pred_probs[view.valid] = check_pred_probs(np.asarray(given)[view.valid] if len(given) == len(view) else given,
@@ -213,10 +232,14 @@ def audit(
         table=None if view.table is None else view.table.iloc[np.flatnonzero(valid)],
         image_stats=None if view.image_stats is None else view.image_stats.iloc[np.flatnonzero(valid)].reset_index(drop=True),
         multilabel=None if Y is None else Y[valid], label_names=names, test=test_set,
+        annotations=None if annotations is None else Annotations(annotations.codes[valid], annotations.classes,
+                                                                 annotations.annotators),
         model=model, cv=cv, k_neighbors=k_neighbors, knn_backend=knn_backend, random_state=rng, verbose=verbose,
         vote_neighbors=None if image_signals is None else fold_graph(
             image_signals.held_out_embeddings, image_signals.folds, k_neighbors, backend=knn_backend),
     )
+    if annotations is not None:
+        signals.provenance["labels"] = f"majority vote of {len(annotations.annotators)} annotators"
     if image_signals is not None:
         signals.provenance["features"] = (f"CNN embeddings ({view.features.shape[1]} columns: every sample through "
                                           f"each fold's network; label votes among each fold's held-out samples)")

@@ -30,6 +30,7 @@ FLAG_WORDS = (
     (r"features=", "--features FILE.npy"),
     (r"nan_policy='(\w+)'", r"--nan-policy \1"),
     (r"The 'labels' argument", "The --label column"),
+    (r"'annotators' (table|argument)", r"--annotators \1"),
     (r"labels=", "--label"),
     (r"The 'cv' parameter", "--cv"),
     (r"The 'random_state' parameter", "--seed"),
@@ -57,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("path", type=Path, help="a .csv, .tsv or .parquet file, or an image folder")
     audit.add_argument("--label", help="name of the label column (tables; an image folder's labels are its "
                                        "subfolders)")
+    audit.add_argument("--annotators", type=Path, metavar="FILE",
+                       help="several annotators' labels instead of --label: a long table (.csv, .tsv, .parquet) "
+                            "with columns sample, annotator, label (sample: the --index-col value, or the row "
+                            "position), or a wide one with one column per annotator")
     audit.add_argument("-o", "--output", type=Path, help="write the report (.json, .parquet, .csv or .html)")
     audit.add_argument("--html", type=Path, help="also write the report as a self-contained HTML page")
     audit.add_argument("--index-col", help="column to use as the sample identifier (one value per row)")
@@ -71,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         "near-duplicates, at most half of any class) and write the kept rows with their labels.",
     )
     fix.add_argument("path", type=Path, help="a .csv, .tsv or .parquet file")
-    fix.add_argument("--label", required=True, help="name of the label column")
+    fix.add_argument("--label", help="name of the label column")
+    fix.add_argument("--annotators", type=Path, metavar="FILE",
+                     help="several annotators' labels instead of --label (as for audit); the default pipeline "
+                          "then trains on their consensus (Consensus step) first")
     fix.add_argument("-o", "--output", type=Path, required=True, help="the fixed table (.csv or .parquet)")
     fix.add_argument("--report", type=Path, help="write the audit and the plan as an HTML page")
     fix.add_argument("--config", type=Path, help="a pipeline config (.json or .yaml; see Pipeline.to_config)")
@@ -269,12 +277,12 @@ def _audit(args: argparse.Namespace) -> int:
 
     is_folder = args.path.is_dir()
     _check_input(args.path, "PATH", tuple(READERS), folder=True)
-    if not is_folder and args.label is None:
-        raise CommandLineError("--label is required for a table: name its label column.")
+    _check_label_flags(args, table=not is_folder)
     if is_folder and (args.label or args.index_col or args.test):
         raise CommandLineError("An image folder's labels are its subfolder names and its identifiers the file "
                                "paths: leave out --label, --index-col and --test.")
     inputs = [("PATH", args.path), *_check_inputs([("--test", args.test, tuple(READERS)),
+                                                    ("--annotators", args.annotators, tuple(READERS)),
                                                     ("--pred-probs", args.pred_probs, (".npy",)),
                                                     ("--features", args.features, (".npy",))])]
     _check_outputs([("-o/--output", args.output, REPORT_FORMATS), ("--html", args.html, (".html",))], inputs)
@@ -285,7 +293,7 @@ def _audit(args: argparse.Namespace) -> int:
         data = _read_table(args.path, args.index_col)
         labels, n = args.label, len(data)
     test = None if args.test is None else _read_table(args.test, args.index_col, "--test")
-    report = audit(data, labels=labels, cv=args.cv, nan_policy=args.nan_policy, test=test,
+    report = audit(data, labels=labels, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, test=test,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", n),
                    features=_read_array(args.features, "--features", n),
                    random_state=args.seed, verbose=not args.quiet)
@@ -296,6 +304,21 @@ def _audit(args: argparse.Namespace) -> int:
         report.to_html(args.html)
         print(f"HTML report written to {args.html}")
     return _gate(report, gates)
+
+
+def _check_label_flags(args: argparse.Namespace, *, table: bool = True) -> None:
+    """A table needs --label or --annotators, not both."""
+    if args.label is not None and args.annotators is not None:
+        raise CommandLineError("Give --label (one label per row) or --annotators (several annotators' labels), not "
+                               "both.")
+    if table and args.label is None and args.annotators is None:
+        raise CommandLineError("--label is required for a table: name its label column (or give several "
+                               "annotators' labels with --annotators FILE).")
+
+
+def _read_annotators(args: argparse.Namespace) -> Any:
+    """The --annotators table (sample identifiers as the data's: the --index-col values or row positions)."""
+    return None if args.annotators is None else _read_table(args.annotators, None, "--annotators")
 
 
 def _gate(report: Any, gates: dict[str, float]) -> int:
@@ -316,17 +339,19 @@ def _gate(report: Any, gates: dict[str, float]) -> int:
 
 def _fix(args: argparse.Namespace) -> int:
     from datafix.audit import audit
-    from datafix.fix import DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
+    from datafix.fix import Consensus, DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
 
     _check_input(args.path, "PATH", tuple(READERS))
+    _check_label_flags(args)
     inputs = [("PATH", args.path), *_check_inputs([("--config", args.config, (".json", ".yaml", ".yml")),
+                                                    ("--annotators", args.annotators, tuple(READERS)),
                                                     ("--pred-probs", args.pred_probs, (".npy",)),
                                                     ("--features", args.features, (".npy",))])]
     _check_outputs([("-o/--output", args.output, TABLE_FORMATS), ("--report", args.report, (".html",))], inputs)
-    pipeline = (Pipeline.from_config(args.config) if args.config else
-                Pipeline([DropBroken(), DropLabelIssues(), DropNearDuplicates()]))
+    default = [DropBroken(), *([Consensus()] if args.annotators else []), DropLabelIssues(), DropNearDuplicates()]
+    pipeline = Pipeline.from_config(args.config) if args.config else Pipeline(default)
     frame = _read_table(args.path, args.index_col)
-    report = audit(frame, labels=args.label, cv=args.cv, nan_policy=args.nan_policy, random_state=args.seed,
+    report = audit(frame, labels=args.label, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, random_state=args.seed,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", len(frame)),
                    features=_read_array(args.features, "--features", len(frame)), verbose=not args.quiet)
     plan = pipeline.fit(frame, args.label, report=report)

@@ -52,7 +52,7 @@ def test_multilabel_audit_reports_per_label_imbalance():
 
 def test_multilabel_audit_bad_input():
     X = np.zeros((4, 2)) + np.arange(4)[:, None]
-    with pytest.raises(InvalidInputError, match="not both"):
+    with pytest.raises(InvalidInputError, match="got .labels. and .multilabel."):
         dfx.audit(X, labels=[0, 1, 0, 1], multilabel=[[1, 0]] * 4, verbose=False)
     with pytest.raises(InvalidInputError, match="3 rows for 4 samples"):
         dfx.audit(X, multilabel=[[1, 0]] * 3, verbose=False)

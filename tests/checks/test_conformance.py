@@ -8,14 +8,15 @@ from PIL import Image
 from datafix.checks import CHECKS, CheckResult, list_checks, resolve_checks
 from datafix.checks.registry import TASKS
 from datafix.data import as_view
+from datafix.data.annotations import Annotations
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.signals import HeldOutSet, Signals
 
 
-def _signals(view, multilabel=None, test=None):
+def _signals(view, multilabel=None, test=None, annotations=None):
     return Signals(view.codes, view.n_classes, features=np.asarray(view.features), classes=view.classes,
                    hashes=view.hashes, table=view.table, image_stats=view.image_stats, multilabel=multilabel,
-                   test=test, verbose=False)
+                   test=test, annotations=annotations, verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,12 @@ def sources(noisy_iris, tmp_path_factory):
     table = as_view(noisy_iris.frame(), labels="label")
     Y = np.column_stack([table.codes == 0, table.codes >= 1, table.codes == 2, np.arange(len(table)) % 17 == 0])
     held_out = HeldOutSet(features=np.asarray(table.features)[::7] + 1e-9, hashes=table.hashes[::7])
+    votes = np.stack([table.codes, np.where(np.arange(len(table)) % 3 == 0, -1, table.codes),
+                      np.where(np.arange(len(table)) % 5 == 0, (table.codes + 1) % 3, table.codes)], axis=1)
+    annotations = Annotations(votes, table.classes, ["a", "b", "c"])
     return {"table": _signals(table), "images": _signals(as_view(root, image_size=8, verbose=False)),
-            "multilabel": _signals(table, multilabel=Y), "test": _signals(table, test=held_out)}
+            "multilabel": _signals(table, multilabel=Y), "test": _signals(table, test=held_out),
+            "annotators": _signals(table, annotations=annotations)}
 
 
 def _pick(spec, sources):
@@ -63,7 +68,7 @@ def test_check_contract(name, sources):
         assert out[col].between(0, signals.n_classes - 1).all()
     for req in spec.requires:
         assert set(req.split("|")) <= {"labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats",
-                                       "multilabel", "test"}
+                                       "multilabel", "test", "annotations"}
     assert spec.description and set(spec.tasks) <= set(TASKS) and spec.target in ("train", "test")
 
 

@@ -33,6 +33,26 @@ def audited():
         return frame, dfx.audit(frame, "cultivar", verbose=False)
 
 
+@pytest.fixture(scope="module")
+def annotated(audited):
+    """The same wine table without its label column, labelled by three annotators (for Consensus)."""
+    frame, _ = audited
+    rng = np.random.default_rng(0)
+    labels = frame["cultivar"].to_numpy()
+    classes = np.unique(labels)
+    wide = pd.DataFrame({a: np.where(rng.random(len(frame)) < accuracy, labels, rng.choice(classes, len(frame)))
+                         for a, accuracy in (("ann", 0.9), ("bob", 0.7), ("cy", 0.6))}, index=frame.index)
+    features = frame.drop(columns="cultivar")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatafixWarning)
+        return features, dfx.audit(features, annotators=wide, verbose=False)
+
+
+def _case(name, audited, annotated):
+    """(frame, labels, report) the step acts on: the annotated table for Consensus, else the labelled one."""
+    return (*annotated[:1], None, annotated[1]) if name == "consensus" else (audited[0], "cultivar", audited[1])
+
+
 @pytest.mark.parametrize("name", sorted(STEPS))
 def test_step_validates_every_parameter_when_built(name):
     step = make(name)
@@ -50,8 +70,8 @@ def test_step_round_trips_through_its_config_and_pickle(name):
 
 
 @pytest.mark.parametrize("name", sorted(STEPS))
-def test_step_proposes_without_touching_the_report(name, audited):
-    frame, report = audited
+def test_step_proposes_without_touching_the_report(name, audited, annotated):
+    frame, _, report = _case(name, audited, annotated)
     before, frame_before = checksum(report.issues), checksum(frame)
     alive = np.ones(len(frame), bool)
     alive[:5] = False
@@ -62,11 +82,11 @@ def test_step_proposes_without_touching_the_report(name, audited):
 
 
 @pytest.mark.parametrize("name", sorted(STEPS))
-def test_step_gives_the_same_plan_twice_and_serves_a_dataset(name, audited):
-    frame, report = audited
+def test_step_gives_the_same_plan_twice_and_serves_a_dataset(name, audited, annotated):
+    frame, labels, report = _case(name, audited, annotated)
     steps = [make(name)] if name != "synthesize" else [make(name, method="copula")]
-    a = Pipeline(steps).fit(frame, "cultivar", report=report)
-    b = Pipeline(steps).fit(frame, "cultivar", report=report)
+    a = Pipeline(steps).fit(frame, labels, report=report)
+    b = Pipeline(steps).fit(frame, labels, report=report)
     pd.testing.assert_frame_equal(a.samples, b.samples)
     pd.testing.assert_frame_equal(a.synthetic.astype(str), b.synthetic.astype(str))
     assert len(a.dataset) == len(a.kept) + len(a.synthetic)

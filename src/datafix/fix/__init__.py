@@ -9,6 +9,7 @@ from datafix.fix.plan import Plan, PlanDataset
 from datafix.fix.steps import (
     STEPS,
     Augment,
+    Consensus,
     DropBroken,
     DropLabelIssues,
     DropNearDuplicates,
@@ -23,6 +24,7 @@ from datafix.fix.steps import (
 __all__ = [
     "STEPS",
     "Augment",
+    "Consensus",
     "DropBroken",
     "DropLabelIssues",
     "DropNearDuplicates",

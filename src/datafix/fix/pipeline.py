@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 
 from datafix._validation import check_float
 from datafix.data.adapt import as_view
+from datafix.data.labels import label_codes
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.fix.plan import Plan, _typed
 from datafix.fix.steps import Step, step_from_config
@@ -114,6 +116,10 @@ class Pipeline:
         if view is None:
             read = {k: audit_kwargs[k] for k in ("features", "label_fn", "verbose") if k in audit_kwargs}
             view = as_view(data, labels, **read)
+            if view.codes is None and "majority_label" in report.issues:  # audited with annotators=
+                classes = np.asarray(report.params["classes"])
+                view = replace(view, codes=label_codes(report.issues["majority_label"].to_numpy(object), classes),
+                               classes=classes)
         if len(report.issues) != len(view) or not report.issues.index.equals(view.index):
             raise InvalidInputError(
                 f"The report is from other data: it has {len(report.issues)} samples indexed "

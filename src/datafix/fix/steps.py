@@ -186,6 +186,40 @@ class Relabel(Step):
 
 
 @dataclass
+class Consensus(Step):
+    """Train on the annotators' consensus: samples whose consensus label differs from the majority
+    vote (the audit's labels) are relabelled to it (audited with ``annotators=``).
+
+    Parameters
+    ----------
+    min_score : float, default 0.0
+        Only relabel where the ``consensus_score`` is at least this; below it the majority
+        vote stays.
+
+    Examples
+    --------
+    >>> Consensus(min_score=0.5).to_config()
+    {'step': 'consensus', 'min_score': 0.5}
+    """
+
+    min_score: float = 0.0
+    name: ClassVar[str] = "consensus"
+    params: ClassVar[dict[str, Constraint]] = {"min_score": Interval(float, 0.0, 1.0)}
+    check: ClassVar[str] = "annotators"
+
+    def propose(self, report, alive):
+        consensus = _column(report, "consensus_label").to_numpy(object)
+        majority = _column(report, "majority_label").to_numpy(object)
+        score = _column(report, "consensus_score").to_numpy(float)
+        known = ~pd.isna(consensus)
+        differs = np.zeros(len(consensus), dtype=bool)
+        differs[known] = consensus[known] != majority[known]
+        pos = np.flatnonzero(differs & alive & (np.nan_to_num(score) >= self.min_score))
+        return _proposals(pos, "relabel", "annotators' consensus differs from their majority vote", score[pos],
+                          self.min_score, consensus[pos])
+
+
+@dataclass
 class DropOutliers(Step):
     """Drop samples flagged as outliers (``is_outlier``).
 
@@ -410,7 +444,7 @@ class Augment(Step):
 Synthesize.__init__ = renamed(seed="random_state")(Synthesize.__init__)  # type: ignore[method-assign]
 
 STEPS: dict[str, type[Step]] = {
-    cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, DropOutliers, DropNearDuplicates, Reweight,
+    cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, Consensus, DropOutliers, DropNearDuplicates, Reweight,
                               Rebalance, Synthesize, Augment)
 }
 

@@ -328,6 +328,10 @@ def _quality(report) -> list[str]:
     labels = report.tables.get("labels")
     if labels is not None:
         out += ["<h2>Labels (multilabel)</h2>", _table(labels.head(MAX_ROWS))]
+    annotators = report.tables.get("annotators")
+    if annotators is not None:
+        out += ["<h2>Annotators</h2><p>quality: CROWDLAB's estimate of each annotator's accuracy; agreement: share "
+                "of their labels equal to the consensus.</p>", _table(annotators.sort_values("quality").head(MAX_ROWS))]
     return out
 
 

@@ -92,6 +92,9 @@ def render_text(report: Report, max_rows: int = 10) -> str:
         if shows_alike(list(classes.index)):
             classes = classes.set_axis([repr(c) for c in classes.index])
         lines += ["classes:", classes.to_string(float_format=lambda v: f"{v:.3g}"), ""]
+    if "annotators" in report.tables:
+        lines += ["annotators (quality: CROWDLAB's estimate of accuracy; agreement: with the consensus):",
+                  report.tables["annotators"].to_string(float_format=lambda v: f"{v:.3g}"), ""]
     columns = report.tables.get("columns")
     if columns is not None and columns["has_issue"].any():
         flagged_cols = columns[columns["has_issue"]].dropna(axis=1, how="all")  # first/last: date columns only

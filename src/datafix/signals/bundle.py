@@ -15,7 +15,7 @@ from datafix.signals.neighbors import KNNGraph, knn_graph
 from datafix.signals.pred_probs import cross_val_pred_probs, multilabel_pred_probs
 
 SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats", "multilabel",
-                "test")
+                "test", "annotations")
 
 
 class MissingSignalError(DatafixError, LookupError):
@@ -24,7 +24,7 @@ class MissingSignalError(DatafixError, LookupError):
 
 #: Signals that only one kind of source has (tables, image folders): a check that needs one of
 #: them does not apply to other kinds of data.
-KIND_SIGNALS = ("table", "image_stats", "test")
+KIND_SIGNALS = ("table", "image_stats", "test", "annotations")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ class Signals:
         The names of the multilabel columns.
     test : HeldOutSet, optional
         A held-out set read like the audited data (features, hashes), for checks on it.
+    annotations : Annotations, optional
+        Several annotators' labels of the audited samples (``labels`` is then their majority
+        vote), for the ``annotators`` check.
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k_neighbors : int, default 40
         Neighbours in the kNN graph.
@@ -109,6 +112,7 @@ class Signals:
         multilabel: np.ndarray | None = None,
         label_names: list[Any] | None = None,
         test: HeldOutSet | None = None,
+        annotations: Any = None,
         model: Any = None,
         cv: int = 5,
         k_neighbors: int = 40,
@@ -128,6 +132,7 @@ class Signals:
         self.label_names = label_names if label_names is not None or multilabel is None else list(
             range(multilabel.shape[1]))
         self.test = test
+        self.annotations = annotations
         self.knn_backend = knn_backend
         self.vote_neighbors = vote_neighbors
         self._given_pred_probs = pred_probs
@@ -172,10 +177,10 @@ class Signals:
             return None
         if name == "neighbors":
             return None if self.features is not None else "no features for a neighbour graph"
-        if name in ("hashes", "table", "image_stats", "multilabel", "test"):
+        if name in ("hashes", "table", "image_stats", "multilabel", "test", "annotations"):
             what = {"hashes": "no content hashes", "table": "not a tabular source",
                     "image_stats": "not an image folder", "multilabel": "no multilabel targets were given",
-                    "test": "no test set was given"}
+                    "test": "no test set was given", "annotations": "no annotators' labels were given"}
             return None if getattr(self, name) is not None else what[name]
         if "|" in name:  # any one of several signals will do
             reasons = [self.missing(part) for part in name.split("|")]
