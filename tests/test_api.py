@@ -25,7 +25,7 @@ PUBLIC = {
                          "long_tail_subset", "make_noisy", "noise_matrix"],
     "datafix.report": ["CheckOutcome", "Report", "library_versions"],
     "datafix.fix": ["STEPS", "Augment", "Consensus", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
-                    "PlanDataset", "Rebalance", "Relabel", "Reweight", "Step", "Synthesize"],
+                    "PlanDataset", "PseudoLabel", "Rebalance", "Relabel", "Reweight", "Step", "Synthesize"],
     "datafix.synth": ["AugmentedOversampler", "ConditionalVAEGenerator", "GaussianCopulaGenerator", "KeyedOversampler", "SynthQuality",
                       "SyntheticRows", "TorchSMOTE", "evaluate"],
     "datafix.balance": ["BalancedBatchSampler", "ClassBalancedSampler", "ClassWeightSchedule", "Deferred",

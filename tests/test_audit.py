@@ -147,8 +147,6 @@ X4 = np.arange(8.0).reshape(4, 2)
         ({"labels": [0, 5, 0, 5], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError, r"= \(4, 2\); got \(4, 3\)"),
         ({"labels": [0, 1, 0, 1], "pred_probs": [[1.2, -0.2]] * 4}, InvalidInputError, "negative values"),
         ({"labels": [0, 1, 0, 1], "pred_probs": [[2.0, 3.0]] * 4}, InvalidInputError, "must sum to 1"),
-        ({"labels": [0, None, 0, 1]}, InvalidInputError, "missing labels"),
-        ({"labels": [0, np.nan, 0, 1]}, InvalidInputError, "missing labels"),
         ({"labels": [0.0, 1.5, 0.0, 1.0]}, InvalidInputError, "non-integer floats such as 1.5"),
         ({"labels": ["a", "a", "a", "a"]}, InvalidInputError, "single class"),
         ({"labels": [0, 1, 0, 1], "cv": 1}, InvalidInputError, r"'cv' parameter must be an int in the range \[2, inf\)"),

@@ -24,7 +24,7 @@ from datafix.data.annotations import Annotations, read_annotations
 from datafix.data.labels import check_audit_labels
 from datafix.data.multilabel import check_multilabel_targets
 from datafix.data.torch_dataset import dataset_images, is_image_dataset
-from datafix.errors import InvalidInputError, InvalidTypeError
+from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
 from datafix.signals import (
@@ -57,6 +57,7 @@ def audit(
     test_features: Any = None,
     multilabel: Any = None,
     annotators: Any = None,
+    unlabelled: Any = None,
     knn_backend: str = "auto",
     weights: Any = None,
     label_fn: Callable[[Any], Any] | None = None,
@@ -124,6 +125,13 @@ def audit(
         the pred_probs pooled with the neighbours' votes) and a score, and the ``annotators``
         table rates each annotator. The :class:`~datafix.fix.Consensus` step trains on the
         consensus.
+    unlabelled : label value, optional
+        A label value that marks an unlabelled sample (such as -1), besides None / NaN, which
+        always do (for arrays and DataFrames). Unlabelled samples are audited like the others
+        (outliers, duplicates, leakage, quality) but take no part in the label check; the
+        ``unlabelled`` check proposes a pseudo-label for each (label spreading over the kNN graph
+        with the model trained on the labelled samples), and the
+        :class:`~datafix.fix.PseudoLabel` step adds the confident ones to the training set.
     knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
         Search backend of the shared kNN graph (see :func:`datafix.signals.knn_graph`).
     weights : str or os.PathLike, optional
@@ -185,7 +193,7 @@ def audit(
     elif weights is not None:
         raise InvalidInputError("The 'weights' argument is the checkpoint of the model that features= names (e.g. "
                                 "features='resnet18', weights='resnet18.pth'); features is not a model name.")
-    view = as_view(data, labels, features=features, **read)
+    view = as_view(data, labels, features=features, unlabelled=True if unlabelled is None else unlabelled, **read)
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
     names, Y = (None, None) if multilabel is None else check_multilabel_targets(multilabel, len(view))
@@ -204,8 +212,13 @@ def audit(
     if not valid.any():
         raise InvalidInputError("No sample could be used: every sample is broken.")
     check_audit_labels(view)
+    n_unlabelled = 0 if view.codes is None else int((view.codes[valid] < 0).sum())
+    if n_unlabelled:
+        warn_user(f"{n_unlabelled} of {int(valid.sum())} samples have no label: they are audited for outliers, "
+                  "duplicates and quality, left out of the label check, and the 'unlabelled' check proposes "
+                  "pseudo-labels for them.")
     use_cnn = _uses_cnn(model, view, given=features is not None or pred_probs is not None,
-                        test=test is not None, multilabel=Y is not None)
+                        test=test is not None, multilabel=Y is not None or n_unlabelled > 0)
     image_signals = None
     if use_cnn:
         images = (view.images()[torch.from_numpy(valid)] if view.image_shape is not None else
@@ -240,6 +253,8 @@ def audit(
     )
     if annotations is not None:
         signals.provenance["labels"] = f"majority vote of {len(annotations.annotators)} annotators"
+    if n_unlabelled:
+        signals.provenance["labels"] = f"given for {int(valid.sum()) - n_unlabelled} samples, {n_unlabelled} unlabelled"
     if image_signals is not None:
         signals.provenance["features"] = (f"CNN embeddings ({view.features.shape[1]} columns: every sample through "
                                           f"each fold's network; label votes among each fold's held-out samples)")
@@ -253,6 +268,7 @@ def audit(
         "nan_policy": nan_policy, "checks": [s.name for s in specs if s.target == "train"], "knn_backend": knn_backend,
         "n_test_samples": None if test_view is None else len(test_view),
         "check_params": {name: dict(p) for name, p in options.items()},
+        "unlabelled": py_value(unlabelled) if unlabelled is not None else None,
         "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
         "classes": [py_value(c) for c in (view.classes if view.classes is not None else [])],
     }
@@ -283,8 +299,9 @@ def _uses_cnn(model: Any, view: Any, *, given: bool, test: bool, multilabel: boo
                                     "embeddings of a model trained on all the training data. Audit without test=, "
                                     "or pass features= from your own model.")
         if multilabel:
-            raise InvalidInputError("model='cnn' trains on one label per sample; for multilabel= pass features= "
-                                    "or pred_probs= from your own model.")
+            raise InvalidInputError("model='cnn' trains on one label per sample, given for every sample; for "
+                                    "multilabel= or unlabelled samples pass features= or pred_probs= from your own "
+                                    "model.")
         return True
     return (model is None and images and not (given or test or multilabel) and view.codes is not None
             and int(view.valid.sum()) >= CNN_MIN_IMAGES)

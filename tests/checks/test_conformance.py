@@ -1,5 +1,7 @@
 """Every registered check, run through the same contract (the way imblearn checks its samplers)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,7 +38,8 @@ def sources(noisy_iris, tmp_path_factory):
     annotations = Annotations(votes, table.classes, ["a", "b", "c"])
     return {"table": _signals(table), "images": _signals(as_view(root, image_size=8, verbose=False)),
             "multilabel": _signals(table, multilabel=Y), "test": _signals(table, test=held_out),
-            "annotators": _signals(table, annotations=annotations)}
+            "annotators": _signals(table, annotations=annotations),
+            "unlabelled": _signals(replace(table, codes=np.where(np.arange(len(table)) % 4 == 0, -1, table.codes)))}
 
 
 def _pick(spec, sources):
@@ -64,11 +67,12 @@ def test_check_contract(name, sources):
         assert scores.between(0, 1).all()
     assert isinstance(result.rule, str) and result.rule
     assert all(isinstance(t, pd.DataFrame) for t in result.tables.values()) and isinstance(result.advice, str)
-    for col in spec.label_columns:
-        assert out[col].between(0, signals.n_classes - 1).all()
+    for col in spec.label_columns:  # -1: no label (an unlabelled sample)
+        assert out[col].between(-1, signals.n_classes - 1).all()
+        assert (out[col] >= 0).any()
     for req in spec.requires:
         assert set(req.split("|")) <= {"labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats",
-                                       "multilabel", "test", "annotations"}
+                                       "multilabel", "test", "annotations", "unlabelled"}
     assert spec.description and set(spec.tasks) <= set(TASKS) and spec.target in ("train", "test")
 
 

@@ -48,9 +48,27 @@ def annotated(audited):
         return features, dfx.audit(features, annotators=wide, verbose=False)
 
 
-def _case(name, audited, annotated):
-    """(frame, labels, report) the step acts on: the annotated table for Consensus, else the labelled one."""
-    return (*annotated[:1], None, annotated[1]) if name == "consensus" else (audited[0], "cultivar", audited[1])
+@pytest.fixture(scope="module")
+def partly_labelled(audited):
+    """The same wine table with a third of its labels missing (for PseudoLabel)."""
+    frame, _ = audited
+    partial = frame.assign(cultivar=frame["cultivar"].where(np.arange(len(frame)) % 3 != 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatafixWarning)
+        return partial, dfx.audit(partial, "cultivar", verbose=False)
+
+
+@pytest.fixture(scope="module")
+def cases(audited, annotated, partly_labelled):
+    """(frame, labels, report) each step acts on: annotators for Consensus, missing labels for
+    PseudoLabel, the labelled table for the others."""
+    return {"consensus": (annotated[0], None, annotated[1]),
+            "pseudo_label": (partly_labelled[0], "cultivar", partly_labelled[1]),
+            None: (audited[0], "cultivar", audited[1])}
+
+
+def _case(name, cases):
+    return cases.get(name, cases[None])
 
 
 @pytest.mark.parametrize("name", sorted(STEPS))
@@ -70,8 +88,8 @@ def test_step_round_trips_through_its_config_and_pickle(name):
 
 
 @pytest.mark.parametrize("name", sorted(STEPS))
-def test_step_proposes_without_touching_the_report(name, audited, annotated):
-    frame, _, report = _case(name, audited, annotated)
+def test_step_proposes_without_touching_the_report(name, cases):
+    frame, _, report = _case(name, cases)
     before, frame_before = checksum(report.issues), checksum(frame)
     alive = np.ones(len(frame), bool)
     alive[:5] = False
@@ -82,8 +100,8 @@ def test_step_proposes_without_touching_the_report(name, audited, annotated):
 
 
 @pytest.mark.parametrize("name", sorted(STEPS))
-def test_step_gives_the_same_plan_twice_and_serves_a_dataset(name, audited, annotated):
-    frame, labels, report = _case(name, audited, annotated)
+def test_step_gives_the_same_plan_twice_and_serves_a_dataset(name, cases):
+    frame, labels, report = _case(name, cases)
     steps = [make(name)] if name != "synthesize" else [make(name, method="copula")]
     a = Pipeline(steps).fit(frame, labels, report=report)
     b = Pipeline(steps).fit(frame, labels, report=report)

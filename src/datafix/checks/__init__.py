@@ -13,6 +13,7 @@ from datafix.checks import class_imbalance as _class_imbalance  # noqa: F401 - r
 from datafix.checks import image as _image  # noqa: F401 - registers the image checks
 from datafix.checks import label_imbalance as _label_imbalance  # noqa: F401 - registers "label_imbalance"
 from datafix.checks import annotators as _annotators  # noqa: F401 - registers "annotators"
+from datafix.checks import unlabelled as _unlabelled  # noqa: F401 - registers "unlabelled"
 from datafix.checks import leakage as _leakage  # noqa: F401 - registers "leakage" (on the test set)
 from datafix.checks.class_imbalance import effective_number
 from datafix.checks.duplicate import duplicate_groups, exact_duplicate_pairs

@@ -66,8 +66,8 @@ def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0
     """
     labels = signals.labels
     k = signals.n_classes
-    counts = np.bincount(labels, minlength=k)
-    share = counts / max(len(labels), 1)
+    counts = np.bincount(labels[labels >= 0], minlength=k)
+    share = counts / max(int(counts.sum()), 1)
     rare = share < threshold / k
     present = counts[counts > 0]
     ratio = float(present.max() / present.min()) if len(present) else float("nan")
@@ -80,9 +80,10 @@ def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0
         },
         index=pd.Index(list(signals.classes), name="class"),
     )
-    out = pd.DataFrame(
-        {"is_class_imbalance": rare[labels], "class_imbalance_score": np.minimum(1.0, share[labels] * k)}
-    )
+    known = labels >= 0  # an unlabelled sample belongs to no class
+    at = np.maximum(labels, 0)
+    out = pd.DataFrame({"is_class_imbalance": known & rare[at],
+                        "class_imbalance_score": np.where(known, np.minimum(1.0, share[at] * k), np.nan)})
     rule = (f"class share below {threshold} x 1/K = {threshold / k:.4g}; "
             f"imbalance ratio (largest / smallest class) {ratio:.3g}")
     return CheckResult(out, rule, {"classes": table}, rebalancing_advice(counts))

@@ -143,7 +143,8 @@ def find_label_issues(
     Parameters
     ----------
     labels : numpy.ndarray of int, shape (n,)
-        Given label codes ``0..K-1``.
+        Given label codes ``0..K-1``; ``-1`` for an unlabelled sample (never flagged, score NaN;
+        as a neighbour it votes with its ``pred_probs``).
     pred_probs : numpy.ndarray of shape (n, K)
         Out-of-sample predicted probabilities.
     neighbors : KNNGraph, optional
@@ -187,14 +188,22 @@ def find_label_issues(
     labels = np.asarray(labels, dtype=np.int64)
     P = np.asarray(pred_probs, dtype=np.float64)
     n, k_classes = P.shape
+    known = labels >= 0  # an unlabelled sample (-1) is not judged; its neighbours vote with its pred_probs
+    given = labels[known]
+
+    def onehot() -> np.ndarray:
+        votes = P.copy()
+        votes[known] = np.eye(k_classes)[given]
+        return votes
 
     too_few: set[int] = set()
 
     def confident_learning(probs: np.ndarray, joint: np.ndarray | None = None) -> np.ndarray:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            found = cl_find_label_issues(labels, probs, confident_joint=joint,
-                                         min_examples_per_class=min_examples_per_class, n_jobs=1)
+            found = np.zeros(n, dtype=bool)
+            found[known] = cl_find_label_issues(given, probs[known], confident_joint=joint,
+                                                min_examples_per_class=min_examples_per_class, n_jobs=1)
         for w in caught:  # cleanlab names classes by code, at its own line: say it in the user's values
             match = _CLEANLAB_TOO_FEW.search(str(w.message))
             if match:
@@ -207,20 +216,20 @@ def find_label_issues(
     pooled = P
     flagged = confident_learning(P) if not use_knn else None
     if use_knn:
-        rare = np.bincount(labels, minlength=k_classes) < RARE_SHARE / k_classes * n
-        model_joint = compute_confident_joint(labels, P) if rare.any() else None
-        votes = np.eye(k_classes)[labels]
+        rare = np.bincount(given, minlength=k_classes) < RARE_SHARE / k_classes * len(given)
+        model_joint = compute_confident_joint(given, P[known]) if rare.any() else None
+        votes = onehot()
         knn_probs = knn_label_votes(votes, neighbors)
-        weight = choose_knn_weight(labels, P, knn_probs) if knn_weight == "auto" else knn_weight
+        weight = choose_knn_weight(given, P[known], knn_probs[known]) if knn_weight == "auto" else knn_weight
         for r in range(rounds):
             if r:
-                votes = np.eye(k_classes)[labels]
+                votes = onehot()
                 votes[flagged] = pooled[flagged]
                 knn_probs = knn_label_votes(votes, neighbors)
             pooled = (1.0 - weight) * P + weight * knn_probs
             joint = None
             if rare.any():  # a rare class's counts: the larger of the model's and the pooled estimate
-                joint = compute_confident_joint(labels, pooled)
+                joint = compute_confident_joint(given, pooled[known])
                 rows = rare[:, None] & ~np.eye(k_classes, dtype=bool)
                 joint = np.where(rows, np.maximum(joint, model_joint), joint)
             flagged = confident_learning(pooled, joint)
@@ -229,7 +238,8 @@ def find_label_issues(
         shown = ", ".join(repr(py_value(names[c])) for c in sorted(too_few))
         warn_user(f"Classes {shown} have too few samples for confident learning to flag every label issue in "
                   f"them (min_examples_per_class={min_examples_per_class}); look at them by hand.")
-    score = get_label_quality_scores(labels, pooled, method="self_confidence")
+    score = np.full(n, np.nan)
+    score[known] = get_label_quality_scores(given, pooled[known], method="self_confidence")
     suggested = pooled.argmax(axis=1)
     return pd.DataFrame(
         {

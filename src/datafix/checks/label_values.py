@@ -118,7 +118,7 @@ def label_values_check(signals: Signals, *, min_ratio: float = 10.0, min_length:
     (2, 0)
     """
     labels = signals.labels
-    counts = np.bincount(labels, minlength=signals.n_classes)
+    counts = np.bincount(labels[labels >= 0], minlength=signals.n_classes)
     found = find_label_value_issues(np.asarray(signals.classes), counts, min_ratio=min_ratio, min_length=min_length)
     suggested = np.arange(signals.n_classes, dtype=np.int64)  # unflagged: the value itself
     score = np.ones(signals.n_classes)
@@ -127,8 +127,10 @@ def label_values_check(signals: Signals, *, min_ratio: float = 10.0, min_length:
         score[found.index] = found["count"].to_numpy() / counts[found["suggested"].to_numpy()]
     flagged = np.zeros(signals.n_classes, dtype=bool)
     flagged[found.index] = True
-    columns = pd.DataFrame({"is_label_value_issue": flagged[labels], "label_value_score": score[labels],
-                            "suggested_value": suggested[labels]})
+    known, at = labels >= 0, np.maximum(labels, 0)  # an unlabelled sample has no value to judge
+    columns = pd.DataFrame({"is_label_value_issue": known & flagged[at],
+                            "label_value_score": np.where(known, score[at], np.nan),
+                            "suggested_value": np.where(known, suggested[at], -1)})
     rule = ("a string label value is flagged when it differs from a larger class's only by case or "
                          f"whitespace, or (values of {min_length}+ characters) by one edit from a class at least "
                          f"{min_ratio:g} x its size")

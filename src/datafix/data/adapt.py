@@ -27,6 +27,7 @@ def as_view(
     batch_size: int = 256,
     image_size: int = 32,
     num_workers: int | None = None,
+    unlabelled: Any = False,
     verbose: bool = True,
 ) -> DataView:
     """Wrap any supported data source in a read-only :class:`DataView`.
@@ -54,6 +55,10 @@ def as_view(
     num_workers : int, optional
         DataLoader worker processes for reading a torch Dataset (default 0) or an image folder
         (default: automatic).
+    unlabelled : bool or label value, default False
+        For arrays and DataFrames: whether missing labels (None / NaN, and this value when one is
+        given) mark unlabelled samples (code -1) instead of raising (see
+        :func:`datafix.data.labels.encode_labels`).
     verbose : bool, default True
         Show progress bars.
 
@@ -89,7 +94,7 @@ def as_view(
     if label_fn is not None:
         raise InvalidInputError("The 'label_fn' argument only applies to torch Datasets.")
     if isinstance(features, torch.nn.Module) and isinstance(data, (np.ndarray, torch.Tensor)):
-        view = from_arrays(data, labels)
+        view = from_arrays(data, labels, unlabelled=unlabelled)
         if view.image_shape is not None:  # (N, C, H, W) images: the module embeds them
             return view.with_features(embed_images(features, data, batch_size))
     if is_extractor:
@@ -98,9 +103,9 @@ def as_view(
             "arrays; for other arrays and DataFrames pass the features as an array."
         )
     if isinstance(data, pd.DataFrame):
-        view = from_frame(data, labels)
+        view = from_frame(data, labels, unlabelled=unlabelled)
     elif isinstance(data, (np.ndarray, torch.Tensor, list, tuple)):
-        view = from_arrays(data, labels)
+        view = from_arrays(data, labels, unlabelled=unlabelled)
     else:
         raise InvalidTypeError(
             "The 'data' argument must be an array, a pandas DataFrame, a torch Dataset or an image "

@@ -12,7 +12,7 @@ from datafix.data.view import DataView, _readonly, hash_rows
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 
-def from_arrays(X: Any, labels: Any = None) -> DataView:
+def from_arrays(X: Any, labels: Any = None, *, unlabelled: Any = False) -> DataView:
     """Build a :class:`DataView` over a feature array and labels.
 
     Parameters
@@ -22,6 +22,10 @@ def from_arrays(X: Any, labels: Any = None) -> DataView:
         1, 3 or 4 channels are images (``view.images()``, and the audit's CNN signals).
     labels : array-like of shape (n,), optional
         Class labels.
+
+    unlabelled : bool or label value, default False
+        Whether missing labels (and this value) mark unlabelled samples (see
+        :func:`datafix.data.labels.encode_labels`).
 
     Returns
     -------
@@ -38,7 +42,7 @@ def from_arrays(X: Any, labels: Any = None) -> DataView:
     index = pd.RangeIndex(len(features))
     shape = tuple(np.shape(X))
     image_shape = shape[1:] if len(shape) == 4 and shape[1] in (1, 3, 4) else None
-    codes, classes = _labels_for(labels, index)
+    codes, classes = _labels_for(labels, index, unlabelled)
     return DataView(
         index=index,
         codes=codes,
@@ -101,7 +105,7 @@ def _check_sample_shapes(X: Any, name: str) -> None:
             "class), whose images datafix resizes.")
 
 
-def _labels_for(labels: Any, index: pd.Index) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _labels_for(labels: Any, index: pd.Index, unlabelled: Any = False) -> tuple[np.ndarray | None, np.ndarray | None]:
     if labels is None:
         return None, None
     n_labels = len(labels) if hasattr(labels, "__len__") else None
@@ -109,4 +113,4 @@ def _labels_for(labels: Any, index: pd.Index) -> tuple[np.ndarray | None, np.nda
         raise InvalidInputError(
             f"The 'labels' argument has {n_labels} entries but the data has {len(index)} samples."
         )
-    return encode_labels(labels, index=index)
+    return encode_labels(labels, index=index, unlabelled=unlabelled)

@@ -17,7 +17,7 @@ from datafix.errors import DatafixWarning, InvalidInputError, warn_user
 MAX_CATEGORIES = 50
 
 
-def from_frame(frame: pd.DataFrame, labels: Any = None) -> DataView:
+def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = False) -> DataView:
     """Build a :class:`DataView` over a DataFrame.
 
     Parameters
@@ -26,6 +26,10 @@ def from_frame(frame: pd.DataFrame, labels: Any = None) -> DataView:
         The table. Its index becomes the index of every datafix output.
     labels : str or array-like, optional
         The name of the label column, or the labels themselves (one per row).
+
+    unlabelled : bool or label value, default False
+        Whether missing labels (and this value) mark unlabelled samples (see
+        :func:`datafix.data.labels.encode_labels`).
 
     Returns
     -------
@@ -59,7 +63,7 @@ def from_frame(frame: pd.DataFrame, labels: Any = None) -> DataView:
         feature_frame = frame.drop(columns=[labels])
     else:
         label_values = labels
-    codes, classes = _labels_for(label_values, frame.index)
+    codes, classes = _labels_for(label_values, frame.index, unlabelled)
     features, names = encode_features(feature_frame)
     return DataView(
         index=frame.index,

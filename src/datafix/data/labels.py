@@ -12,7 +12,8 @@ from datafix.errors import InvalidInputError, InvalidTypeError
 
 
 def encode_labels(
-    values: Any, *, index: pd.Index | None = None, name: str = "labels", min_classes: int = 2
+    values: Any, *, index: pd.Index | None = None, name: str = "labels", min_classes: int = 2,
+    unlabelled: Any = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Encode class labels as int64 codes ``0..K-1`` and return ``(codes, classes)``.
 
@@ -29,6 +30,9 @@ def encode_labels(
         The argument's name, for error messages.
     min_classes : int, default 2
         Fewer distinct classes than this raise (an audit needs two; a sampler can take one).
+    unlabelled : bool or label value, default False
+        False: a missing label raises. True: missing labels (None / NaN) mark unlabelled samples,
+        coded -1. A label value (such as -1): that value marks unlabelled samples too.
 
     Returns
     -------
@@ -62,6 +66,18 @@ def encode_labels(
     where = index if index is not None and len(index) == n else pd.RangeIndex(n)
 
     missing = series.isna().to_numpy()
+    if unlabelled is not False:
+        if unlabelled is not True:
+            missing = missing | (series == unlabelled).to_numpy(dtype=bool, na_value=False)
+        if n and missing.all():
+            raise InvalidInputError(f"The {name!r} argument has no label at all ({n} samples, every one missing); "
+                                    "label some samples first.")
+        if missing.any():
+            known, classes = encode_labels(series[~missing].reset_index(drop=True), index=where[~missing], name=name,
+                                           min_classes=min_classes)
+            codes = np.full(n, -1, dtype=np.int64)
+            codes[~missing] = known
+            return codes, classes
     if missing.any():
         raise InvalidInputError(
             f"The {name!r} argument has {int(missing.sum())} missing labels (None/NaN) at "
@@ -156,6 +172,10 @@ def check_audit_labels(view: Any) -> None:
     if view.codes is None:
         return
     codes = view.codes[view.valid]
+    codes = codes[codes >= 0]  # unlabelled samples
+    if not len(codes):
+        raise InvalidInputError("No usable sample has a label: there is nothing to learn the classes from. Label "
+                                "some samples first.")
     if len(np.unique(codes)) < 2:
         raise InvalidInputError("The usable samples have a single class; a label audit needs at least 2.")
     if len(codes) > 2 and view.n_classes == len(codes):

@@ -115,7 +115,7 @@ class Pipeline:
         view = _audited_view(report, data, labels)
         if view is None:
             read = {k: audit_kwargs[k] for k in ("features", "label_fn", "verbose") if k in audit_kwargs}
-            view = as_view(data, labels, **read)
+            view = as_view(data, labels, unlabelled=report.params.get("unlabelled") or True, **read)
             if view.codes is None and "majority_label" in report.issues:  # audited with annotators=
                 classes = np.asarray(report.params["classes"])
                 view = replace(view, codes=label_codes(report.issues["majority_label"].to_numpy(object), classes),
@@ -179,6 +179,10 @@ class Pipeline:
                                  ("threshold", proposals["threshold"]), ("old_label", old_label),
                                  ("new_label", new_label), ("weight", proposals["weight"])):
                 changes.setdefault(name, []).extend(list(values))
+        if codes is not None:  # a sample still without a label (unlabelled, no pseudo-label) cannot be trained on
+            no_label = alive & (codes < 0) & view.valid & pd.isna(labels)
+            alive[no_label] = False
+            dropped_by[no_label] = "unlabelled"
         columns = ["step", "action", "reason", "score", "threshold", "old_label", "new_label", "weight"]
         frame = pd.DataFrame(changes).set_index("index") if changes else pd.DataFrame(columns=columns)
         frame.index.name = view.index.name

@@ -320,8 +320,8 @@ def _typed(values: np.ndarray, dtype: Any) -> Any:
     when they do not fit it (None for a broken sample's unknown label)."""
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical(values, dtype=dtype)
-    if any(v is None for v in values):
-        return values
+    if any(v is None for v in values) and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return values  # a numpy dtype has no missing value
     try:
         return pd.array(values, dtype=dtype) if not isinstance(dtype, np.dtype) else np.asarray(values).astype(dtype)
     except (TypeError, ValueError):

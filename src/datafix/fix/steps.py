@@ -52,6 +52,32 @@ def _column(report, name: str) -> pd.Series:
     return report.issues[name]
 
 
+def balanced_pseudo_labels(pseudo: Any, confidence: Any, given: Any, min_confidence: float, *,
+                           balanced: bool = True) -> np.ndarray:
+    """Positions of the pseudo-labels to train on: confidence at least ``min_confidence`` and, with
+    ``balanced``, each class capped at its share of the ``given`` labels times the number of
+    confident pseudo-labels (the most confident kept), so common classes do not swamp rare ones.
+
+    Examples
+    --------
+    >>> pseudo = np.array(["a", "a", "a", "a", "b", "b"], dtype=object)
+    >>> confidence = np.array([0.99, 0.98, 0.97, 0.96, 0.95, 0.5])
+    >>> balanced_pseudo_labels(pseudo, confidence, ["a", "b"], 0.9).tolist()  # 5 confident: at most 3 per class
+    [0, 1, 2, 4]
+    """
+    confidence = np.nan_to_num(np.asarray(confidence, dtype=float), nan=-1.0)
+    candidates = np.flatnonzero(confidence >= min_confidence)
+    if not balanced or not len(candidates):
+        return candidates
+    pseudo = pd.Series(np.asarray(pseudo, dtype=object)[candidates])
+    share = pd.Series(np.asarray(given, dtype=object)).value_counts(normalize=True)
+    cap = np.ceil(pseudo.map(share).fillna(0.0).to_numpy() * len(candidates)).astype(np.int64)
+    order = np.argsort(-confidence[candidates], kind="stable")
+    rank = np.empty(len(candidates), dtype=np.int64)
+    rank[order] = pseudo.iloc[order].groupby(pseudo.iloc[order].to_numpy()).cumcount().to_numpy()
+    return np.sort(candidates[rank < cap])
+
+
 @dataclass
 class Step:
     """Base class: a named, configurable proposal of changes."""
@@ -217,6 +243,43 @@ class Consensus(Step):
         pos = np.flatnonzero(differs & alive & (np.nan_to_num(score) >= self.min_score))
         return _proposals(pos, "relabel", "annotators' consensus differs from their majority vote", score[pos],
                           self.min_score, consensus[pos])
+
+
+@dataclass
+class PseudoLabel(Step):
+    """Add unlabelled samples to the training set with their confident pseudo-labels (the audit's
+    ``unlabelled`` check); the others stay out of it, as every sample without a label does.
+
+    Parameters
+    ----------
+    min_confidence : float, default 0.5
+        Only pseudo-labels whose ``pseudo_confidence`` is at least this.
+    balanced : bool, default True
+        Cap each class at its share of the given labels times the number of confident
+        pseudo-labels (the most confident kept), so that a common class does not swamp a rare one
+        (see :func:`balanced_pseudo_labels`).
+
+    Examples
+    --------
+    >>> PseudoLabel(min_confidence=0.8).to_config()
+    {'step': 'pseudo_label', 'min_confidence': 0.8, 'balanced': True}
+    """
+
+    min_confidence: float = 0.5
+    balanced: bool = True
+    name: ClassVar[str] = "pseudo_label"
+    params: ClassVar[dict[str, Constraint]] = {"min_confidence": Interval(float, 0.0, 1.0),
+                                               "balanced": Options(True, False)}
+    check: ClassVar[str] = "unlabelled"
+
+    def propose(self, report, alive):
+        unlabelled = _column(report, "is_unlabelled").fillna(False).to_numpy(bool) & alive
+        confidence = np.where(unlabelled, _column(report, "pseudo_confidence").to_numpy(float), np.nan)
+        pseudo = _column(report, "pseudo_label").to_numpy(object)
+        counts = report.tables["classes"]["count"]
+        given = np.repeat(counts.index.to_numpy(dtype=object), counts.to_numpy(np.int64))
+        pos = balanced_pseudo_labels(pseudo, confidence, given, self.min_confidence, balanced=self.balanced)
+        return _proposals(pos, "relabel", "confident pseudo-label", confidence[pos], self.min_confidence, pseudo[pos])
 
 
 @dataclass
@@ -444,7 +507,7 @@ class Augment(Step):
 Synthesize.__init__ = renamed(seed="random_state")(Synthesize.__init__)  # type: ignore[method-assign]
 
 STEPS: dict[str, type[Step]] = {
-    cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, Consensus, DropOutliers, DropNearDuplicates, Reweight,
+    cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, Consensus, PseudoLabel, DropOutliers, DropNearDuplicates, Reweight,
                               Rebalance, Synthesize, Augment)
 }
 

@@ -15,7 +15,7 @@ from datafix.signals.neighbors import KNNGraph, knn_graph
 from datafix.signals.pred_probs import cross_val_pred_probs, multilabel_pred_probs
 
 SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats", "multilabel",
-                "test", "annotations")
+                "test", "annotations", "unlabelled")
 
 
 class MissingSignalError(DatafixError, LookupError):
@@ -24,7 +24,7 @@ class MissingSignalError(DatafixError, LookupError):
 
 #: Signals that only one kind of source has (tables, image folders): a check that needs one of
 #: them does not apply to other kinds of data.
-KIND_SIGNALS = ("table", "image_stats", "test", "annotations")
+KIND_SIGNALS = ("table", "image_stats", "test", "annotations", "unlabelled")
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ class Signals:
     Parameters
     ----------
     labels : numpy.ndarray of int64 or None
-        Label codes of the audited samples.
+        Label codes of the audited samples; ``-1`` for an unlabelled sample (it is in the
+        neighbour graph, and ``pred_probs`` predicts it from models trained on the labelled ones).
     n_classes : int
         Number of classes.
     features : numpy.ndarray or None
@@ -162,6 +163,8 @@ class Signals:
         """Why signal ``name`` (``"a|b"``: either of them) cannot be had, or None when it can."""
         if name == "labels":
             return None if self.labels is not None else "no labels were given"
+        if name == "unlabelled":
+            return None if self.labels is not None and (self.labels < 0).any() else "every sample has a label"
         if name == "features":
             return None if self.features is not None else "no features were given or derived"
         if name == "pred_probs":

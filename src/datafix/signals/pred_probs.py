@@ -181,7 +181,8 @@ def cross_val_pred_probs(
     features : numpy.ndarray of shape (n, d)
         Finite numeric features.
     labels : numpy.ndarray of int, shape (n,)
-        Label codes ``0..K-1``.
+        Label codes ``0..K-1``; ``-1`` marks an unlabelled sample: it takes no part in training,
+        and its probabilities are the mean of the fold models' predictions.
     n_classes : int, optional
         K (default: ``labels.max() + 1``).
     model : None, str or estimator
@@ -212,8 +213,15 @@ def cross_val_pred_probs(
     labels = np.asarray(labels, dtype=np.int64)
     k = int(labels.max()) + 1 if n_classes is None else n_classes
     seed = seed_from(rng)
+    labelled = np.flatnonzero(labels >= 0)
+    unlabelled = np.flatnonzero(labels < 0)
+    if len(unlabelled):  # folds over the labelled samples; every fold model predicts the unlabelled ones
+        features, all_features, labels = features[labelled], features, labels[labelled]
+        if len(labels) and np.bincount(labels).max() < 2:
+            return _one_model_for_unlabelled(features, labels, all_features, labelled, unlabelled, k, model, seed)
     folds = stratified_folds(labels, k, cv, seed, classes)
     P = np.zeros((len(labels), k))
+    P_unlabelled = np.zeros((len(unlabelled), k))
     if (model is None or model == "logistic") and features.shape[1] >= WIDE_COLUMNS:
         model = make_model(model, C=choose_regularization(features, labels, *folds[0]))
     with warnings.catch_warnings(record=True) as caught:
@@ -223,6 +231,8 @@ def cross_val_pred_probs(
             est.fit(features[train], labels[train])
             cols = np.asarray(est.classes_, dtype=np.int64)
             P[np.ix_(test, cols)] = est.predict_proba(features[test])
+            if len(unlabelled):
+                P_unlabelled[:, cols] += est.predict_proba(all_features[unlabelled]) / len(folds)
     for w in caught:  # scikit-learn's warnings point into scikit-learn: say them once, at the caller
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -231,7 +241,24 @@ def cross_val_pred_probs(
         warn_user(f"The cross-validation model did not converge in {converged} of {len(folds)} folds "
                   "(scikit-learn's ConvergenceWarning); its pred_probs may be less sharp. Standardise the "
                   "features, or pass model= with more iterations.")
+    if len(unlabelled):
+        out = np.empty((len(labelled) + len(unlabelled), k))
+        out[labelled], out[unlabelled] = P, P_unlabelled
+        return out
     return P
+
+
+def _one_model_for_unlabelled(features, labels, all_features, labelled, unlabelled, k, model, seed) -> np.ndarray:
+    """One label per class: no fold can hold a sample out, so one model trained on every labelled
+    sample predicts the unlabelled ones, and the labelled ones get the uniform distribution."""
+    warn_user(f"Every class has a single labelled sample ({len(labels)} labels): the labelled samples get no "
+              "out-of-sample probabilities (uniform), so their labels cannot be judged; the unlabelled samples are "
+              "predicted by a model trained on all the labels.")
+    est = make_model(model, random_state=seed).fit(features, labels)
+    out = np.full((len(all_features), k), 1.0 / k)
+    out[unlabelled] = 0.0
+    out[np.ix_(unlabelled, np.asarray(est.classes_, dtype=np.int64))] = est.predict_proba(all_features[unlabelled])
+    return out
 
 
 def multilabel_pred_probs(
