@@ -74,15 +74,24 @@ def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.
     n, k_classes = votes.shape
     if graph.k == 0:
         return np.full((n, k_classes), 1.0 / k_classes)
-    d = graph.distances
-    scale = d[:, -1:] + 1e-12
-    w = np.exp(-((d / scale) ** 2))
+    w = neighbor_weights(graph.distances)
     w /= w.sum(axis=1, keepdims=True)
     P = np.empty((n, k_classes))
     step = max(1, (8 << 20) // (graph.k * k_classes * 8))  # row blocks of ~8 MB, not an (n, k, K) array
     for s in range(0, n, step):
         P[s : s + step] = np.einsum("nk,nkc->nc", w[s : s + step], votes[graph.indices[s : s + step]])
     return (1.0 - smoothing) * P + smoothing / k_classes
+
+
+def neighbor_weights(distances: np.ndarray) -> np.ndarray:
+    """Gaussian weights ``exp(-(d / d_k)^2)`` of each sample's neighbours, ``d_k`` its farthest one's distance.
+
+    Examples
+    --------
+    >>> neighbor_weights(np.array([[0.0, 1.0]])).round(3).tolist()
+    [[1.0, 0.368]]
+    """
+    return np.exp(-((distances / (distances[:, -1:] + 1e-12)) ** 2))
 
 
 def choose_knn_weight(labels: np.ndarray, pred_probs: np.ndarray, knn_probs: np.ndarray) -> float:

@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from datafix._validation import Interval, check_params
+from datafix.checks.label import neighbor_weights
 from datafix.checks.registry import CheckResult, register_check
 from datafix.signals.bundle import Signals
 from datafix.signals.neighbors import KNNGraph
@@ -80,8 +81,7 @@ def spread_labels(
     n = len(labels)
     k = min(neighbors.k, SPREAD_NEIGHBORS)
     d, idx = neighbors.distances[:, :k], neighbors.indices[:, :k]
-    w = np.exp(-((d / (d[:, -1:] + 1e-12)) ** 2))
-    W = sp.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
+    W = sp.csr_matrix((neighbor_weights(d).ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
     W = W.maximum(W.T)
     scale = sp.diags(1.0 / np.sqrt(np.maximum(np.asarray(W.sum(axis=1)).ravel(), 1e-12)))
     S = scale @ W @ scale
