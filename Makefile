@@ -25,9 +25,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/label_issues.py
 
 # What benchmarks and the report screenshots need beyond the Python packages (Debian; run as root):
-# Fashion-MNIST's 70,000 real images and a headless Chromium.
+# Fashion-MNIST's 70,000 real images, R's mlbench regression tables (read with pyreadr) and a
+# headless Chromium.
 data:
-	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist chromium
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist r-cran-mlbench chromium
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/make_screenshots.py

@@ -21,7 +21,7 @@ PUBLIC = {
     "datafix.checks": ["CHECKS", "CheckResult", "CheckSpec", "column_quality", "duplicate_groups", "effective_number",
                        "exact_duplicate_pairs", "find_label_issues", "find_multilabel_issues", "find_label_value_issues", "find_leakage", "knn_label_votes", "list_checks",
                        "register_check", "resolve_checks"],
-    "datafix.datasets": ["NAMES", "InjectedData", "LabelledImages", "flip_labels", "load_fashion_mnist", "load_noisy",
+    "datafix.datasets": ["CORRUPTIONS", "NAMES", "InjectedData", "LabelledImages", "corrupt_targets", "flip_labels", "load_fashion_mnist", "load_noisy",
                          "long_tail_subset", "make_noisy", "noise_matrix"],
     "datafix.report": ["CheckOutcome", "Report", "library_versions"],
     "datafix.fix": ["STEPS", "Augment", "Consensus", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
@@ -29,10 +29,10 @@ PUBLIC = {
     "datafix.synth": ["AugmentedOversampler", "ConditionalVAEGenerator", "GaussianCopulaGenerator", "KeyedOversampler", "SynthQuality",
                       "SyntheticRows", "TorchSMOTE", "evaluate"],
     "datafix.balance": ["BalancedBatchSampler", "ClassBalancedSampler", "ClassWeightSchedule", "Deferred",
-                        "EpochResampler", "LazySMOTE", "LogitAdjustedLoss", "MultilabelBalancedSampler", "Progressive",
+                        "DensitySampler", "EpochResampler", "LazySMOTE", "LogitAdjustedLoss", "MultilabelBalancedSampler", "Progressive",
                         "ResampledDataset", "Resampler", "adjust_logits", "available_resamplers", "class_priors",
-                        "class_weights", "logit_adjustment", "mlsmote", "multilabel_imbalance", "oversample",
-                        "pos_weight", "tune_logit_adjustment", "tune_thresholds", "undersample"],
+                        "class_weights", "density_weights", "logit_adjustment", "mlsmote", "multilabel_imbalance",
+                        "oversample", "pos_weight", "target_density", "tune_logit_adjustment", "tune_thresholds", "undersample"],
 }
 
 

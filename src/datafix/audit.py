@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from datafix._validation import (
@@ -23,6 +24,7 @@ from datafix.data import as_test_view, as_view
 from datafix.data.annotations import Annotations, read_annotations
 from datafix.data.labels import check_audit_labels
 from datafix.data.multilabel import check_multilabel_targets
+from datafix.data.targets import LABEL_TASKS, infer_task
 from datafix.data.torch_dataset import dataset_images, is_image_dataset
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.report import Report, library_versions
@@ -37,6 +39,7 @@ from datafix.signals import (
 from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
+from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
 
@@ -58,6 +61,8 @@ def audit(
     multilabel: Any = None,
     annotators: Any = None,
     unlabelled: Any = None,
+    task: str | None = None,
+    predictions: Any = None,
     knn_backend: str = "auto",
     weights: Any = None,
     label_fn: Callable[[Any], Any] | None = None,
@@ -75,7 +80,7 @@ def audit(
         The samples (see :func:`datafix.data.as_view`).
     labels : str or array-like, optional
         One label per sample, or a DataFrame's label column name. torch Datasets and image
-        folders bring their own.
+        folders bring their own. With ``task="regression"``: one number per sample.
     features : array-like, torch.nn.Module, callable or str, optional
         Features per sample, or a feature extractor for torch Datasets, image folders and
         (N, C, H, W) image arrays: a module, a per-item function, or the name of a torchvision or
@@ -132,6 +137,18 @@ def audit(
         ``unlabelled`` check proposes a pseudo-label for each (label spreading over the kNN graph
         with the model trained on the labelled samples), and the
         :class:`~datafix.fix.PseudoLabel` step adds the confident ones to the training set.
+    task : {"classification", "regression"}, optional
+        What the labels are. Default: ``"regression"`` (with a note) for float labels with many
+        distinct non-integral values (see :func:`datafix.data.targets.infer_task`), else
+        ``"classification"``. For a regression target the ``label`` check compares each target
+        with out-of-sample predictions pooled with its neighbours' targets, in units of the
+        local spread (see :func:`datafix.checks.regression.find_target_issues`);
+        ``suggested_label`` is the pooled prediction, and the outlier, duplicate, quality and
+        leakage checks run as for classes.
+    predictions : array-like of shape (n,), optional
+        For a regression target: out-of-sample predictions from your own model. Computed by
+        cross-validation on ``features`` when not given (``model`` then names the regressor:
+        see :func:`datafix.signals.predictions.make_regressor`).
     knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
         Search backend of the shared kNN graph (see :func:`datafix.signals.knn_graph`).
     weights : str or os.PathLike, optional
@@ -178,7 +195,22 @@ def audit(
     if len(given) > 1:
         raise InvalidInputError(f"Give one of 'labels' (one class per sample), 'multilabel' (an indicator matrix) and "
                                 f"'annotators' (several annotators' labels); got {' and '.join(map(repr, given))}.")
-    task = "single" if multilabel is None else "multilabel"
+    if task is not None:
+        check_choice(task, "task", LABEL_TASKS)
+    if task is None and given == ["labels"]:
+        task = infer_task(data[labels] if isinstance(labels, str) and isinstance(data, pd.DataFrame)
+                          and labels in data.columns else labels)
+        if task == "regression":
+            warn_user("The labels are numbers with many distinct values, so the audit treats them as a regression "
+                      "target (task='regression'); pass task='classification' if they are classes.")
+    regression = task == "regression"
+    if regression:
+        _check_regression_arguments(given, unlabelled, pred_probs, model,
+                                    own_labels=isinstance(data, (str, os.PathLike, torch.utils.data.Dataset)))
+    elif predictions is not None:
+        raise InvalidInputError("The 'predictions' argument holds predictions of a regression target "
+                                "(task='regression'); for classes pass pred_probs=.")
+    task = "regression" if regression else "single" if multilabel is None else "multilabel"
     specs = resolve_checks(checks)
     if test is not None:  # a test set is audited by the test-set checks whatever ``checks`` names
         specs += [s for s in resolve_checks(None) if s.target == "test" and s not in specs]
@@ -193,7 +225,8 @@ def audit(
     elif weights is not None:
         raise InvalidInputError("The 'weights' argument is the checkpoint of the model that features= names (e.g. "
                                 "features='resnet18', weights='resnet18.pth'); features is not a model name.")
-    view = as_view(data, labels, features=features, unlabelled=True if unlabelled is None else unlabelled, **read)
+    view = as_view(data, labels, features=features, unlabelled=True if unlabelled is None else unlabelled,
+                   task="regression" if regression else "classification", **read)
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
     names, Y = (None, None) if multilabel is None else check_multilabel_targets(multilabel, len(view))
@@ -207,6 +240,8 @@ def audit(
                                                   n=int(view.valid.sum()), n_classes=Y.shape[1], multilabel=True)
     elif pred_probs is not None:
         view, pred_probs = align_pred_probs(view, pred_probs)
+    if predictions is not None:
+        predictions = check_predictions(predictions, len(view))
     view = handle_non_finite(view, nan_policy)
     valid = view.valid
     if not valid.any():
@@ -247,6 +282,8 @@ def audit(
         multilabel=None if Y is None else Y[valid], label_names=names, test=test_set,
         annotations=None if annotations is None else Annotations(annotations.codes[valid], annotations.classes,
                                                                  annotations.annotators),
+        targets=None if view.targets is None else view.targets[valid],
+        predictions=None if predictions is None else predictions[valid],
         model=model, cv=cv, k_neighbors=k_neighbors, knn_backend=knn_backend, random_state=rng, verbose=verbose,
         vote_neighbors=None if image_signals is None else fold_graph(
             image_signals.held_out_embeddings, image_signals.folds, k_neighbors, backend=knn_backend),
@@ -265,6 +302,7 @@ def audit(
     params = {
         "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k_neighbors": k_neighbors,
         "model": model if model is None or isinstance(model, str) else type(model).__name__,
+        "task": "regression" if regression else "classification",
         "nan_policy": nan_policy, "checks": [s.name for s in specs if s.target == "train"], "knn_backend": knn_backend,
         "n_test_samples": None if test_view is None else len(test_view),
         "check_params": {name: dict(p) for name, p in options.items()},
@@ -305,6 +343,29 @@ def _uses_cnn(model: Any, view: Any, *, given: bool, test: bool, multilabel: boo
         return True
     return (model is None and images and not (given or test or multilabel) and view.codes is not None
             and int(view.valid.sum()) >= CNN_MIN_IMAGES)
+
+
+def _check_regression_arguments(given: list[str], unlabelled: Any, pred_probs: Any, model: Any, *,
+                                own_labels: bool = False) -> None:
+    """Refuse the arguments that have no meaning for a regression target, naming each (``own_labels``:
+    a torch Dataset or an image folder, which the adapters refuse with the way out)."""
+    if given and given != ["labels"]:
+        raise InvalidInputError(f"task='regression' reads one number per sample from 'labels'; {given[-1]!r} is for "
+                                "classes.")
+    if not given and not own_labels:
+        raise InvalidInputError("task='regression' needs the targets: pass labels= (an array, or a DataFrame's "
+                                "column name).")
+    if unlabelled is not None:
+        raise InvalidInputError("The 'unlabelled' argument applies to class labels; a regression target must have a "
+                                "value for every sample.")
+    if pred_probs is not None:
+        raise InvalidInputError("For a regression target pass your model's out-of-sample predictions as "
+                                "predictions=, not pred_probs=.")
+    if model == "cnn":
+        raise InvalidInputError("model='cnn' trains a classifier; for a regression target pass model=None, a "
+                                "regressor name or a scikit-learn regressor.")
+    if model is not None:
+        make_regressor(model)  # a classifier or an unknown name: refused now, before any data is read
 
 
 def _check_options(check_params: Mapping[str, Mapping[str, Any]] | None, specs: list[Any]) -> dict[str, dict]:

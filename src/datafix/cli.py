@@ -27,6 +27,9 @@ TABLE_FORMATS = (".csv", ".parquet")
 #: Python argument names in datafix's messages, and the flags a command-line user types instead.
 FLAG_WORDS = (
     (r"pred_probs=", "--pred-probs FILE.npy"),
+    (r"The 'predictions' argument", "--predictions"),
+    (r"predictions=", "--predictions FILE.npy"),
+    (r"task='(\w+)'", r"--task \1"),
     (r"features=", "--features FILE.npy"),
     (r"nan_policy='(\w+)'", r"--nan-policy \1"),
     (r"The 'labels' argument", "The --label column"),
@@ -111,6 +114,12 @@ def _common(p: argparse.ArgumentParser, *, signals: bool = True) -> None:
                             "columns in the order of the sorted label values")
         p.add_argument("--features", type=Path, metavar="FILE.npy",
                        help="features per sample, shape (n, d), e.g. a model's embeddings")
+        p.add_argument("--task", choices=["classification", "regression"],
+                       help="what the --label column holds (default: regression for a float column with many "
+                            "distinct values, with a note; classes otherwise)")
+        p.add_argument("--predictions", type=Path, metavar="FILE.npy",
+                       help="with --task regression: out-of-sample predictions of the target from your own model, "
+                            "shape (n,)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no warnings")
 
@@ -233,7 +242,8 @@ def _read_table(path: Path, index_col: str | None, flag: str = "PATH") -> pd.Dat
 
 
 def _read_array(path: Path | None, flag: str, n: int | None) -> Any:
-    """A --pred-probs / --features file: 2-D, one row per sample (``n``; None: the audit checks)."""
+    """A --pred-probs / --features file: 2-D, one row per sample (``n``; None: the audit checks);
+    a --predictions file: 1-D, one value per sample."""
     if path is None:
         return None
     import numpy as np
@@ -242,7 +252,10 @@ def _read_array(path: Path | None, flag: str, n: int | None) -> Any:
         values = np.load(path, allow_pickle=False)
     except ValueError as err:
         raise CommandLineError(f"{flag} {str(path)!r} is not a plain NumPy array file (numpy.save): {err}") from None
-    if values.ndim != 2 or (n is not None and len(values) != n):
+    if flag == "--predictions" and (values.ndim != 1 or (n is not None and len(values) != n)):
+        raise CommandLineError(f"{flag} {str(path)!r} has shape {values.shape}; it needs one value per sample"
+                               + ("" if n is None else f": ({n},)") + ".")
+    if flag != "--predictions" and (values.ndim != 2 or (n is not None and len(values) != n)):
         rows = "one row per sample" if n is None else f"one row per sample: ({n}, columns)"
         raise CommandLineError(f"{flag} {str(path)!r} has shape {values.shape}; it needs {rows}.")
     return values
@@ -284,6 +297,7 @@ def _audit(args: argparse.Namespace) -> int:
     inputs = [("PATH", args.path), *_check_inputs([("--test", args.test, tuple(READERS)),
                                                     ("--annotators", args.annotators, tuple(READERS)),
                                                     ("--pred-probs", args.pred_probs, (".npy",)),
+                                                    ("--predictions", args.predictions, (".npy",)),
                                                     ("--features", args.features, (".npy",))])]
     _check_outputs([("-o/--output", args.output, REPORT_FORMATS), ("--html", args.html, (".html",))], inputs)
     gates = _fail_on(args.fail_on)
@@ -295,7 +309,8 @@ def _audit(args: argparse.Namespace) -> int:
     test = None if args.test is None else _read_table(args.test, args.index_col, "--test")
     report = audit(data, labels=labels, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, test=test,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", n),
-                   features=_read_array(args.features, "--features", n),
+                   features=_read_array(args.features, "--features", n), task=args.task,
+                   predictions=_read_array(args.predictions, "--predictions", n),
                    random_state=args.seed, verbose=not args.quiet)
     print(report.render())
     if args.output:
@@ -346,6 +361,7 @@ def _fix(args: argparse.Namespace) -> int:
     inputs = [("PATH", args.path), *_check_inputs([("--config", args.config, (".json", ".yaml", ".yml")),
                                                     ("--annotators", args.annotators, tuple(READERS)),
                                                     ("--pred-probs", args.pred_probs, (".npy",)),
+                                                    ("--predictions", args.predictions, (".npy",)),
                                                     ("--features", args.features, (".npy",))])]
     _check_outputs([("-o/--output", args.output, TABLE_FORMATS), ("--report", args.report, (".html",))], inputs)
     default = [DropBroken(), *([Consensus()] if args.annotators else []), DropLabelIssues(), DropNearDuplicates()]
@@ -353,7 +369,8 @@ def _fix(args: argparse.Namespace) -> int:
     frame = _read_table(args.path, args.index_col)
     report = audit(frame, labels=args.label, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, random_state=args.seed,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", len(frame)),
-                   features=_read_array(args.features, "--features", len(frame)), verbose=not args.quiet)
+                   features=_read_array(args.features, "--features", len(frame)), task=args.task,
+                   predictions=_read_array(args.predictions, "--predictions", len(frame)), verbose=not args.quiet)
     plan = pipeline.fit(frame, args.label, report=report)
     print(plan.summary().to_string() if len(plan.summary()) else "no changes")
     for cap in plan.caps:

@@ -39,7 +39,16 @@ def sources(noisy_iris, tmp_path_factory):
     return {"table": _signals(table), "images": _signals(as_view(root, image_size=8, verbose=False)),
             "multilabel": _signals(table, multilabel=Y), "test": _signals(table, test=held_out),
             "annotators": _signals(table, annotations=annotations),
-            "unlabelled": _signals(replace(table, codes=np.where(np.arange(len(table)) % 4 == 0, -1, table.codes)))}
+            "unlabelled": _signals(replace(table, codes=np.where(np.arange(len(table)) % 4 == 0, -1, table.codes))),
+            "regression": _regression_signals(table)}
+
+
+def _regression_signals(table):
+    """Iris with petal width as a regression target (two of them moved far off), the other columns as features."""
+    X = np.asarray(table.features)
+    y = X[:, 3].copy()
+    y[[5, 60]] += 5.0
+    return Signals(None, 0, features=X[:, :3], targets=y, hashes=table.hashes, table=table.table, verbose=False)
 
 
 def _pick(spec, sources):
@@ -56,7 +65,7 @@ def test_check_contract(name, sources):
     result = spec.func(signals, **spec.defaults)
     assert isinstance(result, CheckResult)
     out = result.columns
-    n = len(signals.test) if spec.target == "test" else len(signals.labels)
+    n = len(signals.test) if spec.target == "test" else len(signals.features)
     assert isinstance(out, pd.DataFrame)
     assert len(out) == n
     assert out.index.equals(pd.RangeIndex(n))
@@ -72,8 +81,24 @@ def test_check_contract(name, sources):
         assert (out[col] >= 0).any()
     for req in spec.requires:
         assert set(req.split("|")) <= {"labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats",
-                                       "multilabel", "test", "annotations", "unlabelled"}
+                                       "multilabel", "test", "annotations", "unlabelled", "targets", "predictions"}
     assert spec.description and set(spec.tasks) <= set(TASKS) and spec.target in ("train", "test")
+
+
+@pytest.mark.parametrize("name", [n for n in list_checks() if "regression" in CHECKS[n].tasks])
+def test_check_contract_on_a_regression_target(name, sources):
+    """Each check for regression targets runs on one, one row per sample, flags bool, scores in [0, 1]."""
+    spec = CHECKS[name]
+    signals = sources["regression"]
+    if not all(signals.has(req) for req in spec.requires):
+        assert any(r in ("test", "image_stats") for r in spec.requires)  # another kind of source
+        return
+    out = spec.func(signals, **spec.defaults).columns
+    assert len(out) == len(signals.targets) and out[spec.flag].dtype == bool
+    assert out[spec.score].dropna().between(0, 1).all()
+    if name == "label":
+        assert np.flatnonzero(out["is_label_issue"]).tolist() == [5, 60]
+        assert out["given_label"].to_numpy() == pytest.approx(signals.targets)
 
 
 @pytest.mark.parametrize("name", list_checks())

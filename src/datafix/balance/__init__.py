@@ -9,10 +9,13 @@
 - :class:`Resampler`: every imbalanced-learn sampler by name, with small-class guards;
   :class:`LazySMOTE`: SMOTE rows built on read; :func:`oversample`, :func:`undersample`:
   index-level views (:class:`ResampledDataset`).
+- Regression: :func:`target_density`, :func:`density_weights` (LDS, DenseWeight),
+  :class:`DensitySampler`; ``Resampler("smoter")`` and ``Resampler("gaussian_noise")``.
 - Multilabel: :func:`multilabel_imbalance`, :func:`pos_weight`,
   :class:`MultilabelBalancedSampler`, :func:`mlsmote`.
 """
 
+from datafix.balance.density import DensitySampler, density_weights, target_density
 from datafix.balance.epoch_resampling import EpochResampler, LazySMOTE
 from datafix.balance.logit_adjustment import LogitAdjustedLoss, class_priors, logit_adjustment
 from datafix.balance.multilabel import (
@@ -49,6 +52,7 @@ __all__ = [
     "ClassBalancedSampler",
     "ClassWeightSchedule",
     "Deferred",
+    "DensitySampler",
     "EpochResampler",
     "LazySMOTE",
     "LogitAdjustedLoss",
@@ -60,11 +64,13 @@ __all__ = [
     "available_resamplers",
     "class_priors",
     "class_weights",
+    "density_weights",
     "logit_adjustment",
     "mlsmote",
     "multilabel_imbalance",
     "oversample",
     "pos_weight",
+    "target_density",
     "tune_logit_adjustment",
     "tune_thresholds",
     "undersample",

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from datafix._validation import py_value
 from datafix.balance import fast_resample
+from datafix.balance.smoter import REGRESSION_METHODS, oversample_rare_targets
 from datafix.data.view import hash_rows
 from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.neighbors import KNNGraph
@@ -59,14 +60,14 @@ def available_resamplers() -> list[str]:
     >>> {"smote", "adasyn", "tomek_links", "random_under_sampler"} <= set(available_resamplers())
     True
     """
-    return sorted(SAMPLERS)
+    return sorted([*SAMPLERS, *REGRESSION_METHODS])
 
 
 def resolve_method(method: str) -> str:
     """The registry name for ``method`` (``"BorderlineSMOTE"`` -> ``"borderline_smote"``)."""
     if isinstance(method, str):
         for key in (method, _snake(method), method.lower()):
-            if key in SAMPLERS:
+            if key in SAMPLERS or key in REGRESSION_METHODS:
                 return key
     raise InvalidInputError(f"The 'method' parameter must be one of {available_resamplers()}; got {method!r}.")
 
@@ -81,7 +82,9 @@ class Resampler(BaseSampler):
         A name from :func:`available_resamplers` (``"smote"``, ``"adasyn"``,
         ``"borderline_smote"``, ``"random_over_sampler"``, ``"tomek_links"``,
         ``"edited_nearest_neighbours"``, ``"near_miss"``, ``"smoteenn"``, ...) or the
-        imbalanced-learn class name (``"BorderlineSMOTE"``).
+        imbalanced-learn class name (``"BorderlineSMOTE"``). For a regression target:
+        ``"smoter"`` or ``"gaussian_noise"``, new rows in the target's rare ranges (see
+        :func:`datafix.balance.smoter.oversample_rare_targets`, whose options go in ``params``).
     sampling_strategy : float, str, dict, list or callable, default "auto"
         As in imbalanced-learn for that sampler.
     params : dict, optional
@@ -157,11 +160,13 @@ class Resampler(BaseSampler):
 
     @property
     def _sampling_type(self) -> str:
-        return SAMPLERS[resolve_method(self.method)]._sampling_type
+        name = resolve_method(self.method)
+        return "over-sampling" if name in REGRESSION_METHODS else SAMPLERS[name]._sampling_type
 
     def _template(self):
         """An unfitted instance of the sampler, with the given params it accepts."""
-        cls = SAMPLERS[resolve_method(self.method)]
+        name = resolve_method(self.method)
+        cls = SAMPLERS["random_over_sampler" if name in REGRESSION_METHODS else name]
         accepted = inspect.signature(cls).parameters
         try:
             return cls(**{k: v for k, v in (self.params or {}).items() if k in accepted})
@@ -206,7 +211,35 @@ class Resampler(BaseSampler):
         -------
         X_resampled, y_resampled
         """
+        name = resolve_method(self.method)
+        if name in REGRESSION_METHODS:
+            return self._fit_resample_regression(name, X, y)
         return super().fit_resample(X, y, **params)
+
+    def _fit_resample_regression(self, name: str, X, y):
+        """SMOTER or Gaussian noise on a regression target (imbalanced-learn has neither)."""
+        strategy = self.sampling_strategy
+        if not (strategy == "auto" or (isinstance(strategy, numbers.Real) and strategy >= 0)):
+            raise InvalidInputError(f"For {name!r} the 'sampling_strategy' must be 'auto' or a number >= 0 (new rows "
+                                    f"per rare row); got {strategy!r}.")
+        accepted = set(inspect.signature(oversample_rare_targets).parameters) - {"X", "y", "method", "random_state",
+                                                                                "sampling_strategy"}
+        unknown = sorted(set(self.params or {}) - accepted)
+        if unknown:
+            raise InvalidInputError(f"{name!r} has no parameter {unknown[0]!r}; its parameters are {sorted(accepted)}.")
+        frame = X if isinstance(X, pd.DataFrame) else None
+        X_res, y_res, source = oversample_rare_targets(
+            frame.to_numpy(dtype=np.float64) if frame is not None else X, y, name, sampling_strategy=strategy,
+            random_state=self.random_state, **(self.params or {}))
+        self.adapted_ = {"k_neighbors": {}, "single_sample_classes": []}
+        self.backend_ = "datafix"
+        self.source_indices_ = source
+        self.is_synthetic_ = source < 0
+        self.sampling_strategy_ = {"new_rows": int(self.is_synthetic_.sum())}
+        self.n_features_in_ = X_res.shape[1]
+        if frame is not None:
+            X_res = pd.DataFrame(X_res, columns=frame.columns).astype(frame.dtypes.to_dict(), errors="ignore")
+        return X_res, y_res
 
     def _fit_resample(self, X, y, neighbors: KNNGraph | None = None):
         name = resolve_method(self.method)

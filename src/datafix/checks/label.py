@@ -34,9 +34,10 @@ from cleanlab.rank import get_label_quality_scores
 
 from datafix._validation import Interval, Options, check_params, py_value
 from datafix.checks.registry import CheckResult, register_check
+from datafix.checks.regression import TARGET_NEIGHBORS, find_target_issues
 from datafix.errors import warn_user
 from datafix.signals.bundle import Signals
-from datafix.signals.neighbors import KNNGraph
+from datafix.signals.neighbors import KNNGraph, neighbor_weights
 
 METHODS = ("ensemble", "cleanlab")
 _CLEANLAB_TOO_FEW = re.compile(r"May not flag all label issues in class: (\d+)")
@@ -83,17 +84,6 @@ def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.
     return (1.0 - smoothing) * P + smoothing / k_classes
 
 
-def neighbor_weights(distances: np.ndarray) -> np.ndarray:
-    """Gaussian weights ``exp(-(d / d_k)^2)`` of each sample's neighbours, ``d_k`` its farthest one's distance.
-
-    Examples
-    --------
-    >>> neighbor_weights(np.array([[0.0, 1.0]])).round(3).tolist()
-    [[1.0, 0.368]]
-    """
-    return np.exp(-((distances / (distances[:, -1:] + 1e-12)) ** 2))
-
-
 def choose_knn_weight(labels: np.ndarray, pred_probs: np.ndarray, knn_probs: np.ndarray) -> float:
     """The weight in {0, 0.1, ..., 1} of ``knn_probs`` whose pooled probabilities best predict the given labels.
 
@@ -133,6 +123,7 @@ PARAMS = {
     "knn_weight": [Options("auto"), Interval(float, 0.0, 1.0)],
     "rounds": Interval(int, 1),
     "min_examples_per_class": Interval(int, 0),
+    "threshold": Interval(float, 0.0, 100.0),
 }
 
 
@@ -349,8 +340,8 @@ def find_multilabel_issues(
 
 @register_check(
     "label",
-    requires=("labels|multilabel", "pred_probs"),
-    tasks=("single", "multilabel"),
+    requires=("labels|multilabel|targets", "pred_probs|predictions"),
+    tasks=("single", "multilabel", "regression"),
     uses=("neighbors",),
     flag="is_label_issue",
     score="label_score",
@@ -359,8 +350,10 @@ def find_multilabel_issues(
     params=PARAMS,
 )
 def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float | str = "auto", rounds: int = 2,
-                min_examples_per_class: int = 1) -> CheckResult:
-    """Run :func:`find_label_issues` on the audit's shared signals.
+                min_examples_per_class: int = 1, threshold: float = 3.0) -> CheckResult:
+    """Run :func:`find_label_issues` on the audit's shared signals (:func:`find_multilabel_issues` for
+    multilabel targets, :func:`datafix.checks.regression.find_target_issues` for a regression
+    target; ``threshold`` applies to a regression only).
 
     Examples
     --------
@@ -374,6 +367,15 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
     graph = signals.vote_neighbors
     if graph is None and signals.missing("neighbors") is None:
         graph = signals.neighbors
+    if signals.targets is not None:
+        found, stats = find_target_issues(signals.targets, signals.predictions, neighbors=graph,
+                                          knn_weight=knn_weight, threshold=threshold, rounds=rounds)
+        pooled = "" if graph is None else (f" pooled with the weighted median target of the "
+                                           f"{min(TARGET_NEIGHBORS, graph.k)} nearest neighbours "
+                                           f"(weight {stats['knn_weight']:.1f})")
+        return CheckResult(found, f"residual against the out-of-sample predictions{pooled} above {threshold:g} x "
+                                  f"the spread (model spread {stats['spread']:.4g} combined with the neighbours' "
+                                  f"residual spread); {rounds} rounds")
     if signals.multilabel is not None:
         found = find_multilabel_issues(signals.multilabel, signals.pred_probs, neighbors=graph,
                                        label_names=signals.label_names, method=method, knn_weight=knn_weight,

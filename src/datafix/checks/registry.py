@@ -14,8 +14,9 @@ import pandas as pd
 from datafix._validation import Constraint, check_params
 from datafix.errors import InvalidInputError
 
-#: The label tasks a check can apply to: one class per sample, or a set of labels per sample.
-TASKS = ("single", "multilabel")
+#: The label tasks a check can apply to: one class per sample, a set of labels per sample, or a
+#: number per sample.
+TASKS = ("single", "multilabel", "regression")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class CheckSpec:
         or a list of them, ``None`` allowing None), declared once: the audit validates
         ``check_params`` against it before reading any data, and the check does not again.
     tasks : tuple of str
-        The label tasks it applies to (``"single"``, ``"multilabel"``).
+        The label tasks it applies to (``"single"``, ``"multilabel"``, ``"regression"``).
     renamed : dict of str to str
         Old option names still accepted for one release (old -> new).
     target : {"train", "test"}

@@ -21,10 +21,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from datafix._validation import Interval, check_params
-from datafix.checks.label import neighbor_weights
 from datafix.checks.registry import CheckResult, register_check
 from datafix.signals.bundle import Signals
-from datafix.signals.neighbors import KNNGraph
+from datafix.signals.neighbors import KNNGraph, neighbor_weights
 
 PARAMS = {
     "alpha": Interval(float, 0.0, 0.99),

@@ -28,6 +28,7 @@ def as_view(
     image_size: int = 32,
     num_workers: int | None = None,
     unlabelled: Any = False,
+    task: str = "classification",
     verbose: bool = True,
 ) -> DataView:
     """Wrap any supported data source in a read-only :class:`DataView`.
@@ -59,6 +60,9 @@ def as_view(
         For arrays and DataFrames: whether missing labels (None / NaN, and this value when one is
         given) mark unlabelled samples (code -1) instead of raising (see
         :func:`datafix.data.labels.encode_labels`).
+    task : {"classification", "regression"}, default "classification"
+        ``"regression"``: the labels of an array or DataFrame are numbers, kept as
+        ``view.targets`` (see :func:`datafix.data.targets.read_targets`).
     verbose : bool, default True
         Show progress bars.
 
@@ -79,6 +83,11 @@ def as_view(
             raise InvalidInputError("Pass labels and features when building the DataView, not with it.")
         return data
     is_extractor = isinstance(features, torch.nn.Module) or callable(features)
+    if task == "regression" and (isinstance(data, (str, os.PathLike)) or (
+            isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.Tensor))):
+        raise InvalidInputError(
+            "task='regression' audits arrays and DataFrames; for a torch Dataset or an image folder audit an "
+            "array of its features (your model's embeddings, say) with the targets as labels=.")
     if isinstance(data, (str, os.PathLike)):
         if labels is not None:
             raise InvalidInputError("An image folder's labels are its subfolder names; do not pass labels.")
@@ -94,7 +103,7 @@ def as_view(
     if label_fn is not None:
         raise InvalidInputError("The 'label_fn' argument only applies to torch Datasets.")
     if isinstance(features, torch.nn.Module) and isinstance(data, (np.ndarray, torch.Tensor)):
-        view = from_arrays(data, labels, unlabelled=unlabelled)
+        view = from_arrays(data, labels, unlabelled=unlabelled, task=task)
         if view.image_shape is not None:  # (N, C, H, W) images: the module embeds them
             return view.with_features(embed_images(features, data, batch_size))
     if is_extractor:
@@ -103,9 +112,9 @@ def as_view(
             "arrays; for other arrays and DataFrames pass the features as an array."
         )
     if isinstance(data, pd.DataFrame):
-        view = from_frame(data, labels, unlabelled=unlabelled)
+        view = from_frame(data, labels, unlabelled=unlabelled, task=task)
     elif isinstance(data, (np.ndarray, torch.Tensor, list, tuple)):
-        view = from_arrays(data, labels, unlabelled=unlabelled)
+        view = from_arrays(data, labels, unlabelled=unlabelled, task=task)
     else:
         raise InvalidTypeError(
             "The 'data' argument must be an array, a pandas DataFrame, a torch Dataset or an image "

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 
 from datafix.data.labels import encode_labels
+from datafix.data.targets import read_targets
 from datafix.data.view import DataView, _readonly, hash_rows
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 
-def from_arrays(X: Any, labels: Any = None, *, unlabelled: Any = False) -> DataView:
+def from_arrays(X: Any, labels: Any = None, *, unlabelled: Any = False, task: str = "classification") -> DataView:
     """Build a :class:`DataView` over a feature array and labels.
 
     Parameters
@@ -21,11 +22,13 @@ def from_arrays(X: Any, labels: Any = None, *, unlabelled: Any = False) -> DataV
         Numeric features. More than two dimensions are flattened per sample; (n, C, H, W) with
         1, 3 or 4 channels are images (``view.images()``, and the audit's CNN signals).
     labels : array-like of shape (n,), optional
-        Class labels.
-
+        Class labels, or a regression target with ``task="regression"``.
     unlabelled : bool or label value, default False
         Whether missing labels (and this value) mark unlabelled samples (see
         :func:`datafix.data.labels.encode_labels`).
+    task : {"classification", "regression"}, default "classification"
+        ``"regression"``: ``labels`` are numbers, kept as ``view.targets`` (see
+        :func:`datafix.data.targets.read_targets`).
 
     Returns
     -------
@@ -42,11 +45,9 @@ def from_arrays(X: Any, labels: Any = None, *, unlabelled: Any = False) -> DataV
     index = pd.RangeIndex(len(features))
     shape = tuple(np.shape(X))
     image_shape = shape[1:] if len(shape) == 4 and shape[1] in (1, 3, 4) else None
-    codes, classes = _labels_for(labels, index, unlabelled)
     return DataView(
         index=index,
-        codes=codes,
-        classes=classes,
+        **_labels_for(labels, index, unlabelled, task),
         features=_readonly(features),
         feature_names=[f"x{j}" for j in range(features.shape[1])],
         kind="arrays",
@@ -105,12 +106,17 @@ def _check_sample_shapes(X: Any, name: str) -> None:
             "class), whose images datafix resizes.")
 
 
-def _labels_for(labels: Any, index: pd.Index, unlabelled: Any = False) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _labels_for(labels: Any, index: pd.Index, unlabelled: Any = False, task: str = "classification",
+                ) -> dict[str, np.ndarray | None]:
+    """The view's label fields: ``codes`` and ``classes`` for class labels, ``targets`` for a regression."""
     if labels is None:
-        return None, None
+        return {"codes": None, "classes": None}
     n_labels = len(labels) if hasattr(labels, "__len__") else None
     if n_labels is not None and n_labels != len(index):
         raise InvalidInputError(
             f"The 'labels' argument has {n_labels} entries but the data has {len(index)} samples."
         )
-    return encode_labels(labels, index=index, unlabelled=unlabelled)
+    if task == "regression":
+        return {"codes": None, "classes": None, "targets": read_targets(labels, index=index)}
+    codes, classes = encode_labels(labels, index=index, unlabelled=unlabelled)
+    return {"codes": codes, "classes": classes}

@@ -17,7 +17,8 @@ from datafix.errors import DatafixWarning, InvalidInputError, warn_user
 MAX_CATEGORIES = 50
 
 
-def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = False) -> DataView:
+def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = False,
+               task: str = "classification") -> DataView:
     """Build a :class:`DataView` over a DataFrame.
 
     Parameters
@@ -26,10 +27,11 @@ def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = Fal
         The table. Its index becomes the index of every datafix output.
     labels : str or array-like, optional
         The name of the label column, or the labels themselves (one per row).
-
     unlabelled : bool or label value, default False
         Whether missing labels (and this value) mark unlabelled samples (see
         :func:`datafix.data.labels.encode_labels`).
+    task : {"classification", "regression"}, default "classification"
+        ``"regression"``: the labels are numbers, kept as ``view.targets``.
 
     Returns
     -------
@@ -63,12 +65,10 @@ def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = Fal
         feature_frame = frame.drop(columns=[labels])
     else:
         label_values = labels
-    codes, classes = _labels_for(label_values, frame.index, unlabelled)
     features, names = encode_features(feature_frame)
     return DataView(
         index=frame.index,
-        codes=codes,
-        classes=classes,
+        **_labels_for(label_values, frame.index, unlabelled, task),
         features=_readonly(features),
         feature_names=names,
         kind="frame",

@@ -45,6 +45,8 @@ class DataView:
     image_shape : tuple of int or None
         (C, H, W) when the samples are images of one size (an image folder's thumbnails, an
         image array or tensor): :meth:`images` then gives them as a batch.
+    targets : numpy.ndarray of float64 or None
+        A regression target per sample (``codes`` and ``classes`` are then None).
     kind : str
         The source type: ``"arrays"``, ``"frame"``, ``"torch"`` or ``"images"``.
     source : object
@@ -71,6 +73,7 @@ class DataView:
     table: pd.DataFrame | None = None
     image_stats: pd.DataFrame | None = None
     image_shape: tuple[int, int, int] | None = None
+    targets: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -82,7 +85,9 @@ class DataView:
 
     @property
     def labels(self) -> np.ndarray | None:
-        """The labels in the user's values (None where unknown)."""
+        """The labels in the user's values (None where unknown); a regression's targets."""
+        if self.targets is not None:
+            return self.targets
         if self.codes is None or self.classes is None:
             return None
         return decode_labels(self.codes, self.classes)

@@ -115,7 +115,9 @@ class Pipeline:
         view = _audited_view(report, data, labels)
         if view is None:
             read = {k: audit_kwargs[k] for k in ("features", "label_fn", "verbose") if k in audit_kwargs}
-            view = as_view(data, labels, unlabelled=report.params.get("unlabelled") or True, **read)
+            regression = report.params.get("task") == "regression"
+            view = as_view(data, labels, unlabelled=False if regression else report.params.get("unlabelled") or True,
+                           task="regression" if regression else "classification", **read)
             if view.codes is None and "majority_label" in report.issues:  # audited with annotators=
                 classes = np.asarray(report.params["classes"])
                 view = replace(view, codes=label_codes(report.issues["majority_label"].to_numpy(object), classes),
@@ -143,12 +145,12 @@ class Pipeline:
 
     def _plan(self, view, report, label_column: Any = None) -> Plan:
         n = len(view)
-        codes = view.codes
+        codes = view.codes if view.targets is None else np.zeros(n, dtype=np.int64)  # a regression: one group for the cap
         labels = view.labels.astype(object) if view.labels is not None else np.full(n, None, dtype=object)
         alive = np.ones(n, dtype=bool)
         weight = np.ones(n)
         dropped_by = np.full(n, None, dtype=object)
-        class_size = np.bincount(codes[codes >= 0], minlength=view.n_classes) if codes is not None else None
+        class_size = np.bincount(codes[codes >= 0], minlength=max(view.n_classes, 1)) if codes is not None else None
         dropped_in_class = np.zeros_like(class_size) if class_size is not None else None
         changes: dict[str, list] = {}
         caps: list[str] = []
@@ -179,7 +181,7 @@ class Pipeline:
                                  ("threshold", proposals["threshold"]), ("old_label", old_label),
                                  ("new_label", new_label), ("weight", proposals["weight"])):
                 changes.setdefault(name, []).extend(list(values))
-        if codes is not None:  # a sample still without a label (unlabelled, no pseudo-label) cannot be trained on
+        if view.codes is not None:  # a sample still without a label (unlabelled, no pseudo-label) cannot be trained on
             no_label = alive & (codes < 0) & view.valid & pd.isna(labels)
             alive[no_label] = False
             dropped_by[no_label] = "unlabelled"

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from torch.utils.data import Dataset
 
 from datafix._io import atomic_write
@@ -170,7 +171,7 @@ class Plan:
         """A training-ready torch Dataset: the kept samples (relabels applied), then the synthetic ones.
 
         Items are ``(x, y)`` with ``y`` the int class code (``plan.classes[y]`` is the user's
-        value) and ``x``:
+        value; for a regression target: the target, a float32 scalar tensor) and ``x``:
 
         - tables (DataFrames): the row's features as the audit encoded them, a float32 tensor
           (numbers as they are, dates as seconds, categories one-hot; see ``view.feature_names``);
@@ -204,7 +205,8 @@ class Plan:
 
     @cached_property
     def sampler(self):
-        """The Sampler over :attr:`dataset` a step declares (Rebalance: a ClassBalancedSampler), or None.
+        """The Sampler over :attr:`dataset` a step declares (Rebalance: a ClassBalancedSampler; for a
+        regression target a :class:`~datafix.balance.DensitySampler`), or None.
 
         Built once per plan, so ``plan.sampler.set_epoch(e)`` reaches the sampler the loader holds.
         """
@@ -305,14 +307,16 @@ class PlanDataset(Dataset):
     def __init__(self, plan: Plan, *, image_size: int | tuple[int, int] | None = None) -> None:
         self.view = plan.view
         self._positions = plan.kept
-        self._codes = label_codes(plan.labels, plan.classes)
+        self._targets = None if plan.view.targets is None else np.asarray(plan.labels, dtype=np.float32)
+        self._codes = label_codes(plan.labels, plan.classes) if self._targets is None else None
         self.image_size = _image_size(plan.view, image_size)
 
     def __len__(self) -> int:
         return len(self._positions)
 
-    def __getitem__(self, i: int) -> tuple[Any, int]:
-        return self.view.training_x(int(self._positions[i]), self.image_size), int(self._codes[i])
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        x = self.view.training_x(int(self._positions[i]), self.image_size)
+        return (x, int(self._codes[i])) if self._targets is None else (x, torch.tensor(self._targets[i]))
 
 
 def _typed(values: np.ndarray, dtype: Any) -> Any:

@@ -362,7 +362,9 @@ class Reweight(Step):
 
 @dataclass
 class Rebalance(Step):
-    """Rebalance classes at training time: the plan's ``sampler`` is a ClassBalancedSampler.
+    """Rebalance classes at training time: the plan's ``sampler`` is a ClassBalancedSampler (for
+    a regression target, a :class:`~datafix.balance.DensitySampler`: rare target ranges drawn as
+    often as common ones).
 
     Parameters
     ----------
@@ -383,8 +385,15 @@ class Rebalance(Step):
     params: ClassVar[dict[str, Constraint]] = {"weighting": Options(*METHODS), "deferred_epoch": [None, Interval(int, 0)]}
 
     def sampler(self, plan):
-        """A ClassBalancedSampler over the plan's training labels and weights."""
-        from datafix.balance import ClassBalancedSampler, Deferred
+        """A ClassBalancedSampler over the plan's training labels and weights; for a regression
+        target a DensitySampler (inverse smoothed density of the kept targets)."""
+        from datafix.balance import ClassBalancedSampler, Deferred, DensitySampler
+
+        if plan.view.targets is not None:
+            if self.deferred_epoch is not None or self.weighting != "inverse":
+                raise InvalidInputError("For a regression target Rebalance draws by inverse target density "
+                                        "(DensitySampler); weighting= and deferred_epoch= apply to classes.")
+            return DensitySampler(plan.training_labels.astype(np.float64))
 
         schedule = Deferred(self.deferred_epoch) if self.deferred_epoch is not None else None
         weights = np.concatenate([plan.weights, np.ones(len(plan.synthetic))])

@@ -18,7 +18,7 @@ from datafix.data.labels import decode_labels
 from datafix.report.report import CheckOutcome
 from datafix.signals.bundle import KIND_SIGNALS, Signals
 
-_TASK_WORDS = {"single": "single-label data", "multilabel": "multilabel data"}
+_TASK_WORDS = {"single": "single-label data", "multilabel": "multilabel data", "regression": "regression targets"}
 
 
 def run_checks(
@@ -67,7 +67,7 @@ def run_checks(
 def _to_source(result: pd.DataFrame, label_columns: tuple[str, ...], view: Any, valid: np.ndarray) -> pd.DataFrame:
     """Index a check's output like the source and decode label codes to the user's values."""
     out = result.copy()
-    label_columns = tuple(c for c in label_columns if c in result)  # a multilabel result has none
+    label_columns = tuple(c for c in label_columns if c in result and view.classes is not None)  # codes only
     for col in label_columns:
         out[col] = decode_labels(out[col].to_numpy(), view.classes)
     out.index = view.index[valid]

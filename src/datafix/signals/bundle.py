@@ -13,9 +13,13 @@ from datafix._validation import RandomState, check_random_state, renamed, seed_f
 from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
 from datafix.signals.pred_probs import cross_val_pred_probs, multilabel_pred_probs
+from datafix.signals.predictions import cross_val_predictions
 
 SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats", "multilabel",
-                "test", "annotations", "unlabelled")
+                "test", "annotations", "unlabelled", "targets", "predictions")
+
+
+_NOT_REGRESSION = "not a regression target"
 
 
 class MissingSignalError(DatafixError, LookupError):
@@ -74,6 +78,11 @@ class Signals:
     annotations : Annotations, optional
         Several annotators' labels of the audited samples (``labels`` is then their majority
         vote), for the ``annotators`` check.
+    targets : numpy.ndarray of float64, optional
+        A regression target per sample, instead of ``labels``.
+    predictions : numpy.ndarray of float64, optional
+        Given out-of-sample predictions of ``targets``; computed by cross-validation on
+        ``features`` when not given (see :func:`datafix.signals.predictions.cross_val_predictions`).
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k_neighbors : int, default 40
         Neighbours in the kNN graph.
@@ -114,6 +123,8 @@ class Signals:
         label_names: list[Any] | None = None,
         test: HeldOutSet | None = None,
         annotations: Any = None,
+        targets: np.ndarray | None = None,
+        predictions: np.ndarray | None = None,
         model: Any = None,
         cv: int = 5,
         k_neighbors: int = 40,
@@ -134,6 +145,8 @@ class Signals:
             range(multilabel.shape[1]))
         self.test = test
         self.annotations = annotations
+        self.targets = targets
+        self._given_predictions = predictions
         self.knn_backend = knn_backend
         self.vote_neighbors = vote_neighbors
         self._given_pred_probs = pred_probs
@@ -143,17 +156,21 @@ class Signals:
         self.verbose = verbose
         rng = check_random_state(random_state)
         self._seeds = {name: seed_from(rng) for name in ("pred_probs", "neighbors")}
+        self._seeds["predictions"] = self._seeds["pred_probs"]
         self.provenance: dict[str, str] = {}
-        if labels is not None:
-            self.provenance["labels"] = "given"
+        if labels is not None or targets is not None:
+            self.provenance["labels"] = "given" if targets is None else "given (a regression target)"
         if features is not None:
             self.provenance["features"] = f"given ({features.shape[1]} columns)"
         if pred_probs is not None:
             self.provenance["pred_probs"] = "given"
+        if predictions is not None:
+            self.provenance["predictions"] = "given"
 
     def computed(self, name: str) -> bool:
         """Whether signal ``name`` has already been computed (or given), so reading it costs nothing."""
-        return name in self.__dict__ or (name == "pred_probs" and self._given_pred_probs is not None)
+        return name in self.__dict__ or (name == "pred_probs" and self._given_pred_probs is not None) or (
+            name == "predictions" and self._given_predictions is not None)
 
     def has(self, name: str) -> bool:
         """Whether signal ``name`` can be had (``"a|b"``: either of them)."""
@@ -167,9 +184,18 @@ class Signals:
             return None if self.labels is not None and (self.labels < 0).any() else "every sample has a label"
         if name == "features":
             return None if self.features is not None else "no features were given or derived"
+        if name == "targets":
+            return None if self.targets is not None else _NOT_REGRESSION
+        if name == "predictions":
+            if self.targets is None:
+                return _NOT_REGRESSION
+            return None if self._given_predictions is not None or self.features is not None else (
+                "no predictions were given and there are no features to compute them from")
         if name == "pred_probs":
             if self._given_pred_probs is not None:
                 return None
+            if self.targets is not None:
+                return "a regression target has predictions, not pred_probs"
             if self.multilabel is not None:
                 return None if self.features is not None else (
                     "no pred_probs were given and there are no features to compute them from")
@@ -187,7 +213,10 @@ class Signals:
             return None if getattr(self, name) is not None else what[name]
         if "|" in name:  # any one of several signals will do
             reasons = [self.missing(part) for part in name.split("|")]
-            return None if None in reasons else "; ".join(r for r in reasons if r)
+            if None in reasons:
+                return None
+            told = [r for r in reasons if r != _NOT_REGRESSION] or reasons  # "another task" only when alone
+            return "; ".join(told)
         raise KeyError(f"Unknown signal {name!r}; signals are {SIGNAL_NAMES}.")
 
     @cached_property
@@ -209,6 +238,18 @@ class Signals:
         )
         self.provenance["pred_probs"] = f"{self.cv}-fold cross-validation of {_describe(self.model)}"
         return P
+
+    @cached_property
+    def predictions(self) -> np.ndarray:
+        """Out-of-sample predictions (n,) of a regression target: given, or by cross-validation."""
+        if self._given_predictions is not None:
+            return self._given_predictions
+        self._require("predictions")
+        predictions, name = cross_val_predictions(self.features, self.targets, model=self.model, cv=self.cv,
+                                                  random_state=self._seeds["predictions"], verbose=self.verbose)
+        chosen = " (chosen on the first fold by median absolute error)" if self.model is None else ""
+        self.provenance["predictions"] = f"{self.cv}-fold cross-validation of {name}{chosen}"
+        return predictions
 
     @cached_property
     def neighbors(self) -> KNNGraph:

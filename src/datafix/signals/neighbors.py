@@ -446,3 +446,14 @@ def _faiss_search(R, Q, k, metric, *, exclude_self):
         invalid |= cand == np.arange(len(qry))[:, None]
     idx, dist = _refine(R, Q, np.where(invalid, 0, cand), k, metric, invalid, dtype=np.float32)
     return KNNGraph(idx, dist, metric, "faiss")
+
+
+def neighbor_weights(distances: np.ndarray) -> np.ndarray:
+    """Gaussian weights ``exp(-(d / d_k)^2)`` of each sample's neighbours, ``d_k`` its farthest one's distance.
+
+    Examples
+    --------
+    >>> neighbor_weights(np.array([[0.0, 1.0]])).round(3).tolist()
+    [[1.0, 0.368]]
+    """
+    return np.exp(-((distances / (distances[:, -1:] + 1e-12)) ** 2))
