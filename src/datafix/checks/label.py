@@ -374,8 +374,8 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
                                            f"{min(TARGET_NEIGHBORS, graph.k)} nearest neighbours "
                                            f"(weight {stats['knn_weight']:.1f})")
         return CheckResult(found, f"residual against the out-of-sample predictions{pooled} above {threshold:g} x "
-                                  f"the spread (model spread {stats['spread']:.4g} combined with the neighbours' "
-                                  f"residual spread); {rounds} rounds")
+                                  f"the spread (the larger of the residuals' robust spread {stats['spread']:.4g} and the "
+                                  f"neighbours'); {rounds} rounds")
     if signals.multilabel is not None:
         found = find_multilabel_issues(signals.multilabel, signals.pred_probs, neighbors=graph,
                                        label_names=signals.label_names, method=method, knn_weight=knn_weight,
