@@ -78,6 +78,8 @@ def test_report_keeps_one_row_per_sample_and_the_users_index(corrupted, diabetes
     assert not report.checks["class_imbalance"].ran and not report.checks["class_imbalance"].applies
     assert report.checks["outlier"].ran and report.checks["duplicate"].ran
     assert "label" in report.summary().index
+    advice = report.checks["label"].advice
+    assert "DropLabelIssues" in advice and "rare ranges" in advice and "Resampler('smoter')" in advice
     text = report.to_text() if hasattr(report, "to_text") else str(report)
     assert "label" in text
 
@@ -216,6 +218,8 @@ def test_pipeline_drops_relabels_and_rebalances_a_regression(corrupted):
     assert np.abs(fixed[moved].to_numpy() - clean[positions]).mean() < np.abs(
         frame["progression"].to_numpy()[positions] - clean[positions]).mean() / 2  # closer to the truth
     assert relabel.undo("relabel").changes.empty
+    with pytest.raises(InvalidInputError, match="class_counts counts classes"):
+        relabel.class_counts()
 
     balanced = dfx.fix.Pipeline([dfx.fix.Rebalance()]).fit(frame, "progression", report=report)
     sampler = balanced.sampler

@@ -375,7 +375,7 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
                                            f"(weight {stats['knn_weight']:.1f})")
         return CheckResult(found, f"residual against the out-of-sample predictions{pooled} above {threshold:g} x "
                                   f"the spread (the larger of the residuals' robust spread {stats['spread']:.4g} and the "
-                                  f"neighbours'); {rounds} rounds")
+                                  f"neighbours'); {rounds} rounds", advice=_target_advice(signals.targets, found))
     if signals.multilabel is not None:
         found = find_multilabel_issues(signals.multilabel, signals.pred_probs, neighbors=graph,
                                        label_names=signals.label_names, method=method, knn_weight=knn_weight,
@@ -386,6 +386,30 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
                               method=method, knn_weight=knn_weight, rounds=rounds,
                               min_examples_per_class=min_examples_per_class)
     return CheckResult(found, _rule(graph, method, knn_weight, rounds, min_examples_per_class))
+
+
+def _target_advice(targets: np.ndarray, found: pd.DataFrame) -> str:
+    """What to do about wrong targets, and about rare target ranges when there are some."""
+    from datafix.balance.density import target_density
+
+    advice = []
+    if found["is_label_issue"].any():
+        advice.append("Check the flagged targets; drop them (DropLabelIssues) or set the suggested values (Relabel).")
+    density = target_density(targets)
+    rare = density <= RARE_TARGET_DENSITY * density.max()
+    if rare.any():
+        low, high = np.quantile(targets, [0.05, 0.95])
+        advice.append(f"{int(rare.sum())} targets ({rare.mean():.1%}) lie in rare ranges (density under "
+                      f"{RARE_TARGET_DENSITY:g} of the most common target's; 90 % of the targets are in "
+                      f"[{low:.4g}, {high:.4g}]): a model fits them worst. Weight the loss with "
+                      "datafix.balance.density_weights, draw with DensitySampler (Rebalance), or add rows with "
+                      "Resampler('smoter').")
+    return " ".join(advice)
+
+
+#: A target whose smoothed density is at most this share of the most common target's is in a
+#: rare range (the rule of ``Resampler("smoter")``, whose default threshold 0.8 is 1 minus it).
+RARE_TARGET_DENSITY = 0.2
 
 
 def _rule(graph: KNNGraph | None, method: str, knn_weight: float | str, rounds: int, min_examples_per_class: int) -> str:

@@ -126,7 +126,10 @@ class Plan:
         return plan_section(self)
 
     def class_counts(self) -> pd.DataFrame:
-        """Samples per class before and after the plan."""
+        """Samples per class before and after the plan (classes only: a regression target has none)."""
+        if self.view.targets is not None:
+            raise InvalidInputError("class_counts counts classes; this plan is for a regression target. Compare "
+                                    "plan.samples['label'] with plan.training_labels (e.g. their describe()).")
         before = pd.Series(self.view.labels[self.view.valid]).value_counts()
         after = pd.Series(self.training_labels).value_counts()
         counts = {"before": before, "after": after}
