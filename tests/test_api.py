@@ -7,7 +7,7 @@ import pytest
 PUBLIC = {
     "datafix": ["Report", "__version__", "audit", "augment", "balance", "checks", "fix", "synth", "data", "datasets",
                 "errors", "signals"],
-    "datafix.augment": ["Affine", "AlbumentationsDataset", "AugmentedBatch", "CenterCrop", "ColorJitter",
+    "datafix.augment": ["Adversarial", "Affine", "AlbumentationsDataset", "AugmentedBatch", "CenterCrop", "ColorJitter",
                         "ColorTransform", "Compose", "CutMix", "DeviceLoader", "GaussianBlur", "GaussianNoise",
                         "GeometricTransform", "HorizontalFlip", "MixUp", "Normalize", "OneOf", "RandomApply",
                         "RandomCrop", "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomResizedCrop", "Resize",

@@ -16,6 +16,7 @@ Examples
 torch.float32
 """
 
+from datafix.augment.adversarial import Adversarial
 from datafix.augment.albumentations_bridge import AlbumentationsDataset, from_albumentations
 from datafix.augment.base import ColorTransform, GeometricTransform, Transform
 from datafix.augment.color import (
@@ -41,6 +42,7 @@ from datafix.augment.loader import DeviceLoader
 from datafix.augment.mix import CutMix, MixUp
 
 __all__ = [
+    "Adversarial",
     "Affine",
     "AlbumentationsDataset",
     "AugmentedBatch",
