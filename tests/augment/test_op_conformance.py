@@ -16,6 +16,11 @@ from datafix.errors import InvalidInputError, InvalidTypeError
 #: Every op, with arguments that make it act on most samples (p=1 where it has p).
 OPS = {
     "Affine": {"degrees": 20, "translate": (0.1, 0.1), "scale": (0.8, 1.2), "shear": 5},
+    "AutoContrast": {"p": 1.0},
+    "Equalize": {"p": 1.0},
+    "Posterize": {"bits": (2, 6), "p": 1.0},
+    "Sharpness": {"factor": (0.2, 1.8), "p": 1.0},
+    "Solarize": {"threshold": (0.3, 0.7), "p": 1.0},
     "CenterCrop": {"size": 12},
     "ColorJitter": {"brightness": 0.4, "contrast": 0.4, "saturation": 0.4, "hue": 0.1},
     "GaussianBlur": {"kernel_size": 5, "p": 1.0},

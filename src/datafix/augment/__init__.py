@@ -40,18 +40,21 @@ from datafix.augment.geometry import (
 )
 from datafix.augment.loader import DeviceLoader
 from datafix.augment.mix import CutMix, MixUp
+from datafix.augment.tone import AutoContrast, Equalize, Posterize, Sharpness, Solarize
 
 __all__ = [
     "Adversarial",
     "Affine",
     "AlbumentationsDataset",
     "AugmentedBatch",
+    "AutoContrast",
     "CenterCrop",
     "ColorJitter",
     "ColorTransform",
     "Compose",
     "CutMix",
     "DeviceLoader",
+    "Equalize",
     "GaussianBlur",
     "GaussianNoise",
     "GeometricTransform",
@@ -59,6 +62,7 @@ __all__ = [
     "MixUp",
     "Normalize",
     "OneOf",
+    "Posterize",
     "RandomApply",
     "RandomCrop",
     "RandomErasing",
@@ -66,6 +70,8 @@ __all__ = [
     "RandomGrayscale",
     "RandomResizedCrop",
     "Resize",
+    "Sharpness",
+    "Solarize",
     "Transform",
     "VerticalFlip",
     "from_albumentations",
