@@ -27,12 +27,14 @@ OPS = {
     "GaussianNoise": {"p": 1.0},
     "HorizontalFlip": {"p": 1.0},
     "Normalize": {},
+    "RandAugment": {"num_ops": 2, "magnitude": 9},
     "RandomCrop": {"size": 12, "padding": 2},
     "RandomErasing": {"p": 1.0},
     "RandomGamma": {"p": 1.0},
     "RandomGrayscale": {"p": 1.0},
     "RandomResizedCrop": {"size": 12},
     "Resize": {"size": 12},
+    "TrivialAugmentWide": {},
     "VerticalFlip": {"p": 1.0},
 }
 

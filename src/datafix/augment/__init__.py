@@ -40,6 +40,7 @@ from datafix.augment.geometry import (
 )
 from datafix.augment.loader import DeviceLoader
 from datafix.augment.mix import CutMix, MixUp
+from datafix.augment.policies import RandAugment, TrivialAugmentWide
 from datafix.augment.tone import AutoContrast, Equalize, Posterize, Sharpness, Solarize
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "Normalize",
     "OneOf",
     "Posterize",
+    "RandAugment",
     "RandomApply",
     "RandomCrop",
     "RandomErasing",
@@ -73,6 +75,7 @@ __all__ = [
     "Sharpness",
     "Solarize",
     "Transform",
+    "TrivialAugmentWide",
     "VerticalFlip",
     "from_albumentations",
 ]
