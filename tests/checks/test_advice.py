@@ -58,3 +58,13 @@ def test_multilabel_audit_bad_input():
         dfx.audit(X, multilabel=[[1, 0]] * 3, verbose=False)
     with pytest.raises(InvalidInputError, match="0/1"):
         dfx.audit(X, multilabel=[[2, 0]] * 4, verbose=False)
+
+
+def test_few_shot_classes_get_the_augmentation_recipe_that_won():
+    from datafix.augment.recipes import RECIPES
+    from datafix.checks.advice import rebalancing_advice
+
+    text = rebalancing_advice(np.array([500, 3]))
+    assert "recipe('randaugment'" in text and "randaugment" in RECIPES
+    assert "recipe(" not in rebalancing_advice(np.array([500, 3]), multilabel=True)
+    assert "recipe(" not in rebalancing_advice(np.array([500, 60]))  # no class is few-shot

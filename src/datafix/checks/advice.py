@@ -20,6 +20,15 @@ BALANCED_RATIO = 3.0
 #: Classes with fewer samples stay poorly recognised whatever the lever.
 FEW_SHOT = 5
 
+#: What augmentation to use when images are few (``benchmarks/augment_outcome.py``: Fashion-MNIST,
+#: 600 training images, 800 steps, 3 seeds: no augmentation 0.777, flips and crops 0.812,
+#: RandAugment on top 0.819, TrivialAugmentWide 0.809, the limited-data recipe 0.791; at 3,000
+#: images and the same 800 steps every augmentation cost accuracy, while at 2,400 steps flips and
+#: crops and RandAugment both added 3.5 points over none: it pays with a budget long enough for
+#: the data).
+AUGMENT_ADVICE = ("train with augmentation: datafix.augment.recipes.recipe('randaugment', size=..., "
+                  "num_classes=...) (flips, crops and RandAugment) led on 600 Fashion-MNIST images, +4.2 points over "
+                  "none; give it enough steps")
 
 def rebalancing_advice(counts: np.ndarray, *, multilabel: bool = False) -> str:
     """One paragraph of advice for class (or label) counts.
@@ -55,4 +64,6 @@ def rebalancing_advice(counts: np.ndarray, *, multilabel: bool = False) -> str:
         noun = ("label" if multilabel else "class") if few == 1 else ("labels" if multilabel else "classes")
         text += (f"; {few} {noun} {'has' if few == 1 else 'have'} fewer than {FEW_SHOT} samples: no lever makes "
                  f"{'it' if few == 1 else 'them'} reliable, collect more or synthesize")
+        if not multilabel:
+            text += f"; for images, {AUGMENT_ADVICE}"
     return text
