@@ -152,6 +152,17 @@ def test_tiny_rare_ranges_never_crash():
     assert np.array_equal(y_res, flat)
 
 
+def test_smoter_rounds_integer_columns_to_the_nearer_value():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"rooms": rng.integers(1, 9, 400), "area": rng.normal(80, 20, 400)})
+    y = np.r_[rng.normal(0, 1, 380), rng.normal(9, 0.3, 20)]
+    resampler = Resampler("smoter", random_state=0)
+    X_res, _ = resampler.fit_resample(X, y)
+    assert X_res["rooms"].dtype == X["rooms"].dtype
+    new = X_res[resampler.is_synthetic_]
+    assert new["rooms"].between(1, 8).all()
+
+
 def test_smoter_keeps_a_dataframe_and_refuses_bad_options():
     data = load_diabetes(as_frame=True)
     X, y = data.data, data.target
@@ -165,6 +176,8 @@ def test_smoter_keeps_a_dataframe_and_refuses_bad_options():
         Resampler("smoter", sampling_strategy="minority").fit_resample(X, y)
     with pytest.raises(InvalidInputError, match="missing value"):
         Resampler("smoter").fit_resample(X, y.where(y > 30))
+    with pytest.raises(InvalidInputError, match=r"columns \['colour'\] are not numeric"):
+        Resampler("smoter").fit_resample(X.assign(colour=pd.Categorical(["r", "g"] * 221)), y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the input objects are not modified
         before = y.copy()

@@ -228,6 +228,12 @@ class Resampler(BaseSampler):
         if unknown:
             raise InvalidInputError(f"{name!r} has no parameter {unknown[0]!r}; its parameters are {sorted(accepted)}.")
         frame = X if isinstance(X, pd.DataFrame) else None
+        if frame is not None:
+            text = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+                    or isinstance(frame[c].dtype, pd.CategoricalDtype)]
+            if text:
+                raise InvalidInputError(f"{name!r} interpolates numbers; columns {text[:5]} are not numeric. Encode "
+                                        "them first (one-hot, or codes), or leave them out.")
         X_res, y_res, source = oversample_rare_targets(
             frame.to_numpy(dtype=np.float64) if frame is not None else X, y, name, sampling_strategy=strategy,
             random_state=self.random_state, **(self.params or {}))
@@ -238,7 +244,11 @@ class Resampler(BaseSampler):
         self.sampling_strategy_ = {"new_rows": int(self.is_synthetic_.sum())}
         self.n_features_in_ = X_res.shape[1]
         if frame is not None:
-            X_res = pd.DataFrame(X_res, columns=frame.columns).astype(frame.dtypes.to_dict(), errors="ignore")
+            X_res = pd.DataFrame(X_res, columns=frame.columns)
+            for col in frame.columns:  # an integer column's new values are rounded, not truncated, to its dtype
+                if pd.api.types.is_integer_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col]):
+                    X_res[col] = X_res[col].round()
+            X_res = X_res.astype(frame.dtypes.to_dict(), errors="ignore")
         return X_res, y_res
 
     def _fit_resample(self, X, y, neighbors: KNNGraph | None = None):
