@@ -122,3 +122,50 @@ def test_each_op_matches_torchvision():
                 ours = (apply_op(x.float() / 255, name, torch.tensor([sign * m])) * 255).round().to(torch.uint8)[0]
                 close = ((ours.int() - theirs.int()).abs() <= 1).float().mean().item()
                 assert close >= 0.99, (name, sign * m, close)
+
+
+def test_augmix_draws_chains_weights_and_mixing_like_torchvision():
+    from datafix.augment.policies import AUGMIX_OPS, augmix_space
+
+    policy = A.AugMix(severity=3, width=3, depth=-1, alpha=1.0)
+    params = draw_params(policy, batch=20000)
+    ops, magnitudes = params["ops"], params["magnitudes"]  # (B, width, 3)
+    depth = (ops > 0).sum(2).flatten()
+    assert set(depth.unique().tolist()) == {1, 2, 3}
+    shares = torch.bincount(depth)[1:] / len(depth)
+    assert (shares - 1 / 3).abs().max() < 0.02  # 1 to 3 ops per chain, uniform
+    active = ops[ops > 0]
+    freq = torch.bincount(active, minlength=len(AUGMIX_OPS))[1:] / len(active)
+    assert (freq - 1 / 13).abs().max() < 0.01  # the 13 ops equally likely, Identity never drawn
+    space = augmix_space(10, (32, 32))
+    for code, name in enumerate(AUGMIX_OPS[1:], start=1):
+        allowed = space[name][:3].abs() if space[name].numel() > 1 else space[name]
+        assert torch.isin(magnitudes[ops == code].abs(), allowed).all(), name  # bins below severity 3
+    weights, m = params["weights"], params["m"]
+    assert torch.allclose(weights.sum(1), torch.ones(len(weights))) and (weights > 0).all()
+    assert abs(m.mean().item() - 0.5) < 0.01 and ((m > 0) & (m < 1)).all()  # Beta(1, 1)
+    assert abs(weights[:, 0].mean().item() - 1 / 3) < 0.01  # Dirichlet(1, 1, 1)
+
+
+def test_augmix_output_is_the_convex_mix_of_its_chains():
+    policy = A.AugMix(width=2, depth=2)
+    x = torch.rand(6, 3, 12, 12)
+    draw = Draw(RandomSource(4), 6, torch.device("cpu"), {id(policy): 1})
+    params = policy.params(draw, tuple(x.shape), None)
+    out = policy.apply(x, params)
+    m = params["m"].view(-1, 1, 1, 1)
+    chains = [policy._chain(x, params["ops"][:, i], params["magnitudes"][:, i]) for i in range(2)]
+    expected = m * x + (1 - m) * sum(params["weights"][:, i].view(-1, 1, 1, 1) * chains[i] for i in range(2))
+    assert torch.allclose(out, expected.clamp(0, 1), atol=1e-6)
+    assert (params["ops"] > 0).sum(2).eq(2).all()  # depth=2: two ops in every chain
+    none = A.Compose([A.AugMix(p=0.0)], seed=0)(x)
+    assert torch.allclose(none, x, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"severity": 11}, "severity"), ({"severity": 0}, "severity"), ({"width": 0}, "width"),
+    ({"depth": 0}, "depth"), ({"alpha": 0.0}, "alpha"),
+])
+def test_augmix_bad_options_are_refused(kwargs, match):
+    with pytest.raises(InvalidInputError, match=match):
+        A.AugMix(**kwargs)

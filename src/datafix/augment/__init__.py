@@ -40,13 +40,14 @@ from datafix.augment.geometry import (
 )
 from datafix.augment.loader import DeviceLoader
 from datafix.augment.mix import CutMix, MixUp
-from datafix.augment.policies import RandAugment, TrivialAugmentWide
+from datafix.augment.policies import AugMix, RandAugment, TrivialAugmentWide
 from datafix.augment.tone import AutoContrast, Equalize, Posterize, Sharpness, Solarize
 
 __all__ = [
     "Adversarial",
     "Affine",
     "AlbumentationsDataset",
+    "AugMix",
     "AugmentedBatch",
     "AutoContrast",
     "CenterCrop",

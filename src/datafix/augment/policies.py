@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from datafix._validation import check_int
+from datafix.augment._random import GAMMA_SLOTS, gamma_from_uniform
 from datafix.augment._warp import warp_nearest
 from datafix.augment.base import ColorTransform, Draw, applied
 from datafix.augment.color import grayscale
@@ -44,6 +45,20 @@ def rand_augment_space(num_bins: int, size: tuple[int, int]) -> dict[str, Tensor
             "Sharpness": line(0.0, 0.9, num_bins),
             "Posterize": 8 - (torch.arange(num_bins) / ((num_bins - 1) / 4)).round(),
             "Solarize": line(255.0, 0.0, num_bins), "AutoContrast": torch.zeros(1), "Equalize": torch.zeros(1)}
+
+
+def augmix_space(num_bins: int, size: tuple[int, int]) -> dict[str, Tensor]:
+    """torchvision's AugMix magnitudes (``all_ops=True``): translations up to a third of the side,
+    posterize from 4 bits down."""
+    h, w = size
+    line = torch.linspace
+    return {"Identity": torch.zeros(1), "ShearX": line(0.0, 0.3, num_bins), "ShearY": line(0.0, 0.3, num_bins),
+            "TranslateX": line(0.0, w / 3.0, num_bins), "TranslateY": line(0.0, h / 3.0, num_bins),
+            "Rotate": line(0.0, 30.0, num_bins),
+            "Posterize": 4 - (torch.arange(num_bins) / ((num_bins - 1) / 4)).round(),
+            "Solarize": line(255.0, 0.0, num_bins), "AutoContrast": torch.zeros(1), "Equalize": torch.zeros(1),
+            "Brightness": line(0.0, 0.9, num_bins), "Color": line(0.0, 0.9, num_bins),
+            "Contrast": line(0.0, 0.9, num_bins), "Sharpness": line(0.0, 0.9, num_bins)}
 
 
 def trivial_augment_space(num_bins: int) -> dict[str, Tensor]:
@@ -119,9 +134,15 @@ def apply_op(x: Tensor, op: str, magnitude: Tensor) -> Tensor:
 
 
 class _Policy(ColorTransform):
-    """Shared machinery: ``num_ops`` slots per sample, each an op, a magnitude bin and a sign."""
+    """Shared machinery: ``num_ops`` slots per sample, each an op, a magnitude bin and a sign.
+
+    ``op_names`` lists the ops a slot draws from (code 0, Identity, marks a slot not drawn);
+    ``draw_identity`` says whether Identity is among the ops drawn.
+    """
 
     num_ops = 1
+    op_names: tuple[str, ...] = OPS
+    draw_identity = True
 
     def _space(self, size: tuple[int, int]) -> dict[str, Tensor]:
         raise NotImplementedError
@@ -132,31 +153,40 @@ class _Policy(ColorTransform):
     def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
         u = draw.uniform(self, 1 + 3 * self.num_ops)
         on = applied(u[:, 0], self.p, active)
-        space = self._space(tuple(shape[-2:]))
+        return {**self._slots(u[:, 1:], on, tuple(shape[-2:])), "on": on}
+
+    def _slots(self, u: Tensor, on: Tensor, size: tuple[int, int]) -> Params:
+        """Ops and signed magnitudes (B, num_ops) from 3 uniforms per slot; Identity where ``on`` is False."""
+        names = self.op_names
+        space = self._space(size)
+        table = torch.stack([_padded(space[name], self.num_magnitude_bins) for name in names]).to(u.device)
+        signed_ops = torch.tensor([name in SIGNED for name in names], device=u.device)
+        first = 0 if self.draw_identity else 1
         ops, magnitudes = [], []
-        for slot in range(self.num_ops):
-            uo, ub, us = u[:, 1 + 3 * slot], u[:, 2 + 3 * slot], u[:, 3 + 3 * slot]
-            op = (uo * len(OPS)).floor().clamp(max=len(OPS) - 1).to(torch.int64)
+        for slot in range(u.shape[1] // 3):
+            uo, ub, us = u[:, 3 * slot], u[:, 3 * slot + 1], u[:, 3 * slot + 2]
+            op = first + (uo * (len(names) - first)).floor().clamp(max=len(names) - 1 - first).to(torch.int64)
             op = torch.where(on, op, torch.zeros_like(op))  # not drawn: Identity
-            bins = self._bins(ub)
-            table = torch.stack([_padded(space[name], self.num_magnitude_bins) for name in OPS]).to(u.device)
-            magnitude = table[op, bins]
-            signed = torch.tensor([name in SIGNED for name in OPS], device=u.device)[op]
-            magnitude = torch.where(signed & (us < 0.5), -magnitude, magnitude)
+            magnitude = table[op, self._bins(ub)]
+            magnitude = torch.where(signed_ops[op] & (us < 0.5), -magnitude, magnitude)
             ops.append(op)
             magnitudes.append(magnitude)
         return {"ops": torch.stack(ops, 1), "magnitudes": torch.stack(magnitudes, 1)}
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
+        return self._chain(images, params["ops"], params["magnitudes"])
+
+    def _chain(self, images: Tensor, ops: Tensor, magnitudes: Tensor) -> Tensor:
+        """The slots' ops one after the other; each op once per batch, on the samples that drew it."""
         x = images
-        for slot in range(params["ops"].shape[1]):
-            op, magnitude = params["ops"][:, slot], params["magnitudes"][:, slot]
+        for slot in range(ops.shape[1]):
+            op, magnitude = ops[:, slot], magnitudes[:, slot]
             out = x.clone()
-            for code in torch.unique(op).tolist():  # each op once per batch, on the samples that drew it
+            for code in torch.unique(op).tolist():
                 if code == 0:
                     continue
                 chosen = op == code
-                out[chosen] = apply_op(x[chosen], OPS[code], magnitude[chosen]).to(out.dtype)
+                out[chosen] = apply_op(x[chosen], self.op_names[code], magnitude[chosen]).to(out.dtype)
             x = out
         return x
 
@@ -236,3 +266,95 @@ class TrivialAugmentWide(_Policy):
 
     def _bins(self, u: Tensor) -> Tensor:
         return (u * self.num_magnitude_bins).floor().clamp(max=self.num_magnitude_bins - 1).to(torch.int64)
+
+
+#: AugMix's ops in torchvision's order (Identity first: the code of a step beyond a chain's depth).
+AUGMIX_OPS = ("Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Posterize", "Solarize",
+              "AutoContrast", "Equalize", "Brightness", "Color", "Contrast", "Sharpness")
+#: torchvision's AugMix reads magnitudes from this many bins, the first ``severity`` of them.
+AUGMIX_BINS = 10
+
+
+class AugMix(_Policy):
+    """AugMix (Hendrycks et al. 2020): a convex mix of ``width`` random op chains, mixed again with the image.
+
+    Per sample: chain weights from Dirichlet(alpha, ..., alpha), a mixing weight ``m`` from
+    Beta(alpha, alpha), each chain ``depth`` ops (1 to 3 drawn per chain when ``depth=-1``) from
+    torchvision's AugMix set (all ops) at a magnitude bin below ``severity`` (of 10) and a random
+    sign; the output is ``m * x + (1 - m) * sum_i w_i chain_i(x)``, as torchvision computes it.
+
+    Parameters
+    ----------
+    severity : int, default 3
+        Magnitude bins 0 to ``severity - 1`` of 10.
+    width : int, default 3
+        Chains mixed.
+    depth : int, default -1
+        Ops per chain; -1 draws 1 to 3 per chain and sample.
+    alpha : float, default 1.0
+        The Dirichlet and Beta parameter.
+    p : float, default 1.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> from datafix.augment import AugMix, Compose
+    >>> out = Compose([AugMix()], seed=0)(torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8))
+    >>> out.shape, bool(out.min() >= 0) and bool(out.max() <= 1)
+    (torch.Size([4, 3, 16, 16]), True)
+    """
+
+    op_names = AUGMIX_OPS
+    draw_identity = False
+
+    def __init__(self, severity: int = 3, width: int = 3, depth: int = -1, alpha: float = 1.0, p: float = 1.0) -> None:
+        super().__init__(p)
+        self.severity = check_int(severity, "severity", minimum=1)
+        if self.severity > AUGMIX_BINS:
+            raise InvalidInputError(f"The 'severity' parameter must be in [1, {AUGMIX_BINS}]; got {severity}.")
+        self.width = check_int(width, "width", minimum=1)
+        self.depth = check_int(depth, "depth", minimum=-1)
+        if self.depth == 0:
+            raise InvalidInputError("The 'depth' parameter must be -1 (1 to 3 ops drawn per chain) or at least 1; got 0.")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha <= 0:
+            raise InvalidInputError(f"The 'alpha' parameter must be a positive float; got {alpha!r}.")
+        self.alpha = float(alpha)
+        self.num_magnitude_bins = AUGMIX_BINS
+        self.max_depth = 3 if self.depth == -1 else self.depth
+        self.slots = 1 + self.width * (1 + 3 * self.max_depth) + (self.width + 2) * GAMMA_SLOTS
+
+    def _space(self, size: tuple[int, int]) -> dict[str, Tensor]:
+        return augmix_space(AUGMIX_BINS, size)
+
+    def _bins(self, u: Tensor) -> Tensor:
+        return (u * self.severity).floor().clamp(max=self.severity - 1).to(torch.int64)
+
+    def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
+        u = draw.uniform(self, self.slots)
+        on = applied(u[:, 0], self.p, active)
+        chains = []
+        at = 1
+        for _ in range(self.width):
+            depth = (torch.full_like(u[:, 0], self.depth) if self.depth > 0
+                     else 1 + (u[:, at] * 3).floor().clamp(max=2))
+            steps = self._slots(u[:, at + 1:at + 1 + 3 * self.max_depth], on, tuple(shape[-2:]))
+            beyond = torch.arange(self.max_depth, device=u.device)[None, :] >= depth[:, None]
+            steps["ops"] = torch.where(beyond, torch.zeros_like(steps["ops"]), steps["ops"])
+            chains.append(steps)
+            at += 1 + 3 * self.max_depth
+        gammas = [gamma_from_uniform(self.alpha, u[:, at + i * GAMMA_SLOTS:at + (i + 1) * GAMMA_SLOTS])
+                  for i in range(self.width + 2)]
+        weights = torch.stack(gammas[:self.width], 1)
+        weights = weights / weights.sum(1, keepdim=True).clamp_min(1e-30)
+        m = gammas[-2] / (gammas[-2] + gammas[-1]).clamp_min(1e-30)
+        m = torch.where(on, m, torch.ones_like(m))  # not drawn: the image itself
+        return {"ops": torch.stack([c["ops"] for c in chains], 1), "magnitudes": torch.stack(
+            [c["magnitudes"] for c in chains], 1), "weights": weights, "m": m, "on": on}
+
+    def apply(self, images: Tensor, params: Params) -> Tensor:
+        m = params["m"].view(-1, 1, 1, 1).to(images.dtype)
+        mixed = m * images
+        for i in range(self.width):
+            chain = self._chain(images, params["ops"][:, i], params["magnitudes"][:, i])
+            mixed = mixed + (1.0 - m) * params["weights"][:, i].view(-1, 1, 1, 1).to(images.dtype) * chain
+        return mixed.clamp(0.0, 1.0)
