@@ -153,7 +153,7 @@ class _Policy(ColorTransform):
     def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
         u = draw.uniform(self, 1 + 3 * self.num_ops)
         on = applied(u[:, 0], self.p, active)
-        return {**self._slots(u[:, 1:], on, tuple(shape[-2:])), "on": on}
+        return self._slots(u[:, 1:], on, tuple(shape[-2:]))
 
     def _slots(self, u: Tensor, on: Tensor, size: tuple[int, int]) -> Params:
         """Ops and signed magnitudes (B, num_ops) from 3 uniforms per slot; Identity where ``on`` is False."""
@@ -349,7 +349,7 @@ class AugMix(_Policy):
         m = gammas[-2] / (gammas[-2] + gammas[-1]).clamp_min(1e-30)
         m = torch.where(on, m, torch.ones_like(m))  # not drawn: the image itself
         return {"ops": torch.stack([c["ops"] for c in chains], 1), "magnitudes": torch.stack(
-            [c["magnitudes"] for c in chains], 1), "weights": weights, "m": m, "on": on}
+            [c["magnitudes"] for c in chains], 1), "weights": weights, "m": m}
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
         m = params["m"].view(-1, 1, 1, 1).to(images.dtype)

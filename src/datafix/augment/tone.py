@@ -117,6 +117,29 @@ def sharpness(images: Tensor, factor: Tensor) -> Tensor:
     return (f * images + (1.0 - f) * degenerate).clamp(0.0, 1.0)
 
 
+def _drawn(op: ColorTransform, draw: Draw, active: Tensor | None, bounds: tuple[float, float], *,
+           neutral: float) -> Tensor:
+    """A value per sample, uniform in ``bounds`` where ``op`` applies (probability ``p``), else ``neutral``."""
+    u = draw.uniform(op, 2)
+    value = bounds[0] + (bounds[1] - bounds[0]) * u[:, 1]
+    return torch.where(applied(u[:, 0], op.p, active), value, torch.full_like(value, neutral))
+
+
+class _WholeImage(ColorTransform):
+    """An op without a magnitude (``kernel(images)``), on a share ``p`` of the samples."""
+
+    kernel = staticmethod(lambda images: images)
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__(p)
+
+    def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
+        return {"on": applied(draw.uniform(self, 1)[:, 0], self.p, active)}
+
+    def apply(self, images: Tensor, params: Params) -> Tensor:
+        return where_sample(params["on"], self.kernel(images), images)
+
+
 class Posterize(ColorTransform):
     """Reduce each channel to ``bits`` bits, drawn per sample (an integer in the range).
 
@@ -180,17 +203,13 @@ class Solarize(ColorTransform):
         self.threshold = check_range(threshold, "threshold", low=0.0, high=1.0)
 
     def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
-        u = draw.uniform(self, self.slots)
-        on = applied(u[:, 0], self.p, active)
-        low, high = self.threshold
-        value = low + (high - low) * u[:, 1]
-        return {"threshold": torch.where(on, value, torch.full_like(value, 2.0))}  # 2: nothing reaches it
+        return {"threshold": _drawn(self, draw, active, self.threshold, neutral=2.0)}  # 2: nothing reaches it
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
         return solarize(images, params["threshold"])
 
 
-class AutoContrast(ColorTransform):
+class AutoContrast(_WholeImage):
     """Stretch each channel to the full range, on a share ``p`` of the samples.
 
     Examples
@@ -202,17 +221,10 @@ class AutoContrast(ColorTransform):
     (0.0, 1.0)
     """
 
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__(p)
-
-    def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
-        return {"on": applied(draw.uniform(self, 1)[:, 0], self.p, active)}
-
-    def apply(self, images: Tensor, params: Params) -> Tensor:
-        return where_sample(params["on"], autocontrast(images), images)
+    kernel = staticmethod(autocontrast)
 
 
-class Equalize(ColorTransform):
+class Equalize(_WholeImage):
     """Histogram-equalise each channel (at 8 bits), on a share ``p`` of the samples.
 
     Examples
@@ -224,14 +236,7 @@ class Equalize(ColorTransform):
     1.0
     """
 
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__(p)
-
-    def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
-        return {"on": applied(draw.uniform(self, 1)[:, 0], self.p, active)}
-
-    def apply(self, images: Tensor, params: Params) -> Tensor:
-        return where_sample(params["on"], equalize(images), images)
+    kernel = staticmethod(equalize)
 
 
 class Sharpness(ColorTransform):
@@ -258,11 +263,7 @@ class Sharpness(ColorTransform):
         self.factor = check_range(factor, "factor", low=0.0)
 
     def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
-        u = draw.uniform(self, self.slots)
-        on = applied(u[:, 0], self.p, active)
-        low, high = self.factor
-        value = low + (high - low) * u[:, 1]
-        return {"factor": torch.where(on, value, torch.ones_like(value))}
+        return {"factor": _drawn(self, draw, active, self.factor, neutral=1.0)}
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
         return sharpness(images, params["factor"])

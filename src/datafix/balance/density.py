@@ -19,7 +19,6 @@ extreme ages). The levers mirror the class-balancing ones:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -178,12 +177,6 @@ class DensitySampler(_EpochSampler, Sampler[int]):
         self._cumulative = np.cumsum(self.weights)
         self.num_samples = len(weights) if num_samples is None else check_int(num_samples, "num_samples", minimum=1)
         self._per_rank = math.ceil(self.num_samples / self.num_replicas)
-
-    def __len__(self) -> int:
-        return self._per_rank
-
-    def __iter__(self) -> Iterator[int]:
-        return self._pass(lambda: self.indices().tolist())
 
     def indices(self, epoch: int | None = None) -> np.ndarray:
         """This rank's indices for ``epoch`` (default: the current one) as an int64 array."""

@@ -9,7 +9,6 @@ synthetic sample (12 bytes, whatever the number of features) and builds the row 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -66,12 +65,6 @@ class EpochResampler(_EpochSampler, Sampler[int]):
         self._change = sampling_targets(sampling_strategy, codes, self.kind)
         self.num_samples = int(self._change.sum() if self.kind == "under" else counts.sum() + self._change.sum())
         self._per_rank = math.ceil(self.num_samples / self.num_replicas)
-
-    def __len__(self) -> int:
-        return self._per_rank
-
-    def __iter__(self) -> Iterator[int]:
-        return self._pass(lambda: self.indices().tolist())
 
     def indices(self, epoch: int | None = None) -> np.ndarray:
         """This rank's indices for ``epoch`` (default: the current one)."""

@@ -51,12 +51,20 @@ def replicas(num_replicas: int | None = None, rank: int | None = None) -> tuple[
 
 
 class _EpochSampler:
-    """Epoch bookkeeping shared by the samplers."""
+    """Epoch bookkeeping shared by the samplers: a pass is ``indices()`` of the current epoch,
+    ``_per_rank`` items long (a batch sampler overrides ``__iter__``)."""
 
     seed: int
     epoch: int = 0
+    _per_rank: int
     _last_pass: int | None = None
     _warned_stale: bool = False
+
+    def __len__(self) -> int:
+        return self._per_rank
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._pass(lambda: self.indices().tolist())
 
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch; call it at the start of every epoch, as with ``DistributedSampler``.
@@ -201,12 +209,6 @@ class ClassBalancedSampler(_EpochSampler, Sampler[int]):
                 f"num_samples={self.num_samples} with drop_last=True leaves no sample for {self.num_replicas} replicas."
             )
         self._per_rank = per_rank
-
-    def __len__(self) -> int:
-        return self._per_rank
-
-    def __iter__(self) -> Iterator[int]:
-        return self._pass(lambda: self.indices().tolist())
 
     @property
     def class_shares(self) -> np.ndarray:
@@ -366,9 +368,6 @@ class BalancedBatchSampler(_EpochSampler, Sampler[list[int]]):
         total = default if num_batches is None else check_int(num_batches, "num_batches", minimum=1)
         self.num_batches = total
         self._per_rank = math.ceil(total / self.num_replicas)
-
-    def __len__(self) -> int:
-        return self._per_rank
 
     def __iter__(self) -> Iterator[list[int]]:
         return self._pass(lambda: self.batches().tolist())
