@@ -32,11 +32,11 @@ from datafix.augment.compose import PER_IMAGE_MIN_PIXELS
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-def datafix_pipeline(size: int, backend: str) -> Callable[[torch.Tensor], torch.Tensor]:
+def datafix_pipeline(size: int, backend: str, **options: object) -> Callable[[torch.Tensor], torch.Tensor]:
     return A.Compose([A.RandomResizedCrop(size, scale=(0.25, 1.0)), A.HorizontalFlip(),
                       A.Affine(degrees=15, translate=(0.1, 0.1), scale=(0.9, 1.1)),
                       A.ColorJitter(0.4, 0.4, 0.4, 0.1), A.RandomErasing(p=0.25), A.Normalize(MEAN, STD)],
-                     seed=0, backend=backend, validate=False)
+                     seed=0, backend=backend, validate=False, **options)
 
 
 def kornia_pipeline(size: int, device: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -70,18 +70,24 @@ def albumentations_pipeline(size: int) -> Callable[[np.ndarray], np.ndarray]:
     return lambda batch: np.stack([aug(image=img)["image"] for img in batch])
 
 
+CALLS_PER_TIMING = 20  # on a GPU: back-to-back calls between two events, as a training loop issues them
+
+
 def time_torch(fn: Callable[..., object], x: torch.Tensor | np.ndarray, repeats: int) -> float:
-    """Median seconds per call, after one warm-up call (CUDA events on a GPU)."""
+    """Median seconds per call, after one warm-up call. On a GPU: CUDA events around
+    ``CALLS_PER_TIMING`` back-to-back calls (the host may run ahead, as in training), per call."""
     fn(x)
     times = []
     for _ in range(repeats):
         if isinstance(x, torch.Tensor) and x.is_cuda:
+            torch.cuda.synchronize()
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
-            fn(x)
+            for _ in range(CALLS_PER_TIMING):
+                fn(x)
             end.record()
             torch.cuda.synchronize()
-            times.append(start.elapsed_time(end) / 1000)
+            times.append(start.elapsed_time(end) / 1000 / CALLS_PER_TIMING)
         else:
             t = time.perf_counter()
             fn(x)
@@ -102,8 +108,15 @@ def run(size: int, batch: int, device: str, repeats: int) -> list[tuple[str, flo
                      "per sample"))
         rows.append((f"datafix, forced {other} path",
                      time_torch(datafix_pipeline(size, "torch" if per_image else "opencv"), x, 1), "per sample"))
-    else:  # the default (auto: the fused Triton kernel on CUDA when Triton is there), then the torch path
-        rows.append(("datafix, default (auto)", time_torch(datafix_pipeline(size, "auto"), x, repeats), "per sample"))
+    else:  # the default (auto: one fused Triton launch, parameters drawn in it), its variants, the torch path
+        rows.append(("datafix, default (auto: drawn in the fused kernel)",
+                     time_torch(datafix_pipeline(size, "auto"), x, repeats), "per sample"))
+        rows.append(("datafix, bfloat16 channels_last output",
+                     time_torch(datafix_pipeline(size, "auto", output_dtype=torch.bfloat16,
+                                                 memory_format=torch.channels_last), x, repeats), "per sample"))
+        replay = datafix_pipeline(size, "auto")
+        rows.append(("datafix, parameters drawn on the host (draw + apply)",
+                     time_torch(lambda images: replay.apply(images, replay.draw(images)), x, repeats), "per sample"))
         rows.append(("datafix, forced torch path", time_torch(datafix_pipeline(size, "torch"), x, repeats),
                      "per sample"))
     kornia = kornia_pipeline(size, device)
@@ -128,13 +141,16 @@ def main() -> None:
     device_name = torch.cuda.get_device_name() if args.device == "cuda" else f"{platform.machine()} CPU"
     lines = [f"## Batch augmentation throughput ({args.device})", "",
              "One pipeline (random resized crop, horizontal flip, affine, colour jitter, random erasing p=0.25, "
-             "normalise), uint8 in, float32 out, median of the timed calls after a warm-up. "
+             "normalise), uint8 in, float32 out, median of the timed calls after a warm-up"
+             + (f" (on CUDA: events around {CALLS_PER_TIMING} back-to-back calls, per call). " if args.device == "cuda"
+                else ". ") +
              f"Machine: {device_name}, {torch.get_num_threads()} torch threads, torch {torch.__version__}. "
              f"Command: `python benchmarks/augment.py --device {args.device}` in a venv with kornia and "
              "torchvision (here `/work/benchvenv`: torch 2.14.1, torchvision 0.29.1, kornia 0.9.0, "
              "albumentations 2.0.8).", "",
              "| size | batch | library | images/s | parameters |", "|---|---|---|---|---|"]
-    for size, batch in ((224, 256), (32, 1024)):
+    shapes = ((224, 256), (32, 1024)) if args.device == "cpu" else ((224, 256), (224, 1024), (32, 1024))
+    for size, batch in shapes:
         results = run(size, batch, args.device, args.repeats)
         for name, rate, kind in results:
             lines.append(f"| {size} | {batch} | {name} | {rate:,.0f} | {kind} |")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One prepared GPU check (for a lent GPU machine, see the device tool): every CUDA test and the GPU
-# augmentation benchmark, with --no-write, in a few minutes, then one summary. Run from the repo root:
+# One prepared GPU check (for a lent GPU machine, see the device tool): every CUDA test, the GPU
+# augmentation benchmark and the audit / TorchSMOTE profile, with --no-write, in at most 8 minutes, then one
+# summary. Run from the repo root:
 #   bash benchmarks/gpu_check.sh          # on the GPU machine (carry .whl: the packages its python lacks)
 #   bash benchmarks/gpu_check.sh --dry    # here, without a GPU: the same steps on the CPU, to check the script
 # .whl holds wheels for what the device image lacks (cleanlab, imbalanced-learn, albumentations and their
@@ -21,11 +22,17 @@ fi
 export PYTHONUNBUFFERED=1
 "$PY" -c "import torch, datafix; print('torch', torch.__version__, '| CUDA', torch.cuda.is_available(), '|',
 torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU', '| datafix', datafix.__version__)"
+python3 -c "import triton; print('triton', triton.__version__)" 2>/dev/null || true
 status=0
-# the CUDA tests (the gpu marker) plus the CPU-vs-CUDA conformance of every augment op
-timeout 300 "$PY" -m pytest -q -p no:cacheprovider -m gpu -n 4 tests 2>&1 | tee "$OUT/tests.log" | tail -15 || status=1
+# the CUDA tests (the gpu marker): the fused kernel against the torch path, CUDA-graph replay, every op's
+# CPU-vs-CUDA conformance
+timeout "${TESTS_S:-180}" "$PY" -m pytest -q -p no:cacheprovider -m gpu -n 4 tests 2>&1 | tee "$OUT/tests.log" | tail -15 \
+    || status=1
 if [ "${1:-}" != "--dry" ]; then
-    timeout 240 "$PY" benchmarks/augment.py --device cuda --no-write 2>&1 | tee "$OUT/augment.log" || status=1
+    timeout "${AUGMENT_S:-150}" "$PY" benchmarks/augment.py --device cuda --repeats 3 --no-write 2>&1 \
+        | tee "$OUT/augment.log" || status=1
+    # issue 20 items 4 and 5: where the 1M-row audit's and TorchSMOTE's time goes on the GPU
+    (cd benchmarks && timeout "${PROFILE_S:-150}" "$PY" gpu_profile.py 2>&1) | tee "$OUT/profile.log" || status=1
 fi
 # the CNN-signals audit on 20,000 real images, when Fashion-MNIST travels (a folder .fmnist with its IDX files)
 if [ -d .fmnist ]; then
@@ -39,6 +46,7 @@ fi
 echo "== summary =="
 grep -E "passed|failed|skipped|error" "$OUT/tests.log" | tail -1
 [ -f "$OUT/augment.log" ] && grep -E "img/s|x$" "$OUT/augment.log"
+[ -f "$OUT/profile.log" ] && grep -E "^SMOTE|^audit" "$OUT/profile.log"
 [ -f "$OUT/cnn.log" ] && grep "model='cnn'" "$OUT/cnn.log"
 [ -f "$OUT/fmnist_labels.log" ] && grep -E "seed 0:|mean F1 diff" "$OUT/fmnist_labels.log"
 exit $status

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from datafix.augment._kernel_draws import KernelPlan
 from datafix.augment._stages import GeometryStage
 from datafix.augment._tensor import constant
 from datafix.augment.color import (
@@ -107,6 +108,7 @@ def eligible(stages: list[Any], x: Tensor) -> bool:
 
 
 if triton is not None:
+    from datafix.augment._kernel_draws import drawn_color, drawn_inverse
 
     @triton.jit
     def _clamp01(v):
@@ -143,28 +145,54 @@ if triton is not None:
         k = k - 6.0 * tl.floor(k / 6.0)
         return v - v * s * _clamp01(tl.minimum(k, 4.0 - k))
 
-    @triton.jit
+    @triton.jit(do_not_specialize=["key_lo", "key_hi"])
     def _fused_kernel(src, out, inv, bright, contrast, gray_sum, sat, hue, gamma, gray_on, box, fill,
-                      norm_mean, norm_scale, H, W, OH, OW,
+                      norm_mean, norm_scale, plan, ids, key_lo, key_hi, H, W, OH, OW,
                       s_b, s_c, s_h, s_w, o_b, o_c, o_h, o_w,
                       SRC_U8: tl.constexpr, DO_WARP: tl.constexpr, DO_B: tl.constexpr, DO_C: tl.constexpr,
                       DO_S: tl.constexpr, DO_H: tl.constexpr, DO_G: tl.constexpr, DO_GRAY: tl.constexpr,
-                      DO_E: tl.constexpr, DO_N: tl.constexpr, SUM_ONLY: tl.constexpr, BLOCK: tl.constexpr):
+                      DO_E: tl.constexpr, DO_N: tl.constexpr, SUM_ONLY: tl.constexpr, BLOCK: tl.constexpr,
+                      DRAWN: tl.constexpr = False, HAS_IDS: tl.constexpr = False, JITTER: tl.constexpr = False,
+                      G0: tl.constexpr = 0, G1: tl.constexpr = 0, G2: tl.constexpr = 0, G3: tl.constexpr = 0,
+                      G4: tl.constexpr = 0, G5: tl.constexpr = 0):
         b = tl.program_id(1)
         offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         mask = offs < OH * OW
         oy = offs // OW
         ox = offs - oy * OW
         base = b.to(tl.int64) * s_b
-        if DO_WARP:
-            fx = ox.to(tl.float32)
-            fy = oy.to(tl.float32)
+        if DRAWN:  # every parameter computed here from the sample's key (_kernel_draws)
+            if HAS_IDS:
+                sid = tl.load(ids + b).to(tl.int64)
+                id_lo = (sid & 0xFFFFFFFF).to(tl.uint32)
+                id_hi = ((sid >> 32) & 0xFFFFFFFF).to(tl.uint32)
+            else:  # keyed on the position in the batch
+                id_lo = b.to(tl.uint32)
+                id_hi = tl.full((), 0, tl.uint32)
+            key = (key_hi.to(tl.uint32) << 16) | key_lo.to(tl.uint32)
+            a, c01, tx, c10, d, ty = drawn_inverse(plan, key, id_lo, id_hi, G0, G1, G2, G3, G4, G5)
+            f_b, f_c, f_s, f_h, f_g, gray_flag, ex0, ey0, ex1, ey1 = drawn_color(plan, key, id_lo, id_hi, OH, OW,
+                                                                                   JITTER, DO_G, DO_GRAY, DO_E)
+        else:  # parameters drawn on the host, packed into per-sample arrays
             a = tl.load(inv + b * 6)
             c01 = tl.load(inv + b * 6 + 1)
             tx = tl.load(inv + b * 6 + 2)
             c10 = tl.load(inv + b * 6 + 3)
             d = tl.load(inv + b * 6 + 4)
             ty = tl.load(inv + b * 6 + 5)
+            f_b = tl.load(bright + b)
+            f_c = tl.load(contrast + b)
+            f_s = tl.load(sat + b)
+            f_h = tl.load(hue + b)
+            f_g = tl.load(gamma + b)
+            gray_flag = tl.load(gray_on + b) != 0
+            ex0 = tl.load(box + b * 4)
+            ey0 = tl.load(box + b * 4 + 1)
+            ex1 = tl.load(box + b * 4 + 2)
+            ey1 = tl.load(box + b * 4 + 3)
+        if DO_WARP:
+            fx = ox.to(tl.float32)
+            fy = oy.to(tl.float32)
             sx = a * fx + c01 * fy + tx
             sy = c10 * fx + d * fy + ty
             r = _sample(src, base, sx, sy, 0, H, W, s_c, s_h, s_w, mask, SRC_U8)
@@ -175,28 +203,24 @@ if triton is not None:
             g = _load_pixel(src, base, ox, oy, 1, H, W, s_c, s_h, s_w, mask, SRC_U8)
             bl = _load_pixel(src, base, ox, oy, 2, H, W, s_c, s_h, s_w, mask, SRC_U8)
         if DO_B:
-            f = tl.load(bright + b)
-            r = _clamp01(r * f)
-            g = _clamp01(g * f)
-            bl = _clamp01(bl * f)
+            r = _clamp01(r * f_b)
+            g = _clamp01(g * f_b)
+            bl = _clamp01(bl * f_b)
         if SUM_ONLY:
             gray = 0.299 * r + 0.587 * g + 0.114 * bl
             tl.atomic_add(gray_sum + b, tl.sum(tl.where(mask, gray, 0.0), axis=0))
         else:
             if DO_C:
-                f = tl.load(contrast + b)
-                mean = tl.load(gray_sum + b) / (OH * OW).to(tl.float32)
-                r = _clamp01(f * r + (1.0 - f) * mean)
-                g = _clamp01(f * g + (1.0 - f) * mean)
-                bl = _clamp01(f * bl + (1.0 - f) * mean)
+                mean = tl.load(gray_sum + b) / (OH * OW * 1.0)
+                r = _clamp01(f_c * r + (1.0 - f_c) * mean)
+                g = _clamp01(f_c * g + (1.0 - f_c) * mean)
+                bl = _clamp01(f_c * bl + (1.0 - f_c) * mean)
             if DO_S:
-                f = tl.load(sat + b)
                 gray = 0.299 * r + 0.587 * g + 0.114 * bl
-                r = _clamp01(f * r + (1.0 - f) * gray)
-                g = _clamp01(f * g + (1.0 - f) * gray)
-                bl = _clamp01(f * bl + (1.0 - f) * gray)
+                r = _clamp01(f_s * r + (1.0 - f_s) * gray)
+                g = _clamp01(f_s * g + (1.0 - f_s) * gray)
+                bl = _clamp01(f_s * bl + (1.0 - f_s) * gray)
             if DO_H:
-                shift = tl.load(hue + b)
                 maxc = tl.maximum(tl.maximum(r, g), bl)
                 minc = tl.minimum(tl.minimum(r, g), bl)
                 equal = maxc == minc
@@ -207,28 +231,22 @@ if triton is not None:
                 gc = (maxc - g) / cr_div
                 bc = (maxc - bl) / cr_div
                 h = tl.where(maxc == r, bc - gc, tl.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
-                h = h / 6.0 + 1.0 + shift
+                h = h / 6.0 + 1.0 + f_h
                 h = h - tl.floor(h)
                 r = _clamp01(_hsv_channel(5.0, h, s, maxc))
                 g = _clamp01(_hsv_channel(3.0, h, s, maxc))
                 bl = _clamp01(_hsv_channel(1.0, h, s, maxc))
             if DO_G:
-                e = tl.load(gamma + b)
-                r = tl.exp2(e * tl.log2(r))
-                g = tl.exp2(e * tl.log2(g))
-                bl = tl.exp2(e * tl.log2(bl))
+                r = tl.exp2(f_g * tl.log2(r))
+                g = tl.exp2(f_g * tl.log2(g))
+                bl = tl.exp2(f_g * tl.log2(bl))
             if DO_GRAY:
-                on = tl.load(gray_on + b)
                 gray = 0.299 * r + 0.587 * g + 0.114 * bl
-                r = tl.where(on != 0, gray, r)
-                g = tl.where(on != 0, gray, g)
-                bl = tl.where(on != 0, gray, bl)
+                r = tl.where(gray_flag, gray, r)
+                g = tl.where(gray_flag, gray, g)
+                bl = tl.where(gray_flag, gray, bl)
             if DO_E:
-                x0 = tl.load(box + b * 4)
-                y0 = tl.load(box + b * 4 + 1)
-                x1 = tl.load(box + b * 4 + 2)
-                y1 = tl.load(box + b * 4 + 3)
-                erase = (ox >= x0) & (ox < x1) & (oy >= y0) & (oy < y1)
+                erase = (ox >= ex0) & (ox < ex1) & (oy >= ey0) & (oy < ey1)
                 r = tl.where(erase, tl.load(fill), r)
                 g = tl.where(erase, tl.load(fill + 1), g)
                 bl = tl.where(erase, tl.load(fill + 2), bl)
@@ -267,11 +285,46 @@ def run(x: Tensor, stages: list[Any], output_dtype: torch.dtype,
     out = torch.empty((batch, 3, out_h, out_w), device=device, dtype=output_dtype,
                       memory_format=memory_format or torch.contiguous_format)
     gray_sum = torch.zeros(batch, device=device, dtype=torch.float32)
-    block = 1024
-    grid = (triton.cdiv(out_h * out_w, block), batch)
-    common = (x, out, inv, args["bright"], args["contrast"], gray_sum, args["sat"], args["hue"], args["gamma"],
-              args["gray_on"], args["box"], args["fill"], args["norm_mean"], args["norm_scale"],
-              height, width, out_h, out_w, *x.stride(), *out.stride())
-    for sum_only in ((True, False) if flags["DO_C"] else (False,)):
-        _fused_kernel[grid](*common, SRC_U8=x.dtype == torch.uint8, SUM_ONLY=sum_only, BLOCK=block, **flags)
+    pointers = (inv, args["bright"], args["contrast"], gray_sum, args["sat"], args["hue"], args["gamma"],
+                args["gray_on"], args["box"], args["fill"], args["norm_mean"], args["norm_scale"], inv, inv, 0, 0)
+    _launch(x, out, pointers, flags)
     return out
+
+
+def run_drawn(x: Tensor, plan: KernelPlan, table: Tensor, ids: Tensor | None, key: int,
+              output_dtype: torch.dtype, memory_format: torch.memory_format | None) -> Tensor:
+    """Apply a pipeline's :class:`~datafix.augment._kernel_draws.KernelPlan` to ``x``, every
+    parameter drawn inside the kernel from ``key`` (and ``ids``, or the batch positions).
+
+    Torch operations issued: the output's allocation, and a zeroed per-sample sum when contrast
+    is jittered; ``table`` and the constants are made once per pipeline and device.
+    """
+    batch = x.shape[0]
+    out_h, out_w = plan.size
+    out = torch.empty((batch, 3, out_h, out_w), device=x.device, dtype=output_dtype,
+                      memory_format=memory_format or torch.contiguous_format)
+    gray_sum = torch.zeros(batch, device=x.device, dtype=torch.float32) if plan.flags["DO_C"] else table
+    fill = constant(plan.fill, x.device)
+    mean, scale = constant(plan.norm[0], x.device), constant(plan.norm[1], x.device)
+    pointers = (table,) * 3 + (gray_sum,) + (table,) * 5 + (fill, mean, scale, table,
+                                                            table if ids is None else ids, key & 0xFFFF, key >> 16)
+    flags = dict(plan.flags, DRAWN=True, HAS_IDS=ids is not None,
+                 JITTER=any(plan.flags[f] for f in ("DO_B", "DO_C", "DO_S", "DO_H")),
+                 **{f"G{i}": op for i, op in enumerate(plan.geometry)})
+    _launch(x, out, pointers, flags)
+    return out
+
+
+def _launch(x: Tensor, out: Tensor, pointers: tuple[Any, ...], flags: dict[str, Any]) -> None:
+    """The kernel over the batch: a first launch sums each sample's gray when contrast needs it."""
+    height, width = x.shape[2], x.shape[3]
+    out_h, out_w = out.shape[2], out.shape[3]
+    # big images: 4096 pixels per program, so the per-sample work (drawing the parameters) is shared
+    block, warps = (4096, 8) if out_h * out_w >= 4 * 4096 else (1024, 4)
+    grid = (triton.cdiv(out_h * out_w, block), x.shape[0])
+    common = (x, out, *pointers, height, width, out_h, out_w, *x.stride(), *out.stride())
+    if flags["DO_C"]:  # the sum pass needs the warp and brightness only
+        summing = dict(flags, DO_S=False, DO_H=False, DO_G=False, DO_GRAY=False, DO_E=False, DO_N=False)
+        _fused_kernel[grid](*common, SRC_U8=x.dtype == torch.uint8, SUM_ONLY=True, BLOCK=block, num_warps=warps,
+                            **summing)
+    _fused_kernel[grid](*common, SRC_U8=x.dtype == torch.uint8, SUM_ONLY=False, BLOCK=block, num_warps=warps, **flags)

@@ -11,6 +11,7 @@ overflows; every step is an elementwise kernel, so nothing waits on the device.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -63,10 +64,15 @@ def keyed_uniform(sample_ids: Tensor, key: int, n: int) -> Tensor:
     >>> u.shape, bool(torch.equal(u[0], u[2])), bool((u >= 0).all() and (u < 1).all())
     (torch.Size([3, 2]), True, True)
     """
-    h = keyed_hash(sample_ids, key)
-    slots = torch.arange(n, device=sample_ids.device, dtype=torch.int64)
-    h = _mix(h[:, None] ^ _mix((slots * 0x61C88647 + 0x68E31DA4) & _MASK)[None, :])
+    h = _mix(keyed_hash(sample_ids, key)[:, None] ^ _slot_hashes(n, str(sample_ids.device))[None, :])
     return (h >> 8).to(torch.float32) * (1.0 / (1 << 24))
+
+
+@functools.lru_cache(maxsize=64)
+def _slot_hashes(n: int, device: str) -> Tensor:
+    """The mixed slot numbers 0 .. n - 1 (the same for every draw: made once per device)."""
+    return torch.tensor([_mix_int((slot * 0x61C88647 + 0x68E31DA4) & _MASK) for slot in range(n)],
+                        dtype=torch.int64, device=device)
 
 
 def normal_from_uniform(u1: Tensor, u2: Tensor) -> Tensor:
@@ -110,8 +116,16 @@ def beta_from_uniform(alpha: float, beta: float, u: Tensor) -> Tensor:
     return x / (x + y).clamp_min(1e-30)
 
 
+#: Keys of unkeyed calls start here, above any epoch, so they never meet a keyed draw's key.
+CALL_KEYS = 1 << 40
+
+
 class RandomSource:
     """Where a batch transform's random numbers come from.
+
+    A :class:`~datafix.augment.Compose` keys every draw: a call with ``sample_ids`` on (seed,
+    epoch, id), a call without them on (seed, :meth:`call_key`, position in the batch). So the
+    torch path and the fused kernel (which draws inside the kernel) compute the same numbers.
 
     Parameters
     ----------
@@ -125,6 +139,19 @@ class RandomSource:
         self.seed = seed
         self.generator = generator
         self._per_device: dict[str, torch.Generator] = {}
+        self._calls = 0
+
+    def call_key(self) -> int:
+        """A fresh key for one call without ``sample_ids``: the seed's next call number, a draw from
+        ``generator`` (one host synchronisation when it is a CUDA generator) or from torch's global
+        generator. Seeded pipelines need no torch operation for it."""
+        if self.generator is not None:
+            drawn = torch.randint(0, 1 << 40, (1,), generator=self.generator, device=self.generator.device)
+            return CALL_KEYS + int(drawn.item())
+        if self.seed is not None:
+            self._calls += 1
+            return CALL_KEYS + self._calls
+        return CALL_KEYS + int(torch.randint(0, 1 << 40, (1,)).item())
 
     def _generator_for(self, device: torch.device) -> torch.Generator | None:
         if self.generator is not None:

@@ -16,9 +16,9 @@ import torch
 from torch import Tensor, nn
 
 from datafix._validation import check_choice, check_int
-from datafix.augment import _fused, _per_image, _warp, base
+from datafix.augment import _fused, _kernel_draws, _per_image, _warp, base
 from datafix.augment._checks import check_batch, check_images, check_values
-from datafix.augment._random import RandomSource
+from datafix.augment._random import RandomSource, scalar_key
 from datafix.augment._stages import ColorStage, GeometryStage, Stage
 from datafix.augment._tensor import identity
 from datafix.augment.base import Draw, Transform, applied
@@ -271,6 +271,7 @@ class Compose(nn.Module):
         self.source = RandomSource(seed, generator)
         self.epoch = 0
         self.untranslated = list(untranslated)
+        self._tables: dict[str, tuple[Any, Tensor]] = {}  # the kernel plan's constants, per device
 
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch that keys the draws when ``sample_ids`` are passed."""
@@ -294,7 +295,36 @@ class Compose(nn.Module):
                           "the next release: call Compose.with_targets(...), which always returns an AugmentedBatch.",
                           DeprecationWarning, stacklevel=2)
             return self.with_targets(images, sample_ids=sample_ids, **targets)
+        out = self._drawn_in_kernel(images, sample_ids)
+        if out is not None:
+            return out
         return self.apply(images, self.draw(images, sample_ids=sample_ids))
+
+    def _drawn_in_kernel(self, images: Tensor, sample_ids: Tensor | None) -> Tensor | None:
+        """The call on the draw-in-kernel path (one fused launch, parameters drawn inside it), or
+        None when this batch or pipeline does not take it. Same draws as :meth:`draw`."""
+        if self.backend not in ("auto", "triton") or not _fused.available():
+            return None
+        x = check_images(images)
+        if (self.backend == "auto" and not x.is_cuda) or x.requires_grad or x.dtype not in (torch.uint8,
+                                                                                             torch.float32):
+            return None
+        check_batch(sample_ids, "sample_ids", x.shape[0], (1,))
+        plan = _kernel_draws.plan(list(self.transforms), self._keys(), tuple(x.shape))
+        if plan is None:
+            return None
+        if self.validate:
+            check_values(x)
+        cached = self._tables.get(str(x.device))
+        if cached is None or cached[0] != plan.rows:
+            cached = (plan.rows, torch.tensor(plan.rows, dtype=torch.float32, device=x.device))
+            self._tables[str(x.device)] = cached
+        if sample_ids is None:
+            ids, epoch = None, self.source.call_key()
+        else:
+            ids, epoch = sample_ids.to(x.device, torch.int64), self.epoch
+        key = scalar_key(self.source.seed or 0, epoch)  # the kernel adds each transform's key
+        return _fused.run_drawn(x, plan, cached[1], ids, key, self.output_dtype, self.memory_format)
 
     def with_targets(self, images: Tensor, *, masks: Tensor | None = None, boxes: Tensor | None = None,
                      box_valid: Tensor | None = None, keypoints: Tensor | None = None,
@@ -365,8 +395,11 @@ class Compose(nn.Module):
         x = check_images(images)
         batch = x.shape[0]
         check_batch(sample_ids, "sample_ids", batch, (1,))
-        keys = {id(t): i for i, t in enumerate(_walk(list(self.transforms)))}  # ids change with copies
-        draw = Draw(self.source, batch, x.device, keys, sample_ids, self.epoch)
+        if sample_ids is None:  # keyed on the position in the batch and a fresh call key
+            sample_ids, epoch = torch.arange(batch, device=x.device), self.source.call_key()
+        else:
+            epoch = self.epoch
+        draw = Draw(self.source, batch, x.device, self._keys(), sample_ids, epoch)
         size = (x.shape[2], x.shape[3])
         stages: list[Stage] = []
         for segment in self._segments():
@@ -407,6 +440,10 @@ class Compose(nn.Module):
         if self.memory_format is not None:
             x = x.contiguous(memory_format=self.memory_format)
         return x
+
+    def _keys(self) -> dict[int, int]:
+        """Each transform's key: its place in the pipeline, containers' children included."""
+        return {id(t): i for i, t in enumerate(_walk(list(self.transforms)))}  # ids change with copies
 
     def _segments(self) -> list[list[Transform]]:
         """Runs of neighbouring geometric transforms (fused), and colour transforms one by one."""

@@ -1,0 +1,105 @@
+"""Where the time of the big GPU jobs goes (issue 20, items 4 and 5): the audit at n = 1,000,000, d = 128,
+and TorchSMOTE at n = 1,000,000, d = 32 against imbalanced-learn on the same machine.
+
+The audit runs once under cProfile (the data of benchmarks/audit_speed.py's --scale run); the script
+prints the wall time and the functions with the most own time and the most cumulative time. TorchSMOTE
+runs once plainly (timed) and once under torch.profiler (the operations with the most CPU and CUDA
+time); imbalanced-learn's SMOTE runs on the same data for the ratio.
+
+    python benchmarks/gpu_profile.py [--audit-n 1000000] [--smote-n 1000000] [--skip-audit] [--skip-smote]
+
+Prints only (nothing is written to docs/): the figures go into the issue notes and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import time
+import warnings
+
+import numpy as np
+import torch
+
+import datafix as dfx
+from audit_speed import ISSUES, make_data
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def profile_audit(n: int) -> None:
+    data = make_data(n, seed=0, realistic_probs=False)
+    profiler = cProfile.Profile()
+    t0 = time.perf_counter()
+    profiler.enable()
+    report = dfx.audit(data["X"], data["y"], pred_probs=data["P"], checks=[*ISSUES, "null"], verbose=False)
+    _sync()
+    profiler.disable()
+    seconds = time.perf_counter() - t0
+    print(f"audit n={n:,} d=128 on {report.signals.get('neighbors')}: {seconds:.1f} s (under cProfile)", flush=True)
+    for key in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(key).print_stats(22)
+        print(f"-- top by {key} --")
+        print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[-3200:], flush=True)
+
+
+def profile_smote(n: int) -> None:
+    from imblearn.over_sampling import SMOTE
+    from sklearn.datasets import make_classification
+
+    from datafix.synth import TorchSMOTE
+
+    X, y = make_classification(n_samples=n, n_features=32, n_informative=16, weights=[0.9, 0.1], random_state=0)
+    X = X.astype(np.float32)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    Xt = torch.tensor(X, device=device)
+    TorchSMOTE(random_state=0, device=device).sample(Xt[:20_000], y[:20_000])  # warm-up (kernels, allocator)
+    _sync()
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        TorchSMOTE(random_state=0, device=device).sample(Xt, y)
+        _sync()
+        times.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    SMOTE(random_state=0).fit_resample(X, y)
+    t_imb = time.perf_counter() - t0
+    best = min(times)
+    print(f"SMOTE n={n:,} d=32 90/10: TorchSMOTE on {device} {best:.3f} s (best of 3: "
+          f"{', '.join(f'{t:.3f}' for t in times)}); imbalanced-learn {t_imb:.2f} s on "
+          f"{torch.get_num_threads()} threads -> {t_imb / best:.1f}x", flush=True)
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as prof:
+        TorchSMOTE(random_state=0, device=device).sample(Xt, y)
+        _sync()
+    sort = "cuda_time_total" if device == "cuda" else "cpu_time_total"
+    print(prof.key_averages().table(sort_by=sort, row_limit=15, max_name_column_width=50), flush=True)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=10, max_name_column_width=50),
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--audit-n", type=int, default=1_000_000)
+    parser.add_argument("--smote-n", type=int, default=1_000_000)
+    parser.add_argument("--skip-audit", action="store_true")
+    parser.add_argument("--skip-smote", action="store_true")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    print("device:", torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU", flush=True)
+    if not args.skip_smote:
+        profile_smote(args.smote_n)
+    if not args.skip_audit:
+        profile_audit(args.audit_n)
+
+
+if __name__ == "__main__":
+    main()
