@@ -1,5 +1,6 @@
-"""Where the time of the big GPU jobs goes (issue 20, items 4 and 5): the audit at n = 1,000,000, d = 128,
-and TorchSMOTE at n = 1,000,000, d = 32 against imbalanced-learn on the same machine.
+"""Where the time of the big GPU jobs goes (issue 20): one augmentation call (host time against GPU
+time), the audit at n = 1,000,000, d = 128, and TorchSMOTE at n = 1,000,000, d = 32 against
+imbalanced-learn on the same machine.
 
 The audit runs once under cProfile (the data of benchmarks/audit_speed.py's --scale run); the script
 prints the wall time and the functions with the most own time and the most cumulative time. TorchSMOTE
@@ -86,15 +87,48 @@ def profile_smote(n: int) -> None:
           flush=True)
 
 
+def profile_augment(size: int = 224, batch: int = 256) -> None:
+    """Host time per call against GPU time per call on the default (fused, drawn-in-kernel) path."""
+    from augment import datafix_pipeline
+
+    aug = datafix_pipeline(size, "auto")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    x = torch.randint(0, 256, (batch, 3, int(size * 8 / 7), int(size * 8 / 7)), dtype=torch.uint8, device=device)
+    for _ in range(3):
+        aug(x)
+    _sync()
+    calls = 50
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        aug(x)
+    host = (time.perf_counter() - t0) / calls
+    _sync()
+    wall = (time.perf_counter() - t0) / calls
+    print(f"augment {size} x {size}, B={batch} on {device}: host time per call {host * 1e6:.0f} us, wall per call "
+          f"{wall * 1e6:.0f} us ({batch / wall:,.0f} img/s)", flush=True)
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    with torch.profiler.profile(activities=activities) as prof:
+        for _ in range(10):
+            aug(x)
+        _sync()
+    sort = "cuda_time_total" if device == "cuda" else "cpu_time_total"
+    print(prof.key_averages().table(sort_by=sort, row_limit=8, max_name_column_width=50), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--audit-n", type=int, default=1_000_000)
     parser.add_argument("--smote-n", type=int, default=1_000_000)
     parser.add_argument("--skip-audit", action="store_true")
     parser.add_argument("--skip-smote", action="store_true")
+    parser.add_argument("--skip-augment", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     print("device:", torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU", flush=True)
+    if not args.skip_augment:
+        profile_augment()
     if not args.skip_smote:
         profile_smote(args.smote_n)
     if not args.skip_audit:
