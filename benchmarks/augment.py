@@ -111,6 +111,8 @@ def run(size: int, batch: int, device: str, repeats: int) -> list[tuple[str, flo
     else:  # the default (auto: one fused Triton launch, parameters drawn in it), its variants, the torch path
         rows.append(("datafix, default (auto: drawn in the fused kernel)",
                      time_torch(datafix_pipeline(size, "auto"), x, repeats), "per sample"))
+        rows.append(("datafix, bfloat16 output", time_torch(datafix_pipeline(size, "auto", output_dtype=torch.bfloat16),
+                                                            x, repeats), "per sample"))
         rows.append(("datafix, bfloat16 channels_last output",
                      time_torch(datafix_pipeline(size, "auto", output_dtype=torch.bfloat16,
                                                  memory_format=torch.channels_last), x, repeats), "per sample"))

@@ -26,6 +26,7 @@ import torch
 
 import datafix as dfx
 from audit_speed import ISSUES, make_data
+from datafix.augment import _fused
 
 
 def _sync() -> None:
@@ -115,6 +116,35 @@ def profile_augment(size: int = 224, batch: int = 256) -> None:
         _sync()
     sort = "cuda_time_total" if device == "cuda" else "cpu_time_total"
     print(prof.key_averages().table(sort_by=sort, row_limit=8, max_name_column_width=50), flush=True)
+    if device != "cuda":
+        return
+    for factor in (2, 4, 8, 16, 32):  # programs per multiprocessor over the batch
+        original = _fused._programs_per_sample
+        sms = _fused._multiprocessors(0)
+        _fused._programs_per_sample = lambda tiles, images, f=factor: max(1, min(tiles, -(-f * sms // len(images))))
+        for b in (batch, 4 * batch):
+            xb = torch.randint(0, 256, (b, *x.shape[1:]), dtype=torch.uint8, device=device)
+            print(f"  {factor:>2} programs per SM, B={b}: {b / _wall(aug, xb):,.0f} img/s", flush=True)
+        _fused._programs_per_sample = original
+    ids = torch.arange(batch, device=device)
+    graph = torch.cuda.CUDAGraph()
+    aug(x, sample_ids=ids)
+    with torch.cuda.graph(graph):
+        aug(x, sample_ids=ids)
+    print(f"  keyed call replayed as a CUDA graph, B={batch}: {batch / _wall(lambda _: graph.replay(), x):,.0f} img/s",
+          flush=True)
+
+
+def _wall(fn, x, calls: int = 40) -> float:
+    """Seconds per call over back-to-back calls (after three warm-up calls)."""
+    for _ in range(3):
+        fn(x)
+    _sync()
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn(x)
+    _sync()
+    return (time.perf_counter() - t0) / calls
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ reference under ``TRITON_INTERPRET=1`` on a CPU and on CUDA when a GPU is presen
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -156,10 +157,6 @@ if triton is not None:
                       G0: tl.constexpr = 0, G1: tl.constexpr = 0, G2: tl.constexpr = 0, G3: tl.constexpr = 0,
                       G4: tl.constexpr = 0, G5: tl.constexpr = 0):
         b = tl.program_id(1)
-        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-        mask = offs < OH * OW
-        oy = offs // OW
-        ox = offs - oy * OW
         base = b.to(tl.int64) * s_b
         if DRAWN:  # every parameter computed here from the sample's key (_kernel_draws)
             if HAS_IDS:
@@ -190,75 +187,84 @@ if triton is not None:
             ey0 = tl.load(box + b * 4 + 1)
             ex1 = tl.load(box + b * 4 + 2)
             ey1 = tl.load(box + b * 4 + 3)
-        if DO_WARP:
-            fx = ox.to(tl.float32)
-            fy = oy.to(tl.float32)
-            sx = a * fx + c01 * fy + tx
-            sy = c10 * fx + d * fy + ty
-            r = _sample(src, base, sx, sy, 0, H, W, s_c, s_h, s_w, mask, SRC_U8)
-            g = _sample(src, base, sx, sy, 1, H, W, s_c, s_h, s_w, mask, SRC_U8)
-            bl = _sample(src, base, sx, sy, 2, H, W, s_c, s_h, s_w, mask, SRC_U8)
-        else:
-            r = _load_pixel(src, base, ox, oy, 0, H, W, s_c, s_h, s_w, mask, SRC_U8)
-            g = _load_pixel(src, base, ox, oy, 1, H, W, s_c, s_h, s_w, mask, SRC_U8)
-            bl = _load_pixel(src, base, ox, oy, 2, H, W, s_c, s_h, s_w, mask, SRC_U8)
-        if DO_B:
-            r = _clamp01(r * f_b)
-            g = _clamp01(g * f_b)
-            bl = _clamp01(bl * f_b)
+        # a few programs per sample, each over every n-th tile of its pixels: the parameters above are
+        # computed once per program, not once per tile
+        acc = tl.zeros((BLOCK,), tl.float32)
+        for start in range(tl.program_id(0) * BLOCK, OH * OW, tl.num_programs(0) * BLOCK):
+            offs = start + tl.arange(0, BLOCK)
+            mask = offs < OH * OW
+            oy = offs // OW
+            ox = offs - oy * OW
+            if DO_WARP:
+                fx = ox.to(tl.float32)
+                fy = oy.to(tl.float32)
+                sx = a * fx + c01 * fy + tx
+                sy = c10 * fx + d * fy + ty
+                r = _sample(src, base, sx, sy, 0, H, W, s_c, s_h, s_w, mask, SRC_U8)
+                g = _sample(src, base, sx, sy, 1, H, W, s_c, s_h, s_w, mask, SRC_U8)
+                bl = _sample(src, base, sx, sy, 2, H, W, s_c, s_h, s_w, mask, SRC_U8)
+            else:
+                r = _load_pixel(src, base, ox, oy, 0, H, W, s_c, s_h, s_w, mask, SRC_U8)
+                g = _load_pixel(src, base, ox, oy, 1, H, W, s_c, s_h, s_w, mask, SRC_U8)
+                bl = _load_pixel(src, base, ox, oy, 2, H, W, s_c, s_h, s_w, mask, SRC_U8)
+            if DO_B:
+                r = _clamp01(r * f_b)
+                g = _clamp01(g * f_b)
+                bl = _clamp01(bl * f_b)
+            if SUM_ONLY:
+                acc += tl.where(mask, 0.299 * r + 0.587 * g + 0.114 * bl, 0.0)
+            else:
+                if DO_C:
+                    mean = tl.load(gray_sum + b) / (OH * OW * 1.0)
+                    r = _clamp01(f_c * r + (1.0 - f_c) * mean)
+                    g = _clamp01(f_c * g + (1.0 - f_c) * mean)
+                    bl = _clamp01(f_c * bl + (1.0 - f_c) * mean)
+                if DO_S:
+                    gray = 0.299 * r + 0.587 * g + 0.114 * bl
+                    r = _clamp01(f_s * r + (1.0 - f_s) * gray)
+                    g = _clamp01(f_s * g + (1.0 - f_s) * gray)
+                    bl = _clamp01(f_s * bl + (1.0 - f_s) * gray)
+                if DO_H:
+                    maxc = tl.maximum(tl.maximum(r, g), bl)
+                    minc = tl.minimum(tl.minimum(r, g), bl)
+                    equal = maxc == minc
+                    cr = maxc - minc
+                    s = cr / tl.where(equal, 1.0, maxc)
+                    cr_div = tl.where(equal, 1.0, cr)
+                    rc = (maxc - r) / cr_div
+                    gc = (maxc - g) / cr_div
+                    bc = (maxc - bl) / cr_div
+                    h = tl.where(maxc == r, bc - gc, tl.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
+                    h = h / 6.0 + 1.0 + f_h
+                    h = h - tl.floor(h)
+                    r = _clamp01(_hsv_channel(5.0, h, s, maxc))
+                    g = _clamp01(_hsv_channel(3.0, h, s, maxc))
+                    bl = _clamp01(_hsv_channel(1.0, h, s, maxc))
+                if DO_G:
+                    r = tl.exp2(f_g * tl.log2(r))
+                    g = tl.exp2(f_g * tl.log2(g))
+                    bl = tl.exp2(f_g * tl.log2(bl))
+                if DO_GRAY:
+                    gray = 0.299 * r + 0.587 * g + 0.114 * bl
+                    r = tl.where(gray_flag, gray, r)
+                    g = tl.where(gray_flag, gray, g)
+                    bl = tl.where(gray_flag, gray, bl)
+                if DO_E:
+                    erase = (ox >= ex0) & (ox < ex1) & (oy >= ey0) & (oy < ey1)
+                    r = tl.where(erase, tl.load(fill), r)
+                    g = tl.where(erase, tl.load(fill + 1), g)
+                    bl = tl.where(erase, tl.load(fill + 2), bl)
+                if DO_N:
+                    r = (r - tl.load(norm_mean)) * tl.load(norm_scale)
+                    g = (g - tl.load(norm_mean + 1)) * tl.load(norm_scale + 1)
+                    bl = (bl - tl.load(norm_mean + 2)) * tl.load(norm_scale + 2)
+                dst = out + b.to(tl.int64) * o_b + oy * o_h + ox * o_w
+                ty_ = out.dtype.element_ty
+                tl.store(dst, r.to(ty_), mask=mask)
+                tl.store(dst + o_c, g.to(ty_), mask=mask)
+                tl.store(dst + 2 * o_c, bl.to(ty_), mask=mask)
         if SUM_ONLY:
-            gray = 0.299 * r + 0.587 * g + 0.114 * bl
-            tl.atomic_add(gray_sum + b, tl.sum(tl.where(mask, gray, 0.0), axis=0))
-        else:
-            if DO_C:
-                mean = tl.load(gray_sum + b) / (OH * OW * 1.0)
-                r = _clamp01(f_c * r + (1.0 - f_c) * mean)
-                g = _clamp01(f_c * g + (1.0 - f_c) * mean)
-                bl = _clamp01(f_c * bl + (1.0 - f_c) * mean)
-            if DO_S:
-                gray = 0.299 * r + 0.587 * g + 0.114 * bl
-                r = _clamp01(f_s * r + (1.0 - f_s) * gray)
-                g = _clamp01(f_s * g + (1.0 - f_s) * gray)
-                bl = _clamp01(f_s * bl + (1.0 - f_s) * gray)
-            if DO_H:
-                maxc = tl.maximum(tl.maximum(r, g), bl)
-                minc = tl.minimum(tl.minimum(r, g), bl)
-                equal = maxc == minc
-                cr = maxc - minc
-                s = cr / tl.where(equal, 1.0, maxc)
-                cr_div = tl.where(equal, 1.0, cr)
-                rc = (maxc - r) / cr_div
-                gc = (maxc - g) / cr_div
-                bc = (maxc - bl) / cr_div
-                h = tl.where(maxc == r, bc - gc, tl.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
-                h = h / 6.0 + 1.0 + f_h
-                h = h - tl.floor(h)
-                r = _clamp01(_hsv_channel(5.0, h, s, maxc))
-                g = _clamp01(_hsv_channel(3.0, h, s, maxc))
-                bl = _clamp01(_hsv_channel(1.0, h, s, maxc))
-            if DO_G:
-                r = tl.exp2(f_g * tl.log2(r))
-                g = tl.exp2(f_g * tl.log2(g))
-                bl = tl.exp2(f_g * tl.log2(bl))
-            if DO_GRAY:
-                gray = 0.299 * r + 0.587 * g + 0.114 * bl
-                r = tl.where(gray_flag, gray, r)
-                g = tl.where(gray_flag, gray, g)
-                bl = tl.where(gray_flag, gray, bl)
-            if DO_E:
-                erase = (ox >= ex0) & (ox < ex1) & (oy >= ey0) & (oy < ey1)
-                r = tl.where(erase, tl.load(fill), r)
-                g = tl.where(erase, tl.load(fill + 1), g)
-                bl = tl.where(erase, tl.load(fill + 2), bl)
-            if DO_N:
-                r = (r - tl.load(norm_mean)) * tl.load(norm_scale)
-                g = (g - tl.load(norm_mean + 1)) * tl.load(norm_scale + 1)
-                bl = (bl - tl.load(norm_mean + 2)) * tl.load(norm_scale + 2)
-            dst = out + b.to(tl.int64) * o_b + oy * o_h + ox * o_w
-            ty_ = out.dtype.element_ty
-            tl.store(dst, r.to(ty_), mask=mask)
-            tl.store(dst + o_c, g.to(ty_), mask=mask)
-            tl.store(dst + 2 * o_c, bl.to(ty_), mask=mask)
+            tl.atomic_add(gray_sum + b, tl.sum(acc, axis=0))
 
 
 def run(x: Tensor, stages: list[Any], output_dtype: torch.dtype,
@@ -315,13 +321,25 @@ def run_drawn(x: Tensor, plan: KernelPlan, table: Tensor, ids: Tensor | None, ke
     return out
 
 
+def _programs_per_sample(tiles: int, x: Tensor) -> int:
+    """Programs per sample: enough for about 8 per multiprocessor over the batch (each draws its
+    sample's parameters once and loops over every n-th tile); 2 on a CPU (the interpreter)."""
+    if not x.is_cuda:
+        return min(tiles, 2)
+    return max(1, min(tiles, triton.cdiv(8 * _multiprocessors(x.device.index or 0), x.shape[0])))
+
+
+@functools.lru_cache(maxsize=16)
+def _multiprocessors(device: int) -> int:
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
 def _launch(x: Tensor, out: Tensor, pointers: tuple[Any, ...], flags: dict[str, Any]) -> None:
     """The kernel over the batch: a first launch sums each sample's gray when contrast needs it."""
     height, width = x.shape[2], x.shape[3]
     out_h, out_w = out.shape[2], out.shape[3]
-    # big images: 4096 pixels per program, so the per-sample work (drawing the parameters) is shared
-    block, warps = (4096, 8) if out_h * out_w >= 4 * 4096 else (1024, 4)
-    grid = (triton.cdiv(out_h * out_w, block), x.shape[0])
+    block, warps = 1024, 4
+    grid = (_programs_per_sample(triton.cdiv(out_h * out_w, block), x), x.shape[0])
     common = (x, out, *pointers, height, width, out_h, out_w, *x.stride(), *out.stride())
     if flags["DO_C"]:  # the sum pass needs the warp and brightness only
         summing = dict(flags, DO_S=False, DO_H=False, DO_G=False, DO_GRAY=False, DO_E=False, DO_N=False)
