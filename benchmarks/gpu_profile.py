@@ -118,9 +118,9 @@ def profile_augment(size: int = 224, batch: int = 256) -> None:
     print(prof.key_averages().table(sort_by=sort, row_limit=8, max_name_column_width=50), flush=True)
     if device != "cuda":
         return
+    sms = _fused._multiprocessors(0)
     for factor in (2, 4, 8, 16, 32):  # programs per multiprocessor over the batch
         original = _fused._programs_per_sample
-        sms = _fused._multiprocessors(0)
         _fused._programs_per_sample = lambda tiles, images, f=factor: max(1, min(tiles, -(-f * sms // len(images))))
         for b in (batch, 4 * batch):
             xb = torch.randint(0, 256, (b, *x.shape[1:]), dtype=torch.uint8, device=device)
