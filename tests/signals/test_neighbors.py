@@ -138,3 +138,24 @@ def test_gpu_graph_equals_cpu_graph(blobs):
     gpu = knn_graph(blobs, 10, backend="exact", device="cuda")
     np.testing.assert_array_equal(cpu.indices, gpu.indices)
     np.testing.assert_allclose(cpu.distances, gpu.distances)
+
+
+def test_torch_candidates_match_the_cpu_search_and_brute_force():
+    # the GPU path's code run on the CPU: padding to whole blocks and the two-stage selection of
+    # the m smallest (313 blocks of 64 for m = 18) give the brute-force candidate sets
+    import torch
+
+    from datafix.signals.neighbors import _cpu_candidates, _torch_candidates
+
+    rng = np.random.default_rng(0)
+    R = rng.normal(size=(20_000, 8)).astype(np.float32)
+    Q = R[:300]
+    own = np.arange(300)
+    torch_cand = _torch_candidates(R, Q, 18, own, torch.device("cpu"), False)
+    cpu_cand = _cpu_candidates(R, Q, 18, own, False)
+    d2 = ((Q[:, None, :].astype(np.float64) - R[None, :, :]) ** 2).sum(-1)
+    d2[own, own] = np.inf
+    truth = np.argsort(d2, axis=1)[:, :18]
+    for row in range(300):
+        assert set(torch_cand[row]) == set(cpu_cand[row]) == set(truth[row])
+    assert all(own[i] not in torch_cand[i] for i in range(300))  # a query is not its own neighbour

@@ -322,11 +322,12 @@ def run_drawn(x: Tensor, plan: KernelPlan, table: Tensor, ids: Tensor | None, ke
 
 
 def _programs_per_sample(tiles: int, x: Tensor) -> int:
-    """Programs per sample: enough for about 8 per multiprocessor over the batch (each draws its
-    sample's parameters once and loops over every n-th tile); 2 on a CPU (the interpreter)."""
+    """Programs per sample: about 4 per multiprocessor over the batch (each draws its
+    sample's parameters once and loops over every n-th tile; 4 was the best of 2, 4, 8, 16 and 32 on an
+    H100 at 224 x 224, B = 256 and 1024, benchmarks/gpu_profile.py); 2 on a CPU (the interpreter)."""
     if not x.is_cuda:
         return min(tiles, 2)
-    return max(1, min(tiles, triton.cdiv(8 * _multiprocessors(x.device.index or 0), x.shape[0])))
+    return max(1, min(tiles, triton.cdiv(4 * _multiprocessors(x.device.index or 0), x.shape[0])))
 
 
 @functools.lru_cache(maxsize=16)

@@ -187,10 +187,12 @@ class Compose(nn.Module):
         Dtype of the output images (``torch.bfloat16`` and ``torch.float16`` work too); the work is
         done in float32.
     seed : int or None, default None
-        Seeds the draws (one ``torch.Generator`` per device) and keys them when ``sample_ids`` are
-        passed. None draws from torch's global generator.
+        Keys the draws: with ``sample_ids`` on (seed, epoch, id); without, on (seed, call number,
+        position in the batch), so two pipelines with one seed give the same sequence, on any
+        device. None takes each call's key from torch's global generator.
     generator : torch.Generator or None
-        A generator to draw from instead (its stream advances).
+        Each call's key is drawn from it instead (its stream advances one draw per call; a CUDA
+        generator costs one host synchronisation per call).
     padding_mode : {"zeros", "border", "reflection"}, default "zeros"
         What a geometric transform shows outside the source image.
     backend : {"auto", "torch", "opencv"}, default "auto"
@@ -203,7 +205,11 @@ class Compose(nn.Module):
         dominates); see docs/benchmarks.md. On CUDA, "auto" runs eligible pipelines (geometry, then
         ColorJitter / RandomGamma / RandomGrayscale / RandomErasing / Normalize in that order) as
         one fused Triton kernel when Triton is installed, and batched torch otherwise; "triton"
-        forces the fused kernel (also on a CPU under ``TRITON_INTERPRET=1``, for testing).
+        forces the fused kernel (also on a CPU under ``TRITON_INTERPRET=1``, for testing). A
+        plain call on that path draws every parameter inside the kernel (same numbers as the
+        torch path, sample by sample): one launch, two torch operations, nothing per transform.
+        With ``sample_ids`` such a call can be captured in a CUDA graph (``torch.cuda.graph``;
+        static images and ids, ``validate=False``; the epoch is baked in, so capture per epoch).
     box_min_visibility : float, default 0.0
         A box stays valid when at least this share of its moved area is inside the image.
     memory_format : torch.memory_format or None

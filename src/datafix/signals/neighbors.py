@@ -253,9 +253,15 @@ def _exact_search(R, Q, k, metric, device, *, exclude_self, verbose, self_positi
 
 
 def _torch_candidates(R, Q, m, self_positions, device, verbose):
+    """The m smallest of ``|r|^2 - 2 q.r`` per query, with torch on ``device`` (a GPU)."""
+    n_ref = len(R)
+    pad = (-n_ref) % _BLOCK
     ref32 = torch.from_numpy(R).to(device, torch.float32)
     ref_sq = (ref32 * ref32).sum(dim=1)
-    chunk = _chunk_rows(len(R), device)
+    if pad:  # whole blocks of reference rows; padding rows score +inf, so they are never chosen
+        ref32 = torch.cat([ref32, ref32.new_zeros(pad, ref32.shape[1])])
+        ref_sq = torch.cat([ref_sq, ref_sq.new_full((pad,), float("inf"))])
+    chunk = _chunk_rows(n_ref + pad, device)
     cand = np.empty((len(Q), m), dtype=np.int64)
     with torch.inference_mode():
         for start in tqdm(range(0, len(Q), chunk), desc="kNN graph", unit="chunk", disable=not verbose, leave=False):
@@ -267,11 +273,30 @@ def _torch_candidates(R, Q, m, self_positions, device, verbose):
                 rows = torch.arange(len(q), device=device)
                 own = torch.from_numpy(self_positions[start : start + len(q)]).to(device)
                 d2[rows, own] = float("inf")
-            cand[start : start + len(q)] = torch.topk(d2, m, dim=1, largest=False).indices.cpu().numpy()
+            cand[start : start + len(q)] = _smallest(d2, m).cpu().numpy()
     return cand
 
 
 _BLOCK = 64
+
+
+def _smallest(scores: torch.Tensor, m: int) -> torch.Tensor:
+    """Column indices of the m smallest scores of each row (columns in whole blocks of ``_BLOCK``).
+
+    In two stages when the row is long: the minimum of each block of 64 columns, then a top-m over
+    the m blocks with the smallest minima, which hold the m smallest values (any other block's
+    values are at least as large as m values already found). A full-row top-m is the slow part of
+    an exact search (on a GPU, torch's radix top-k over a million columns per row).
+    """
+    n_rows, n_cols = scores.shape
+    n_blocks = n_cols // _BLOCK
+    if n_blocks <= 4 * m:
+        return torch.topk(scores, m, dim=1, largest=False).indices
+    blocks = scores.view(n_rows, n_blocks, _BLOCK)
+    best_blocks = torch.topk(blocks.amin(dim=2), m, dim=1, largest=False).indices
+    pool = blocks.gather(1, best_blocks[:, :, None].expand(-1, -1, _BLOCK)).reshape(n_rows, -1)
+    top = torch.topk(pool, m, dim=1, largest=False).indices
+    return best_blocks.gather(1, top // _BLOCK) * _BLOCK + top % _BLOCK
 
 
 def _cpu_candidates(R, Q, m, self_positions, verbose):
@@ -279,10 +304,8 @@ def _cpu_candidates(R, Q, m, self_positions, verbose):
 
     One float32 GEMM per chunk computes the whole expression (the reference matrix is augmented
     with ``|r|^2`` and the queries with a column of ones), through NumPy's BLAS, which was 2.5x
-    faster than torch's CPU matmul for this shape on the benchmark machine. Selection is in two
-    stages: the minimum of each block of 64 reference rows, then a top-m over the m blocks with
-    the smallest minima, which hold the m smallest values (any other block's values are at least
-    as large as m values already found).
+    faster than torch's CPU matmul for this shape on the benchmark machine; :func:`_smallest`
+    selects.
     """
     n_ref, d = R.shape
     pad = (-n_ref) % _BLOCK
@@ -292,7 +315,6 @@ def _cpu_candidates(R, Q, m, self_positions, verbose):
     ref[d, n_ref:] = np.inf  # padding rows are never candidates
     qry = np.ones((len(Q), d + 1), dtype=np.float32)
     qry[:, :d] = Q
-    n_blocks = ref.shape[1] // _BLOCK
     chunk = _chunk_rows(ref.shape[1], torch.device("cpu"))
     cand = np.empty((len(Q), m), dtype=np.int64)
     with torch.inference_mode():
@@ -300,16 +322,7 @@ def _cpu_candidates(R, Q, m, self_positions, verbose):
             d2 = qry[start : start + chunk] @ ref
             if self_positions is not None:
                 d2[np.arange(len(d2)), self_positions[start : start + len(d2)]] = np.inf
-            scores = torch.from_numpy(d2)
-            if n_blocks <= 4 * m:
-                cand[start : start + len(d2)] = torch.topk(scores, m, dim=1, largest=False).indices.numpy()
-                continue
-            blocks = scores.view(len(d2), n_blocks, _BLOCK)
-            best_blocks = torch.topk(blocks.amin(dim=2), m, dim=1, largest=False).indices
-            pool = blocks.gather(1, best_blocks[:, :, None].expand(-1, -1, _BLOCK)).reshape(len(d2), -1)
-            top = torch.topk(pool, m, dim=1, largest=False).indices
-            rows = best_blocks.gather(1, top // _BLOCK) * _BLOCK + top % _BLOCK
-            cand[start : start + len(d2)] = rows.numpy()
+            cand[start : start + len(d2)] = _smallest(torch.from_numpy(d2), m).numpy()
     return cand
 
 
