@@ -7,7 +7,7 @@ import pytest
 PUBLIC = {
     "datafix": ["Report", "__version__", "audit", "augment", "balance", "checks", "fix", "synth", "data", "datasets",
                 "errors", "signals"],
-    "datafix.augment": ["Adversarial", "Affine", "AlbumentationsDataset", "AugMix", "AugmentedBatch", "AutoContrast", "CenterCrop", "ColorJitter",
+    "datafix.augment": ["Adversarial", "Affine", "AlbumentationsDataset", "AugMix", "AugmentedBatch", "AutoAugment", "AutoContrast", "CenterCrop", "ColorJitter",
                         "ColorTransform", "Compose", "CutMix", "DeviceLoader", "Equalize", "GaussianBlur", "GaussianNoise",
                         "GeometricTransform", "HorizontalFlip", "MixUp", "Normalize", "OneOf", "Posterize", "RandAugment", "RandomApply",
                         "RandomCrop", "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomResizedCrop", "Resize",

@@ -17,6 +17,7 @@ from datafix.errors import InvalidInputError, InvalidTypeError
 OPS = {
     "Affine": {"degrees": 20, "translate": (0.1, 0.1), "scale": (0.8, 1.2), "shear": 5},
     "AugMix": {"severity": 3, "width": 3},
+    "AutoAugment": {"policy": "imagenet"},
     "AutoContrast": {"p": 1.0},
     "Equalize": {"p": 1.0},
     "Posterize": {"bits": (2, 6), "p": 1.0},

@@ -169,3 +169,47 @@ def test_augmix_output_is_the_convex_mix_of_its_chains():
 def test_augmix_bad_options_are_refused(kwargs, match):
     with pytest.raises(InvalidInputError, match=match):
         A.AugMix(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["imagenet", "cifar10", "svhn"])
+def test_autoaugment_draws_sub_policies_steps_and_signs_like_torchvision(name):
+    from datafix.augment.policies import AUTOAUGMENT_OPS, AUTOAUGMENT_POLICIES, autoaugment_space
+
+    policy = A.AutoAugment(name)
+    params = draw_params(policy, batch=50000)
+    choice, ops, magnitudes = params["choice"], params["ops"], params["magnitudes"]
+    steps = AUTOAUGMENT_POLICIES[name]
+    share = np.bincount(choice.numpy(), minlength=25) / len(choice)
+    assert np.abs(share - 1 / 25).max() < 0.006  # sub-policies uniform
+    table = autoaugment_space((32, 32))
+    for sub in (0, 7, 14):  # each step applied with its probability, at its bin, signed at random
+        rows = choice == sub
+        for step, (op, prob, bin_) in enumerate(steps[sub]):
+            drawn = ops[rows, step]
+            applied_share = (drawn == AUTOAUGMENT_OPS.index(op)).float().mean().item()
+            assert abs(applied_share - prob) < 0.035, (name, sub, step, applied_share, prob)
+            m = magnitudes[rows, step][drawn != 0]
+            expected = 0.0 if bin_ is None else table[op][bin_].item()
+            assert torch.allclose(m.abs(), torch.full_like(m, expected))
+            if op in SIGNED and expected > 0:
+                assert 0.4 < (m < 0).float().mean().item() < 0.6
+    assert (ops[choice == choice[0]].ne(0).any(dim=0)).any()  # something is applied
+
+
+def test_autoaugment_policy_tables_match_torchvision():
+    tv = pytest.importorskip("torchvision.transforms.autoaugment")
+    from datafix.augment.policies import AUTOAUGMENT_POLICIES
+
+    for name, enum in (("imagenet", tv.AutoAugmentPolicy.IMAGENET), ("cifar10", tv.AutoAugmentPolicy.CIFAR10),
+                       ("svhn", tv.AutoAugmentPolicy.SVHN)):
+        assert [tuple(s) for s in tv.AutoAugment(enum).policies] == list(AUTOAUGMENT_POLICIES[name])
+
+
+def test_invert_and_autoaugment_outputs():
+    x = torch.rand(3, 3, 8, 8)
+    assert torch.allclose(apply_op(x, "Invert", torch.zeros(3)), 1.0 - x)
+    out = A.Compose([A.AutoAugment("svhn")], seed=0)(x)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    assert torch.equal(A.Compose([A.AutoAugment("svhn", p=0.0)], seed=0)(x), x)
+    with pytest.raises(InvalidInputError, match="'policy'.*imagenet.*cifar10.*svhn"):
+        A.AutoAugment("coco")

@@ -29,7 +29,8 @@ def test_recipes_hold_what_they_say():
     assert kinds["none"] == []
     assert kinds["flips-crops"] == ["HorizontalFlip", "RandomCrop"]
     assert kinds["randaugment"][-1] == "RandAugment" and kinds["trivialaugment"][-1] == "TrivialAugmentWide"
-    assert kinds["augmix"][-1] == "AugMix"
+    assert kinds["augmix"][-1] == "AugMix" and kinds["autoaugment"][-1] == "AutoAugment"
+    assert recipe("autoaugment", size=32, num_classes=10).transform.transforms[-1].policy == "cifar10"
     assert kinds["limited-data"][2:] == ["TrivialAugmentWide", "RandomErasing"]
     assert isinstance(recipe("limited-data", size=32, num_classes=10).mix, A.CutMix)
     assert recipe("trivialaugment", size=32, num_classes=10).mix is None

@@ -40,7 +40,7 @@ from datafix.augment.geometry import (
 )
 from datafix.augment.loader import DeviceLoader
 from datafix.augment.mix import CutMix, MixUp
-from datafix.augment.policies import AugMix, RandAugment, TrivialAugmentWide
+from datafix.augment.policies import AugMix, AutoAugment, RandAugment, TrivialAugmentWide
 from datafix.augment.tone import AutoContrast, Equalize, Posterize, Sharpness, Solarize
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "AlbumentationsDataset",
     "AugMix",
     "AugmentedBatch",
+    "AutoAugment",
     "AutoContrast",
     "CenterCrop",
     "ColorJitter",

@@ -1,4 +1,4 @@
-"""Augmentation policies drawn per sample: RandAugment and TrivialAugmentWide, batched.
+"""Augmentation policies drawn per sample: RandAugment, TrivialAugmentWide, AutoAugment and AugMix, batched.
 
 torchvision applies these policies one image at a time (or one draw per batch); here every sample
 of a batch draws its own ops, magnitudes and signs in one call (keyed by ``(seed, epoch, sample
@@ -16,7 +16,7 @@ import math
 import torch
 from torch import Tensor
 
-from datafix._validation import check_int
+from datafix._validation import check_choice, check_int
 from datafix.augment._random import GAMMA_SLOTS, gamma_from_uniform
 from datafix.augment._warp import warp_nearest
 from datafix.augment.base import ColorTransform, Draw, applied
@@ -130,6 +130,8 @@ def apply_op(x: Tensor, op: str, magnitude: Tensor) -> Tensor:
         return solarize(x, magnitude / 255.0)
     if op == "AutoContrast":
         return autocontrast(x)
+    if op == "Invert":
+        return 1.0 - x
     return equalize(x)
 
 
@@ -266,6 +268,123 @@ class TrivialAugmentWide(_Policy):
 
     def _bins(self, u: Tensor) -> Tensor:
         return (u * self.num_magnitude_bins).floor().clamp(max=self.num_magnitude_bins - 1).to(torch.int64)
+
+
+#: AutoAugment's ops: the 14 and Invert.
+AUTOAUGMENT_OPS = (*OPS, "Invert")
+#: AutoAugment reads magnitudes from this many bins (RandAugment's ranges).
+AUTOAUGMENT_BINS = 10
+#: The learned policies of the AutoAugment paper (Cubuk et al. 2019, appendix), in the order
+#: torchvision lists them: 25 sub-policies of two (op, probability, magnitude bin) steps; a bin of
+#: None marks an op without magnitude.
+AUTOAUGMENT_POLICIES: dict[str, tuple[tuple[tuple[str, float, int | None], ...], ...]] = {
+    "imagenet": (
+        (("Posterize", 0.4, 8), ("Rotate", 0.6, 9)), (("Solarize", 0.6, 5), ("AutoContrast", 0.6, None)),
+        (("Equalize", 0.8, None), ("Equalize", 0.6, None)), (("Posterize", 0.6, 7), ("Posterize", 0.6, 6)),
+        (("Equalize", 0.4, None), ("Solarize", 0.2, 4)), (("Equalize", 0.4, None), ("Rotate", 0.8, 8)),
+        (("Solarize", 0.6, 3), ("Equalize", 0.6, None)), (("Posterize", 0.8, 5), ("Equalize", 1.0, None)),
+        (("Rotate", 0.2, 3), ("Solarize", 0.6, 8)), (("Equalize", 0.6, None), ("Posterize", 0.4, 6)),
+        (("Rotate", 0.8, 8), ("Color", 0.4, 0)), (("Rotate", 0.4, 9), ("Equalize", 0.6, None)),
+        (("Equalize", 0.0, None), ("Equalize", 0.8, None)), (("Invert", 0.6, None), ("Equalize", 1.0, None)),
+        (("Color", 0.6, 4), ("Contrast", 1.0, 8)), (("Rotate", 0.8, 8), ("Color", 1.0, 2)),
+        (("Color", 0.8, 8), ("Solarize", 0.8, 7)), (("Sharpness", 0.4, 7), ("Invert", 0.6, None)),
+        (("ShearX", 0.6, 5), ("Equalize", 1.0, None)), (("Color", 0.4, 0), ("Equalize", 0.6, None)),
+        (("Equalize", 0.4, None), ("Solarize", 0.2, 4)), (("Solarize", 0.6, 5), ("AutoContrast", 0.6, None)),
+        (("Invert", 0.6, None), ("Equalize", 1.0, None)), (("Color", 0.6, 4), ("Contrast", 1.0, 8)),
+        (("Equalize", 0.8, None), ("Equalize", 0.6, None)),
+    ),
+    "cifar10": (
+        (("Invert", 0.1, None), ("Contrast", 0.2, 6)), (("Rotate", 0.7, 2), ("TranslateX", 0.3, 9)),
+        (("Sharpness", 0.8, 1), ("Sharpness", 0.9, 3)), (("ShearY", 0.5, 8), ("TranslateY", 0.7, 9)),
+        (("AutoContrast", 0.5, None), ("Equalize", 0.9, None)), (("ShearY", 0.2, 7), ("Posterize", 0.3, 7)),
+        (("Color", 0.4, 3), ("Brightness", 0.6, 7)), (("Sharpness", 0.3, 9), ("Brightness", 0.7, 9)),
+        (("Equalize", 0.6, None), ("Equalize", 0.5, None)), (("Contrast", 0.6, 7), ("Sharpness", 0.6, 5)),
+        (("Color", 0.7, 7), ("TranslateX", 0.5, 8)), (("Equalize", 0.3, None), ("AutoContrast", 0.4, None)),
+        (("TranslateY", 0.4, 3), ("Sharpness", 0.2, 6)), (("Brightness", 0.9, 6), ("Color", 0.2, 8)),
+        (("Solarize", 0.5, 2), ("Invert", 0.0, None)), (("Equalize", 0.2, None), ("AutoContrast", 0.6, None)),
+        (("Equalize", 0.2, None), ("Equalize", 0.6, None)), (("Color", 0.9, 9), ("Equalize", 0.6, None)),
+        (("AutoContrast", 0.8, None), ("Solarize", 0.2, 8)), (("Brightness", 0.1, 3), ("Color", 0.7, 0)),
+        (("Solarize", 0.4, 5), ("AutoContrast", 0.9, None)), (("TranslateY", 0.9, 9), ("TranslateY", 0.7, 9)),
+        (("AutoContrast", 0.9, None), ("Solarize", 0.8, 3)), (("Equalize", 0.8, None), ("Invert", 0.1, None)),
+        (("TranslateY", 0.7, 9), ("AutoContrast", 0.9, None)),
+    ),
+    "svhn": (
+        (("ShearX", 0.9, 4), ("Invert", 0.2, None)), (("ShearY", 0.9, 8), ("Invert", 0.7, None)),
+        (("Equalize", 0.6, None), ("Solarize", 0.6, 6)), (("Invert", 0.9, None), ("Equalize", 0.6, None)),
+        (("Equalize", 0.6, None), ("Rotate", 0.9, 3)), (("ShearX", 0.9, 4), ("AutoContrast", 0.8, None)),
+        (("ShearY", 0.9, 8), ("Invert", 0.4, None)), (("ShearY", 0.9, 5), ("Solarize", 0.2, 6)),
+        (("Invert", 0.9, None), ("AutoContrast", 0.8, None)), (("Equalize", 0.6, None), ("Rotate", 0.9, 3)),
+        (("ShearX", 0.9, 4), ("Solarize", 0.3, 3)), (("ShearY", 0.8, 8), ("Invert", 0.7, None)),
+        (("Equalize", 0.9, None), ("TranslateY", 0.6, 6)), (("Invert", 0.9, None), ("Equalize", 0.6, None)),
+        (("Contrast", 0.3, 3), ("Rotate", 0.8, 4)), (("Invert", 0.8, None), ("TranslateY", 0.0, 2)),
+        (("ShearY", 0.7, 6), ("Solarize", 0.4, 8)), (("Invert", 0.6, None), ("Rotate", 0.8, 4)),
+        (("ShearY", 0.3, 7), ("TranslateX", 0.9, 3)), (("ShearX", 0.1, 6), ("Invert", 0.6, None)),
+        (("Solarize", 0.7, 2), ("TranslateY", 0.6, 7)), (("ShearY", 0.8, 4), ("Invert", 0.8, None)),
+        (("ShearX", 0.7, 9), ("TranslateY", 0.8, 3)), (("ShearY", 0.8, 5), ("AutoContrast", 0.7, None)),
+        (("ShearX", 0.7, 2), ("Invert", 0.1, None)),
+    ),
+}
+
+
+def autoaugment_space(size: tuple[int, int]) -> dict[str, Tensor]:
+    """torchvision's AutoAugment magnitudes: RandAugment's ranges over 10 bins, and Invert."""
+    return {**rand_augment_space(AUTOAUGMENT_BINS, size), "Invert": torch.zeros(1)}
+
+
+class AutoAugment(_Policy):
+    """AutoAugment (Cubuk et al. 2019): per sample, one of the policy's 25 learned sub-policies, uniformly,
+    each of its two steps applied with its own probability at its own magnitude bin (of 10) with a
+    random sign, as torchvision's ``AutoAugment`` does for one image.
+
+    Parameters
+    ----------
+    policy : {"imagenet", "cifar10", "svhn"}, default "imagenet"
+        Which learned policy (:data:`AUTOAUGMENT_POLICIES`).
+    p : float, default 1.0
+        Per-sample probability of applying the policy at all.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from datafix.augment import AutoAugment, Compose
+    >>> out = Compose([AutoAugment("cifar10")], seed=0)(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8))
+    >>> out.shape, out.dtype
+    (torch.Size([8, 3, 32, 32]), torch.float32)
+    """
+
+    op_names = AUTOAUGMENT_OPS
+
+    def __init__(self, policy: str = "imagenet", p: float = 1.0) -> None:
+        super().__init__(p)
+        self.policy = check_choice(policy, "policy", tuple(AUTOAUGMENT_POLICIES))
+        self.num_ops = 2
+        self.num_magnitude_bins = AUTOAUGMENT_BINS
+        self.slots = 2 + 2 * self.num_ops  # gate, sub-policy, then per step: apply, sign
+
+    def _space(self, size: tuple[int, int]) -> dict[str, Tensor]:
+        return autoaugment_space(size)
+
+    def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
+        u = draw.uniform(self, self.slots)
+        on = applied(u[:, 0], self.p, active)
+        steps = AUTOAUGMENT_POLICIES[self.policy]
+        device = u.device
+        codes = torch.tensor([[self.op_names.index(op) for op, _, _ in sub] for sub in steps], device=device)
+        probs = torch.tensor([[prob for _, prob, _ in sub] for sub in steps], device=device)
+        bins = torch.tensor([[b or 0 for _, _, b in sub] for sub in steps], device=device)
+        space = self._space(tuple(shape[-2:]))
+        table = torch.stack([_padded(space[name], AUTOAUGMENT_BINS) for name in self.op_names]).to(device)
+        signed_ops = torch.tensor([name in SIGNED for name in self.op_names], device=device)
+        choice = (u[:, 1] * len(steps)).floor().clamp(max=len(steps) - 1).to(torch.int64)
+        ops, magnitudes = [], []
+        for step in range(self.num_ops):
+            op = codes[choice, step]
+            op = torch.where(on & (u[:, 2 + 2 * step] < probs[choice, step]), op, torch.zeros_like(op))
+            magnitude = table[op, bins[choice, step]]
+            magnitude = torch.where(signed_ops[op] & (u[:, 3 + 2 * step] < 0.5), -magnitude, magnitude)
+            ops.append(op)
+            magnitudes.append(magnitude)
+        return {"ops": torch.stack(ops, 1), "magnitudes": torch.stack(magnitudes, 1), "choice": choice}
 
 
 #: AugMix's ops in torchvision's order (Identity first: the code of a step beyond a chain's depth).

@@ -19,10 +19,10 @@ from datafix.augment.color import RandomErasing
 from datafix.augment.compose import Compose
 from datafix.augment.geometry import HorizontalFlip, RandomCrop
 from datafix.augment.mix import CutMix, MixUp
-from datafix.augment.policies import AugMix, RandAugment, TrivialAugmentWide
+from datafix.augment.policies import AugMix, AutoAugment, RandAugment, TrivialAugmentWide
 
 #: The recipe names, from the least to the most augmentation.
-RECIPES = ("none", "flips-crops", "randaugment", "trivialaugment", "augmix", "limited-data")
+RECIPES = ("none", "flips-crops", "randaugment", "trivialaugment", "autoaugment", "augmix", "limited-data")
 
 
 @dataclass
@@ -71,10 +71,11 @@ def recipe(name: str, *, size: int, num_classes: int, seed: int | None = None) -
 
     Parameters
     ----------
-    name : {"none", "flips-crops", "randaugment", "trivialaugment", "augmix", "limited-data"}
+    name : {"none", "flips-crops", "randaugment", "trivialaugment", "autoaugment", "augmix", "limited-data"}
         ``"flips-crops"``: horizontal flips and random crops after padding by ``size // 8``;
-        ``"randaugment"`` / ``"trivialaugment"`` / ``"augmix"``: flips and crops, then the policy
-        (:class:`RandAugment` with 2 ops at magnitude 9, :class:`TrivialAugmentWide`, or
+        ``"randaugment"`` / ``"trivialaugment"`` / ``"autoaugment"`` / ``"augmix"``: flips and
+        crops, then the policy (:class:`RandAugment` with 2 ops at magnitude 9,
+        :class:`TrivialAugmentWide`, :class:`AutoAugment` with the CIFAR-10 policy, or
         :class:`AugMix` with severity 3, width 3);
         ``"limited-data"``: flips and crops, TrivialAugmentWide, random erasing (p 0.25) and CutMix
         on half of the samples.
@@ -99,7 +100,7 @@ def recipe(name: str, *, size: int, num_classes: int, seed: int | None = None) -
     num_classes = check_int(num_classes, "num_classes", minimum=2)
     base = [] if name == "none" else [HorizontalFlip(), RandomCrop(size, padding=max(size // 8, 1))]
     extra = {"randaugment": [RandAugment(num_ops=2, magnitude=9)], "trivialaugment": [TrivialAugmentWide()],
-             "augmix": [AugMix(severity=3, width=3)],
+             "autoaugment": [AutoAugment("cifar10")], "augmix": [AugMix(severity=3, width=3)],
              "limited-data": [TrivialAugmentWide(), RandomErasing(p=0.25)]}.get(name, [])
     mix = CutMix(alpha=1.0, num_classes=num_classes, p=0.5, seed=None if seed is None else seed + 1) \
         if name == "limited-data" else None
