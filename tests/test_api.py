@@ -7,11 +7,7 @@ import pytest
 PUBLIC = {
     "datafix": ["Report", "__version__", "audit", "augment", "balance", "checks", "fix", "synth", "data", "datasets",
                 "errors", "signals"],
-    "datafix.augment": ["Adversarial", "Affine", "AlbumentationsDataset", "AugMix", "AugmentedBatch", "AutoAugment", "AutoContrast", "CenterCrop", "ColorJitter",
-                        "ColorTransform", "Compose", "CutMix", "DeviceLoader", "Equalize", "GaussianBlur", "GaussianNoise",
-                        "GeometricTransform", "HorizontalFlip", "MixUp", "Normalize", "OneOf", "Posterize", "RandAugment", "RandomApply",
-                        "RandomCrop", "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomResizedCrop", "Resize",
-                        "Sharpness", "Solarize", "Transform", "TrivialAugmentWide", "VerticalFlip", "from_albumentations"],
+    "datafix.augment": ["Adversarial", "Affine", "AlbumentationsDataset", "AugMix", "AugmentedBatch", "AutoAugment", "AutoContrast", "CenterCrop", "ColorJitter", "ColorTransform", "Compose", "CopyPaste", "CutMix", "DeviceLoader", "Equalize", "GaussianBlur", "GaussianNoise", "GeometricTransform", "HorizontalFlip", "InstanceBatch", "MixUp", "Mosaic", "Normalize", "OneOf", "Posterize", "RandAugment", "RandomApply", "RandomCrop", "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomResizedCrop", "Resize", "Sharpness", "Solarize", "Transform", "TrivialAugmentWide", "VerticalFlip", "from_albumentations"],
     "datafix.data": ["DataView", "ImageFolderDataset", "as_test_view", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_torch_dataset"],
     "datafix.signals": ["KNNGraph", "MissingSignalError", "Signals", "HeldOutSet", "ImageSignals", "SmallResNet", "TorchProbeClassifier", "align_pred_probs",

@@ -38,6 +38,7 @@ from datafix.augment.geometry import (
     Resize,
     VerticalFlip,
 )
+from datafix.augment.instances import CopyPaste, InstanceBatch, Mosaic
 from datafix.augment.loader import DeviceLoader
 from datafix.augment.mix import CutMix, MixUp
 from datafix.augment.policies import AugMix, AutoAugment, RandAugment, TrivialAugmentWide
@@ -55,6 +56,7 @@ __all__ = [
     "ColorJitter",
     "ColorTransform",
     "Compose",
+    "CopyPaste",
     "CutMix",
     "DeviceLoader",
     "Equalize",
@@ -62,7 +64,9 @@ __all__ = [
     "GaussianNoise",
     "GeometricTransform",
     "HorizontalFlip",
+    "InstanceBatch",
     "MixUp",
+    "Mosaic",
     "Normalize",
     "OneOf",
     "Posterize",
