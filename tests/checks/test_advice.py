@@ -65,6 +65,6 @@ def test_few_shot_classes_get_the_augmentation_recipe_that_won():
     from datafix.checks.advice import rebalancing_advice
 
     text = rebalancing_advice(np.array([500, 3]))
-    assert "recipe('randaugment'" in text and "randaugment" in RECIPES
+    assert "recipe('autoaugment'" in text and "autoaugment" in RECIPES
     assert "recipe(" not in rebalancing_advice(np.array([500, 3]), multilabel=True)
     assert "recipe(" not in rebalancing_advice(np.array([500, 60]))  # no class is few-shot
