@@ -251,3 +251,27 @@ def test_a_drawn_call_replays_exactly_and_the_call_returns_a_tensor():
     assert isinstance(aug(x), torch.Tensor) and isinstance(aug.with_targets(x), A.AugmentedBatch)
     y = torch.randint(0, 256, (5, 3, 16, 16), dtype=torch.uint8)  # the same parameters on other images
     assert aug.apply(y, stages).shape == (5, 3, 12, 12)
+
+
+class _Augmented(torch.utils.data.Dataset):
+    """One constant image, augmented per item by a seeded pipeline (a copy lives in each worker)."""
+
+    def __init__(self) -> None:
+        self.aug = A.Compose([A.RandomResizedCrop(16), A.HorizontalFlip(), A.ColorJitter(0.4, 0.4)], seed=0)
+        self.image = _images(1)
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.aug(self.image)[0]
+
+
+def test_dataloader_workers_with_copies_of_a_seeded_pipeline_draw_differently():
+    # worker 0 serves items 0 and 2, worker 1 items 1 and 3: before the worker joined the call key,
+    # items 0 and 1 (each worker's first call) were the same augmentation
+    loader = torch.utils.data.DataLoader(_Augmented(), batch_size=None, num_workers=2)
+    items = list(loader)
+    assert not torch.equal(items[0], items[1]) and not torch.equal(items[2], items[3])
+    again = list(torch.utils.data.DataLoader(_Augmented(), batch_size=None, num_workers=2))
+    assert all(torch.equal(a, b) for a, b in zip(items, again, strict=True))  # still reproducible

@@ -15,6 +15,7 @@ import functools
 import math
 
 import torch
+import torch.utils.data
 from torch import Tensor
 
 _MASK = 0xFFFFFFFF
@@ -144,13 +145,17 @@ class RandomSource:
     def call_key(self) -> int:
         """A fresh key for one call without ``sample_ids``: the seed's next call number, a draw from
         ``generator`` (one host synchronisation when it is a CUDA generator) or from torch's global
-        generator. Seeded pipelines need no torch operation for it."""
+        generator. Seeded pipelines need no torch operation for it. Inside a DataLoader worker the
+        worker's id is part of the key, so workers holding copies of one pipeline draw differently
+        (torch's global generator is seeded per worker already)."""
+        info = torch.utils.data.get_worker_info()
+        worker = 0 if info is None else info.id + 1
         if self.generator is not None:
             drawn = torch.randint(0, 1 << 40, (1,), generator=self.generator, device=self.generator.device)
-            return CALL_KEYS + int(drawn.item())
+            return CALL_KEYS + int(drawn.item()) + (worker << 48)
         if self.seed is not None:
             self._calls += 1
-            return CALL_KEYS + self._calls
+            return CALL_KEYS + self._calls + (worker << 48)
         return CALL_KEYS + int(torch.randint(0, 1 << 40, (1,)).item())
 
     def _generator_for(self, device: torch.device) -> torch.Generator | None:
