@@ -73,16 +73,9 @@ def _affine(t: Affine, key: int, size: tuple[int, int]) -> tuple[int, list[float
 
 def _resized_crop(t: RandomResizedCrop, key: int, size: tuple[int, int]) -> tuple[int, list[float]]:
     height, width = size
-    in_ratio = width / height
-    if in_ratio < t.ratio[0]:
-        fw, fh = width, round(width / t.ratio[0])
-    elif in_ratio > t.ratio[1]:
-        fw, fh = round(height * t.ratio[1]), height
-    else:
-        fw, fh = width, height
     lo, hi = math.log(t.ratio[0]), math.log(t.ratio[1])
     return RESIZED_CROP, [key, t.p, height * width, *_span(t.scale), lo, hi - lo, width, height,
-                          (width - fw) // 2, (height - fh) // 2, fw, fh, t.size[1], t.size[0]]
+                          *t.fallback_box(size), t.size[1], t.size[0]]
 
 
 def _crop(t: RandomCrop, key: int, size: tuple[int, int]) -> tuple[int, list[float]] | None:
@@ -258,14 +251,16 @@ if triton is not None:
         return found, bx, by, bw, bh
 
     @triton.jit
+    def _identity():
+        """The 2 x 3 affine parts of the identity, as float32 scalars."""
+        one = tl.full((), 1.0, tl.float32)
+        zero = tl.full((), 0.0, tl.float32)
+        return one, zero, zero, zero, one, zero
+
+    @triton.jit
     def _geometry_step(OP: tl.constexpr, row, key, id_lo, id_hi, m00, m01, m02, m10, m11, m12):
         """One transform's matrix T for this sample, returned as T @ M (2 x 3 affine parts)."""
-        t00 = tl.full((), 1.0, tl.float32)
-        t01 = tl.full((), 0.0, tl.float32)
-        t02 = tl.full((), 0.0, tl.float32)
-        t10 = tl.full((), 0.0, tl.float32)
-        t11 = tl.full((), 1.0, tl.float32)
-        t12 = tl.full((), 0.0, tl.float32)
+        t00, t01, t02, t10, t11, t12 = _identity()
         if OP == 6:  # FIXED: CenterCrop, Resize
             t00 = tl.load(row)
             t01 = tl.load(row + 1)
@@ -333,12 +328,7 @@ if triton is not None:
     def drawn_inverse(plan, key, id_lo, id_hi, G0: tl.constexpr, G1: tl.constexpr, G2: tl.constexpr,
                       G3: tl.constexpr, G4: tl.constexpr, G5: tl.constexpr):
         """The sample's output-to-input matrix (6 values) of the whole geometry run."""
-        m00 = tl.full((), 1.0, tl.float32)
-        m01 = tl.full((), 0.0, tl.float32)
-        m02 = tl.full((), 0.0, tl.float32)
-        m10 = tl.full((), 0.0, tl.float32)
-        m11 = tl.full((), 1.0, tl.float32)
-        m12 = tl.full((), 0.0, tl.float32)
+        m00, m01, m02, m10, m11, m12 = _identity()
         m00, m01, m02, m10, m11, m12 = _geometry_step(G0, plan, key, id_lo, id_hi, m00, m01, m02, m10, m11, m12)
         m00, m01, m02, m10, m11, m12 = _geometry_step(G1, plan + 24, key, id_lo, id_hi, m00, m01, m02, m10, m11, m12)
         m00, m01, m02, m10, m11, m12 = _geometry_step(G2, plan + 48, key, id_lo, id_hi, m00, m01, m02, m10, m11, m12)

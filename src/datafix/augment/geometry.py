@@ -209,6 +209,19 @@ class RandomResizedCrop(_Sized):
         self.scale = check_range(scale, "scale", low=1e-6, high=1.0)
         self.ratio = check_range(ratio, "ratio", low=1e-6)
 
+    def fallback_box(self, size: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(x0, y0, w, h) of the centre crop with the closest allowed ratio: torchvision's box when
+        none of the tries fits."""
+        height, width = size
+        in_ratio = width / height
+        if in_ratio < self.ratio[0]:
+            fw, fh = width, round(width / self.ratio[0])
+        elif in_ratio > self.ratio[1]:
+            fw, fh = round(height * self.ratio[1]), height
+        else:
+            fw, fh = width, height
+        return (width - fw) // 2, (height - fh) // 2, fw, fh
+
     def boxes(self, u: Tensor, size: tuple[int, int]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """(x0, y0, w, h) crop boxes from the uniforms (B, 4 * attempts), torchvision's rule."""
         height, width = size
@@ -226,15 +239,7 @@ class RandomResizedCrop(_Sized):
         h = h.gather(1, first)[:, 0]
         y0 = torch.floor(u[:, 2 * k:3 * k].gather(1, first)[:, 0] * (height - h + 1))
         x0 = torch.floor(u[:, 3 * k:].gather(1, first)[:, 0] * (width - w + 1))
-        in_ratio = width / height
-        if in_ratio < self.ratio[0]:
-            fw, fh = width, round(width / self.ratio[0])
-        elif in_ratio > self.ratio[1]:
-            fw, fh = round(height * self.ratio[1]), height
-        else:
-            fw, fh = width, height
-        fx0, fy0 = (width - fw) // 2, (height - fh) // 2
-        full = constant([float(fx0), float(fy0), float(fw), float(fh)], u.device)
+        full = constant([float(v) for v in self.fallback_box(size)], u.device)
         box = torch.stack([x0, y0, w, h], dim=1)
         box = torch.where(any_fit[:, None], box, full)
         return box[:, 0], box[:, 1], box[:, 2], box[:, 3]
