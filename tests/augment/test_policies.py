@@ -104,24 +104,41 @@ def test_bad_options_are_refused(make, match):
         make()
 
 
+#: Ops torchvision runs only on uint8 images (compared there, within one grey level).
+UINT8_ONLY = ("Posterize", "Solarize", "AutoContrast", "Equalize")
+
+
 def test_each_op_matches_torchvision():
-    """Where torchvision loads (not on this project's CPU torch build): every op of the table on the
-    same uint8 images at several magnitudes, within one grey level on 99 % of the pixels."""
+    """Where torchvision loads: every op of the table (and AutoAugment's Invert) on the same image at
+    several magnitudes and both signs. On float images (the math datafix runs) within 1e-4 (the
+    gray of Color weighs red 0.299, torchvision 0.2989); the uint8-only tone ops on uint8 images
+    within one grey level on 99 % of the pixels. (torchvision's uint8 Color truncates its gray and
+    its blend, up to 2 levels from the exact result: why the float path is the reference.)
+    torchvision's PyPI wheel is a CUDA build and does not import beside this project's CPU torch;
+    it was run with a shim that defines its two fake-registered ops (see the issue 18 notes)."""
     tv = pytest.importorskip("torchvision.transforms.autoaugment")
     try:
         from torchvision.transforms import InterpolationMode
     except Exception:  # pragma: no cover - a torchvision that does not load
         pytest.skip("torchvision does not load here")
+    from datafix.augment.policies import AUTOAUGMENT_OPS, autoaugment_space
+
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (1, 3, 20, 24), dtype=torch.uint8, generator=g)
-    space = rand_augment_space(31, (20, 24))
-    for name in OPS:
+    space = autoaugment_space((20, 24))
+    space.update({name: table for name, table in rand_augment_space(31, (20, 24)).items()})
+    for name in AUTOAUGMENT_OPS:
         for m in (space[name][-1].item(), space[name][len(space[name]) // 2].item()):
             for sign in ((1.0, -1.0) if name in SIGNED else (1.0,)):
-                theirs = tv._apply_op(x[0], name, sign * m, interpolation=InterpolationMode.NEAREST, fill=None)
-                ours = (apply_op(x.float() / 255, name, torch.tensor([sign * m])) * 255).round().to(torch.uint8)[0]
-                close = ((ours.int() - theirs.int()).abs() <= 1).float().mean().item()
-                assert close >= 0.99, (name, sign * m, close)
+                ours = apply_op(x.float() / 255, name, torch.tensor([sign * m]))[0]
+                if name in UINT8_ONLY:
+                    theirs = tv._apply_op(x[0], name, sign * m, interpolation=InterpolationMode.NEAREST, fill=None)
+                    close = (((ours * 255).round().int() - theirs.int()).abs() <= 1).float().mean().item()
+                    assert close >= 0.99, (name, sign * m, close)
+                else:
+                    theirs = tv._apply_op(x[0].float() / 255, name, sign * m, interpolation=InterpolationMode.NEAREST,
+                                          fill=None)
+                    assert (ours - theirs).abs().max().item() < 1e-4, (name, sign * m)
 
 
 def test_augmix_draws_chains_weights_and_mixing_like_torchvision():
