@@ -169,3 +169,17 @@ def test_auto_takes_the_fused_path_only_for_eligible_pipelines():
     assert not _fused.eligible([flip], torch.zeros(1, 1, 4, 4))  # one channel
     with pytest.raises(ValueError, match="backend='triton' covers"):
         A.Compose([A.GaussianBlur(p=1.0)], backend="triton")(x)
+
+
+def test_a_pickled_pipeline_leaves_its_kernel_table_behind(monkeypatch):
+    import pickle
+
+    from datafix.augment import _fused
+
+    monkeypatch.setattr(_fused, "_launch", lambda x, out, pointers, flags: None)
+    aug = A.Compose([A.HorizontalFlip(), A.ColorJitter(0.2)], seed=0, backend="triton")
+    aug(torch.zeros(2, 3, 8, 8, dtype=torch.uint8))
+    assert aug._tables  # made on the first call (on a GPU, a CUDA tensor workers may not reach)
+    copy = pickle.loads(pickle.dumps(aug))
+    assert copy._tables == {} and aug._tables
+    assert copy(torch.zeros(2, 3, 8, 8, dtype=torch.uint8)).shape == (2, 3, 8, 8)

@@ -283,6 +283,13 @@ class Compose(nn.Module):
         """Set the epoch that keys the draws when ``sample_ids`` are passed."""
         self.epoch = int(epoch)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (DataLoader workers, copies) without the kernel tables: they may sit on a GPU the
+        receiver cannot reach, and the next call remakes them."""
+        state = self.__dict__.copy()
+        state["_tables"] = {}
+        return state
+
     def forward(self, images: Tensor, *, sample_ids: Tensor | None = None, **targets: Any) -> Any:
         """Augment a batch and return the images (B, C, H', W'), float.
 
