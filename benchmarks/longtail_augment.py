@@ -8,10 +8,11 @@ the balanced 10,000-image test split (so accuracy is balanced accuracy). The sam
   training distribution);
 - ``logit adjustment + augmentation``: the same with ``recipe("autoaugment")`` (flips, crops,
   AutoAugment), every sample augmented afresh each time it is drawn;
-- ``augmented oversampling + logit adjustment``: the same augmentation, rare classes oversampled
-  (class c drawn with probability proportional to sqrt(n_c), with replacement, so a rare image comes
-  back many times, each time augmented differently) and the logit-adjusted loss with the priors of
-  that sampled distribution (so the loss corrects what the sampler leaves).
+- ``augmented oversampling + logit adjustment``: the same augmentation over ``datafix.synth.KeyedOversampler``'s
+  view, which adds virtual copies of rare-class images up to sqrt(n_max * n_c) per class (so classes
+  are drawn in proportion to sqrt(n_c)); the Compose is keyed by the virtual index, so every copy is
+  augmented differently, and again every epoch; the logit-adjusted loss uses the priors of that
+  oversampled distribution (so the loss corrects what the oversampling leaves).
 
 CopyPaste-style rare-class augmentation does not apply (Fashion-MNIST has no instance masks).
 
@@ -32,6 +33,7 @@ import datafix as dfx
 from datafix.augment.recipes import recipe
 from datafix.balance import logit_adjustment
 from datafix.signals.cnn import SmallResNet
+from datafix.synth import KeyedOversampler
 from fmnist_longtail import long_tailed
 
 ARMS = ("logit adjustment", "logit adjustment + augmentation", "augmented oversampling + logit adjustment")
@@ -43,21 +45,22 @@ def train(arm: str, X: torch.Tensor, y: torch.Tensor, steps: int, seed: int) -> 
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=5e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
     aug = recipe("none" if arm == "logit adjustment" else "autoaugment", size=28, num_classes=10, seed=seed)
-    counts = torch.bincount(y, minlength=10).double()
-    oversample = arm.startswith("augmented oversampling")
-    sampled = counts.sqrt() if oversample else counts  # the class distribution the batches follow
-    adjustment = logit_adjustment(priors=(sampled / sampled.sum()).numpy(), tau=1.0)
+    counts = np.bincount(y.numpy(), minlength=10)
+    sources = torch.arange(len(y))  # the item behind each (virtual) index
+    if arm.startswith("augmented oversampling"):
+        targets = {c: int(round(np.sqrt(counts.max() * n))) for c, n in enumerate(counts)}
+        view = KeyedOversampler(torch.utils.data.TensorDataset(X, y), y.numpy(), sampling_strategy=targets,
+                                seed=seed)
+        sources = torch.cat([sources, torch.as_tensor(view.provenance["source"].to_numpy())])
+    drawn = np.bincount(y[sources].numpy(), minlength=10)  # the class distribution the batches follow
+    adjustment = logit_adjustment(priors=drawn / drawn.sum(), tau=1.0)
     gen = torch.Generator().manual_seed(seed)
-    per_sample = (sampled / counts)[y]  # each sample's weight: class c drawn with probability ~ sampled[c]
     batch = 64
     model.train()
     for step in range(steps):
-        if oversample:
-            idx = torch.multinomial(per_sample, batch, replacement=True, generator=gen)
-        else:
-            idx = torch.randint(len(y), (batch,), generator=gen)
-        aug.set_epoch(step)  # keyed draws: a sample drawn again is augmented afresh
-        xb, tb = aug(X[idx], y[idx], sample_ids=idx)
+        idx = torch.randint(len(sources), (batch,), generator=gen)  # (virtual) indices
+        aug.set_epoch(step)  # keyed draws: an index drawn again is augmented afresh
+        xb, tb = aug(X[sources[idx]], y[sources[idx]], sample_ids=idx)
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(model(xb) + adjustment, tb).backward()
         opt.step()
