@@ -332,11 +332,9 @@ class Compose(nn.Module):
         if cached is None or cached[0] != plan.rows:
             cached = (plan.rows, torch.tensor(plan.rows, dtype=torch.float32, device=x.device))
             self._tables[str(x.device)] = cached
-        if sample_ids is None:
-            ids, epoch = None, self.source.call_key()
-        else:
-            ids, epoch = sample_ids.to(x.device, torch.int64), self.epoch
-        key = scalar_key(self.source.seed or 0, epoch)  # the kernel adds each transform's key
+        ids = None if sample_ids is None else sample_ids.to(x.device, torch.int64)
+        # (seed, epoch or call key); the kernel adds each transform's key, as Draw does
+        key = scalar_key(self.source.seed or 0, self._epoch_key(sample_ids))
         return _fused.run_drawn(x, plan, cached[1], ids, key, self.output_dtype, self.memory_format)
 
     def with_targets(self, images: Tensor, *, masks: Tensor | None = None, boxes: Tensor | None = None,
@@ -408,10 +406,9 @@ class Compose(nn.Module):
         x = check_images(images)
         batch = x.shape[0]
         check_batch(sample_ids, "sample_ids", batch, (1,))
-        if sample_ids is None:  # keyed on the position in the batch and a fresh call key
-            sample_ids, epoch = torch.arange(batch, device=x.device), self.source.call_key()
-        else:
-            epoch = self.epoch
+        epoch = self._epoch_key(sample_ids)
+        if sample_ids is None:  # keyed on the position in the batch (and a fresh call key)
+            sample_ids = torch.arange(batch, device=x.device)
         draw = Draw(self.source, batch, x.device, self._keys(), sample_ids, epoch)
         size = (x.shape[2], x.shape[3])
         stages: list[Stage] = []
@@ -453,6 +450,11 @@ class Compose(nn.Module):
         if self.memory_format is not None:
             x = x.contiguous(memory_format=self.memory_format)
         return x
+
+    def _epoch_key(self, sample_ids: Tensor | None) -> int:
+        """What keys this call beside the seed: the epoch with ``sample_ids``, else a fresh call key.
+        The torch path and the kernel both take it from here, so they draw the same numbers."""
+        return self.epoch if sample_ids is not None else self.source.call_key()
 
     def _keys(self) -> dict[int, int]:
         """Each transform's key: its place in the pipeline, containers' children included."""

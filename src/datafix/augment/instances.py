@@ -316,11 +316,10 @@ class Mosaic(_InstanceOp):
             out_valid.append(ok)
         picked = x[src, :, sy, sx].permute(0, 3, 1, 2)  # (B, H, W, C) gathered, back to (B, C, H, W)
         out_masks = None
-        if masks is not None:
+        if masks is not None:  # every pixel's instance masks from its source pixel, then one block per quadrant
             m = masks.to(x.device)
-            out_masks = torch.cat([torch.where(inside[k][:, None], m[(idx - k) % batch][
-                torch.arange(batch, device=x.device)[:, None, None, None],
-                torch.arange(n, device=x.device)[None, :, None, None],
-                sy[:, None], sx[:, None]], torch.zeros((), dtype=m.dtype, device=x.device)) for k in range(4)], 1)
+            moved = m[src[:, None], torch.arange(n, device=x.device)[None, :, None, None], sy[:, None], sx[:, None]]
+            zero = torch.zeros((), dtype=m.dtype, device=x.device)
+            out_masks = torch.cat([torch.where(inside[k][:, None], moved, zero) for k in range(4)], 1)
         return InstanceBatch(picked.contiguous(), out_masks, torch.cat(out_boxes, 1), torch.cat(out_labels, 1),
                              torch.cat(out_valid, 1))
