@@ -118,14 +118,18 @@ def profile_augment(size: int = 224, batch: int = 256) -> None:
     print(prof.key_averages().table(sort_by=sort, row_limit=8, max_name_column_width=50), flush=True)
     if device != "cuda":
         return
-    sms = _fused._multiprocessors(0)
+    defaults = _fused.BLOCK, _fused.WARPS, _fused.PROGRAMS_PER_SM
     for factor in (2, 4, 8, 16, 32):  # programs per multiprocessor over the batch
-        original = _fused._programs_per_sample
-        _fused._programs_per_sample = lambda tiles, images, f=factor: max(1, min(tiles, -(-f * sms // len(images))))
+        _fused.PROGRAMS_PER_SM = factor
         for b in (batch, 4 * batch):
             xb = torch.randint(0, 256, (b, *x.shape[1:]), dtype=torch.uint8, device=device)
             print(f"  {factor:>2} programs per SM, B={b}: {b / _wall(aug, xb):,.0f} img/s", flush=True)
-        _fused._programs_per_sample = original
+    xb = torch.randint(0, 256, (4 * batch, *x.shape[1:]), dtype=torch.uint8, device=device)
+    for block, warps, factor in ((1024, 8, 4), (2048, 8, 4), (2048, 4, 4), (512, 4, 8), (512, 2, 8), (256, 2, 16)):
+        _fused.BLOCK, _fused.WARPS, _fused.PROGRAMS_PER_SM = block, warps, factor
+        print(f"  block {block}, {warps} warps, {factor} programs per SM, B={4 * batch}: "
+              f"{4 * batch / _wall(aug, xb):,.0f} img/s", flush=True)
+    _fused.BLOCK, _fused.WARPS, _fused.PROGRAMS_PER_SM = defaults
     ids = torch.arange(batch, device=device)
     graph = torch.cuda.CUDAGraph()
     aug(x, sample_ids=ids)
@@ -133,6 +137,23 @@ def profile_augment(size: int = 224, batch: int = 256) -> None:
         aug(x, sample_ids=ids)
     print(f"  keyed call replayed as a CUDA graph, B={batch}: {batch / _wall(lambda _: graph.replay(), x):,.0f} img/s",
           flush=True)
+
+
+def launch_sweep(configs: list[tuple[int, int, int]]) -> None:
+    """The fused kernel's launch settings (pixels per tile, warps, programs per multiprocessor) at
+    the three sizes of issue 20's targets, timed as benchmarks/augment.py times them."""
+    from augment import datafix_pipeline, time_torch
+
+    defaults = _fused.BLOCK, _fused.WARPS, _fused.PROGRAMS_PER_SM
+    for size, batch in ((224, 256), (224, 1024), (32, 1024)):
+        source = int(size * 8 / 7)
+        x = torch.randint(0, 256, (batch, 3, source, source), dtype=torch.uint8, device="cuda")
+        for config in configs:
+            _fused.BLOCK, _fused.WARPS, _fused.PROGRAMS_PER_SM = config
+            seconds = time_torch(datafix_pipeline(size, "auto"), x, repeats=5)
+            print(f"launch {size} x {size}, B={batch}: block {config[0]}, {config[1]} warps, {config[2]} programs "
+                  f"per SM: {batch / seconds:,.0f} img/s", flush=True)
+    _fused.BLOCK, _fused.WARPS, _fused.PROGRAMS_PER_SM = defaults
 
 
 def _wall(fn, x, calls: int = 40) -> float:
@@ -154,9 +175,13 @@ def main() -> None:
     parser.add_argument("--skip-audit", action="store_true")
     parser.add_argument("--skip-smote", action="store_true")
     parser.add_argument("--skip-augment", action="store_true")
+    parser.add_argument("--launch-sweep", action="store_true",
+                        help="time the fused kernel's launch settings at the target sizes")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     print("device:", torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU", flush=True)
+    if args.launch_sweep:
+        launch_sweep([(1024, 4, 4), (1024, 8, 4), (1024, 8, 2), (512, 4, 8), (256, 2, 16)])
     if not args.skip_augment:
         profile_augment()
     if not args.skip_smote:

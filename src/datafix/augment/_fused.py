@@ -321,13 +321,19 @@ def run_drawn(x: Tensor, plan: KernelPlan, table: Tensor, ids: Tensor | None, ke
     return out
 
 
+#: Pixels per tile, warps per program, and programs per multiprocessor over the batch of the fused
+#: kernel's launch: 1,024 / 8 / 2 was the best or within 3 % of the best of five settings at each of
+#: 224 x 224 B = 256 and 1,024 and 32 x 32 B = 1,024 on an H100 (``benchmarks/gpu_profile.py
+#: --launch-sweep``); module constants so that the benchmark can sweep them.
+BLOCK, WARPS, PROGRAMS_PER_SM = 1024, 8, 2
+
+
 def _programs_per_sample(tiles: int, x: Tensor) -> int:
-    """Programs per sample: about 4 per multiprocessor over the batch (each draws its
-    sample's parameters once and loops over every n-th tile; 4 was the best of 2, 4, 8, 16 and 32 on an
-    H100 at 224 x 224, B = 256 and 1024, benchmarks/gpu_profile.py); 2 on a CPU (the interpreter)."""
+    """Programs per sample: ``PROGRAMS_PER_SM`` per multiprocessor over the batch (each draws its
+    sample's parameters once and loops over every n-th tile); 2 on a CPU (the interpreter)."""
     if not x.is_cuda:
         return min(tiles, 2)
-    return max(1, min(tiles, triton.cdiv(4 * _multiprocessors(x.device.index or 0), x.shape[0])))
+    return max(1, min(tiles, triton.cdiv(PROGRAMS_PER_SM * _multiprocessors(x.device.index or 0), x.shape[0])))
 
 
 @functools.lru_cache(maxsize=16)
@@ -339,7 +345,7 @@ def _launch(x: Tensor, out: Tensor, pointers: tuple[Any, ...], flags: dict[str, 
     """The kernel over the batch: a first launch sums each sample's gray when contrast needs it."""
     height, width = x.shape[2], x.shape[3]
     out_h, out_w = out.shape[2], out.shape[3]
-    block, warps = 1024, 4
+    block, warps = BLOCK, WARPS
     grid = (_programs_per_sample(triton.cdiv(out_h * out_w, block), x), x.shape[0])
     common = (x, out, *pointers, height, width, out_h, out_w, *x.stride(), *out.stride())
     if flags["DO_C"]:  # the sum pass needs the warp and brightness only
