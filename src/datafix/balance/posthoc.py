@@ -134,5 +134,6 @@ def tune_thresholds(scores: Any, Y: Any, *, grid: Any = None) -> np.ndarray:
         f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
         best = cuts[int(np.argmax(f1))]
         below = s[:, j][s[:, j] < best]
-        out[j] = float((best + below.max()) / 2) if len(below) else float(best)
+        middle = best / 2 + below.max() / 2 if len(below) else best
+        out[j] = float(middle if len(below) and middle > below.max() else best)  # no midpoint between denormals
     return out
