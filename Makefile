@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 
 test: lint
-	$(BIN)/python -m pytest -n 2 -q --doctest-modules src/datafix tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --doctest-modules src/datafix tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/label_issues.py

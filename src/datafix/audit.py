@@ -71,6 +71,7 @@ def audit(
     num_workers: int | None = None,
     random_state: RandomState = 0,
     verbose: bool = True,
+    engine: str = "local",
 ) -> Report:
     """Find what is wrong with a labelled dataset.
 
@@ -166,6 +167,11 @@ def audit(
         Seed; the same seed gives the same report.
     verbose : bool, default True
         Show progress bars.
+    engine : {"local", "ray"}, default "local"
+        ``"ray"``: run on a Ray cluster, streaming (:func:`datafix.scale.audit_ray`, with the
+        extra ``datafix[ray]``), for a DataFrame, a Parquet / CSV path or a ``ray.data.Dataset``
+        (which always runs there) with a label column; ``features`` then names columns and
+        ``pred_probs`` the probability column(s).
 
     Returns
     -------
@@ -187,6 +193,15 @@ def audit(
     """
     cv = check_int(cv, "cv", minimum=2)
     k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
+    check_choice(engine, "engine", ("local", "ray"))
+    if engine == "ray" or type(data).__module__.startswith("ray.data"):
+        return _audit_on_ray(data, labels, features, pred_probs, model=model, cv=cv, k_neighbors=k_neighbors,
+                             checks=checks, check_params=check_params, random_state=random_state, verbose=verbose,
+                             others={"nan_policy": nan_policy != "raise", "test": test is not None,
+                                     "test_features": test_features is not None, "multilabel": multilabel is not None,
+                                     "annotators": annotators is not None, "unlabelled": unlabelled is not None,
+                                     "task": task == "regression", "predictions": predictions is not None,
+                                     "weights": weights is not None, "label_fn": label_fn is not None})
     check_choice(nan_policy, "nan_policy", NAN_POLICIES)
     check_choice(knn_backend, "knn_backend", BACKENDS)
     rng = check_random_state(random_state)
@@ -312,6 +327,34 @@ def audit(
     }
     return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues,
                   audited=(data, labels, view))
+
+
+def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, *, others: dict[str, bool],
+                  **options: Any) -> Report:
+    """``audit(..., engine="ray")``: :func:`datafix.scale.audit_ray`, refusing what it does not take."""
+    from datafix.scale import audit_ray
+
+    refused = [name for name, given in others.items() if given]
+    if refused:
+        raise InvalidInputError(f"The {refused[0]!r} argument is not supported by engine='ray' yet; audit with "
+                                "engine='local', or leave it out.")
+    if not isinstance(labels, str):
+        raise InvalidInputError("With engine='ray' the labels are a column: pass labels= the column's name.")
+    for name, value in (("features", features), ("pred_probs", pred_probs)):
+        if value is not None and not (isinstance(value, str) or callable(value) and name == "features" or (
+                isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))):
+            raise InvalidInputError(f"With engine='ray' the {name!r} argument names columns of the data (or, for "
+                                    "features, is a function of a batch); arrays stay on one machine: use "
+                                    "engine='local'.")
+    index = None
+    if isinstance(data, pd.DataFrame):
+        import ray.data
+
+        index, data = data.index, ray.data.from_pandas(data.reset_index(drop=True))
+    if isinstance(features, str):
+        features = [features]
+    report = audit_ray(data, labels, features=features, pred_probs=pred_probs, **options)
+    return report if index is None else replace(report, issues=report.issues.set_axis(index))
 
 
 #: The fewest labelled images for which the audit's default model is the CNN: below it, a network

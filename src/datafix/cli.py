@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--test", type=Path, help="a held-out table: flag its rows that copy training rows")
     audit.add_argument("--fail-on", action="append", default=[], metavar="CHECK=SHARE",
                        help="exit 1 when CHECK flags more than SHARE of the samples (0.05 or 5%%); repeatable")
+    audit.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="'ray': audit a Parquet or CSV file or folder on a Ray cluster, streaming (needs "
+                            "datafix[ray]); -o then names a report folder (default: %(default)s)")
+    audit.add_argument("--address", help="with --engine ray: the cluster's host:port (default: the one this "
+                                         "machine is connected to, else a new local one)")
     _common(audit)
 
     fix = sub.add_parser(
@@ -288,6 +293,10 @@ def _fail_on(specs: Sequence[str]) -> dict[str, float]:
 def _audit(args: argparse.Namespace) -> int:
     from datafix.audit import audit
 
+    if args.engine == "ray":
+        return _audit_ray(args)
+    if args.address is not None:
+        raise CommandLineError("--address names a Ray cluster: use it with --engine ray.")
     is_folder = args.path.is_dir()
     _check_input(args.path, "PATH", tuple(READERS), folder=True)
     _check_label_flags(args, table=not is_folder)
@@ -315,6 +324,41 @@ def _audit(args: argparse.Namespace) -> int:
     print(report.render())
     if args.output:
         print(f"report written to {report.save(args.output)}")
+    if args.html:
+        report.to_html(args.html)
+        print(f"HTML report written to {args.html}")
+    return _gate(report, gates)
+
+
+def _audit_ray(args: argparse.Namespace) -> int:
+    """``datafix audit PATH --engine ray``: the streaming audit of a Parquet / CSV file or folder."""
+    from datafix.scale import audit_ray
+
+    refused = [flag for flag, value in (("--annotators", args.annotators), ("--test", args.test),
+                                        ("--index-col", args.index_col), ("--pred-probs", args.pred_probs),
+                                        ("--features", args.features), ("--predictions", args.predictions),
+                                        ("--task", args.task)) if value is not None]
+    if args.nan_policy != "raise":
+        refused.append("--nan-policy")
+    if refused:
+        raise CommandLineError(f"{refused[0]} is not supported with --engine ray yet: audit a table with a label "
+                               "column (--label), or leave out --engine ray.")
+    if args.label is None:
+        raise CommandLineError("--label is required with --engine ray: name the label column.")
+    if not args.path.exists():
+        raise CommandLineError(f"PATH {str(args.path)!r} does not exist.")
+    folder_output = args.output is not None and args.output.suffix == ""
+    _check_outputs([("-o/--output", None if folder_output else args.output, REPORT_FORMATS),
+                    ("--html", args.html, (".html",))], [("PATH", args.path)])
+    if folder_output and args.output.resolve() == args.path.resolve():
+        raise CommandLineError("-o/--output names the input PATH; choose a new folder for the report.")
+    gates = _fail_on(args.fail_on)
+    report = audit_ray(str(args.path), labels=args.label, cv=args.cv, address=args.address,
+                       random_state=args.seed, verbose=not args.quiet,
+                       output=args.output if folder_output else None)
+    print(report.render())
+    if args.output:
+        print(f"report written to {args.output if folder_output else report.save(args.output)}")
     if args.html:
         report.to_html(args.html)
         print(f"HTML report written to {args.html}")

@@ -52,7 +52,9 @@ def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.
     votes : numpy.ndarray of shape (n, K)
         What each sample votes for: one-hot given labels, or softer distributions.
     graph : KNNGraph
-        The shared neighbour graph (self excluded).
+        The shared neighbour graph (self excluded). A graph object with a ``label_votes(votes,
+        smoothing=)`` method (the Ray engine's, whose rows are spread over the cluster) computes
+        the votes itself.
     smoothing : float, default 0.02
         Mass spread uniformly over the classes, so no class gets probability 0.
 
@@ -72,7 +74,9 @@ def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.
     >>> knn_label_votes(onehot, g, smoothing=0).argmax(1).tolist()
     [0, 0, 0, 1, 1, 1]
     """
-    n, k_classes = votes.shape
+    if hasattr(graph, "label_votes"):  # a graph whose rows live elsewhere (datafix.scale's sharded graph)
+        return graph.label_votes(votes, smoothing=smoothing)
+    n, k_classes = len(graph.indices), votes.shape[1]  # the graph's rows (a block of them) vote from all rows
     if graph.k == 0:
         return np.full((n, k_classes), 1.0 / k_classes)
     w = neighbor_weights(graph.distances)

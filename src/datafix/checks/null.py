@@ -154,17 +154,31 @@ def null_check(signals: Signals, *, near_constant: float = 0.99) -> CheckResult:
     [1, 2, 0]
     """
     table = signals.table.reset_index(drop=True)
-    missing = table.isna().to_numpy()
-    width = max(table.shape[1], 1)
-    n_missing = missing.sum(axis=1)
-    out = pd.DataFrame(
+    return CheckResult(row_nulls(table), null_rule(near_constant),
+                       {"columns": column_quality(table, near_constant=near_constant)})
+
+
+def row_nulls(table: pd.DataFrame) -> pd.DataFrame:
+    """The null check's per-row columns (``is_null``, ``null_score``, ``n_missing``): row by row,
+    so that a block of rows gets the same values as the whole table.
+
+    Examples
+    --------
+    >>> row_nulls(pd.DataFrame({"a": [1.0, np.nan], "b": [np.nan, np.nan]}))["is_null"].tolist()
+    [False, True]
+    """
+    n_missing = table.isna().to_numpy().sum(axis=1)
+    return pd.DataFrame(
         {
             "is_null": n_missing == table.shape[1] if table.shape[1] else np.zeros(len(table), bool),
-            "null_score": 1.0 - n_missing / width,
+            "null_score": 1.0 - n_missing / max(table.shape[1], 1),
             "n_missing": n_missing.astype(np.int64),
         }
     )
-    rule = ("a row is null when all its features are missing; columns are flagged when "
-                         f"empty, constant, near-constant (top value >= {near_constant:.0%}), mixed-type or ID-like; "
-                         "date columns enter the features as seconds since 1970-01-01")
-    return CheckResult(out, rule, {"columns": column_quality(table, near_constant=near_constant)})
+
+
+def null_rule(near_constant: float) -> str:
+    """The null check's rule, in words."""
+    return ("a row is null when all its features are missing; columns are flagged when "
+            f"empty, constant, near-constant (top value >= {near_constant:.0%}), mixed-type or ID-like; "
+            "date columns enter the features as seconds since 1970-01-01")

@@ -236,6 +236,84 @@ class Report:
         table = _stringify_objects(self.issues)
         atomic_write(path, lambda tmp: table.to_parquet(tmp, index=True))
 
+    def to_parquet_dataset(self, path: str | os.PathLike, *, rows_per_file: int = 1_000_000) -> Path:
+        """Write the report as a folder: ``issues/part-NNNNN.parquet`` (one row per sample, with
+        the index, at most ``rows_per_file`` rows per file), ``report.json`` (everything but the
+        per-sample rows: checks, summary, tables, parameters) and ``report.html``.
+
+        The folder is written beside ``path`` and renamed into place, so a reader sees the old
+        report or the whole new one; an existing folder that is not a datafix report is never
+        replaced. :meth:`read_parquet` reads it back.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import datafix as dfx
+        >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+        >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
+        >>> folder = report.to_parquet_dataset(pathlib.Path(tempfile.mkdtemp()) / "audit")
+        >>> sorted(p.name for p in folder.iterdir())
+        ['issues', 'report.html', 'report.json']
+        >>> Report.read_parquet(folder).issues.equals(report.issues)
+        True
+        """
+        import shutil
+        import tempfile
+
+        path = Path(path)
+        if path.exists() and not (path / "report.json").is_file():
+            raise FileExistsError(f"Cannot write the report to {str(path)!r}: it exists and is not a datafix report "
+                                  "folder (no report.json); choose a new folder.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            (staging / "issues").mkdir()
+            table = _stringify_objects(self.issues)
+            step = max(1, int(rows_per_file))
+            for part, start in enumerate(range(0, max(len(table), 1), step)):
+                table.iloc[start : start + step].to_parquet(staging / "issues" / f"part-{part:05d}.parquet", index=True)
+            summary = {key: value for key, value in self.to_dict().items() if key != "issues"}
+            summary["issues"] = {"rows": len(self.issues), "columns": [str(c) for c in self.issues.columns]}
+            (staging / "report.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+            self.to_html(staging / "report.html")
+            if path.exists():
+                old = path.with_name(f".{path.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                path.rename(old)
+                staging.rename(path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                staging.rename(path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return path
+
+    @classmethod
+    def read_parquet(cls, path: str | os.PathLike, *, columns: list[str] | None = None) -> Report:
+        """Read a report folder written by :meth:`to_parquet_dataset` (the Ray engine's output).
+
+        The per-sample rows are read with pyarrow, memory-mapped, and only the ``columns`` asked
+        for (default: all; the flag and score columns suffice for :meth:`summary`).
+
+        Examples
+        --------
+        See :meth:`to_parquet_dataset`.
+        """
+        path = Path(path)
+        if not (path / "report.json").is_file():
+            raise FileNotFoundError(f"{str(path)!r} is not a datafix report folder (no report.json); write one with "
+                                    "Report.to_parquet_dataset or audit_ray(output=...).")
+        data = json.loads((path / "report.json").read_text(encoding="utf-8"))
+        import pyarrow.parquet as pq
+
+        read = pq.read_table(path / "issues", columns=None if columns is None else [*columns], memory_map=True)
+        issues = read.to_pandas()
+        checks = {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()}
+        tables = {name: _read_table(t) for name, t in data.get("tables", {}).items()}
+        test = data.get("test_issues")
+        return cls(issues, checks, data["params"], data["signals"], data["versions"], tables,
+                   None if test is None else _read_table(test))
+
     def to_csv(self, path: str | os.PathLike) -> None:
         """Write ``issues`` (with its index) as a CSV file."""
         atomic_write(path, lambda tmp: self.issues.to_csv(tmp, index=True))

@@ -92,6 +92,9 @@ class Signals:
         The graph whose neighbours vote on labels, when it must differ from ``neighbors``: with
         CNN signals, each sample's neighbours among the held-out samples of its own fold
         (:func:`datafix.signals.cnn.fold_graph`), so that the votes stay out-of-sample.
+    neighbors : KNNGraph, optional
+        The shared kNN graph when it was computed elsewhere (the Ray engine's sharded search,
+        :func:`datafix.scale.audit_ray`); otherwise it is computed from ``features`` on first use.
     random_state : int, numpy.random.Generator or None
         Seed for everything random the signals do.
     verbose : bool
@@ -130,6 +133,7 @@ class Signals:
         k_neighbors: int = 40,
         knn_backend: str = "auto",
         vote_neighbors: KNNGraph | None = None,
+        neighbors: KNNGraph | None = None,
         random_state: RandomState = 0,
         verbose: bool = True,
     ) -> None:
@@ -158,6 +162,8 @@ class Signals:
         self._seeds = {name: seed_from(rng) for name in ("pred_probs", "neighbors")}
         self._seeds["predictions"] = self._seeds["pred_probs"]
         self.provenance: dict[str, str] = {}
+        if neighbors is not None:  # a graph computed elsewhere (the Ray engine's sharded search)
+            self.__dict__["neighbors"] = neighbors
         if labels is not None or targets is not None:
             self.provenance["labels"] = "given" if targets is None else "given (a regression target)"
         if features is not None:
@@ -205,7 +211,8 @@ class Signals:
                 return "no pred_probs were given and there are no features to compute them from"
             return None
         if name == "neighbors":
-            return None if self.features is not None else "no features for a neighbour graph"
+            return None if self.features is not None or "neighbors" in self.__dict__ else (
+                "no features for a neighbour graph")
         if name in ("hashes", "table", "image_stats", "multilabel", "test", "annotations"):
             what = {"hashes": "no content hashes", "table": "not a tabular source",
                     "image_stats": "not an image folder", "multilabel": "no multilabel targets were given",

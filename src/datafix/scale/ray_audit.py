@@ -1,0 +1,554 @@
+"""``audit_ray``: the audit on Ray Data, for tables larger than one machine's memory.
+
+Passes over the data (each a Ray Data job over blocks of rows; the driver never holds the
+features or the neighbour graph):
+
+1. **Row ids**: the blocks are materialised once in the object store (spilled to disk when they
+   do not fit) and every row gets its position in the dataset's order.
+2. **Profile**: schema, label values, text categories per block, merged on the driver; the
+   encoding (the single-machine audit's: numbers as they are, text one-hot) is broadcast.
+3. **Encode**: features, label codes, row hashes and the null check's per-row columns per block;
+   column means and variances merged (Chan's update) for the standardisation.
+4. **pred_probs**: a column the user gives, or a K-fold probe on a sample of at most
+   ``probe_rows`` rows (all rows when there are fewer: then the single-machine cross-validation
+   exactly), its model predicting the other rows block by block.
+5. **Neighbour index**: the standardised rows are spread over ``n_shards`` actors (row r in shard
+   r % n_shards); every block is searched against every shard and the candidates merged
+   (:mod:`datafix.scale.shards`).
+6. **Checks**: the label check's kNN votes are computed block by block on the graph (each round's
+   votes broadcast through the object store); the thresholds (confident learning's per-class
+   counts, the outlier fence, the duplicate distance) are global and run on the driver over
+   per-row numbers only (labels, pred_probs, the nearest distances, hashes): ``O(n (K + 20))``
+   numbers, about 1 GB at n = 5,000,000 and K = 10.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datafix._validation import (
+    RandomState,
+    check_choice,
+    check_int,
+    check_random_state,
+    py_value,
+    seed_from,
+)
+from datafix.checks import resolve_checks
+from datafix.checks.null import column_quality, null_rule
+from datafix.data.labels import encode_labels
+from datafix.data.view import DataView
+from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
+from datafix.report import Report, library_versions
+from datafix.report.assemble import run_checks
+from datafix.report.report import CheckOutcome
+from datafix.scale import blocks as B
+from datafix.scale.shards import INDEXES, NeighborShard, ivf_lists, merge_candidates, train_ivf
+from datafix.signals import Signals
+from datafix.signals.neighbors import APPROX_AUTO_MIN_N, KNNGraph
+from datafix.signals.pred_probs import make_model
+
+#: The checks the Ray engine runs; the others are listed in the report as not run, with the reason.
+SUPPORTED_CHECKS = ("label", "label_values", "outlier", "duplicate", "null", "class_imbalance")
+#: Neighbours per row that reach the driver (the outlier score's and the near-duplicate rule's);
+#: the label votes read all ``k_neighbors`` on the cluster.
+LOCAL_NEIGHBORS = 10
+#: Seconds to wait for a cluster at ``address`` before saying it cannot be reached.
+CONNECT_TIMEOUT = 5.0
+
+
+def audit_ray(
+    data: Any,
+    labels: str = "label",
+    *,
+    features: Sequence[str] | Callable[[pd.DataFrame], Any] | type | None = None,
+    pred_probs: str | Sequence[str] | None = None,
+    checks: str | list[str] | None = None,
+    check_params: Mapping[str, Mapping[str, Any]] | None = None,
+    k_neighbors: int = 40,
+    index: str = "auto",
+    n_shards: int | None = None,
+    probe_rows: int = 200_000,
+    model: Any = None,
+    cv: int = 5,
+    batch_size: int = 4096,
+    address: str | None = None,
+    output: str | os.PathLike | None = None,
+    random_state: RandomState = 0,
+    verbose: bool = True,
+) -> Report:
+    """Audit a Ray Dataset (or a Parquet / CSV path that Ray Data reads) on a Ray cluster.
+
+    The result equals the single-machine :func:`datafix.audit` of the same table with
+    ``index="exact"`` (label issues, outliers, duplicates, nulls, class counts: tested on
+    20,000 rows in 4 blocks), while the driver holds only a few numbers per row; see
+    :mod:`datafix.scale.ray_audit` for the passes and ``docs/scale.md`` for the limits.
+
+    Parameters
+    ----------
+    data : ray.data.Dataset, str or os.PathLike
+        The rows, or a ``.parquet`` / ``.csv`` file or folder of them.
+    labels : str, default "label"
+        The label column. Missing values mark unlabelled rows (left out of the label check).
+    features : list of str, callable or class, optional
+        The feature columns (default: every column but the labels and ``pred_probs``; numbers
+        as they are, text one-hot as in :func:`datafix.data.frame.encode_features`). A function
+        of a pandas batch returning an ``(rows, d)`` array runs in Ray tasks; a class (built once
+        per actor, then called on batches: a torch model's wrapper) runs on an actor pool, one
+        GPU per actor when the cluster has GPUs.
+    pred_probs : str or list of str, optional
+        Out-of-sample predicted probabilities: one list column, or one column per class in the
+        order of the sorted classes. Default: a ``cv``-fold probe (``model``) on a sample.
+    checks, check_params, k_neighbors, model, cv, random_state, verbose
+        As in :func:`datafix.audit`; the checks in :data:`SUPPORTED_CHECKS` run.
+    index : {"auto", "exact", "ivf"}, default "auto"
+        The sharded neighbour search: ``"exact"`` (the single-machine exact graph) or ``"ivf"``
+        (faiss IVF, approximate); ``"auto"``: exact up to 30,000 rows.
+    n_shards : int, optional
+        Index shards (actors); default: the cluster's CPUs.
+    probe_rows : int, default 200,000
+        The most rows the pred_probs probe trains on.
+    batch_size : int, default 4096
+        Rows per batch of the block functions.
+    address : str, optional
+        A running cluster's address (``"host:port"`` or ``"ray://host:port"``); default: the
+        cluster this process is connected to, else a new local one.
+    output : str or os.PathLike, optional
+        A folder to write the report to (:meth:`Report.to_parquet_dataset`).
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import ray, pandas as pd
+    >>> from sklearn.datasets import load_iris
+    >>> frame = load_iris(as_frame=True).frame
+    >>> _ = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # doctest: +SKIP
+    >>> report = audit_ray(ray.data.from_pandas(frame), labels="target", verbose=False)  # doctest: +SKIP
+    >>> len(report.issues) == len(frame)  # doctest: +SKIP
+    True
+    """
+    ray = _import_ray()
+    k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
+    probe_rows = check_int(probe_rows, "probe_rows", minimum=2)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    check_choice(index, "index", ("auto", *INDEXES))
+    if not isinstance(labels, str):
+        raise InvalidTypeError("audit_ray reads the labels from a column: pass labels= the column's name.")
+    _connect(ray, address)
+    from datafix.audit import _check_options
+
+    specs = resolve_checks(checks)
+    options = _check_options(check_params, specs)
+    rng = check_random_state(random_state)
+    started = time.perf_counter()
+    context = ray.data.DataContext.get_current()
+    kept_order, kept_progress = context.execution_options.preserve_order, context.enable_progress_bars
+    context.execution_options.preserve_order = True  # block order = row order, in every pass
+    context.enable_progress_bars = verbose
+    try:
+        ds = _dataset(ray, data)
+        run = _Run(ray, labels, features, pred_probs, batch_size, verbose)
+        ds = run.with_row_ids(ds)
+        layout, profile = run.layout(ds)
+        encoded = run.encode(ds, layout)
+        n, mean, std = run.moments(encoded)
+        rows = run.collect(encoded, [B.CODE, B.HASH, "is_null", "null_score", "n_missing"]
+                           + ([B.PROBS] if layout.probs is not None else []))
+        codes, n_classes = rows[B.CODE], len(layout.classes)
+        sample = _sample_rows(n, probe_rows, rng)
+        P, model_name = (rows[B.PROBS], None) if layout.probs is not None else run.probe(
+            encoded, codes, layout, sample, model, cv, random_state)
+        kind = index if index != "auto" else "exact" if n <= APPROX_AUTO_MIN_N else "ivf"
+        shards = n_shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        k = min(k_neighbors, n - 1)
+        graph = run.neighbors(encoded, n, mean, std, k, kind, check_int(shards, "n_shards", minimum=1), sample,
+                              int(seed_from(rng)), max(LOCAL_NEIGHBORS, _outlier_k(options) + 1))
+    finally:
+        context.execution_options.preserve_order = kept_order
+        context.enable_progress_bars = kept_progress
+    signals = Signals(codes, n_classes, pred_probs=P, classes=layout.classes, hashes=rows[B.HASH], neighbors=graph,
+                      k_neighbors=k, random_state=random_state, verbose=verbose)
+    signals.provenance["features"] = (f"{len(layout.feature_names)} columns" if layout.features_fn is None
+                                      else "features= run on the cluster")
+    signals.provenance["pred_probs"] = "given" if model_name is None else model_name
+    signals.provenance["neighbors"] = (f"{kind} euclidean kNN graph, k={k}, standardised features, over {shards} "
+                                       "Ray actors")
+    view = DataView(index=pd.RangeIndex(n), codes=codes, classes=layout.classes, kind="ray")
+    nulls = pd.DataFrame({c: rows[c] for c in ("is_null", "null_score", "n_missing")})
+    issues, outcomes, tables, _ = run_checks([], signals, options, "single", view)
+    for spec in (s for s in specs if s.target == "train"):
+        if spec.name == "null":
+            near = options.get("null", {}).get("near_constant", 0.99)
+            tables["columns"] = column_quality(run.sample_table(ds, layout, sample), near_constant=near)
+            sampled = "" if len(sample) == n else f"; the columns table from a sample of {len(sample):,} rows"
+            issues = issues.join(nulls.astype({"is_null": "boolean"}))
+            outcomes["null"] = CheckOutcome("null", True, spec.flag, spec.score, columns=tuple(nulls.columns),
+                                            description=spec.description, rule=null_rule(near) + sampled)
+            continue
+        if spec.name not in SUPPORTED_CHECKS and all(signals.has(name) for name in spec.requires):
+            outcomes[spec.name] = CheckOutcome(spec.name, False, spec.flag, spec.score, description=spec.description,
+                                               reason="not run by the Ray engine yet (datafix.scale)")
+            continue
+        found, done, more, _ = run_checks([spec], signals, options, "single", view)
+        issues = issues.join(found.drop(columns=["is_broken", "broken_reason"]))
+        outcomes.update(done)
+        tables.update(more)
+    params = {"n_samples": n, "n_classes": n_classes, "source": "ray", "engine": "ray", "cv": cv,
+              "k_neighbors": k_neighbors, "index": kind, "n_shards": shards, "probe_rows": probe_rows,
+              "model": model if model is None or isinstance(model, str) else type(model).__name__,
+              "task": "classification", "checks": [s.name for s in specs if s.target == "train"],
+              "check_params": {name: dict(p) for name, p in options.items()},
+              "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
+              "classes": [py_value(c) for c in layout.classes], "seconds": round(time.perf_counter() - started, 1)}
+    report = Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables)
+    if output is not None:
+        report.to_parquet_dataset(output)
+    return report
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise InvalidInputError("The Ray engine needs Ray Data: pip install 'datafix[ray]'.") from None
+    return ray
+
+
+def _connect(ray: Any, address: str | None) -> None:
+    """Join the cluster at ``address`` (checked to answer within :data:`CONNECT_TIMEOUT`
+    seconds), the one this process is connected to, or a new local one."""
+    if address is None:
+        if not ray.is_initialized():
+            ray.init(include_dashboard=False, log_to_driver=False)
+        return
+    if not isinstance(address, str) or not address:
+        raise InvalidInputError("The 'address' argument (--address) is a Ray cluster's 'host:port' or "
+                                f"'ray://host:port'; got {address!r}.")
+    if address != "auto":
+        host, _, port = address.removeprefix("ray://").rpartition(":")
+        if not host or not port.isdigit():
+            raise InvalidInputError(f"The 'address' argument (--address) {address!r} is not 'host:port' or "
+                                    "'ray://host:port'.")
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+        except OSError as err:
+            raise InvalidInputError(
+                f"Cannot reach a Ray cluster at {address!r} (--address): {err.strerror or err}. Start one with "
+                "'ray start --head' there, check the host and port, or leave --address out to run on this "
+                "machine.") from None
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(address=address, log_to_driver=False)
+
+
+def _dataset(ray: Any, data: Any) -> Any:
+    """The rows as a Dataset whose blocks come in the order of its rows (``preserve_order``; a
+    Dataset keeps the context it was made with, so the user's is copied, never changed)."""
+    if isinstance(data, ray.data.Dataset):
+        ordered = ray.data.Dataset.copy(data, _deep_copy=True)
+        ordered.context.execution_options.preserve_order = True
+        return ordered
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if not path.exists():
+            raise InvalidInputError(f"The 'data' argument {str(path)!r} does not exist.")
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        suffixes = {p.suffix.lower() for p in files}
+        names = [str(p) for p in files]  # sorted: the rows' positions follow the files' names, not the listing
+        if suffixes <= {".parquet"} and files:
+            return ray.data.read_parquet(names)
+        if suffixes <= {".csv"} and files:
+            return ray.data.read_csv(names)
+        raise InvalidInputError(f"The Ray engine reads Parquet or CSV files; {str(path)!r} holds "
+                                f"{sorted(suffixes) or 'no files'}.")
+    raise InvalidTypeError(f"audit_ray audits a ray.data.Dataset or a Parquet / CSV path; got {type(data).__name__}.")
+
+
+def _outlier_k(options: Mapping[str, Mapping[str, Any]]) -> int:
+    return int(options.get("outlier", {}).get("k_neighbors", LOCAL_NEIGHBORS))
+
+
+def _sample_rows(n: int, probe_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """The row ids of the probe's sample (sorted): every row when there are at most ``probe_rows``."""
+    if n <= probe_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed_from(rng)).choice(n, probe_rows, replace=False))
+
+
+@dataclass
+class _Run:
+    """One audit's passes over the data."""
+
+    ray: Any
+    label: str
+    features: Any
+    probs: Any
+    batch_size: int
+    verbose: bool
+
+    def with_row_ids(self, ds: Any) -> Any:
+        """The dataset materialised, with each row's position as :data:`blocks.ROW`."""
+        ray = self.ray
+        count, add_ids = ray.remote(_num_rows), ray.remote(_add_row_ids)
+        refs = ds.to_arrow_refs()
+        counts = ray.get([count.remote(r) for r in refs])
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        if sum(counts) == 0:
+            raise InvalidInputError("The 'data' argument is empty: there are no rows to audit.")
+        return ray.data.from_arrow_refs([add_ids.remote(r, int(o)) for r, o in zip(refs, offsets, strict=True)])
+
+    def layout(self, ds: Any) -> tuple[B.Layout, B.Profile]:
+        names = [c for c in ds.schema().names if c != B.ROW]
+        if self.label not in names:
+            raise InvalidInputError(f"The 'labels' argument (--label) names column {self.label!r}, which the dataset "
+                                    f"does not have; its columns are {names}.")
+        probs = None if self.probs is None else [self.probs] if isinstance(self.probs, str) else list(self.probs)
+        missing = [c for c in (probs or []) if c not in names]
+        if missing:
+            raise InvalidInputError(f"The 'pred_probs' argument names columns {missing} that the dataset does not "
+                                    f"have; its columns are {names}.")
+        skip = [self.label, *(probs or [])]
+        parts = self.ray.get([self.ray.remote(_profile_ref).remote(r, self.label, skip) for r in ds.to_arrow_refs()])
+        profile = B.Profile()
+        for part in parts:
+            profile = profile.merge(part)
+        shapes = {tuple(sorted(s.items())) for s in profile.schemas if s}
+        if len(shapes) > 1:
+            first, *others = [dict(s) for s in shapes]
+            other = others[0]
+            differ = sorted(set(first.items()) ^ set(other.items()))
+            raise InvalidInputError(
+                f"The dataset's blocks have different schemas (columns or types): {differ[:6]}. Give every block "
+                "the same columns and types (ds.select_columns / map_batches casting them) before the audit.")
+        try:
+            values = sorted(profile.labels, key=_sort_key)
+            _, classes = encode_labels(pd.Series(values, dtype=None if len({type(v) for v in values}) == 1
+                                                 else object), name="labels", unlabelled=True)
+        except InvalidInputError as err:
+            raise InvalidInputError(f"{err} (the label column {self.label!r})") from None
+        table_columns = [c for c in names if c not in skip]
+        if self.features is not None and not callable(self.features):
+            chosen = list(self.features)
+            unknown = [c for c in chosen if c not in table_columns]
+            if unknown:
+                raise InvalidInputError(f"The 'features' argument names columns {unknown} that the dataset does not "
+                                        f"have (or that hold labels / pred_probs); its columns are {names}.")
+            table_columns = chosen
+        encoding, names_out, empty, wide = [], [], [], []
+        for name in table_columns:
+            if profile.non_null.get(name, 0) == 0:
+                empty.append(name)
+            elif name not in profile.categories:
+                encoding.append((name, None))
+                names_out.append(name)
+            elif len(profile.categories[name]) > B.MAX_CATEGORIES:
+                wide.append(name)
+            else:
+                values = list(pd.Categorical(list(profile.categories[name])).categories)
+                encoding.append((name, values))
+                names_out.extend(f"{name}={v}" for v in values)
+        if empty:
+            warn_user(f"Columns {empty} hold no value at all and were left out of the features.")
+        if wide:
+            warn_user(f"Columns {wide} have more than {B.MAX_CATEGORIES} distinct text values (IDs or free text?) "
+                      "and were left out of the features.")
+        if not encoding and not callable(self.features):
+            raise InvalidInputError("The dataset has no feature columns besides the labels: pass features= (column "
+                                    "names or a function of a batch).")
+        return B.Layout(self.label, classes, table_columns, encoding, names_out, probs,
+                        self.features if callable(self.features) else None), profile
+
+    def encode(self, ds: Any, layout: B.Layout) -> Any:
+        if isinstance(layout.features_fn, type):  # a class: built once per actor of a pool
+            gpus = 1 if self.ray.cluster_resources().get("GPU", 0) >= 1 else 0
+            return ds.map_batches(_Encoder, fn_constructor_args=(layout,), batch_format="pandas",
+                                  batch_size=self.batch_size, concurrency=max(1, int(
+                                      self.ray.cluster_resources().get("GPU" if gpus else "CPU", 1))),
+                                  num_gpus=gpus).materialize()
+        return ds.map_batches(B.encode_block, fn_kwargs={"layout": layout}, batch_format="pandas",
+                              batch_size=self.batch_size).materialize()
+
+    def moments(self, encoded: Any) -> tuple[int, np.ndarray, np.ndarray]:
+        parts = [pickle.loads(row["moments"]) for row in
+                 encoded.map_batches(B.moments_block, batch_format="numpy", batch_size=self.batch_size).take_all()]
+        bad = sum(p[3] for p in parts)
+        if bad:
+            rows = [r for p in parts for r in p[4]][:5]
+            raise InvalidInputError(f"{bad} rows have missing or infinite feature values (rows {rows}, by position). "
+                                    "The Ray engine does not drop or impute them: filter them out (ds.filter) or "
+                                    "fill them (ds.map_batches) first, or audit with datafix.audit(nan_policy=...).")
+        return B.merge_moments([p[:3] for p in parts])
+
+    def collect(self, ds: Any, columns: list[str], rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Columns of ``ds`` on the driver, in row order (only the rows ``rows`` when given)."""
+        wanted = [B.ROW, *columns]
+        out: dict[str, list] = {c: [] for c in wanted}
+        for batch in ds.select_columns(wanted).iter_batches(batch_format="numpy", batch_size=65536):
+            keep = slice(None) if rows is None else np.isin(batch[B.ROW], rows)
+            for c in wanted:
+                out[c].append(np.asarray(batch[c])[keep])
+        merged = {c: np.concatenate(v) for c, v in out.items()}
+        order = np.argsort(merged[B.ROW], kind="stable")
+        return {c: v[order] for c, v in merged.items()}
+
+    def probe(self, encoded: Any, codes: np.ndarray, layout: B.Layout, sample: np.ndarray, model: Any, cv: int,
+              random_state: RandomState) -> tuple[np.ndarray, str]:
+        """Out-of-sample pred_probs: cross-validation on the sample (the single-machine audit's
+        own, on the same seed), the sample's model for the other rows."""
+        X = self.collect(encoded, [B.FEATURES], None if len(sample) == len(codes) else sample)[B.FEATURES]
+        y = codes[sample]
+        probe = Signals(y, len(layout.classes), features=np.asarray(X, np.float64), classes=layout.classes,
+                        model=model, cv=cv, random_state=random_state, verbose=self.verbose)
+        P = np.zeros((len(codes), len(layout.classes)))
+        P[sample] = probe.pred_probs
+        described = probe.provenance.get("pred_probs", "cross-validation")
+        if len(sample) == len(codes):
+            return P, described
+        labelled = y >= 0
+        fitted = make_model(model, random_state=0).fit(X[labelled], y[labelled])
+        others = encoded.map_batches(B.predict_block, fn_kwargs={"model": fitted, "n_classes": len(layout.classes),
+                                     "fitted_classes": np.asarray(fitted.classes_)}, batch_format="numpy",
+                                     batch_size=self.batch_size)
+        rest = np.setdiff1d(np.arange(len(codes)), sample)
+        got = self.collect(others, [B.PROBS], rest)
+        P[got[B.ROW]] = got[B.PROBS]
+        return P, f"{described} on a sample of {len(sample):,} rows; the other rows by its model trained on the sample"
+
+    def neighbors(self, encoded: Any, n: int, mean: np.ndarray, std: np.ndarray, k: int, kind: str, n_shards: int,
+                  sample: np.ndarray, seed: int, local: int) -> KNNGraph:
+        ray = self.ray
+        trained, nprobe = None, 0
+        if kind == "ivf":
+            sub = sample if len(sample) <= 100_000 else np.sort(np.random.default_rng(seed).choice(sample, 100_000,
+                                                                                                     replace=False))
+            X = self.collect(encoded, [B.FEATURES], sub)[B.FEATURES]
+            nlist, nprobe = ivf_lists(n, len(sub), k)
+            trained = train_ivf(B.standardize(X, mean, std), nlist, seed=seed)
+        Shard = ray.remote(num_cpus=0)(NeighborShard)
+        shards = [Shard.remote(kind, trained, nprobe) for _ in range(n_shards)]
+        encoded.map_batches(_ingest_batch, fn_kwargs={"shards": shards, "mean": mean, "std": std},
+                            batch_format="numpy", batch_size=self.batch_size).take_all()
+        ray.get([s.seal.remote() for s in shards])
+        graph = encoded.map_batches(_query_batch, fn_kwargs={"shards": shards, "mean": mean, "std": std, "k": k},
+                                    batch_format="numpy", batch_size=self.batch_size).materialize()
+        near = self.collect(graph.map_batches(_nearest, fn_kwargs={"local": local}, batch_format="numpy",
+                                              batch_size=self.batch_size), [B.NEIGHBORS, B.DISTANCES])
+        for shard in shards:
+            ray.kill(shard)
+        return ShardedGraph(near[B.NEIGHBORS], near[B.DISTANCES], "euclidean", kind, full_k=k,
+                            votes=lambda v, smoothing: self.votes(graph, v, smoothing))
+
+    def votes(self, graph: Any, votes: np.ndarray, smoothing: float) -> np.ndarray:
+        ref = self.ray.put(np.ascontiguousarray(votes))
+        out = self.collect(graph.map_batches(_votes_batch, fn_kwargs={"votes": [ref], "smoothing": smoothing},
+                                             batch_format="numpy", batch_size=self.batch_size), [B.PROBS])
+        return out[B.PROBS]
+
+    def sample_table(self, ds: Any, layout: B.Layout, sample: np.ndarray) -> pd.DataFrame:
+        keep = set(sample.tolist()) if len(sample) < 1_000_000 else None
+        frames = []
+        for batch in ds.select_columns([B.ROW, *layout.table_columns]).iter_batches(batch_format="pandas",
+                                                                                    batch_size=65536):
+            frames.append(batch if keep is None else batch[batch[B.ROW].isin(keep)])
+        table = pd.concat(frames).sort_values(B.ROW)
+        return table.drop(columns=[B.ROW]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ShardedGraph(KNNGraph):
+    """The Ray engine's neighbour graph: each row's nearest :data:`LOCAL_NEIGHBORS` on the driver
+    (``indices``, ``distances``), all ``full_k`` on the cluster, where the label votes are cast."""
+
+    full_k: int = 0
+    votes: Callable[..., np.ndarray] | None = None
+
+    @property
+    def k(self) -> int:
+        return self.full_k
+
+    def label_votes(self, votes: np.ndarray, *, smoothing: float = 0.02) -> np.ndarray:
+        """:func:`datafix.checks.label.knn_label_votes` over the whole graph, block by block."""
+        return self.votes(votes, smoothing)
+
+
+class _Encoder:
+    """:func:`blocks.encode_block` with the user's feature class built once per actor."""
+
+    def __init__(self, layout: B.Layout) -> None:
+        from dataclasses import replace
+
+        self.layout = replace(layout, features_fn=layout.features_fn())
+
+    def __call__(self, block: pd.DataFrame) -> dict[str, np.ndarray]:
+        return B.encode_block(block, self.layout)
+
+
+def _sort_key(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)
+
+
+def _num_rows(table: Any) -> int:
+    return table.num_rows
+
+
+def _add_row_ids(table: Any, offset: int) -> Any:
+    import pyarrow as pa
+
+    if B.ROW in table.column_names:
+        table = table.drop_columns([B.ROW])
+    return table.append_column(B.ROW, pa.array(np.arange(offset, offset + table.num_rows, dtype=np.int64)))
+
+
+def _profile_ref(table: Any, label: str, skip: list[str]) -> B.Profile:
+    block = table.to_pandas()
+    if label not in block:
+        schema = {str(c): str(block[c].dtype) for c in block.columns if c != B.ROW}
+        return B.Profile(len(block), schema, [schema])
+    return pickle.loads(B.profile_block(block, label, skip)["profile"].iloc[0])
+
+
+def _ingest_batch(batch: dict[str, np.ndarray], shards: list, mean: np.ndarray, std: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    import ray
+
+    ids = batch[B.ROW]
+    X = B.standardize(np.asarray(batch[B.FEATURES], np.float64), mean, std)
+    owner = ids % len(shards)
+    ray.get([shard.add.remote(ids[owner == s], X[owner == s]) for s, shard in enumerate(shards) if (owner == s).any()])
+    return {"rows": np.array([len(ids)])}
+
+
+def _query_batch(batch: dict[str, np.ndarray], shards: list, mean: np.ndarray, std: np.ndarray, k: int
+                 ) -> dict[str, np.ndarray]:
+    import ray
+
+    ids = batch[B.ROW]
+    Q = B.standardize(np.asarray(batch[B.FEATURES], np.float64), mean, std)
+    found = ray.get([shard.search.remote(Q, k + 1) for shard in shards])
+    nbr, dist = merge_candidates(ids, found, k)
+    return {B.ROW: ids, B.NEIGHBORS: nbr, B.DISTANCES: dist}
+
+
+def _nearest(batch: dict[str, np.ndarray], local: int) -> dict[str, np.ndarray]:
+    return {B.ROW: batch[B.ROW], B.NEIGHBORS: np.asarray(batch[B.NEIGHBORS])[:, :local],
+            B.DISTANCES: np.asarray(batch[B.DISTANCES])[:, :local]}
+
+
+def _votes_batch(batch: dict[str, np.ndarray], votes: list, smoothing: float) -> dict[str, np.ndarray]:
+    import ray
+
+    return B.votes_block(batch, ray.get(votes[0]), smoothing)

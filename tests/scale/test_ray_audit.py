@@ -1,0 +1,192 @@
+"""The audit on Ray Data (issue 21): equal to the single-machine audit, deterministic, complete after a
+worker dies, and clear about bad input. One local cluster (2 CPUs) for the module, in one xdist group."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+
+import datafix as dfx  # noqa: E402
+from datafix.errors import InvalidInputError  # noqa: E402
+from datafix.report import Report  # noqa: E402
+from datafix.scale import audit_ray  # noqa: E402
+
+pytestmark = pytest.mark.xdist_group("ray")
+
+FLAGS = ["is_label_issue", "is_outlier", "is_duplicate", "is_exact_duplicate", "is_null", "is_class_imbalance"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=600 * 2**20,
+             configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def noisy_table(n: int, seed: int = 0) -> pd.DataFrame:
+    """A labelled table with what the audit finds: 10 % flipped labels, 40 outliers, 30 copied rows."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=n, n_features=12, n_informative=8, n_classes=4, random_state=seed)
+    rng = np.random.default_rng(seed)
+    flip = rng.choice(n, n // 10, replace=False)
+    y[flip] = (y[flip] + 1) % 4
+    X[rng.choice(n, 40, replace=False)] *= 6
+    copies = rng.choice(n, 60, replace=False)
+    X[copies[:30]] = X[copies[30:]]
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(12)])
+    frame["y"] = np.array(["cat", "dog", "eel", "fox"])[y]
+    return frame
+
+
+def jaccard(a: pd.Series, b: pd.Series) -> float:
+    a, b = a.fillna(False).to_numpy(bool), b.fillna(False).to_numpy(bool)
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return noisy_table(20_000)
+
+
+@pytest.fixture(scope="module")
+def single(table) -> Report:
+    return dfx.audit(table, labels="y", verbose=False)
+
+
+@pytest.fixture(scope="module")
+def on_ray(cluster, table) -> Report:
+    return audit_ray(ray.data.from_pandas(table).repartition(5), labels="y", verbose=False)
+
+
+def test_the_ray_audit_of_20000_rows_in_5_blocks_equals_the_single_machine_audit(single, on_ray):
+    assert list(on_ray.issues.columns) == list(single.issues.columns)
+    assert len(on_ray.issues) == len(single.issues) == 20_000
+    for flag in FLAGS:
+        assert jaccard(on_ray.issues[flag], single.issues[flag]) == 1.0 or (
+            not single.issues[flag].any() and not on_ray.issues[flag].any()), flag
+    assert single.issues["is_label_issue"].sum() > 1500 and single.issues["is_duplicate"].sum() == 60
+    assert single.issues["is_outlier"].sum() >= 30
+    for column in ("label_score", "outlier_score", "duplicate_score", "suggested_confidence"):
+        np.testing.assert_allclose(on_ray.issues[column], single.issues[column], atol=1e-9)
+    for column in ("given_label", "suggested_label", "duplicate_group", "duplicate_group_size", "n_missing"):
+        pd.testing.assert_series_equal(on_ray.issues[column], single.issues[column])
+    ran = single.summary()["status"] == "ran"
+    pd.testing.assert_series_equal(on_ray.summary().loc[ran, "count"], single.summary().loc[ran, "count"])
+    assert on_ray.checks["outlier"].rule == single.checks["outlier"].rule
+    assert on_ray.params["engine"] == "ray" and "Ray actors" in on_ray.signals["neighbors"]
+
+
+def test_audit_engine_ray_keeps_the_frames_index_and_the_report_folder_reads_back(cluster, tmp_path):
+    frame = noisy_table(3000, seed=1).set_axis(pd.Index([f"r{i}" for i in range(3000)], name="id"))
+    report = dfx.audit(frame, labels="y", engine="ray", verbose=False)
+    assert report.issues.index.equals(frame.index)
+    local = dfx.audit(frame, labels="y", verbose=False)
+    for flag in FLAGS:
+        assert jaccard(report.issues[flag], local.issues[flag]) == 1.0 or not local.issues[flag].any(), flag
+    folder = report.to_parquet_dataset(tmp_path / "audit", rows_per_file=1000)
+    assert sorted(p.name for p in (folder / "issues").iterdir()) == [f"part-0000{i}.parquet" for i in range(3)]
+    back = Report.read_parquet(folder)
+    pd.testing.assert_frame_equal(back.issues, report.issues)
+    assert back.summary().equals(report.summary())
+    flags_only = Report.read_parquet(folder, columns=["is_label_issue"])
+    assert list(flags_only.issues.columns) == ["is_label_issue"]
+
+
+def test_the_ivf_index_is_deterministic_for_a_seed_and_close_to_the_exact_graph(cluster):
+    frame = noisy_table(6000, seed=2)
+    ds = ray.data.from_pandas(frame).repartition(4)
+    first = audit_ray(ds, labels="y", index="ivf", random_state=3, verbose=False)
+    again = audit_ray(ds, labels="y", index="ivf", random_state=3, verbose=False)
+    pd.testing.assert_frame_equal(first.issues, again.issues)
+    exact = audit_ray(ds, labels="y", index="exact", random_state=3, verbose=False)
+    assert jaccard(first.issues["is_label_issue"], exact.issues["is_label_issue"]) >= 0.95
+    assert (first.issues["is_exact_duplicate"] == exact.issues["is_exact_duplicate"]).all()
+    assert first.params["index"] == "ivf" and exact.params["index"] == "exact"
+
+
+def test_a_worker_killed_during_map_batches_is_retried_and_the_report_is_identical(cluster, tmp_path):
+    frame = noisy_table(3000, seed=4)
+    marker = tmp_path / "killed-once"
+    columns = [f"x{i}" for i in range(12)]
+
+    def dies_once(batch: pd.DataFrame) -> np.ndarray:  # the user's feature function, run in Ray tasks
+        if not marker.exists():
+            marker.write_text(str(os.getpid()))
+            os._exit(1)  # the worker process dies in the middle of map_batches
+        return batch[columns].to_numpy()
+
+    ds = ray.data.from_pandas(frame).repartition(4)
+    survived = audit_ray(ds, labels="y", features=dies_once, verbose=False)
+    assert marker.exists()
+    plain = audit_ray(ds, labels="y", features=columns, verbose=False)
+    pd.testing.assert_frame_equal(survived.issues, plain.issues)
+    assert not ds.context.execution_options.preserve_order  # the user's Dataset keeps its own context
+
+
+def test_bad_input_gets_a_clear_error_naming_the_argument(cluster):
+    frame = noisy_table(500, seed=5)
+    with pytest.raises(InvalidInputError, match=r"'labels' argument .*'label'.*columns are \['x0'"):
+        audit_ray(ray.data.from_pandas(frame), labels="label", verbose=False)
+    other = frame.assign(extra=1.0)
+    with pytest.raises(InvalidInputError, match="different schemas.*extra"):
+        audit_ray(ray.data.from_pandas([frame.iloc[:250], other.iloc[250:]]), labels="y", verbose=False)
+    broken = frame.copy()
+    broken.loc[[3, 7], "x1"] = np.nan
+    with pytest.raises(InvalidInputError, match=r"2 rows have missing or infinite feature values \(rows \[3, 7\]"):
+        audit_ray(ray.data.from_pandas(broken), labels="y", verbose=False)
+    with pytest.raises(InvalidInputError, match="'pred_probs' argument names columns \\['p'\\]"):
+        audit_ray(ray.data.from_pandas(frame), labels="y", pred_probs="p", verbose=False)
+    with pytest.raises(InvalidInputError, match="'test' argument is not supported by engine='ray'"):
+        dfx.audit(frame, labels="y", engine="ray", test=frame, verbose=False)
+    started = time.perf_counter()
+    with pytest.raises(InvalidInputError, match="Cannot reach a Ray cluster at '127.0.0.1:9'.*--address"):
+        audit_ray(ray.data.from_pandas(frame), labels="y", address="127.0.0.1:9", verbose=False)
+    assert time.perf_counter() - started < 10
+    assert ray.is_initialized()  # the cluster in use is left alone
+
+
+def test_pred_probs_from_a_column_are_used_as_given(cluster):
+    frame = noisy_table(2000, seed=6)
+    local = dfx.audit(frame, labels="y", verbose=False, checks=["label"])
+    P = dfx.signals.cross_val_pred_probs(frame.drop(columns="y").to_numpy(), pd.factorize(frame["y"], sort=True)[0],
+                                         verbose=False)
+    with_probs = frame.assign(**{f"p{j}": P[:, j] for j in range(4)})
+    report = audit_ray(ray.data.from_pandas(with_probs), labels="y", pred_probs=[f"p{j}" for j in range(4)],
+                       checks=["label"], verbose=False)
+    assert report.signals["pred_probs"] == "given"
+    given = dfx.audit(frame, labels="y", pred_probs=P, checks=["label"], verbose=False)
+    assert jaccard(report.issues["is_label_issue"], given.issues["is_label_issue"]) == 1.0
+    assert local.issues["is_label_issue"].sum() > 0
+
+
+def test_the_cli_audits_a_parquet_folder_on_ray_and_writes_a_report_folder(cluster, tmp_path, capsys):
+    from datafix.cli import main
+
+    frame = noisy_table(2000, seed=7)
+    data = tmp_path / "table"
+    data.mkdir()
+    for part in range(2):
+        frame.iloc[part * 1000 : (part + 1) * 1000].to_parquet(data / f"part-{part}.parquet", index=False)
+    out = tmp_path / "report"
+    assert main(["audit", str(data), "--label", "y", "--engine", "ray", "-o", str(out), "-q"]) == 0
+    written = Report.read_parquet(out)
+    local = dfx.audit(frame, labels="y", verbose=False)
+    assert len(written.issues) == 2000
+    assert jaccard(written.issues["is_label_issue"], local.issues["is_label_issue"]) == 1.0
+    assert (out / "report.html").is_file() and sorted(p.name for p in data.iterdir()) == [
+        "part-0.parquet", "part-1.parquet"]  # the input folder untouched
+    started = time.perf_counter()
+    assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--address", "127.0.0.1:9", "-q"]) == 2
+    assert "Cannot reach a Ray cluster at '127.0.0.1:9'" in capsys.readouterr().err
+    assert time.perf_counter() - started < 10
+    assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--test", str(data), "-q"]) == 2
+    assert "--test is not supported with --engine ray" in capsys.readouterr().err
