@@ -5,7 +5,8 @@
 #   bash benchmarks/gpu_check.sh          # on the GPU machine (carry .whl: the packages its python lacks)
 #   bash benchmarks/gpu_check.sh --dry    # here, without a GPU: the same steps on the CPU, to check the script
 # .whl holds wheels for what the device image lacks (cleanlab, imbalanced-learn, albumentations and their
-# dependencies, kornia), fetched with the device tool's `pip download` recipe for Python 3.12.
+# dependencies, kornia, and pytest-xdist / execnet / hypothesis / sortedcontainers for the tests' -n 4), fetched
+# with `pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl NAME`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu-check}

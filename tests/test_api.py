@@ -6,7 +6,8 @@ import pytest
 
 PUBLIC = {
     "datafix": ["Report", "__version__", "audit", "augment", "balance", "checks", "fix", "synth", "data", "datasets",
-                "errors", "signals"],
+                "errors", "scale", "signals"],
+    "datafix.scale": ["SUPPORTED_CHECKS", "apply_plan", "audit_ray", "read_labels"],
     "datafix.augment": ["Adversarial", "Affine", "AlbumentationsDataset", "AugMix", "AugmentedBatch", "AutoAugment", "AutoContrast", "CenterCrop", "ColorJitter", "ColorTransform", "Compose", "CopyPaste", "CutMix", "DeviceLoader", "Equalize", "GaussianBlur", "GaussianNoise", "GeometricTransform", "HorizontalFlip", "InstanceBatch", "MixUp", "Mosaic", "Normalize", "OneOf", "Posterize", "RandAugment", "RandomApply", "RandomCrop", "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomResizedCrop", "Resize", "Sharpness", "Solarize", "Transform", "TrivialAugmentWide", "VerticalFlip", "from_albumentations"],
     "datafix.data": ["DataView", "ImageFolderDataset", "as_test_view", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_torch_dataset"],

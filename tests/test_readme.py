@@ -3,6 +3,10 @@
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.xdist_group("ray")  # its Ray example starts a local cluster: not beside tests/scale's
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -15,6 +19,7 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "precision" in out
     assert (tmp_path / "audit.json").exists()
+    assert (tmp_path / "audit" / "report.json").exists()  # the Ray example's report folder
 
 
 def test_readme_quick_start_is_the_two_make_commands_and_ci_runs_the_test_one():

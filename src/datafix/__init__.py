@@ -9,9 +9,9 @@ Examples
 ['broken', 'label', 'label_values', 'outlier']
 """
 
-from datafix import augment, balance, checks, data, datasets, errors, fix, signals, synth
+from datafix import augment, balance, checks, data, datasets, errors, fix, scale, signals, synth
 from datafix._version import __version__
 from datafix.audit import audit
 from datafix.report import Report
 
-__all__ = ["Report", "__version__", "audit", "augment", "balance", "checks", "data", "datasets", "errors", "fix", "signals", "synth"]
+__all__ = ["Report", "__version__", "audit", "augment", "balance", "checks", "data", "datasets", "errors", "fix", "scale", "signals", "synth"]

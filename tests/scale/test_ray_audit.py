@@ -190,3 +190,32 @@ def test_the_cli_audits_a_parquet_folder_on_ray_and_writes_a_report_folder(clust
     assert time.perf_counter() - started < 10
     assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--test", str(data), "-q"]) == 2
     assert "--test is not supported with --engine ray" in capsys.readouterr().err
+
+
+def test_a_plan_from_the_ray_report_filters_the_ray_dataset_like_the_local_plan(cluster, table, single, on_ray,
+                                                                                 tmp_path):
+    from datafix.balance import ClassBalancedSampler
+    from datafix.fix import DropLabelIssues, DropNearDuplicates, Pipeline
+    from datafix.scale import apply_plan, read_labels
+
+    pipeline = Pipeline([DropLabelIssues(), DropNearDuplicates()])
+    plan = pipeline.fit(None, report=on_ray)
+    local = pipeline.fit(table, "y", report=single)
+    np.testing.assert_array_equal(plan.kept, local.kept)
+    ds = ray.data.from_pandas(table).repartition(5)
+    fixed = apply_plan(ds, plan, labels="y", weight_column="weight")
+    out = fixed.to_pandas()
+    expected = table.iloc[local.kept].reset_index(drop=True)
+    pd.testing.assert_frame_equal(out.drop(columns="weight"), expected, check_dtype=False)
+    assert fixed.schema().names == [*ds.schema().names, "weight"]
+    arrow = ray.get(ds.to_arrow_refs()[0]).schema  # the input's blocks as Arrow (Ray turns object into large_string)
+    assert fixed.schema().types[:-1] == arrow.types  # every column keeps its type
+    assert (out["weight"] == 1.0).all()
+    fixed.write_parquet(str(tmp_path / "fixed"))
+    labels = read_labels(tmp_path / "fixed", "y")
+    assert sorted(labels.tolist()) == sorted(local.labels.tolist())
+    assert len(ClassBalancedSampler(labels, num_samples=100)) == 100
+    with pytest.raises(InvalidInputError, match="call fit\\(None, report=report\\)"):
+        pipeline.fit(table, "y", report=on_ray)
+    with pytest.raises(InvalidInputError, match="plan is for 20000 rows but the data has 500"):
+        apply_plan(ray.data.from_pandas(table.iloc[:500]), plan, labels="y")

@@ -43,6 +43,19 @@ def _read_config(path: str | os.PathLike) -> Any:
                                 f"{getattr(err, 'msg', err)}.") from None
 
 
+def _ray_report_view(report: Any) -> Any:
+    """The rows of a Ray engine's report as a view: positions and the given labels (the label
+    check's ``given_label`` column); the data stay on the cluster."""
+    from datafix.data.view import DataView
+
+    if "given_label" not in report.issues:
+        raise InvalidInputError("This Ray report has no given_label column (the label check did not run): audit "
+                                "with the label check to plan fixes from the report.")
+    classes = np.asarray(report.params["classes"])
+    codes = label_codes(report.issues["given_label"].to_numpy(object), classes)
+    return DataView(index=report.issues.index, codes=codes, classes=classes, kind="ray")
+
+
 def _audited_view(report: Any, data: Any, labels: Any) -> Any:
     """The audit's view when ``report`` was made from these very objects, else None."""
     if report.audited is None:
@@ -113,6 +126,11 @@ class Pipeline:
         elif not isinstance(report, dfx.Report):
             raise InvalidTypeError(f"The 'report' argument must be a datafix Report; got {type(report).__name__}.")
         view = _audited_view(report, data, labels)
+        if view is None and report.params.get("engine") == "ray":
+            if data is not None:
+                raise InvalidInputError("A report of the Ray engine is planned on its own: call fit(None, "
+                                        "report=report), then datafix.scale.apply_plan(dataset, plan).")
+            view = _ray_report_view(report)
         if view is None:
             read = {k: audit_kwargs[k] for k in ("features", "label_fn", "verbose") if k in audit_kwargs}
             regression = report.params.get("task") == "regression"

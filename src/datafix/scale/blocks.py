@@ -88,6 +88,7 @@ class Layout:
     feature_names: list[str]
     probs: list[str] | None = None
     features_fn: Any = None
+    dtype: Any = np.float64
 
 
 def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
@@ -113,7 +114,7 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
             onehot[np.flatnonzero(known), codes[known]] = 1.0
             parts.append(onehot)
         features = np.hstack(parts) if parts else np.zeros((len(table), 0))
-    out[FEATURES] = features
+    out[FEATURES] = features.astype(layout.dtype, copy=False)  # float32 for the approximate index
     labels = block[layout.label]
     codes = label_codes(labels.where(labels.notna(), None), layout.classes)
     codes[labels.isna().to_numpy()] = -1
@@ -131,7 +132,7 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
 def moments_block(batch: dict[str, np.ndarray]) -> pd.DataFrame:
     """Rows, column means, squared deviations (for Chan's parallel variance) and the count of
     non-finite feature values of one block of encoded rows."""
-    X = batch[FEATURES]
+    X = np.asarray(batch[FEATURES], dtype=np.float64)
     finite = np.isfinite(X).all(axis=1)
     mean = X.mean(axis=0) if len(X) else np.zeros(X.shape[1])
     m2 = ((X - mean) ** 2).sum(axis=0) if len(X) else np.zeros(X.shape[1])

@@ -161,21 +161,24 @@ def audit_ray(
     try:
         ds = _dataset(ray, data)
         run = _Run(ray, labels, features, pred_probs, batch_size, verbose)
-        ds = run.with_row_ids(ds)
-        layout, profile = run.layout(ds)
+        ds, n = run.with_row_ids(ds)
+        kind = index if index != "auto" else "exact" if n <= APPROX_AUTO_MIN_N else "ivf"
+        sample = _sample_rows(n, probe_rows, rng)
+        layout, profile = run.layout(ds, np.float64 if kind == "exact" else np.float32)
         encoded = run.encode(ds, layout)
-        n, mean, std = run.moments(encoded)
+        table = run.sample_table(ds, layout, sample) if any(s.name == "null" for s in specs) else None
+        del ds  # the raw rows are no longer needed: Ray frees their blocks
+        _, mean, std = run.moments(encoded)
         rows = run.collect(encoded, [B.CODE, B.HASH, "is_null", "null_score", "n_missing"]
                            + ([B.PROBS] if layout.probs is not None else []))
         codes, n_classes = rows[B.CODE], len(layout.classes)
-        sample = _sample_rows(n, probe_rows, rng)
         P, model_name = (rows[B.PROBS], None) if layout.probs is not None else run.probe(
             encoded, codes, layout, sample, model, cv, random_state)
-        kind = index if index != "auto" else "exact" if n <= APPROX_AUTO_MIN_N else "ivf"
         shards = n_shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
         k = min(k_neighbors, n - 1)
         graph = run.neighbors(encoded, n, mean, std, k, kind, check_int(shards, "n_shards", minimum=1), sample,
                               int(seed_from(rng)), max(LOCAL_NEIGHBORS, _outlier_k(options) + 1))
+        del encoded
     finally:
         context.execution_options.preserve_order = kept_order
         context.enable_progress_bars = kept_progress
@@ -192,7 +195,7 @@ def audit_ray(
     for spec in (s for s in specs if s.target == "train"):
         if spec.name == "null":
             near = options.get("null", {}).get("near_constant", 0.99)
-            tables["columns"] = column_quality(run.sample_table(ds, layout, sample), near_constant=near)
+            tables["columns"] = column_quality(table, near_constant=near)
             sampled = "" if len(sample) == n else f"; the columns table from a sample of {len(sample):,} rows"
             issues = issues.join(nulls.astype({"is_null": "boolean"}))
             outcomes["null"] = CheckOutcome("null", True, spec.flag, spec.score, columns=tuple(nulls.columns),
@@ -309,9 +312,10 @@ class _Run:
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         if sum(counts) == 0:
             raise InvalidInputError("The 'data' argument is empty: there are no rows to audit.")
-        return ray.data.from_arrow_refs([add_ids.remote(r, int(o)) for r, o in zip(refs, offsets, strict=True)])
+        ids = ray.data.from_arrow_refs([add_ids.remote(r, int(o)) for r, o in zip(refs, offsets, strict=True)])
+        return ids, int(sum(counts))
 
-    def layout(self, ds: Any) -> tuple[B.Layout, B.Profile]:
+    def layout(self, ds: Any, dtype: Any) -> tuple[B.Layout, B.Profile]:
         names = [c for c in ds.schema().names if c != B.ROW]
         if self.label not in names:
             raise InvalidInputError(f"The 'labels' argument (--label) names column {self.label!r}, which the dataset "
@@ -370,7 +374,7 @@ class _Run:
             raise InvalidInputError("The dataset has no feature columns besides the labels: pass features= (column "
                                     "names or a function of a batch).")
         return B.Layout(self.label, classes, table_columns, encoding, names_out, probs,
-                        self.features if callable(self.features) else None), profile
+                        self.features if callable(self.features) else None, np.dtype(dtype)), profile
 
     def encode(self, ds: Any, layout: B.Layout) -> Any:
         if isinstance(layout.features_fn, type):  # a class: built once per actor of a pool
