@@ -219,3 +219,80 @@ def test_a_plan_from_the_ray_report_filters_the_ray_dataset_like_the_local_plan(
         pipeline.fit(table, "y", report=on_ray)
     with pytest.raises(InvalidInputError, match="plan is for 20000 rows but the data has 500"):
         apply_plan(ray.data.from_pandas(table.iloc[:500]), plan, labels="y")
+
+
+def test_an_embedding_column_and_a_feature_class_on_an_actor_pool(cluster):
+    import torch
+
+    frame = noisy_table(3000, seed=8)
+    columns = [f"x{i}" for i in range(12)]
+    plain = audit_ray(ray.data.from_pandas(frame), labels="y", features=columns, verbose=False)
+    vectors = pd.DataFrame({"emb": list(frame[columns].to_numpy()), "y": frame["y"]})
+    embedded = audit_ray(ray.data.from_pandas(vectors).repartition(3), labels="y", verbose=False)
+    assert embedded.params["n_samples"] == 3000
+    for flag in FLAGS:
+        assert jaccard(embedded.issues[flag], plain.issues[flag]) == 1.0 or not plain.issues[flag].any(), flag
+    ragged = pd.DataFrame({"emb": [np.zeros(3), np.zeros(4)] * 10, "y": ["a", "b"] * 10})
+    with pytest.raises(InvalidInputError, match="'emb' holds vectors of different lengths"):
+        audit_ray(ray.data.from_pandas(ragged), labels="y", verbose=False)
+
+    class Embed:  # a torch model's wrapper: built once per actor, called on batches
+        def __init__(self) -> None:
+            torch.manual_seed(0)
+            self.net = torch.nn.Linear(12, 8).double()
+
+        def __call__(self, batch: pd.DataFrame) -> np.ndarray:
+            with torch.no_grad():
+                return self.net(torch.from_numpy(batch[columns].to_numpy(np.float64))).numpy()
+
+    on_actors = audit_ray(ray.data.from_pandas(frame).repartition(4), labels="y", features=Embed, verbose=False)
+    local = dfx.audit(frame, labels="y", features=Embed()(frame), verbose=False)
+    for flag in ("is_label_issue", "is_outlier", "is_duplicate"):
+        assert jaccard(on_actors.issues[flag], local.issues[flag]) >= 0.95 or not local.issues[flag].any(), flag
+    assert on_actors.signals["features"] == "features= run on the cluster"
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    """2,000 real images (scikit-learn's 8 x 8 digits as 16 x 16 PNGs): 5 % filed under a wrong digit,
+    30 byte-for-byte copies, 12 dark images, 3 files that are not images."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("digits")
+    labels = digits.target.copy()
+    wrong = rng.choice(len(labels), len(labels) // 20, replace=False)
+    labels[wrong] = (labels[wrong] + rng.integers(1, 10, len(wrong))) % 10
+    for c in range(10):
+        (root / f"digit{c}").mkdir()
+    paths = []
+    for i, (image, label) in enumerate(zip(digits.images, labels, strict=True)):
+        pixels = (image * 255 / 16).astype(np.uint8)
+        if i < 12:
+            pixels = pixels // 20  # dark
+        path = root / f"digit{label}" / f"{i:04d}.png"
+        Image.fromarray(pixels).resize((16, 16), Image.NEAREST).save(path)
+        paths.append(path)
+    for j, i in enumerate(rng.choice(len(paths), 200, replace=False)):
+        (paths[i].parent / f"copy{j:03d}.png").write_bytes(paths[i].read_bytes())
+    for j in range(3):
+        (root / f"digit{j}" / f"broken{j}.png").write_bytes(b"not an image")
+    return root
+
+
+def test_an_image_folder_of_2000_files_on_ray_equals_the_single_machine_audit(cluster, image_folder):
+    single = dfx.audit(str(image_folder), model="logistic", image_size=16, verbose=False)
+    on_ray = audit_ray(str(image_folder), image_size=16, verbose=False)
+    assert len(single.issues) == len(on_ray.issues) == 2000
+    assert on_ray.issues.index.equals(single.issues.index)
+    assert on_ray.issues["is_broken"].sum() == 3
+    pd.testing.assert_series_equal(on_ray.issues["is_broken"], single.issues["is_broken"])
+    assert jaccard(on_ray.issues["is_label_issue"], single.issues["is_label_issue"]) >= 0.95
+    for flag in ("is_duplicate", "is_exact_duplicate", "is_dark", "is_overexposed", "is_low_information",
+                 "is_blurry", "is_odd_size", "is_odd_aspect_ratio", "is_odd_mode", "is_outlier"):
+        pd.testing.assert_series_equal(on_ray.issues[flag], single.issues[flag], check_names=False)
+    assert on_ray.issues["is_exact_duplicate"].sum() >= 200 and on_ray.issues["is_dark"].sum() >= 12
+    assert list(on_ray.issues.columns) == list(single.issues.columns)
+    assert on_ray.params["source"] == "images"

@@ -135,14 +135,32 @@ class _AuditImages(ImageFolderDataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, str, dict[str, Any]]:
         path, label = self.samples[i]
-        raw = path.read_bytes()
-        digest = int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
-        with Image.open(path) as img:
-            img.load()
-            info = image_statistics(img)
-            thumb = self._thumbnail(img)
-        info["digest"] = digest
+        thumb, info = read_audit_image(path, self.image_size)
         return thumb, label, info
+
+
+def read_audit_image(path: str | Path, image_size: int) -> tuple[torch.Tensor, dict[str, Any]]:
+    """What the audit reads from one image file: its RGB thumbnail (uint8, 3 x S x S) and its
+    :func:`image_statistics` with the file's ``digest`` (the first 8 bytes of its BLAKE2b hash, as
+    an int). Raises when the file cannot be decoded (the audit records the file as broken).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.png"
+    >>> Image.new("RGB", (8, 6), (255, 255, 255)).save(path)
+    >>> thumb, info = read_audit_image(path, 4)
+    >>> tuple(thumb.shape), info["width"], info["brightness"]
+    ((3, 4, 4), 8, 1.0)
+    """
+    raw = Path(path).read_bytes()
+    digest = int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
+    with Image.open(path) as img:
+        img.load()
+        info = image_statistics(img)
+        small = img.convert("RGB").resize((image_size, image_size), Image.BILINEAR)
+    info["digest"] = digest
+    return torch.from_numpy(np.asarray(small, dtype=np.uint8).copy()).permute(2, 0, 1), info
 
 
 def _thumbnail_features(item: Any) -> np.ndarray:

@@ -24,9 +24,13 @@ from datafix.errors import DatafixWarning
 from datafix.signals.neighbors import KNNGraph
 
 #: Column names the engine adds to a block (never a user's: they are dropped from the features).
-ROW, FEATURES, CODE, HASH, PROBS, NEIGHBORS, DISTANCES = (
+ROW, FEATURES, CODE, HASH, PROBS, NEIGHBORS, DISTANCES, BROKEN = (
     "_datafix_row", "_datafix_features", "_datafix_code", "_datafix_hash", "_datafix_probs", "_datafix_neighbors",
-    "_datafix_distances")
+    "_datafix_distances", "_datafix_broken")
+#: An image's statistics (:func:`datafix.data.image_folder.image_statistics`), one column each.
+STAT = "_datafix_stat_"
+STAT_NAMES = ("width", "height", "mode", "channels", "brightness", "dark_share", "bright_share", "blur", "entropy")
+STAT_COLUMNS = tuple(STAT + name for name in STAT_NAMES)
 
 
 @dataclass
@@ -41,10 +45,14 @@ class Profile:
     unlabelled: int = 0
     categories: dict[str, set] = field(default_factory=dict)
     non_null: dict[str, int] = field(default_factory=dict)
+    vectors: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: Profile) -> Profile:
         out = Profile(self.rows + other.rows, self.schema or other.schema, self.schemas + other.schemas,
                       self.labels | other.labels, self.unlabelled + other.unlabelled)
+        for name in set(self.vectors) | set(other.vectors):  # -1: lengths that differ
+            lengths = {v for v in (self.vectors.get(name), other.vectors.get(name)) if v is not None}
+            out.vectors[name] = lengths.pop() if len(lengths) == 1 else -1
         for name in set(self.categories) | set(other.categories):
             values = self.categories.get(name, set()) | other.categories.get(name, set())
             out.categories[name] = values if len(values) <= MAX_CATEGORIES else set(list(values)[: MAX_CATEGORIES + 1])
@@ -71,9 +79,19 @@ def profile_block(block: pd.DataFrame, label: str, skip: Sequence[str]) -> pd.Da
             continue
         column = block[name]
         profile.non_null[name] = int(column.notna().sum())
-        if not is_number(column.dtype):
-            profile.categories[name] = set(pd.unique(column.dropna()).tolist()[: MAX_CATEGORIES + 1])
+        if is_number(column.dtype):
+            continue
+        present = column.dropna()
+        if len(present) and _is_vector(present.iloc[0]):  # an embedding per row (a list, array or Ray tensor)
+            lengths = {int(np.size(v)) for v in present}
+            profile.vectors[name] = lengths.pop() if len(lengths) == 1 else -1
+        else:
+            profile.categories[name] = set(pd.unique(present).tolist()[: MAX_CATEGORIES + 1])
     return pd.DataFrame({"profile": [pickle.dumps(profile)]})
+
+
+def _is_vector(value: Any) -> bool:
+    return not isinstance(value, (str, bytes)) and np.ndim(value) == 1
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,7 @@ class Layout:
     label: str
     classes: np.ndarray
     table_columns: list[str]
-    encoding: list[tuple[str, list | None]]
+    encoding: list[tuple[str, list | int | None]]  # None: a number; a list: categories; an int: a vector's length
     feature_names: list[str]
     probs: list[str] | None = None
     features_fn: Any = None
@@ -108,6 +126,10 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
             if values is None:
                 parts.append(table[name].to_numpy(np.float64, na_value=np.nan)[:, None])
                 continue
+            if isinstance(values, int):  # a vector column: its values side by side (NaN where missing)
+                parts.append(np.stack([np.full(values, np.nan) if v is None or v is pd.NA else
+                                       np.asarray(v, np.float64) for v in table[name]]))
+                continue
             codes = pd.Categorical(table[name], categories=values).codes
             onehot = np.zeros((len(table), len(values)))
             known = codes >= 0
@@ -119,7 +141,9 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
     codes = label_codes(labels.where(labels.notna(), None), layout.classes)
     codes[labels.isna().to_numpy()] = -1
     out[CODE] = codes
-    out[HASH] = hash_rows(table) if table.shape[1] else np.zeros(len(block), np.uint64)
+    vectors = [name for name, values in layout.encoding if isinstance(values, int)]
+    hashable = table.assign(**{name: [np.asarray(v).tobytes() for v in table[name]] for name in vectors})
+    out[HASH] = hash_rows(hashable) if table.shape[1] else np.zeros(len(block), np.uint64)
     nulls = row_nulls(table.reset_index(drop=True))
     for name in nulls.columns:
         out[name] = nulls[name].to_numpy()
@@ -188,3 +212,34 @@ def predict_block(batch: dict[str, np.ndarray], model: Any, n_classes: int, fitt
         warnings.simplefilter("ignore", DatafixWarning)
         P[:, fitted_classes] = model.predict_proba(batch[FEATURES])
     return {ROW: batch[ROW], PROBS: P}
+
+
+def encode_images_block(batch: pd.DataFrame, root: str, image_size: int, classes: np.ndarray, dtype: Any
+                        ) -> dict[str, np.ndarray]:
+    """A block of image files (columns ``path``, relative to ``root``, and ``label``): each file's
+    thumbnail pixels in [0, 1] as features, its digest, label code and statistics, as the
+    single-machine image-folder audit reads them (:func:`read_audit_image`); a file that cannot be
+    decoded gets its reason in :data:`BROKEN` (empty for the others) and zero features."""
+    from pathlib import Path
+
+    from datafix.data.image_folder import read_audit_image
+
+    n = len(batch)
+    features = np.zeros((n, 3 * image_size * image_size), dtype=dtype)
+    hashes = np.zeros(n, np.uint64)
+    broken = np.full(n, "", dtype=object)
+    stats: dict[str, list] = {name: [] for name in STAT_NAMES}
+    for i, relative in enumerate(batch["path"]):
+        try:
+            thumb, info = read_audit_image(Path(root) / relative, image_size)
+            features[i] = thumb.numpy().reshape(-1) / 255.0
+            hashes[i] = info.pop("digest")
+        except Exception as err:  # noqa: BLE001 - a file that does not decode is data, not a crash
+            broken[i], info = f"{type(err).__name__}: {err}", {}
+        for name in STAT_NAMES:
+            stats[name].append(info.get(name, np.nan))
+    out = {ROW: batch[ROW].to_numpy(np.int64), FEATURES: features,
+           CODE: label_codes(batch["label"].to_numpy(object), classes), HASH: hashes, BROKEN: broken}
+    for name in STAT_NAMES:
+        out[STAT + name] = np.array(stats[name], dtype=object if name == "mode" else np.float64)
+    return out

@@ -46,6 +46,7 @@ from datafix._validation import (
 )
 from datafix.checks import resolve_checks
 from datafix.checks.null import column_quality, null_rule
+from datafix.data.image_folder import IMAGE_EXTENSIONS, ImageFolderDataset
 from datafix.data.labels import encode_labels
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
@@ -59,7 +60,8 @@ from datafix.signals.neighbors import APPROX_AUTO_MIN_N, KNNGraph
 from datafix.signals.pred_probs import make_model
 
 #: The checks the Ray engine runs; the others are listed in the report as not run, with the reason.
-SUPPORTED_CHECKS = ("label", "label_values", "outlier", "duplicate", "null", "class_imbalance")
+SUPPORTED_CHECKS = ("label", "label_values", "outlier", "duplicate", "null", "class_imbalance", "dark", "overexposed",
+                    "low_information", "blurry", "odd_size", "odd_aspect_ratio", "odd_mode")
 #: Neighbours per row that reach the driver (the outlier score's and the near-duplicate rule's);
 #: the label votes read all ``k_neighbors`` on the cluster.
 LOCAL_NEIGHBORS = 10
@@ -82,6 +84,7 @@ def audit_ray(
     model: Any = None,
     cv: int = 5,
     batch_size: int = 4096,
+    image_size: int = 32,
     address: str | None = None,
     output: str | os.PathLike | None = None,
     random_state: RandomState = 0,
@@ -97,12 +100,14 @@ def audit_ray(
     Parameters
     ----------
     data : ray.data.Dataset, str or os.PathLike
-        The rows, or a ``.parquet`` / ``.csv`` file or folder of them.
+        The rows, a ``.parquet`` / ``.csv`` file or folder of them, or an image folder with one
+        subfolder per class.
     labels : str, default "label"
         The label column. Missing values mark unlabelled rows (left out of the label check).
     features : list of str, callable or class, optional
         The feature columns (default: every column but the labels and ``pred_probs``; numbers
-        as they are, text one-hot as in :func:`datafix.data.frame.encode_features`). A function
+        as they are, text one-hot as in :func:`datafix.data.frame.encode_features`, a column of
+        equal-length vectors, such as a model's embeddings, side by side). A function
         of a pandas batch returning an ``(rows, d)`` array runs in Ray tasks; a class (built once
         per actor, then called on batches: a torch model's wrapper) runs on an actor pool, one
         GPU per actor when the cluster has GPUs.
@@ -120,6 +125,10 @@ def audit_ray(
         The most rows the pred_probs probe trains on.
     batch_size : int, default 4096
         Rows per batch of the block functions.
+    image_size : int, default 32
+        For an image folder (``root/<class>/<image>``): the side of the thumbnails whose pixels
+        are the features, as in :func:`datafix.audit`; the image checks run on each file's
+        statistics, and files that do not decode are reported broken.
     address : str, optional
         A running cluster's address (``"host:port"`` or ``"ray://host:port"``); default: the
         cluster this process is connected to, else a new local one.
@@ -159,44 +168,68 @@ def audit_ray(
     context.execution_options.preserve_order = True  # block order = row order, in every pass
     context.enable_progress_bars = verbose
     try:
-        ds = _dataset(ray, data)
+        source = _dataset(ray, data)
         run = _Run(ray, labels, features, pred_probs, batch_size, verbose)
-        ds, n = run.with_row_ids(ds)
+        images = isinstance(source, _ImageFolder)
+        if images and (features is not None or pred_probs is not None):
+            raise InvalidInputError("For an image folder the Ray engine computes the features (thumbnail pixels) and "
+                                    "pred_probs itself: leave features= and pred_probs= out.")
+        ds, n = run.with_row_ids(source.rows(ray) if images else source)
         kind = index if index != "auto" else "exact" if n <= APPROX_AUTO_MIN_N else "ivf"
-        sample = _sample_rows(n, probe_rows, rng)
-        layout, profile = run.layout(ds, np.float64 if kind == "exact" else np.float32)
-        encoded = run.encode(ds, layout)
-        table = run.sample_table(ds, layout, sample) if any(s.name == "null" for s in specs) else None
+        dtype = np.float64 if kind == "exact" else np.float32
+        table = None
+        if images:
+            layout, encoded = source.layout(dtype), source.encode(ds, dtype, image_size, batch_size)
+        else:
+            layout, _ = run.layout(ds, dtype)
+            encoded = run.encode(ds, layout)
+        extra = [*B.STAT_COLUMNS, B.BROKEN] if images else ["is_null", "null_score", "n_missing"]
+        rows = run.collect(encoded, [B.CODE, B.HASH, *extra] + ([B.PROBS] if layout.probs is not None else []))
+        valid = rows[B.BROKEN] == "" if images else np.ones(n, bool)
+        if not valid.any():
+            raise InvalidInputError(f"No sample could be used: every image is broken (first: {rows[B.BROKEN][0]}).")
+        row_ids = rows[B.ROW][valid]  # the usable rows' ids: the graph and the checks are over these
+        sample = row_ids[_sample_rows(len(row_ids), probe_rows, rng)]
+        if images:
+            encoded = encoded.map_batches(_usable, batch_format="numpy", batch_size=batch_size).materialize()
+        elif any(s.name == "null" for s in specs):
+            table = run.sample_table(ds, layout, sample)
         del ds  # the raw rows are no longer needed: Ray frees their blocks
         _, mean, std = run.moments(encoded)
-        rows = run.collect(encoded, [B.CODE, B.HASH, "is_null", "null_score", "n_missing"]
-                           + ([B.PROBS] if layout.probs is not None else []))
         codes, n_classes = rows[B.CODE], len(layout.classes)
-        P, model_name = (rows[B.PROBS], None) if layout.probs is not None else run.probe(
-            encoded, codes, layout, sample, model, cv, random_state)
+        P, model_name = (rows[B.PROBS][valid], None) if layout.probs is not None else run.probe(
+            encoded, row_ids, codes[valid], layout, sample, model, cv, random_state)
         shards = n_shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        k = min(k_neighbors, n - 1)
-        graph = run.neighbors(encoded, n, mean, std, k, kind, check_int(shards, "n_shards", minimum=1), sample,
-                              int(seed_from(rng)), max(LOCAL_NEIGHBORS, _outlier_k(options) + 1))
+        k = min(k_neighbors, len(row_ids) - 1)
+        graph = run.neighbors(encoded, row_ids, n, mean, std, k, kind, check_int(shards, "n_shards", minimum=1),
+                              sample, int(seed_from(rng)), max(LOCAL_NEIGHBORS, _outlier_k(options) + 1))
         del encoded
     finally:
         context.execution_options.preserve_order = kept_order
         context.enable_progress_bars = kept_progress
-    signals = Signals(codes, n_classes, pred_probs=P, classes=layout.classes, hashes=rows[B.HASH], neighbors=graph,
-                      k_neighbors=k, random_state=random_state, verbose=verbose)
+    stats = None
+    if images:
+        stats = pd.DataFrame({name.removeprefix(B.STAT): rows[name] for name in B.STAT_COLUMNS})
+        if valid.all():
+            stats = stats.astype({c: np.int64 for c in ("width", "height", "channels")})
+        stats = stats[valid].reset_index(drop=True)
+    signals = Signals(codes[valid], n_classes, pred_probs=P, classes=layout.classes, hashes=rows[B.HASH][valid],
+                      neighbors=graph, image_stats=stats, k_neighbors=k, random_state=random_state, verbose=verbose)
     signals.provenance["features"] = (f"{len(layout.feature_names)} columns" if layout.features_fn is None
                                       else "features= run on the cluster")
     signals.provenance["pred_probs"] = "given" if model_name is None else model_name
     signals.provenance["neighbors"] = (f"{kind} euclidean kNN graph, k={k}, standardised features, over {shards} "
                                        "Ray actors")
-    view = DataView(index=pd.RangeIndex(n), codes=codes, classes=layout.classes, kind="ray")
-    nulls = pd.DataFrame({c: rows[c] for c in ("is_null", "null_score", "n_missing")})
+    broken = {int(i): str(rows[B.BROKEN][i]) for i in np.flatnonzero(~valid)} if images else {}
+    view = DataView(index=source.index if images else pd.RangeIndex(n), codes=codes, classes=layout.classes,
+                    broken=broken, kind="images" if images else "ray")
     issues, outcomes, tables, _ = run_checks([], signals, options, "single", view)
     for spec in (s for s in specs if s.target == "train"):
-        if spec.name == "null":
+        if spec.name == "null" and not images:
             near = options.get("null", {}).get("near_constant", 0.99)
             tables["columns"] = column_quality(table, near_constant=near)
             sampled = "" if len(sample) == n else f"; the columns table from a sample of {len(sample):,} rows"
+            nulls = pd.DataFrame({c: rows[c] for c in ("is_null", "null_score", "n_missing")})
             issues = issues.join(nulls.astype({"is_null": "boolean"}))
             outcomes["null"] = CheckOutcome("null", True, spec.flag, spec.score, columns=tuple(nulls.columns),
                                             description=spec.description, rule=null_rule(near) + sampled)
@@ -209,7 +242,8 @@ def audit_ray(
         issues = issues.join(found.drop(columns=["is_broken", "broken_reason"]))
         outcomes.update(done)
         tables.update(more)
-    params = {"n_samples": n, "n_classes": n_classes, "source": "ray", "engine": "ray", "cv": cv,
+    params = {"n_samples": n, "n_classes": n_classes, "source": "images" if images else "ray", "engine": "ray",
+              "cv": cv,
               "k_neighbors": k_neighbors, "index": kind, "n_shards": shards, "probe_rows": probe_rows,
               "model": model if model is None or isinstance(model, str) else type(model).__name__,
               "task": "classification", "checks": [s.name for s in specs if s.target == "train"],
@@ -271,14 +305,60 @@ def _dataset(ray: Any, data: Any) -> Any:
             raise InvalidInputError(f"The 'data' argument {str(path)!r} does not exist.")
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         suffixes = {p.suffix.lower() for p in files}
+        if path.is_dir() and suffixes & set(IMAGE_EXTENSIONS) and not suffixes & {".parquet", ".csv"}:
+            return _ImageFolder.read(path)
         names = [str(p) for p in files]  # sorted: the rows' positions follow the files' names, not the listing
         if suffixes <= {".parquet"} and files:
             return ray.data.read_parquet(names)
         if suffixes <= {".csv"} and files:
             return ray.data.read_csv(names)
-        raise InvalidInputError(f"The Ray engine reads Parquet or CSV files; {str(path)!r} holds "
+        raise InvalidInputError(f"The Ray engine reads Parquet or CSV files or an image folder; {str(path)!r} holds "
                                 f"{sorted(suffixes) or 'no files'}.")
     raise InvalidTypeError(f"audit_ray audits a ray.data.Dataset or a Parquet / CSV path; got {type(data).__name__}.")
+
+
+@dataclass(frozen=True)
+class _ImageFolder:
+    """``root/<class>/<image>`` files, listed on the driver in the single-machine audit's order
+    (:class:`~datafix.data.image_folder.ImageFolderDataset`); the files are read by Ray tasks."""
+
+    root: Path
+    paths: list[str]
+    labels: list[str]
+
+    #: Files per block of the listing.
+    BLOCK = 500
+
+    @classmethod
+    def read(cls, root: Path) -> _ImageFolder:
+        listing = ImageFolderDataset(root)
+        return cls(listing.root, [p.relative_to(listing.root).as_posix() for p, _ in listing.samples],
+                   list(listing.targets))
+
+    @property
+    def index(self) -> pd.Index:
+        return pd.Index(self.paths)
+
+    def rows(self, ray: Any) -> Any:
+        frame = pd.DataFrame({"path": self.paths, "label": self.labels})
+        step = max(1, min(self.BLOCK, -(-len(frame) // 4)))  # at least 4 blocks
+        return ray.data.from_pandas([frame.iloc[s : s + step] for s in range(0, len(frame), step)])
+
+    def layout(self, dtype: Any) -> B.Layout:
+        _, classes = encode_labels(pd.Series(self.labels), name="labels")
+        return B.Layout("label", classes, [], [], [], None, None, np.dtype(dtype))
+
+    def encode(self, ds: Any, dtype: Any, image_size: int, batch_size: int) -> Any:
+        layout = self.layout(dtype)
+        return ds.map_batches(B.encode_images_block, fn_kwargs={"root": str(self.root), "image_size": image_size,
+                                                                "classes": layout.classes, "dtype": np.dtype(dtype)},
+                              batch_format="pandas", batch_size=min(batch_size, self.BLOCK)).materialize()
+
+
+def _usable(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The block's rows whose file decoded."""
+    keep = np.asarray(batch[B.BROKEN]) == ""
+    return {name: np.asarray(values)[keep] for name, values in batch.items()}
 
 
 def _outlier_k(options: Mapping[str, Mapping[str, Any]]) -> int:
@@ -356,6 +436,13 @@ class _Run:
         for name in table_columns:
             if profile.non_null.get(name, 0) == 0:
                 empty.append(name)
+            elif name in profile.vectors:
+                length = profile.vectors[name]
+                if length < 1:
+                    raise InvalidInputError(f"Column {name!r} holds vectors of different lengths; every row's "
+                                            "embedding must have the same length.")
+                encoding.append((name, length))
+                names_out.extend(f"{name}[{j}]" for j in range(length))
             elif name not in profile.categories:
                 encoding.append((name, None))
                 names_out.append(name)
@@ -409,32 +496,35 @@ class _Run:
         order = np.argsort(merged[B.ROW], kind="stable")
         return {c: v[order] for c, v in merged.items()}
 
-    def probe(self, encoded: Any, codes: np.ndarray, layout: B.Layout, sample: np.ndarray, model: Any, cv: int,
-              random_state: RandomState) -> tuple[np.ndarray, str]:
-        """Out-of-sample pred_probs: cross-validation on the sample (the single-machine audit's
-        own, on the same seed), the sample's model for the other rows."""
-        X = self.collect(encoded, [B.FEATURES], None if len(sample) == len(codes) else sample)[B.FEATURES]
-        y = codes[sample]
+    def probe(self, encoded: Any, row_ids: np.ndarray, codes: np.ndarray, layout: B.Layout, sample: np.ndarray,
+              model: Any, cv: int, random_state: RandomState) -> tuple[np.ndarray, str]:
+        """Out-of-sample pred_probs of the usable rows ``row_ids`` (``codes`` theirs): cross-validation
+        on the ``sample`` of row ids (the single-machine audit's own, on the same seed), the
+        sample's model for the other rows."""
+        everyone = len(sample) == len(row_ids)
+        X = self.collect(encoded, [B.FEATURES], None if everyone else sample)[B.FEATURES]
+        at = np.searchsorted(row_ids, sample)
+        y = codes[at]
         probe = Signals(y, len(layout.classes), features=np.asarray(X, np.float64), classes=layout.classes,
                         model=model, cv=cv, random_state=random_state, verbose=self.verbose)
-        P = np.zeros((len(codes), len(layout.classes)))
-        P[sample] = probe.pred_probs
+        P = np.zeros((len(row_ids), len(layout.classes)))
+        P[at] = probe.pred_probs
         described = probe.provenance.get("pred_probs", "cross-validation")
-        if len(sample) == len(codes):
+        if everyone:
             return P, described
         labelled = y >= 0
         fitted = make_model(model, random_state=0).fit(X[labelled], y[labelled])
         others = encoded.map_batches(B.predict_block, fn_kwargs={"model": fitted, "n_classes": len(layout.classes),
                                      "fitted_classes": np.asarray(fitted.classes_)}, batch_format="numpy",
                                      batch_size=self.batch_size)
-        rest = np.setdiff1d(np.arange(len(codes)), sample)
-        got = self.collect(others, [B.PROBS], rest)
-        P[got[B.ROW]] = got[B.PROBS]
+        got = self.collect(others, [B.PROBS], np.setdiff1d(row_ids, sample))
+        P[np.searchsorted(row_ids, got[B.ROW])] = got[B.PROBS]
         return P, f"{described} on a sample of {len(sample):,} rows; the other rows by its model trained on the sample"
 
-    def neighbors(self, encoded: Any, n: int, mean: np.ndarray, std: np.ndarray, k: int, kind: str, n_shards: int,
-                  sample: np.ndarray, seed: int, local: int) -> KNNGraph:
-        ray = self.ray
+    def neighbors(self, encoded: Any, row_ids: np.ndarray, n_rows: int, mean: np.ndarray, std: np.ndarray, k: int,
+                  kind: str, n_shards: int, sample: np.ndarray, seed: int, local: int) -> KNNGraph:
+        """The graph over the usable rows; the driver's part (and the votes) by position among ``row_ids``."""
+        ray, n = self.ray, len(row_ids)
         trained, nprobe = None, 0
         if kind == "ivf":
             sub = sample if len(sample) <= 100_000 else np.sort(np.random.default_rng(seed).choice(sample, 100_000,
@@ -453,11 +543,14 @@ class _Run:
                                               batch_size=self.batch_size), [B.NEIGHBORS, B.DISTANCES])
         for shard in shards:
             ray.kill(shard)
-        return ShardedGraph(near[B.NEIGHBORS], near[B.DISTANCES], "euclidean", kind, full_k=k,
-                            votes=lambda v, smoothing: self.votes(graph, v, smoothing))
+        positions = np.searchsorted(row_ids, near[B.NEIGHBORS])
+        return ShardedGraph(positions, near[B.DISTANCES], "euclidean", kind, full_k=k,
+                            votes=lambda v, smoothing: self.votes(graph, row_ids, n_rows, v, smoothing))
 
-    def votes(self, graph: Any, votes: np.ndarray, smoothing: float) -> np.ndarray:
-        ref = self.ray.put(np.ascontiguousarray(votes))
+    def votes(self, graph: Any, row_ids: np.ndarray, n_rows: int, votes: np.ndarray, smoothing: float) -> np.ndarray:
+        by_id = np.zeros((n_rows, votes.shape[1]))
+        by_id[row_ids] = votes
+        ref = self.ray.put(by_id)
         out = self.collect(graph.map_batches(_votes_batch, fn_kwargs={"votes": [ref], "smoothing": smoothing},
                                              batch_format="numpy", batch_size=self.batch_size), [B.PROBS])
         return out[B.PROBS]
