@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--fail-on", action="append", default=[], metavar="CHECK=SHARE",
                        help="exit 1 when CHECK flags more than SHARE of the samples (0.05 or 5%%); repeatable")
     audit.add_argument("--engine", choices=["local", "ray"], default="local",
-                       help="'ray': audit a Parquet or CSV file or folder on a Ray cluster, streaming (needs "
-                            "datafix[ray]); -o then names a report folder (default: %(default)s)")
+                       help="'ray': audit a Parquet or CSV file or folder, or an image folder, on a Ray cluster, "
+                            "streaming (needs datafix[ray]); -o then names a report folder (default: %(default)s)")
     audit.add_argument("--address", help="with --engine ray: the cluster's host:port (default: the one this "
                                          "machine is connected to, else a new local one)")
     _common(audit)
@@ -343,17 +343,20 @@ def _audit_ray(args: argparse.Namespace) -> int:
     if refused:
         raise CommandLineError(f"{refused[0]} is not supported with --engine ray yet: audit a table with a label "
                                "column (--label), or leave out --engine ray.")
-    if args.label is None:
-        raise CommandLineError("--label is required with --engine ray: name the label column.")
     if not args.path.exists():
         raise CommandLineError(f"PATH {str(args.path)!r} does not exist.")
+    images = args.path.is_dir() and not any(p.suffix.lower() in (".parquet", ".csv") for p in args.path.rglob("*"))
+    if images and args.label is not None:
+        raise CommandLineError("An image folder's labels are its subfolder names: leave out --label.")
+    if not images and args.label is None:
+        raise CommandLineError("--label is required with --engine ray: name the label column.")
     folder_output = args.output is not None and args.output.suffix == ""
     _check_outputs([("-o/--output", None if folder_output else args.output, REPORT_FORMATS),
                     ("--html", args.html, (".html",))], [("PATH", args.path)])
     if folder_output and args.output.resolve() == args.path.resolve():
         raise CommandLineError("-o/--output names the input PATH; choose a new folder for the report.")
     gates = _fail_on(args.fail_on)
-    report = audit_ray(str(args.path), labels=args.label, cv=args.cv, address=args.address,
+    report = audit_ray(str(args.path), labels=args.label or "label", cv=args.cv, address=args.address,
                        random_state=args.seed, verbose=not args.quiet,
                        output=args.output if folder_output else None)
     print(report.render())

@@ -296,3 +296,13 @@ def test_an_image_folder_of_2000_files_on_ray_equals_the_single_machine_audit(cl
     assert on_ray.issues["is_exact_duplicate"].sum() >= 200 and on_ray.issues["is_dark"].sum() >= 12
     assert list(on_ray.issues.columns) == list(single.issues.columns)
     assert on_ray.params["source"] == "images"
+
+
+def test_the_cli_audits_an_image_folder_on_ray(cluster, image_folder, tmp_path, capsys):
+    from datafix.cli import main
+
+    out = tmp_path / "report.json"
+    assert main(["audit", str(image_folder), "--engine", "ray", "-o", str(out), "-q"]) == 0
+    assert len(Report.from_json(out).issues) == 2000
+    assert main(["audit", str(image_folder), "--engine", "ray", "--label", "y", "-q"]) == 2
+    assert "subfolder names: leave out --label" in capsys.readouterr().err
