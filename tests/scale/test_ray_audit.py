@@ -306,3 +306,15 @@ def test_the_cli_audits_an_image_folder_on_ray(cluster, image_folder, tmp_path, 
     assert len(Report.from_json(out).issues) == 2000
     assert main(["audit", str(image_folder), "--engine", "ray", "--label", "y", "-q"]) == 2
     assert "subfolder names: leave out --label" in capsys.readouterr().err
+
+
+def test_the_probe_on_a_sample_predicts_the_other_rows_with_the_samples_model(cluster):
+    frame = noisy_table(3000, seed=9)
+    ds = ray.data.from_pandas(frame).repartition(4)
+    full = audit_ray(ds, labels="y", checks=["label"], verbose=False)
+    sampled = audit_ray(ds, labels="y", probe_rows=1000, checks=["label"], verbose=False)
+    assert "on a sample of 1,000 rows" in sampled.signals["pred_probs"]
+    assert full.signals["pred_probs"] == "5-fold cross-validation of logistic regression"
+    assert jaccard(sampled.issues["is_label_issue"], full.issues["is_label_issue"]) >= 0.8
+    truth_share = sampled.issues["is_label_issue"].mean()
+    assert 0.05 <= truth_share <= 0.2  # about the 10 % of labels flipped
