@@ -318,3 +318,27 @@ def test_the_probe_on_a_sample_predicts_the_other_rows_with_the_samples_model(cl
     assert jaccard(sampled.issues["is_label_issue"], full.issues["is_label_issue"]) >= 0.8
     truth_share = sampled.issues["is_label_issue"].mean()
     assert 0.05 <= truth_share <= 0.2  # about the 10 % of labels flipped
+
+
+def test_an_image_folder_with_a_feature_module_class_on_an_actor_pool(cluster, image_folder):
+    import torch
+
+    class Tiny(torch.nn.Module):  # the user's network: built once per actor
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.conv = torch.nn.Conv2d(3, 8, 3, stride=2)
+            self.pool = torch.nn.AdaptiveAvgPool2d(3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.pool(torch.relu(self.conv(x / 255.0))).flatten(1)
+
+    single = dfx.audit(str(image_folder), features=Tiny(), model="logistic", image_size=16, verbose=False)
+    on_ray = audit_ray(str(image_folder), features=Tiny, image_size=16, verbose=False)
+    assert on_ray.signals["features"] == "features= run on the cluster"
+    pd.testing.assert_series_equal(on_ray.issues["is_broken"], single.issues["is_broken"])
+    pd.testing.assert_series_equal(on_ray.issues["is_exact_duplicate"], single.issues["is_exact_duplicate"])
+    for flag in ("is_label_issue", "is_duplicate", "is_outlier"):
+        assert jaccard(on_ray.issues[flag], single.issues[flag]) >= 0.95 or not single.issues[flag].any(), flag
+    with pytest.raises(InvalidInputError, match="features= is a torch module"):
+        audit_ray(str(image_folder), features=["x"], verbose=False)

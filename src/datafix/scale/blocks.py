@@ -90,6 +90,12 @@ def profile_block(block: pd.DataFrame, label: str, skip: Sequence[str]) -> pd.Da
     return pd.DataFrame({"profile": [pickle.dumps(profile)]})
 
 
+def torch_from(array: np.ndarray) -> Any:
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
 def _is_vector(value: Any) -> bool:
     return not isinstance(value, (str, bytes)) and np.ndim(value) == 1
 
@@ -214,30 +220,41 @@ def predict_block(batch: dict[str, np.ndarray], model: Any, n_classes: int, fitt
     return {ROW: batch[ROW], PROBS: P}
 
 
-def encode_images_block(batch: pd.DataFrame, root: str, image_size: int, classes: np.ndarray, dtype: Any
-                        ) -> dict[str, np.ndarray]:
+def encode_images_block(batch: pd.DataFrame, root: str, image_size: int, classes: np.ndarray, dtype: Any,
+                        module: Any = None) -> dict[str, np.ndarray]:
     """A block of image files (columns ``path``, relative to ``root``, and ``label``): each file's
-    thumbnail pixels in [0, 1] as features, its digest, label code and statistics, as the
-    single-machine image-folder audit reads them (:func:`read_audit_image`); a file that cannot be
-    decoded gets its reason in :data:`BROKEN` (empty for the others) and zero features."""
+    features, digest, label code and statistics, as the single-machine image-folder audit reads
+    them (:func:`read_audit_image`). Features: the thumbnail's pixels in [0, 1], or the output of
+    ``module`` (a torch module, in eval mode) on the float thumbnails in [0, 255], batched, as
+    :func:`datafix.data.image_folder.from_image_folder` runs a feature module. A file that cannot
+    be decoded gets its reason in :data:`BROKEN` (empty for the others) and zero features."""
     from pathlib import Path
 
     from datafix.data.image_folder import read_audit_image
+    from datafix.data.torch_dataset import _module_device, _run_module
 
     n = len(batch)
-    features = np.zeros((n, 3 * image_size * image_size), dtype=dtype)
+    thumbs = np.zeros((n, 3, image_size, image_size), dtype=np.uint8)
     hashes = np.zeros(n, np.uint64)
     broken = np.full(n, "", dtype=object)
     stats: dict[str, list] = {name: [] for name in STAT_NAMES}
     for i, relative in enumerate(batch["path"]):
         try:
             thumb, info = read_audit_image(Path(root) / relative, image_size)
-            features[i] = thumb.numpy().reshape(-1) / 255.0
+            thumbs[i] = thumb.numpy()
             hashes[i] = info.pop("digest")
         except Exception as err:  # noqa: BLE001 - a file that does not decode is data, not a crash
             broken[i], info = f"{type(err).__name__}: {err}", {}
         for name in STAT_NAMES:
             stats[name].append(info.get(name, np.nan))
+    if module is None:
+        features = (thumbs.reshape(n, -1) / 255.0).astype(dtype)
+    else:
+        ok = np.flatnonzero(broken == "")
+        rows = _run_module(module.eval(), list(torch_from(thumbs[ok])), _module_device(module)) if len(ok) else None
+        features = np.zeros((n, 0 if rows is None else rows.shape[1]), dtype=dtype)
+        if rows is not None:
+            features[ok] = rows
     out = {ROW: batch[ROW].to_numpy(np.int64), FEATURES: features,
            CODE: label_codes(batch["label"].to_numpy(object), classes), HASH: hashes, BROKEN: broken}
     for name in STAT_NAMES:

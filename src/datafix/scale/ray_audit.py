@@ -110,7 +110,9 @@ def audit_ray(
         equal-length vectors, such as a model's embeddings, side by side). A function
         of a pandas batch returning an ``(rows, d)`` array runs in Ray tasks; a class (built once
         per actor, then called on batches: a torch model's wrapper) runs on an actor pool, one
-        GPU per actor when the cluster has GPUs.
+        GPU per actor when the cluster has GPUs. For an image folder: a torch module (Ray tasks)
+        or a module class (an actor pool), given the float thumbnails (B, 3, S, S) in [0, 255]
+        as :func:`datafix.audit` gives a feature module; default: the thumbnails' pixels.
     pred_probs : str or list of str, optional
         Out-of-sample predicted probabilities: one list column, or one column per class in the
         order of the sorted classes. Default: a ``cv``-fold probe (``model``) on a sample.
@@ -171,15 +173,20 @@ def audit_ray(
         source = _dataset(ray, data)
         run = _Run(ray, labels, features, pred_probs, batch_size, verbose)
         images = isinstance(source, _ImageFolder)
-        if images and (features is not None or pred_probs is not None):
-            raise InvalidInputError("For an image folder the Ray engine computes the features (thumbnail pixels) and "
-                                    "pred_probs itself: leave features= and pred_probs= out.")
+        if images and pred_probs is not None:
+            raise InvalidInputError("For an image folder the Ray engine computes pred_probs itself: leave "
+                                    "pred_probs= out.")
+        if images and features is not None and not (isinstance(features, type) or hasattr(features, "forward")):
+            raise InvalidInputError("For an image folder, features= is a torch module (run in Ray tasks) or a "
+                                    "module class (built once per actor of a pool, on a GPU when the cluster has "
+                                    "them), given the float thumbnails in [0, 255].")
         ds, n = run.with_row_ids(source.rows(ray) if images else source)
         kind = index if index != "auto" else "exact" if n <= APPROX_AUTO_MIN_N else "ivf"
         dtype = np.float64 if kind == "exact" else np.float32
         table = None
         if images:
-            layout, encoded = source.layout(dtype), source.encode(ds, dtype, image_size, batch_size)
+            layout = source.layout(dtype, features)
+            encoded = source.encode(ray, ds, layout, image_size, batch_size)
         else:
             layout, _ = run.layout(ds, dtype)
             encoded = run.encode(ds, layout)
@@ -344,15 +351,36 @@ class _ImageFolder:
         step = max(1, min(self.BLOCK, -(-len(frame) // 4)))  # at least 4 blocks
         return ray.data.from_pandas([frame.iloc[s : s + step] for s in range(0, len(frame), step)])
 
-    def layout(self, dtype: Any) -> B.Layout:
+    def layout(self, dtype: Any, features: Any = None) -> B.Layout:
         _, classes = encode_labels(pd.Series(self.labels), name="labels")
-        return B.Layout("label", classes, [], [], [], None, None, np.dtype(dtype))
+        return B.Layout("label", classes, [], [], [], None, features, np.dtype(dtype))
 
-    def encode(self, ds: Any, dtype: Any, image_size: int, batch_size: int) -> Any:
-        layout = self.layout(dtype)
-        return ds.map_batches(B.encode_images_block, fn_kwargs={"root": str(self.root), "image_size": image_size,
-                                                                "classes": layout.classes, "dtype": np.dtype(dtype)},
-                              batch_format="pandas", batch_size=min(batch_size, self.BLOCK)).materialize()
+    def encode(self, ray: Any, ds: Any, layout: B.Layout, image_size: int, batch_size: int) -> Any:
+        kwargs = {"root": str(self.root), "image_size": image_size, "classes": layout.classes, "dtype": layout.dtype}
+        size = min(batch_size, self.BLOCK)
+        if isinstance(layout.features_fn, type):  # a module class: one instance per actor, on its GPU if any
+            gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+            actors = max(1, int(ray.cluster_resources().get("GPU" if gpus else "CPU", 1)))
+            return ds.map_batches(_ImageEncoder, fn_constructor_args=(layout.features_fn, kwargs),
+                                  batch_format="pandas", batch_size=size, concurrency=actors,
+                                  num_gpus=gpus).materialize()
+        return ds.map_batches(B.encode_images_block, fn_kwargs={**kwargs, "module": layout.features_fn},
+                              batch_format="pandas", batch_size=size).materialize()
+
+
+class _ImageEncoder:
+    """:func:`blocks.encode_images_block` with the user's module class built once per actor."""
+
+    def __init__(self, module_class: type, kwargs: dict[str, Any]) -> None:
+        import torch
+
+        self.module = module_class()
+        if torch.cuda.is_available():
+            self.module = self.module.cuda()
+        self.kwargs = kwargs
+
+    def __call__(self, block: pd.DataFrame) -> dict[str, np.ndarray]:
+        return B.encode_images_block(block, module=self.module, **self.kwargs)
 
 
 def _usable(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
