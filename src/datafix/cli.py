@@ -321,9 +321,16 @@ def _audit(args: argparse.Namespace) -> int:
                    features=_read_array(args.features, "--features", n), task=args.task,
                    predictions=_read_array(args.predictions, "--predictions", n),
                    random_state=args.seed, verbose=not args.quiet)
+    return _print_and_write(report, args, gates)
+
+
+def _print_and_write(report: Any, args: argparse.Namespace, gates: dict[str, float], *,
+                     folder: Path | None = None) -> int:
+    """Print the report, write -o/--output (``folder``: a report folder the audit already wrote) and
+    --html, and apply the quality gates; the exit status."""
     print(report.render())
     if args.output:
-        print(f"report written to {report.save(args.output)}")
+        print(f"report written to {folder if folder is not None else report.save(args.output)}")
     if args.html:
         report.to_html(args.html)
         print(f"HTML report written to {args.html}")
@@ -333,6 +340,7 @@ def _audit(args: argparse.Namespace) -> int:
 def _audit_ray(args: argparse.Namespace) -> int:
     """``datafix audit PATH --engine ray``: the streaming audit of a Parquet / CSV file or folder."""
     from datafix.scale import audit_ray
+    from datafix.scale.ray_audit import is_image_folder
 
     refused = [flag for flag, value in (("--annotators", args.annotators), ("--test", args.test),
                                         ("--index-col", args.index_col), ("--pred-probs", args.pred_probs),
@@ -345,7 +353,7 @@ def _audit_ray(args: argparse.Namespace) -> int:
                                "column (--label), or leave out --engine ray.")
     if not args.path.exists():
         raise CommandLineError(f"PATH {str(args.path)!r} does not exist.")
-    images = args.path.is_dir() and not any(p.suffix.lower() in (".parquet", ".csv") for p in args.path.rglob("*"))
+    images = is_image_folder(args.path)
     if images and args.label is not None:
         raise CommandLineError("An image folder's labels are its subfolder names: leave out --label.")
     if not images and args.label is None:
@@ -359,13 +367,7 @@ def _audit_ray(args: argparse.Namespace) -> int:
     report = audit_ray(str(args.path), labels=args.label or "label", cv=args.cv, address=args.address,
                        random_state=args.seed, verbose=not args.quiet,
                        output=args.output if folder_output else None)
-    print(report.render())
-    if args.output:
-        print(f"report written to {args.output if folder_output else report.save(args.output)}")
-    if args.html:
-        report.to_html(args.html)
-        print(f"HTML report written to {args.html}")
-    return _gate(report, gates)
+    return _print_and_write(report, args, gates, folder=args.output if folder_output else None)
 
 
 def _check_label_flags(args: argparse.Namespace, *, table: bool = True) -> None:

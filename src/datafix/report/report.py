@@ -185,18 +185,25 @@ class Report:
     # ---- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of everything in the report."""
+        return self._to_dict(issues=True)
+
+    def _to_dict(self, *, issues: bool) -> dict[str, Any]:
+        """:meth:`to_dict`, with the per-sample rows only when ``issues`` (a report folder keeps
+        them in Parquet, so they are not turned into JSON there)."""
         summary = self.summary().reset_index()
-        return {
+        out = {
             "format": "datafix.report/1",
             "params": _jsonable(self.params),
             "signals": dict(self.signals),
             "versions": dict(self.versions),
             "checks": {k: vars(v) for k, v in self.checks.items()},
             "summary": json.loads(summary.to_json(orient="records")),
-            "issues": _table_json(self.issues),
+            "issues": _table_json(self.issues) if issues else {"rows": len(self.issues),
+                                                                "columns": [str(c) for c in self.issues.columns]},
             "tables": {name: _table_json(t) for name, t in self.tables.items()},
             "test_issues": None if self.test_issues is None else _table_json(self.test_issues),
         }
+        return out
 
     def to_json(self, path: str | os.PathLike | None = None, *, indent: int | None = 1) -> str:
         """Write the report as JSON to ``path`` (when given) and return the text.
@@ -272,9 +279,7 @@ class Report:
             step = max(1, int(rows_per_file))
             for part, start in enumerate(range(0, max(len(table), 1), step)):
                 table.iloc[start : start + step].to_parquet(staging / "issues" / f"part-{part:05d}.parquet", index=True)
-            summary = {key: value for key, value in self.to_dict().items() if key != "issues"}
-            summary["issues"] = {"rows": len(self.issues), "columns": [str(c) for c in self.issues.columns]}
-            (staging / "report.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+            (staging / "report.json").write_text(json.dumps(self._to_dict(issues=False), indent=1), encoding="utf-8")
             self.to_html(staging / "report.html")
             if path.exists():
                 old = path.with_name(f".{path.name}.old")

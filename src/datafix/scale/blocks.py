@@ -66,10 +66,13 @@ def is_number(dtype: Any) -> bool:
     return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
 
 
-def profile_block(block: pd.DataFrame, label: str, skip: Sequence[str]) -> pd.DataFrame:
-    """One block's :class:`Profile`, pickled into a one-row frame (``map_batches`` returns tables)."""
+def profile_block(block: pd.DataFrame, label: str, skip: Sequence[str]) -> Profile:
+    """One block's :class:`Profile` (its schema alone when it lacks the label column: the schema
+    check then names the difference)."""
     schema = {str(c): str(block[c].dtype) for c in block.columns if c != ROW}
     profile = Profile(len(block), schema, [schema])
+    if label not in block:
+        return profile
     values = block[label]
     known = values.notna()
     profile.unlabelled = int((~known).sum())
@@ -87,7 +90,7 @@ def profile_block(block: pd.DataFrame, label: str, skip: Sequence[str]) -> pd.Da
             profile.vectors[name] = lengths.pop() if len(lengths) == 1 else -1
         else:
             profile.categories[name] = set(pd.unique(present).tolist()[: MAX_CATEGORIES + 1])
-    return pd.DataFrame({"profile": [pickle.dumps(profile)]})
+    return profile
 
 
 def torch_from(array: np.ndarray) -> Any:
@@ -148,7 +151,8 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
     codes[labels.isna().to_numpy()] = -1
     out[CODE] = codes
     vectors = [name for name, values in layout.encoding if isinstance(values, int)]
-    hashable = table.assign(**{name: [np.asarray(v).tobytes() for v in table[name]] for name in vectors})
+    hashable = table.assign(**{name: [np.asarray(v).tobytes() for v in table[name]] for name in vectors}) \
+        if vectors else table
     out[HASH] = hash_rows(hashable) if table.shape[1] else np.zeros(len(block), np.uint64)
     nulls = row_nulls(table.reset_index(drop=True))
     for name in nulls.columns:

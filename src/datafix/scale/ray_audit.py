@@ -312,7 +312,7 @@ def _dataset(ray: Any, data: Any) -> Any:
             raise InvalidInputError(f"The 'data' argument {str(path)!r} does not exist.")
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         suffixes = {p.suffix.lower() for p in files}
-        if path.is_dir() and suffixes & set(IMAGE_EXTENSIONS) and not suffixes & {".parquet", ".csv"}:
+        if path.is_dir() and _images_only(suffixes):
             return _ImageFolder.read(path)
         names = [str(p) for p in files]  # sorted: the rows' positions follow the files' names, not the listing
         if suffixes <= {".parquet"} and files:
@@ -322,6 +322,16 @@ def _dataset(ray: Any, data: Any) -> Any:
         raise InvalidInputError(f"The Ray engine reads Parquet or CSV files or an image folder; {str(path)!r} holds "
                                 f"{sorted(suffixes) or 'no files'}.")
     raise InvalidTypeError(f"audit_ray audits a ray.data.Dataset or a Parquet / CSV path; got {type(data).__name__}.")
+
+
+def is_image_folder(path: Path) -> bool:
+    """Whether the Ray engine reads ``path`` as an image folder: a folder holding image files and
+    no Parquet or CSV file."""
+    return path.is_dir() and _images_only({p.suffix.lower() for p in path.rglob("*") if p.is_file()})
+
+
+def _images_only(suffixes: set[str]) -> bool:
+    return bool(suffixes & set(IMAGE_EXTENSIONS)) and not suffixes & {".parquet", ".csv"}
 
 
 @dataclass(frozen=True)
@@ -359,11 +369,8 @@ class _ImageFolder:
         kwargs = {"root": str(self.root), "image_size": image_size, "classes": layout.classes, "dtype": layout.dtype}
         size = min(batch_size, self.BLOCK)
         if isinstance(layout.features_fn, type):  # a module class: one instance per actor, on its GPU if any
-            gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
-            actors = max(1, int(ray.cluster_resources().get("GPU" if gpus else "CPU", 1)))
             return ds.map_batches(_ImageEncoder, fn_constructor_args=(layout.features_fn, kwargs),
-                                  batch_format="pandas", batch_size=size, concurrency=actors,
-                                  num_gpus=gpus).materialize()
+                                  batch_format="pandas", batch_size=size, **_actor_pool(ray)).materialize()
         return ds.map_batches(B.encode_images_block, fn_kwargs={**kwargs, "module": layout.features_fn},
                               batch_format="pandas", batch_size=size).materialize()
 
@@ -493,11 +500,8 @@ class _Run:
 
     def encode(self, ds: Any, layout: B.Layout) -> Any:
         if isinstance(layout.features_fn, type):  # a class: built once per actor of a pool
-            gpus = 1 if self.ray.cluster_resources().get("GPU", 0) >= 1 else 0
             return ds.map_batches(_Encoder, fn_constructor_args=(layout,), batch_format="pandas",
-                                  batch_size=self.batch_size, concurrency=max(1, int(
-                                      self.ray.cluster_resources().get("GPU" if gpus else "CPU", 1))),
-                                  num_gpus=gpus).materialize()
+                                  batch_size=self.batch_size, **_actor_pool(self.ray)).materialize()
         return ds.map_batches(B.encode_block, fn_kwargs={"layout": layout}, batch_format="pandas",
                               batch_size=self.batch_size).materialize()
 
@@ -622,6 +626,13 @@ class _Encoder:
         return B.encode_block(block, self.layout)
 
 
+def _actor_pool(ray: Any) -> dict[str, int]:
+    """``map_batches`` options for a class run on an actor pool: one actor per GPU when the cluster
+    has GPUs, else one per CPU."""
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    return {"concurrency": max(1, int(ray.cluster_resources().get("GPU" if gpus else "CPU", 1))), "num_gpus": gpus}
+
+
 def _sort_key(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
@@ -639,11 +650,7 @@ def _add_row_ids(table: Any, offset: int) -> Any:
 
 
 def _profile_ref(table: Any, label: str, skip: list[str]) -> B.Profile:
-    block = table.to_pandas()
-    if label not in block:
-        schema = {str(c): str(block[c].dtype) for c in block.columns if c != B.ROW}
-        return B.Profile(len(block), schema, [schema])
-    return pickle.loads(B.profile_block(block, label, skip)["profile"].iloc[0])
+    return B.profile_block(table.to_pandas(), label, skip)
 
 
 def _ingest_batch(batch: dict[str, np.ndarray], shards: list, mean: np.ndarray, std: np.ndarray
