@@ -176,3 +176,18 @@ def test_samplers_take_a_plan_as_labels(noisy):
     assert drawn.max() < len(plan.dataset) and len(sampler.classes) == len(set(plan.labels))
     shares = np.bincount(plan.labels[drawn].astype(int), minlength=10) / len(drawn)
     assert np.abs(shares - 0.1).max() < 0.03  # balanced over the plan's labels
+
+
+def test_changes_keep_integer_labels_where_some_rows_have_no_new_label():
+    """Found writing the gallery: with relabels and drops together, new_label became float64
+    (NaN for the drops), so explain() said "relabel -> 4.0" for the integer label 4."""
+    data = dfx.datasets.load_noisy("digits", noise=0.25, random_state=0)
+    plan = Pipeline([Relabel(min_confidence=0.9), DropLabelIssues()]).fit(data.X, data.y, verbose=False)
+    changes = plan.changes
+    assert set(changes["action"]) >= {"relabel", "drop"}
+    assert changes["new_label"].dtype == "Int64" and changes["old_label"].dtype == data.y.dtype
+    relabelled = changes[changes["action"] == "relabel"]
+    assert relabelled["new_label"].notna().all() and changes.loc[changes["action"] == "drop", "new_label"].isna().all()
+    first = relabelled.index[0]
+    assert f"-> {int(relabelled['new_label'].iloc[0])} (" in plan.explain(first)
+    assert ".0 (" not in plan.explain(first)

@@ -149,3 +149,27 @@ def test_duplicate_groups_get_thumbnails():
     report = dfx.audit(X, labels=np.arange(40) % 2, verbose=False)
     page = report.to_html(images=images)
     assert "group " in page and dfx.report.html.thumbnail(images[17]) in page
+
+
+def test_repr_html_is_the_page_in_an_isolated_frame(audited):
+    """Jupyter and the docs gallery show the report through _repr_html_: the page whole, its
+    styles and the user's label values escaped inside srcdoc, nothing of it outside the frame."""
+    import html as html_module
+
+    _, report = audited
+    shown = report._repr_html_()
+    assert shown.startswith("<iframe srcdoc=\"") and shown.endswith("</iframe>")
+    inner = shown[len('<iframe srcdoc="'):shown.index('" title=')]
+    assert '"' not in inner and "<" not in inner                  # nothing leaks into the host page
+    assert html_module.unescape(inner) == report.to_html()
+    assert EVIL not in shown
+
+
+def test_a_plan_shows_the_report_page_with_its_changes(audited):
+    import html as html_module
+
+    frame, report = audited
+    plan = Pipeline([DropLabelIssues()]).fit(frame, "cultivar", report=report)
+    shown = plan._repr_html_()
+    inner = html_module.unescape(shown[len('<iframe srcdoc="'):shown.index('" title=')])
+    assert inner == report.to_html(plan=plan) and inner != report.to_html()

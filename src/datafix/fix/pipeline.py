@@ -15,7 +15,7 @@ from datafix._validation import check_float
 from datafix.data.adapt import as_view
 from datafix.data.labels import label_codes
 from datafix.errors import InvalidInputError, InvalidTypeError
-from datafix.fix.plan import Plan, _typed
+from datafix.fix.plan import Plan, _typed, nullable_labels
 from datafix.fix.steps import Step, step_from_config
 
 
@@ -205,6 +205,10 @@ class Pipeline:
             dropped_by[no_label] = "unlabelled"
         columns = ["step", "action", "reason", "score", "threshold", "old_label", "new_label", "weight"]
         frame = pd.DataFrame(changes).set_index("index") if changes else pd.DataFrame(columns=columns)
+        if changes:  # the user's label dtype, also where a row has no new label (not floats with NaN)
+            label_dtype = view.label_dtype(label_column)
+            for name in ("old_label", "new_label"):
+                frame[name] = nullable_labels(changes[name], label_dtype)
         frame.index.name = view.index.name
         samples = pd.DataFrame({"kept": alive, "label": _typed(labels, view.label_dtype(label_column)),
                                 "weight": weight, "dropped_by": dropped_by}, index=view.index)

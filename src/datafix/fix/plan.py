@@ -72,7 +72,7 @@ class Plan:
 
     @cached_property
     def synthesis(self) -> Any:
-        """The synthetic samples a step made (:class:`~datafix.fix.synthesis.Synthesis`), or None."""
+        """The synthetic samples a step made (``Synthesis``), or None."""
         return self._first("synthesize", self, PlanDataset(self))
 
     @property
@@ -154,6 +154,12 @@ class Plan:
             change = f" -> {py_value(c['new_label'])!r}" if c["action"] == "relabel" else ""
             lines.append(f"  {c['step']}: {c['action']}{change} ({c['reason']}; {detail})")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The audit's page with this plan's changes, in an isolated frame (Jupyter, the docs)."""
+        from datafix.report.html import framed
+
+        return framed(self.report.to_html(plan=self))
 
     def undo(self, step: str) -> Plan:
         """The plan without ``step`` (by name), from the same report."""
@@ -333,6 +339,16 @@ def _typed(values: np.ndarray, dtype: Any) -> Any:
         return pd.array(values, dtype=dtype) if not isinstance(dtype, np.dtype) else np.asarray(values).astype(dtype)
     except (TypeError, ValueError):
         return values
+
+
+def nullable_labels(values: Any, dtype: Any) -> Any:
+    """Label values with gaps (None) in the user's dtype: integers stay integers (pandas' nullable
+    ``Int64`` and kin, with <NA> in the gaps) instead of turning into floats."""
+    values = np.asarray(values, dtype=object)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub" and any(v is None for v in values):
+        name = "boolean" if dtype.kind == "b" else f"{'UInt' if dtype.kind == 'u' else 'Int'}{dtype.itemsize * 8}"
+        return pd.array(values, dtype=name)
+    return _typed(values, dtype)
 
 
 def _fresh_index(index: pd.Index, n: int) -> pd.Index:

@@ -65,6 +65,15 @@ def render_html(report: Any, plan: Any = None, *, title: str = "datafix audit", 
 VALUE_COLUMNS = 6
 
 
+def framed(page: str) -> str:
+    """``page`` whole inside an iframe's ``srcdoc``, for ``_repr_html_`` (Jupyter, the docs' gallery).
+
+    Its styles never touch the host page's, and nothing of it is markup outside the frame.
+    """
+    return (f'<iframe srcdoc="{html.escape(page, quote=True)}" title="datafix audit" '
+            'style="width: 100%; height: 640px; border: 1px solid #ccc;"></iframe>')
+
+
 def _with_values(rows: pd.DataFrame, values: pd.DataFrame | None) -> pd.DataFrame:
     if values is None or not len(rows):
         return rows

@@ -182,6 +182,12 @@ class Report:
         ran = [c.name for c in self.checks.values() if c.ran]
         return f"Report(n_samples={len(self.issues)}, checks={ran})"
 
+    def _repr_html_(self) -> str:
+        """The page of :meth:`to_html` in an isolated frame (Jupyter, the docs' gallery)."""
+        from datafix.report.html import framed
+
+        return framed(self.to_html())
+
     # ---- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of everything in the report."""
