@@ -98,7 +98,7 @@ def audit(
         tensors or PIL images): a small ResNet trained by K-fold cross-validation gives
         out-of-sample ``pred_probs`` and embeddings, and the embeddings become the features of
         the kNN graph (see :func:`datafix.signals.cnn_cross_val`). Default: ``"cnn"`` for
-        images when at least :data:`CNN_MIN_IMAGES` samples are labelled and neither
+        images when at least ``CNN_MIN_IMAGES`` samples are labelled and neither
         ``features`` nor ``pred_probs`` nor ``test`` is given; logistic regression otherwise.
     cv : int, default 5
         Cross-validation folds.
@@ -126,7 +126,7 @@ def audit(
         Several annotators' labels, instead of ``labels``: a long table with columns ``sample``
         (the data's index values), ``annotator``, ``label``, or a wide one with one column per
         annotator, missing where an annotator did not label a sample (see
-        :func:`datafix.data.annotations.read_annotations`). The audit's labels are then the
+        ``datafix.data.annotations.read_annotations``). The audit's labels are then the
         majority vote; the ``annotators`` check gives each sample a consensus label (CROWDLAB on
         the pred_probs pooled with the neighbours' votes) and a score, and the ``annotators``
         table rates each annotator. The :class:`~datafix.fix.Consensus` step trains on the
@@ -140,16 +140,16 @@ def audit(
         :class:`~datafix.fix.PseudoLabel` step adds the confident ones to the training set.
     task : {"classification", "regression"}, optional
         What the labels are. Default: ``"regression"`` (with a note) for float labels with many
-        distinct non-integral values (see :func:`datafix.data.targets.infer_task`), else
+        distinct non-integral values (see ``datafix.data.targets.infer_task``), else
         ``"classification"``. For a regression target the ``label`` check compares each target
         with out-of-sample predictions pooled with its neighbours' targets, in units of the
-        local spread (see :func:`datafix.checks.regression.find_target_issues`);
+        local spread (see ``datafix.checks.regression.find_target_issues``);
         ``suggested_label`` is the pooled prediction, and the outlier, duplicate, quality and
         leakage checks run as for classes.
     predictions : array-like of shape (n,), optional
         For a regression target: out-of-sample predictions from your own model. Computed by
         cross-validation on ``features`` when not given (``model`` then names the regressor:
-        see :func:`datafix.signals.predictions.make_regressor`).
+        see ``datafix.signals.predictions.make_regressor``).
     knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
         Search backend of the shared kNN graph (see :func:`datafix.signals.knn_graph`).
     weights : str or os.PathLike, optional

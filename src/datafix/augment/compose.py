@@ -401,7 +401,7 @@ class Compose(nn.Module):
         """The parameters of one call on ``images``: a list of stages to pass to :meth:`apply`.
 
         Draws advance the pipeline's random stream as a call does (unless ``sample_ids`` key
-        them). Geometric runs are fused into one :class:`GeometryStage` each.
+        them). Geometric runs are fused into one ``GeometryStage`` each.
         """
         x = check_images(images)
         batch = x.shape[0]

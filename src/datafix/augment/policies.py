@@ -339,7 +339,7 @@ class AutoAugment(_Policy):
     Parameters
     ----------
     policy : {"imagenet", "cifar10", "svhn"}, default "imagenet"
-        Which learned policy (:data:`AUTOAUGMENT_POLICIES`).
+        Which learned policy (``AUTOAUGMENT_POLICIES``).
     p : float, default 1.0
         Per-sample probability of applying the policy at all.
 

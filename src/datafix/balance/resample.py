@@ -84,7 +84,7 @@ class Resampler(BaseSampler):
         ``"edited_nearest_neighbours"``, ``"near_miss"``, ``"smoteenn"``, ...) or the
         imbalanced-learn class name (``"BorderlineSMOTE"``). For a regression target:
         ``"smoter"`` or ``"gaussian_noise"``, new rows in the target's rare ranges (see
-        :func:`datafix.balance.smoter.oversample_rare_targets`, whose options go in ``params``).
+        ``datafix.balance.smoter.oversample_rare_targets``, whose options go in ``params``).
     sampling_strategy : float, str, dict, list or callable, default "auto"
         As in imbalanced-learn for that sampler.
     params : dict, optional

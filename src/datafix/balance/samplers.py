@@ -101,7 +101,7 @@ class ClassBalancedSampler(_EpochSampler, Sampler[int]):
     """Draw sample indices so that classes are balanced by a chosen rule.
 
     Each class gets a share of the epoch proportional to ``n_c * w_c`` (see
-    :mod:`datafix.balance.weights` for the rules); within a class, samples are drawn uniformly
+    ``datafix.balance.weights`` for the rules); within a class, samples are drawn uniformly
     or in proportion to ``sample_weights``.
 
     Parameters
@@ -124,7 +124,7 @@ class ClassBalancedSampler(_EpochSampler, Sampler[int]):
         undersampling of the large classes.
     sample_weights : array-like of shape (n,) or Report, optional
         Non-negative per-sample weights inside each class, e.g. to draw samples with a doubtful
-        label less often. A :class:`~datafix.Report` of the same data uses its ``label_score``
+        label less often. A :class:`datafix.report.Report` of the same data uses its ``label_score``
         (0 for broken samples). They do not change the class shares.
     classes : array-like, optional
         The full class list; a listed class with no sample is never drawn (with a warning).
@@ -134,10 +134,10 @@ class ClassBalancedSampler(_EpochSampler, Sampler[int]):
         Distributed: drop the tail so that ranks get ``floor(num_samples / num_replicas)``
         indices, instead of padding to ``ceil`` with repeats.
     seed : int, default 0
-        The epoch's draw depends only on ``seed`` and the epoch (see :meth:`set_epoch`).
+        The epoch's draw depends only on ``seed`` and the epoch (see ``set_epoch``).
     schedule : Deferred or Progressive, optional
         Move from plain (instance-balanced) sampling to ``weighting`` with the epoch; see
-        :mod:`datafix.balance.schedules`. Default: ``weighting`` from the first epoch.
+        ``datafix.balance.schedules``. Default: ``weighting`` from the first epoch.
 
     Examples
     --------

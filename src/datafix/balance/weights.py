@@ -102,7 +102,7 @@ def class_weights(
     labels : DataView, labelled torch Dataset, or array-like of shape (n,)
         The training labels.
     weighting : {"inverse", "sqrt", "effective", "power", "none"}, default "inverse"
-        See the table in :mod:`datafix.balance.weights`.
+        See the table in ``datafix.balance.weights``.
     beta : float, default 0.999
         For ``"effective"``: 0.9 to 0.9999 in the paper; larger is closer to inverse frequency.
     temperature : float, default 2.0

@@ -159,7 +159,7 @@ def find_label_issues(
     knn_weight : float in [0, 1] or "auto", default "auto"
         Weight of the kNN votes in the pooled probabilities. ``"auto"`` picks, on a grid of
         0, 0.1, ..., 1, the weight whose pooled probabilities predict the given labels with the
-        lowest Brier score (see :func:`choose_knn_weight`).
+        lowest Brier score (see ``choose_knn_weight``).
     rounds : int, default 2
         Voting rounds; from the second on, flagged neighbours vote with their pooled
         probabilities instead of their given label.
@@ -288,7 +288,7 @@ def find_multilabel_issues(
         Each label's out-of-sample probability.
     neighbors : KNNGraph, optional
         The kNN graph over the same samples (without it: cleanlab's method alone); its nearest
-        :data:`MULTILABEL_NEIGHBORS` neighbours vote.
+        ``MULTILABEL_NEIGHBORS`` neighbours vote.
     label_names : list, optional
         The labels' names for the ``suspect_labels`` column (default: their positions).
     **options

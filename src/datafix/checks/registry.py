@@ -68,7 +68,7 @@ class CheckSpec:
     description : str
         One line for reports.
     params : dict of str to constraint
-        Each option and its allowed values (:class:`datafix._validation.Interval`, ``Options``,
+        Each option and its allowed values (``datafix._validation.Interval``, ``Options``,
         or a list of them, ``None`` allowing None), declared once: the audit validates
         ``check_params`` against it before reading any data, and the check does not again.
     tasks : tuple of str
@@ -94,9 +94,9 @@ class CheckSpec:
     renamed: Mapping[str, str] = field(default_factory=dict)
 
     def check_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """``options`` validated against :attr:`params` (unknown names and bad values raise).
+        """``options`` validated against ``params`` (unknown names and bad values raise).
 
-        An option's old name (:attr:`renamed`) still works for one release, with a DeprecationWarning.
+        An option's old name (``renamed``) still works for one release, with a DeprecationWarning.
         """
         options = dict(options)
         for old, new in self.renamed.items():

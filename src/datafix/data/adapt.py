@@ -59,10 +59,10 @@ def as_view(
     unlabelled : bool or label value, default False
         For arrays and DataFrames: whether missing labels (None / NaN, and this value when one is
         given) mark unlabelled samples (code -1) instead of raising (see
-        :func:`datafix.data.labels.encode_labels`).
+        :func:`~datafix.data.encode_labels`).
     task : {"classification", "regression"}, default "classification"
         ``"regression"``: the labels of an array or DataFrame are numbers, kept as
-        ``view.targets`` (see :func:`datafix.data.targets.read_targets`).
+        ``view.targets`` (see ``datafix.data.targets.read_targets``).
     verbose : bool, default True
         Show progress bars.
 

@@ -25,10 +25,10 @@ def from_arrays(X: Any, labels: Any = None, *, unlabelled: Any = False, task: st
         Class labels, or a regression target with ``task="regression"``.
     unlabelled : bool or label value, default False
         Whether missing labels (and this value) mark unlabelled samples (see
-        :func:`datafix.data.labels.encode_labels`).
+        :func:`~datafix.data.encode_labels`).
     task : {"classification", "regression"}, default "classification"
         ``"regression"``: ``labels`` are numbers, kept as ``view.targets`` (see
-        :func:`datafix.data.targets.read_targets`).
+        ``datafix.data.targets.read_targets``).
 
     Returns
     -------

@@ -29,7 +29,7 @@ def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = Fal
         The name of the label column, or the labels themselves (one per row).
     unlabelled : bool or label value, default False
         Whether missing labels (and this value) mark unlabelled samples (see
-        :func:`datafix.data.labels.encode_labels`).
+        :func:`~datafix.data.encode_labels`).
     task : {"classification", "regression"}, default "classification"
         ``"regression"``: the labels are numbers, kept as ``view.targets``.
 

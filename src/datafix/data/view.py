@@ -41,7 +41,7 @@ class DataView:
         The raw feature columns of tabular sources (for data-quality checks).
     image_stats : pandas.DataFrame or None
         Per-image statistics of image folders, one row per sample (see
-        :func:`datafix.data.image_folder.image_statistics`).
+        ``datafix.data.image_folder.image_statistics``).
     image_shape : tuple of int or None
         (C, H, W) when the samples are images of one size (an image folder's thumbnails, an
         image array or tensor): :meth:`images` then gives them as a batch.

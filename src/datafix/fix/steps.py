@@ -105,7 +105,7 @@ class Step:
     # -- training-time hooks (the Plan calls them in pipeline order) -----------------------------
 
     def synthesize(self, plan: Any, dataset: Any) -> Any:
-        """New samples for the plan (a :class:`~datafix.fix.synthesis.Synthesis`), or None."""
+        """New samples for the plan (a ``Synthesis``), or None."""
         return None
 
     def wrap_dataset(self, dataset: Any, plan: Any) -> Any:
@@ -257,7 +257,7 @@ class PseudoLabel(Step):
     balanced : bool, default True
         Cap each class at its share of the given labels times the number of confident
         pseudo-labels (the most confident kept), so that a common class does not swamp a rare one
-        (see :func:`balanced_pseudo_labels`).
+        (see ``balanced_pseudo_labels``).
 
     Examples
     --------
@@ -437,7 +437,7 @@ class Synthesize(Step):
                                                "random_state": Interval(int, 0)}
 
     def synthesize(self, plan, dataset):
-        """Synthetic samples for the plan's kept data (see :func:`datafix.fix.synthesis.synthesize`)."""
+        """Synthetic samples for the plan's kept data (see ``datafix.fix.synthesis.synthesize``)."""
         from datafix.fix.synthesis import synthesize
 
         return synthesize(plan, self, dataset)

@@ -95,7 +95,7 @@ def audit_ray(
     The result equals the single-machine :func:`datafix.audit` of the same table with
     ``index="exact"`` (label issues, outliers, duplicates, nulls, class counts: tested on
     20,000 rows in 4 blocks), while the driver holds only a few numbers per row; see
-    :mod:`datafix.scale.ray_audit` for the passes and ``docs/scale.md`` for the limits.
+    ``datafix.scale.ray_audit`` for the passes and ``docs/scale.md`` for the limits.
 
     Parameters
     ----------
@@ -106,7 +106,7 @@ def audit_ray(
         The label column. Missing values mark unlabelled rows (left out of the label check).
     features : list of str, callable or class, optional
         The feature columns (default: every column but the labels and ``pred_probs``; numbers
-        as they are, text one-hot as in :func:`datafix.data.frame.encode_features`, a column of
+        as they are, text one-hot as in ``datafix.data.frame.encode_features``, a column of
         equal-length vectors, such as a model's embeddings, side by side). A function
         of a pandas batch returning an ``(rows, d)`` array runs in Ray tasks; a class (built once
         per actor, then called on batches: a torch model's wrapper) runs on an actor pool, one
@@ -135,7 +135,7 @@ def audit_ray(
         A running cluster's address (``"host:port"`` or ``"ray://host:port"``); default: the
         cluster this process is connected to, else a new local one.
     output : str or os.PathLike, optional
-        A folder to write the report to (:meth:`Report.to_parquet_dataset`).
+        A folder to write the report to (:meth:`~datafix.report.Report.to_parquet_dataset`).
 
     Returns
     -------

@@ -68,7 +68,7 @@ class Signals:
     table : pandas.DataFrame, optional
         Raw feature columns of a tabular source.
     image_stats : pandas.DataFrame, optional
-        Per-image statistics (see :func:`datafix.data.image_folder.image_statistics`).
+        Per-image statistics (see ``datafix.data.image_folder.image_statistics``).
     multilabel : numpy.ndarray of bool, shape (n, L), optional
         Multilabel targets of the audited samples.
     label_names : list, optional
@@ -82,7 +82,7 @@ class Signals:
         A regression target per sample, instead of ``labels``.
     predictions : numpy.ndarray of float64, optional
         Given out-of-sample predictions of ``targets``; computed by cross-validation on
-        ``features`` when not given (see :func:`datafix.signals.predictions.cross_val_predictions`).
+        ``features`` when not given (see ``datafix.signals.predictions.cross_val_predictions``).
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k_neighbors : int, default 40
         Neighbours in the kNN graph.
@@ -91,7 +91,7 @@ class Signals:
     vote_neighbors : KNNGraph, optional
         The graph whose neighbours vote on labels, when it must differ from ``neighbors``: with
         CNN signals, each sample's neighbours among the held-out samples of its own fold
-        (:func:`datafix.signals.cnn.fold_graph`), so that the votes stay out-of-sample.
+        (``datafix.signals.cnn.fold_graph``), so that the votes stay out-of-sample.
     neighbors : KNNGraph, optional
         The shared kNN graph when it was computed elsewhere (the Ray engine's sharded search,
         :func:`datafix.scale.audit_ray`); otherwise it is computed from ``features`` on first use.

@@ -188,7 +188,7 @@ def cnn_cross_val(
         Folds (capped by the largest class; the rules for small classes are those of
         :func:`datafix.signals.cross_val_pred_probs`).
     epochs : int, optional
-        Epochs per fold (default: :func:`default_epochs`).
+        Epochs per fold (default: ``default_epochs``).
     batch_size : int, default 128
         Images per training step.
     width : int, default 24

@@ -173,8 +173,8 @@ def cross_val_pred_probs(
     the number of folds is ``min(cv, size of the largest class)``; a class with fewer samples
     than folds is absent from some training folds, and in those folds its probability is 0
     (a warning names such classes). At least one class needs 2 samples. On wide tables
-    (:data:`WIDE_COLUMNS` or more columns) the default logistic regression first picks its
-    ``C`` on the first fold (:func:`choose_regularization`).
+    (``WIDE_COLUMNS`` or more columns) the default logistic regression first picks its
+    ``C`` on the first fold (``choose_regularization``).
 
     Parameters
     ----------
@@ -323,7 +323,7 @@ def multilabel_pred_probs(
 
 
 #: Tables with at least this many feature columns are wide: the default logistic regression picks
-#: its regularisation there (:func:`choose_regularization`) instead of using ``C=1``, which
+#: its regularisation there (``choose_regularization``) instead of using ``C=1``, which
 #: overfits and needs many iterations. 20,000 Fashion-MNIST images as 784 pixel columns, 20 %
 #: confusable noise, 2 cores (``benchmarks/cnn_signals.py --n 20000 --model logistic``): the
 #: audit took 314 s with label F1 0.717 at C=1, 111 s with F1 0.729 with the chosen C. Narrower
