@@ -9,6 +9,7 @@ pandas, torch, ...) are not checked: the build is offline and has no intersphinx
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import datafix
@@ -57,6 +58,12 @@ autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False  # the class template lists members with autodoc
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+# A documented parameter the signature does not have (a stale name, or a paragraph that fell
+# into the Parameters section) is a warning, so an error under -W.
+numpydoc_validation_checks = {"PR02"}
+# numpydoc drops a section it does not know ("Small classes") from the page, with only a Python
+# warning: make it an error, which names the docstring.
+warnings.filterwarnings("error", message="Unknown section", category=UserWarning)
 
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]

@@ -111,14 +111,14 @@ print("hello")
 
 
 def _site(tmp_path: Path, *, index_extra: str = "", example: str = EXAMPLE, second: str = "second",
-          second_example: bool = True, second_listed: bool = True) -> Path:
+          second_example: bool = True, second_listed: bool = True, second_doc: str = "") -> Path:
     """A small site with the real conf.py (theme, numpydoc, gallery, checks), a fake public list."""
     site = tmp_path / "site"
     (site / "api").mkdir(parents=True)
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "GALLERY_HEADER.rst").write_text("Examples\n========\n", encoding="utf-8")
     (tmp_path / "examples" / "plot_example.py").write_text(example, encoding="utf-8")
-    example_text = "\n\n    Examples\n    --------\n    >>> 2 * 1\n    2\n    " if second_example else ""
+    example_text = second_doc + ("\n\n    Examples\n    --------\n    >>> 2 * 1\n    2\n    " if second_example else "")
     (tmp_path / "fakemod.py").write_text(FAKE_MODULE.format(second=second, example=example_text), encoding="utf-8")
     (tmp_path / "public.py").write_text(f"PUBLIC = {{'fakemod': ['documented', '{second}']}}\nNO_EXAMPLE = set()\n",
                                         encoding="utf-8")
@@ -176,6 +176,16 @@ def test_a_public_name_without_an_example_fails_the_build_and_is_named(tmp_path)
     done = _build(_site(tmp_path, second_example=False))
     assert done.returncode != 0
     assert "public name fakemod.second has no 'Examples' section" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_documented_parameter_the_signature_lacks_fails_the_build(tmp_path):
+    """A stale name (``seed`` after a rename to ``random_state``) or a paragraph that fell into
+    the Parameters section shows as a wrong parameter on the page: numpydoc's PR02 check."""
+    stale = "\n\n    Parameters\n    ----------\n    x : int\n        The value.\n    seed : int\n        Gone."
+    done = _build(_site(tmp_path, second_doc=stale))
+    assert done.returncode != 0
+    assert "PR02" in done.stderr and "seed" in done.stderr
 
 
 @pytest.mark.slow

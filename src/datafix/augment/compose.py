@@ -220,6 +220,8 @@ class Compose(nn.Module):
         What a translation from another library could not carry over (set by
         :func:`~datafix.augment.from_albumentations`), for the user to read.
 
+    Notes
+    -----
     Calling a Compose returns the augmented images (a Tensor). :meth:`with_targets` returns an
     :class:`AugmentedBatch` (images with masks, boxes and keypoints moved alike). :meth:`draw`
     gives the parameters of one call and :meth:`apply` replays them, on these images or others

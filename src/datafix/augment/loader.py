@@ -40,6 +40,8 @@ class DeviceLoader:
         The loader's items end with the sample indices; they are passed to the transform as
         ``sample_ids`` (keyed draws) and dropped from the batch.
 
+    Notes
+    -----
     On CUDA the copy of batch ``k + 1`` runs on a side stream while batch ``k`` is used; the
     consumer's stream waits on it, so no host synchronisation is added. On a CPU the batch is
     passed through.

@@ -110,9 +110,9 @@ class Resampler(BaseSampler):
         Classes for which the neighbour count was lowered, and classes with one sample that
         were oversampled by copying it instead.
 
-    Small classes
-    -------------
-    For SMOTE-like samplers, a class with ``n_c <= k`` samples is oversampled with
+    Notes
+    -----
+    Small classes: for SMOTE-like samplers, a class with ``n_c <= k`` samples is oversampled with
     ``k = n_c - 1`` neighbours (the other classes keep the given ``k``), and a class with a single
     sample is oversampled by copying it; a :class:`~datafix.errors.DatafixWarning` names them.
     Nothing changes when every class is large enough, and the output is then imbalanced-learn's.

@@ -419,6 +419,8 @@ class Synthesize(Step):
     random_state : int, default 0
         Seeds the generator (old name ``seed``: deprecated).
 
+    Notes
+    -----
     Every synthetic sample is listed in ``plan.synthetic`` with its label, parents, method and
     seed; ``plan.dataset``, ``plan.sampler`` and ``plan.to_frame()`` include them.
 

@@ -35,7 +35,8 @@ class GaussianCopulaGenerator:
     ----------
     shrinkage : float, default 0.02
         Weight of the identity in the correlation estimate (stabilises small classes).
-    seed : int, default 0
+    random_state : int, default 0
+        Seeds the draws (old name ``seed``: deprecated).
 
     Examples
     --------

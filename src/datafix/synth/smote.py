@@ -64,7 +64,8 @@ class TorchSMOTE:
         Search for the neighbours: ``"auto"`` is exact on a GPU and below 30,000 rows per class.
     device : str or torch.device, optional
         Where to run (default: the tensor's device, else CUDA when available, else CPU).
-    seed : int, default 0
+    random_state : int, default 0
+        Seeds the draws (old name ``seed``: deprecated).
 
     Examples
     --------

@@ -41,7 +41,8 @@ class ConditionalVAEGenerator:
     batch_size : int, default 256
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.
-    seed : int, default 0
+    random_state : int, default 0
+        Seeds the draws (old name ``seed``: deprecated).
 
     Examples
     --------
