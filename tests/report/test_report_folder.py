@@ -32,3 +32,44 @@ def test_a_folder_that_is_not_a_report_is_never_overwritten(report, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
     with pytest.raises(FileNotFoundError, match="not a datafix report folder"):
         Report.read_parquet(mine)
+
+
+@pytest.fixture(scope="module")
+def messy_report():
+    """Named string index, string labels, broken rows, duplicates and outliers: every column kind."""
+    data = dfx.datasets.load_noisy("wine", noise=0.15, n_duplicates=4, n_outliers=3, random_state=1)
+    frame = data.frame("cultivar")
+    frame.index = pd.Index([f"bottle-{i:03d}" for i in range(len(frame))], name="bottle")
+    frame.loc["bottle-007", "alcohol"] = float("nan")
+    return dfx.audit(frame, labels="cultivar", nan_policy="drop", verbose=False)
+
+
+def test_a_lazy_folder_gives_what_the_report_in_memory_gives(messy_report, tmp_path):
+    report = messy_report
+    folder = report.to_parquet_dataset(tmp_path / "audit", rows_per_file=50)   # 4 files
+    lazy = Report.read_parquet(folder, lazy=True)
+    assert lazy.n_samples == len(report.issues) and lazy.columns == list(report.issues.columns)
+    pd.testing.assert_frame_equal(lazy.summary(), report.summary())
+    assert report.summary().loc["broken", "count"] == 1
+    for issue in ["broken", *(c.name for c in report.checks.values() if c.ran)]:
+        pd.testing.assert_frame_equal(lazy.flagged(issue), report.flagged(issue))
+    subset = lazy.flagged("label", columns=["given_label", "suggested_label"])
+    pd.testing.assert_frame_equal(subset, report.flagged("label")[["given_label", "suggested_label"]])
+    batches = list(lazy.iter_batches(batch_size=30, columns=["is_outlier", "outlier_score"]))
+    assert max(len(b) for b in batches) <= 30
+    pd.testing.assert_frame_equal(pd.concat(batches), report.issues[["is_outlier", "outlier_score"]])
+    pd.testing.assert_frame_equal(lazy.to_report().issues, report.issues)
+    assert lazy.tables["classes"].equals(Report.read_parquet(folder).tables["classes"])
+
+
+def test_a_lazy_folder_refuses_what_it_does_not_have(report, tmp_path):
+    folder = report.to_parquet_dataset(tmp_path / "audit")
+    lazy = Report.read_parquet(folder, lazy=True)
+    with pytest.raises(KeyError, match="No results for issue 'blurry'"):
+        lazy.flagged("blurry")
+    with pytest.raises(KeyError, match="no column 'labl_score'.*label_score"):
+        lazy.flagged("label", columns=["labl_score"])
+    with pytest.raises(TypeError, match="lazy=True.*columns="):
+        Report.read_parquet(folder, columns=["is_label_issue"], lazy=True)
+    with pytest.raises(FileNotFoundError, match="not a datafix report folder"):
+        Report.read_parquet(tmp_path, lazy=True)

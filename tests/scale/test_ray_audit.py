@@ -99,6 +99,9 @@ def test_audit_engine_ray_keeps_the_frames_index_and_the_report_folder_reads_bac
     assert back.summary().equals(report.summary())
     flags_only = Report.read_parquet(folder, columns=["is_label_issue"])
     assert list(flags_only.issues.columns) == ["is_label_issue"]
+    lazy = Report.read_parquet(folder, lazy=True)          # the Ray report read without its rows
+    pd.testing.assert_frame_equal(lazy.summary(), report.summary())
+    pd.testing.assert_frame_equal(lazy.flagged("label"), report.flagged("label"))
 
 
 def test_the_ivf_index_is_deterministic_for_a_seed_and_close_to_the_exact_graph(cluster):

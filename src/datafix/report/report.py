@@ -123,30 +123,10 @@ class Report:
 
         Skipped checks have no count and say why in ``note``.
         """
-        n = len(self.issues)
-        rows = [
-            {
-                "issue": "broken",
-                "count": int(self.issues["is_broken"].sum()),
-                "status": "ran",
-                "note": "samples that could not be read or used",
-            }
-        ]
-        for c in self.checks.values():
-            count = int(self.issues[c.flag].fillna(False).astype(bool).sum()) if c.ran else pd.NA
-            rows.append(
-                {"issue": c.name, "count": count, "status": "ran" if c.ran else "skipped",
-                 "note": c.description if c.ran else c.reason}
-            )
-        out = pd.DataFrame(rows).set_index("issue")
-        out["count"] = out["count"].astype("Int64")
-        out.insert(1, "share", (out["count"] / n).astype("Float64") if n else pd.NA)
-        if self.test_issues is not None:
-            leaked = int(self.test_issues["is_leaked"].fillna(False).astype(bool).sum())
-            n_test = len(self.test_issues)
-            out.loc["leakage"] = [leaked, leaked / n_test if n_test else pd.NA, "ran",
-                                  "test samples that copy a training sample (share of the test set)"]
-        return SummaryFrame(out)
+        counts = {c.flag: int(self.issues[c.flag].fillna(False).astype(bool).sum())
+                  for c in self.checks.values() if c.ran}
+        counts["is_broken"] = int(self.issues["is_broken"].sum())
+        return summary_table(self.checks, counts, len(self.issues), self.test_issues)
 
     def flagged(self, issue: str) -> pd.DataFrame:
         """The samples flagged for ``issue``, most likely first (lowest score).
@@ -300,30 +280,31 @@ class Report:
         return path
 
     @classmethod
-    def read_parquet(cls, path: str | os.PathLike, *, columns: list[str] | None = None) -> Report:
+    def read_parquet(cls, path: str | os.PathLike, *, columns: list[str] | None = None,
+                     lazy: bool = False) -> Report | Any:
         """Read a report folder written by :meth:`to_parquet_dataset` (the Ray engine's output).
 
         The per-sample rows are read with pyarrow, memory-mapped, and only the ``columns`` asked
-        for (default: all; the flag and score columns suffice for :meth:`summary`).
+        for (default: all; the flag and score columns suffice for :meth:`summary`). With
+        ``lazy=True`` no row is read: a :class:`~datafix.report.LazyReport` is returned, whose
+        summary counts flags in the files and whose ``flagged`` reads only the flagged rows.
 
         Examples
         --------
-        See :meth:`to_parquet_dataset`.
+        See :meth:`to_parquet_dataset` and :class:`~datafix.report.LazyReport`.
         """
-        path = Path(path)
-        if not (path / "report.json").is_file():
-            raise FileNotFoundError(f"{str(path)!r} is not a datafix report folder (no report.json); write one with "
-                                    "Report.to_parquet_dataset or audit_ray(output=...).")
-        data = json.loads((path / "report.json").read_text(encoding="utf-8"))
+        if lazy:
+            from datafix.report.lazy import LazyReport
+
+            if columns is not None:
+                raise TypeError("read_parquet(lazy=True) reads no rows, so it takes no columns=; pass columns to "
+                                "LazyReport.flagged, iter_batches or to_report instead.")
+            return LazyReport(path)
+        path, meta = read_folder_meta(path)
         import pyarrow.parquet as pq
 
         read = pq.read_table(path / "issues", columns=None if columns is None else [*columns], memory_map=True)
-        issues = read.to_pandas()
-        checks = {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()}
-        tables = {name: _read_table(t) for name, t in data.get("tables", {}).items()}
-        test = data.get("test_issues")
-        return cls(issues, checks, data["params"], data["signals"], data["versions"], tables,
-                   None if test is None else _read_table(test))
+        return cls(read.to_pandas(), **meta)
 
     def to_csv(self, path: str | os.PathLike) -> None:
         """Write ``issues`` (with its index) as a CSV file."""
@@ -355,6 +336,41 @@ class Report:
             raise ValueError(f"Cannot tell the report format from {str(path)!r}: use .json, .parquet, .csv or .html.")
         writers[path.suffix.lower()](path)
         return path
+
+
+def read_folder_meta(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    """A report folder's ``report.json`` as the keyword arguments of :class:`Report` (all but
+    ``issues``), after checking that the folder is a datafix report."""
+    path = Path(path)
+    if not (path / "report.json").is_file():
+        raise FileNotFoundError(f"{str(path)!r} is not a datafix report folder (no report.json); write one with "
+                                "Report.to_parquet_dataset or audit_ray(output=...).")
+    data = json.loads((path / "report.json").read_text(encoding="utf-8"))
+    test = data.get("test_issues")
+    return path, {"checks": {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()},
+                  "params": data["params"], "signals": data["signals"], "versions": data["versions"],
+                  "tables": {name: _read_table(t) for name, t in data.get("tables", {}).items()},
+                  "test_issues": None if test is None else _read_table(test)}
+
+
+def summary_table(checks: dict[str, CheckOutcome], counts: dict[str, int], n: int,
+                  test_issues: pd.DataFrame | None = None) -> SummaryFrame:
+    """The summary of :meth:`Report.summary` from the number flagged per flag column: one code
+    path for a report in memory and one read lazily from its folder."""
+    rows = [{"issue": "broken", "count": counts["is_broken"], "status": "ran",
+             "note": "samples that could not be read or used"}]
+    for c in checks.values():
+        rows.append({"issue": c.name, "count": counts[c.flag] if c.ran else pd.NA,
+                     "status": "ran" if c.ran else "skipped", "note": c.description if c.ran else c.reason})
+    out = pd.DataFrame(rows).set_index("issue")
+    out["count"] = out["count"].astype("Int64")
+    out.insert(1, "share", (out["count"] / n).astype("Float64") if n else pd.NA)
+    if test_issues is not None:
+        leaked = int(test_issues["is_leaked"].fillna(False).astype(bool).sum())
+        n_test = len(test_issues)
+        out.loc["leakage"] = [leaked, leaked / n_test if n_test else pd.NA, "ran",
+                              "test samples that copy a training sample (share of the test set)"]
+    return SummaryFrame(out)
 
 
 def _table_json(frame: pd.DataFrame) -> dict:
