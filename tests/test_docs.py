@@ -87,6 +87,11 @@ FAKE_MODULE = '''
 def documented(x):
     """Return x.
 
+    Parameters
+    ----------
+    x : int
+        The value.
+
     Examples
     --------
     >>> documented(1)
@@ -118,6 +123,7 @@ def _site(tmp_path: Path, *, index_extra: str = "", example: str = EXAMPLE, seco
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "GALLERY_HEADER.rst").write_text("Examples\n========\n", encoding="utf-8")
     (tmp_path / "examples" / "plot_example.py").write_text(example, encoding="utf-8")
+    second_doc = second_doc or "\n\n    Parameters\n    ----------\n    x : int\n        The value."
     example_text = second_doc + ("\n\n    Examples\n    --------\n    >>> 2 * 1\n    2\n    " if second_example else "")
     (tmp_path / "fakemod.py").write_text(FAKE_MODULE.format(second=second, example=example_text), encoding="utf-8")
     (tmp_path / "public.py").write_text(f"PUBLIC = {{'fakemod': ['documented', '{second}']}}\nNO_EXAMPLE = set()\n",

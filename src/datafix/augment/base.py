@@ -56,6 +56,11 @@ class Transform(nn.Module):
 
     Subclass :class:`GeometricTransform` or :class:`ColorTransform`, not this class.
 
+    Parameters
+    ----------
+    p : float, default 1.0
+        Per-sample probability of applying the transform.
+
     Examples
     --------
     >>> from datafix.augment import HorizontalFlip, Transform
@@ -94,6 +99,11 @@ class GeometricTransform(Transform):
     resizing; not transposes): a segment made only of them is done by indexing, not
     interpolation.
 
+    Parameters
+    ----------
+    p : float, default 1.0
+        Per-sample probability of applying the transform.
+
     Examples
     --------
     A transpose-like transform: swap x and y (square images), on every sample.
@@ -129,6 +139,11 @@ class ColorTransform(Transform):
     sample is not drawn), ``apply`` uses them on the batch with torch, and ``apply_image``, where
     a transform has it, uses one sample's values on one (H, W, C) NumPy image (uint8 0-255 or
     float32 0-1) with albumentations' kernels: the CPU per-image path.
+
+    Parameters
+    ----------
+    p : float, default 1.0
+        Per-sample probability of applying the transform.
 
     Examples
     --------

@@ -78,6 +78,15 @@ class ColorJitter(ColorTransform):
     Ranges follow torchvision: a number ``v`` means ``(max(0, 1 - v), 1 + v)`` for the first three
     and ``(-v, v)`` for hue (a fraction of the colour circle, at most 0.5).
 
+    Parameters
+    ----------
+    brightness, contrast, saturation : float or (float, float), default 0.0
+        Factor range, drawn per sample (0: unchanged).
+    hue : float or (float, float), default 0.0
+        Shift range as a fraction of the colour circle, within [-0.5, 0.5].
+    p : float, default 1.0
+        Per-sample probability of applying the jitter.
+
     Examples
     --------
     >>> import torch
@@ -152,6 +161,13 @@ class ColorJitter(ColorTransform):
 class RandomGamma(ColorTransform):
     """``x ** gamma`` with gamma drawn per sample from ``gamma``.
 
+    Parameters
+    ----------
+    gamma : (float, float), default (0.8, 1.25)
+        Range of the exponent, drawn per sample.
+    p : float, default 0.5
+        Per-sample probability.
+
     Examples
     --------
     >>> import torch
@@ -181,6 +197,11 @@ class RandomGamma(ColorTransform):
 class RandomGrayscale(ColorTransform):
     """Replace an RGB image by its gray (kept as 3 channels) with probability ``p``.
 
+    Parameters
+    ----------
+    p : float, default 0.1
+        Per-sample probability.
+
     Examples
     --------
     >>> import torch
@@ -208,6 +229,13 @@ class GaussianNoise(ColorTransform):
     """Add zero-mean Gaussian noise with a standard deviation drawn per sample, then clip.
 
     Torch only (no per-image path): the noise is drawn on the batch's device.
+
+    Parameters
+    ----------
+    std : float or (float, float), default (0.01, 0.05)
+        Standard deviation (or its range, drawn per sample), in [0, 1] pixel units.
+    p : float, default 0.5
+        Per-sample probability.
 
     Examples
     --------
@@ -366,6 +394,11 @@ class RandomErasing(ColorTransform):
 
 class Normalize(ColorTransform):
     """``(x - mean) / std`` per channel; put it last (later colour steps expect [0, 1]).
+
+    Parameters
+    ----------
+    mean, std : sequence of float, default ImageNet's
+        One value per channel (``(0.485, 0.456, 0.406)`` and ``(0.229, 0.224, 0.225)``).
 
     Examples
     --------

@@ -100,6 +100,13 @@ class _Container(Transform):
 class OneOf(_Container):
     """Apply one transform, chosen uniformly per sample, with probability ``p``.
 
+    Parameters
+    ----------
+    transforms : sequence of Transform
+        The candidates; each sample draws one of them uniformly.
+    p : float, default 1.0
+        Share of samples that get one (the others pass unchanged).
+
     Examples
     --------
     >>> import torch
@@ -133,6 +140,13 @@ class OneOf(_Container):
 
 class RandomApply(_Container):
     """Apply a sequence of transforms together to a share ``p`` of the samples.
+
+    Parameters
+    ----------
+    transforms : sequence of Transform
+        Applied together, in order, to the chosen samples.
+    p : float, default 0.5
+        Per-sample probability of applying them.
 
     Examples
     --------

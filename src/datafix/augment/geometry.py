@@ -68,6 +68,11 @@ class _Flip(GeometricTransform):
 class HorizontalFlip(_Flip):
     """Mirror left-right with probability ``p`` per sample.
 
+    Parameters
+    ----------
+    p : float, default 0.5
+        Per-sample probability of the flip.
+
     Examples
     --------
     >>> import torch
@@ -82,6 +87,11 @@ class HorizontalFlip(_Flip):
 
 class VerticalFlip(_Flip):
     """Mirror top-bottom with probability ``p`` per sample.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Per-sample probability of the flip.
 
     Examples
     --------
@@ -309,6 +319,11 @@ class _SizeOnly(_Sized):
 class CenterCrop(_SizeOnly):
     """Cut the central ``size`` window (albumentations' rounding: offsets floored; exact).
 
+    Parameters
+    ----------
+    size : int or (int, int)
+        Output side, or (height, width).
+
     Examples
     --------
     >>> import torch
@@ -330,6 +345,11 @@ class CenterCrop(_SizeOnly):
 
 class Resize(_SizeOnly):
     """Resize every image to ``size`` (bilinear, pixel-centre aligned like ``cv2.resize``).
+
+    Parameters
+    ----------
+    size : int or (int, int)
+        Output side, or (height, width).
 
     Examples
     --------

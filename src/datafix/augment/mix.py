@@ -109,6 +109,17 @@ class CutMix(_Mix):
     The box has area ``(1 - lam) * H * W`` and a uniform centre, clipped to the image; the
     returned targets use the clipped area (as in Yun et al. 2019).
 
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        Beta(alpha, alpha) shape of the kept area ``lam``.
+    num_classes : int, optional
+        Needed when labels are class indices.
+    p : float, default 1.0
+        Share of samples mixed (the others keep weight 1).
+    seed, generator
+        As in :class:`~datafix.augment.Compose`.
+
     Examples
     --------
     >>> import torch

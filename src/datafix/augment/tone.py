@@ -212,6 +212,11 @@ class Solarize(ColorTransform):
 class AutoContrast(_WholeImage):
     """Stretch each channel to the full range, on a share ``p`` of the samples.
 
+    Parameters
+    ----------
+    p : float, default 0.5
+        Per-sample probability.
+
     Examples
     --------
     >>> from datafix.augment import AutoContrast
@@ -226,6 +231,11 @@ class AutoContrast(_WholeImage):
 
 class Equalize(_WholeImage):
     """Histogram-equalise each channel (at 8 bits), on a share ``p`` of the samples.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Per-sample probability.
 
     Examples
     --------

@@ -26,6 +26,13 @@ def class_priors(labels: Any, *, classes: Any = None) -> torch.Tensor:
     A class listed in ``classes`` with no sample would have prior 0 and an infinite adjustment;
     it is given half a sample instead (a warning says so).
 
+    Parameters
+    ----------
+    labels : array-like
+        One class label per sample.
+    classes : array-like, optional
+        The classes, in order (default: the sorted distinct labels).
+
     Examples
     --------
     >>> class_priors([0, 0, 0, 1]).tolist()

@@ -31,6 +31,15 @@ def pos_weight(Y: Any, *, dtype: torch.dtype = torch.float32, device: Any = None
 
     A label that is never present gets 1.0 (it has no positive to weight) with a warning.
 
+    Parameters
+    ----------
+    Y : array-like of shape (n, L)
+        The 0/1 label matrix.
+    dtype : torch.dtype, default torch.float32
+        Dtype of the returned tensor.
+    device : str or torch.device, optional
+        Device of the returned tensor.
+
     Examples
     --------
     >>> [round(w, 2) for w in pos_weight([[1, 0], [0, 1], [0, 1], [0, 1]]).tolist()]
@@ -57,6 +66,20 @@ class MultilabelBalancedSampler(Sampler[int]):
     ones included) with chance ``1 - mix`` and a label-first draw with chance ``mix``; so a
     :class:`~datafix.balance.Deferred` schedule samples exactly as a shuffled loader until its
     switch. The default ``num_samples`` is then the number of samples, not of labelled ones.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n, L)
+        The 0/1 label matrix.
+    weighting : str, default "inverse"
+        How labels are drawn, as in :class:`ClassBalancedSampler`.
+    num_samples : int, optional
+        Draws per epoch (default: n).
+    schedule : Deferred or Progressive, optional
+        Mixes plain and label-first draws by epoch (see above).
+    **kwargs
+        ``num_replicas``, ``rank``, ``drop_last``, ``seed`` and the other arguments of
+        :class:`ClassBalancedSampler`.
 
     Examples
     --------
@@ -141,6 +164,19 @@ def mlsmote(X: Any, Y: Any, *, k_neighbors: int = 5, label_set: str = "ranking",
     Labels: ``"ranking"`` keeps those carried by more than half of the sample and its
     neighbours, ``"union"`` / ``"intersection"`` of the two parents. ``k`` shrinks for labels
     with few samples; a label with a single sample gets a copy.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+        Features.
+    Y : array-like of shape (n, L)
+        The 0/1 label matrix.
+    k_neighbors : int, default 5
+        Neighbours among the samples carrying the minority label.
+    label_set : {"ranking", "union", "intersection"}, default "ranking"
+        How a synthetic sample's labels are chosen (see above).
+    random_state : int, numpy.random.Generator or None
+        Seed of the neighbour and step draws.
 
     Examples
     --------

@@ -86,7 +86,16 @@ def undersample(dataset: Any, labels: Any = None, *, sampling_strategy: Any = "a
                 random_state: int | None = None) -> ResampledDataset:
     """Keep a random subset of large classes (``imblearn``'s ``RandomUnderSampler`` on indices).
 
-    Parameters are as in :func:`oversample`; "auto" brings every class down to the smallest.
+    Parameters
+    ----------
+    dataset : map-style torch Dataset
+        The source; never copied.
+    labels : array-like, DataView or None
+        One label per sample; default: the dataset's ``targets`` or ``labels`` attribute.
+    sampling_strategy : float, str, dict or callable, default "auto"
+        As in imbalanced-learn: "auto" brings every class down to the smallest.
+    random_state : int, optional
+        Seed of the draw.
 
     Examples
     --------

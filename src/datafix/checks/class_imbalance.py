@@ -20,6 +20,13 @@ from datafix.signals.bundle import Signals
 def effective_number(counts: np.ndarray, beta: float = 0.999) -> np.ndarray:
     """Effective number of samples per class, ``(1 - beta**n) / (1 - beta)``.
 
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Samples per class.
+    beta : float, default 0.999
+        Cui et al.'s beta, in [0, 1).
+
     Examples
     --------
     >>> effective_number(np.array([1, 10, 10000]), beta=0.9).round(2).tolist()

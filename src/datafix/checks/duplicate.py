@@ -25,6 +25,13 @@ EPSILON = 1e-12
 def duplicate_groups(n: int, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group ids and group sizes from duplicate pairs; samples in no pair get id -1 and size 1.
 
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    pairs : numpy.ndarray of shape (m, 2)
+        Positions found to be duplicates of each other.
+
     Examples
     --------
     >>> ids, sizes = duplicate_groups(5, np.array([[0, 3], [3, 4]]))
@@ -44,6 +51,11 @@ def duplicate_groups(n: int, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def exact_duplicate_pairs(hashes: np.ndarray) -> np.ndarray:
     """Pairs (first, other) of positions sharing a hash.
+
+    Parameters
+    ----------
+    hashes : numpy.ndarray
+        One content hash per sample.
 
     Examples
     --------

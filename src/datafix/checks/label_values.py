@@ -50,6 +50,17 @@ def find_label_value_issues(classes: np.ndarray, counts: np.ndarray, *, min_rati
     Returns a table indexed by class position: ``value``, ``count``, ``suggested`` (position of
     the larger class), ``suggested_value``, ``reason``.
 
+    Parameters
+    ----------
+    classes : numpy.ndarray
+        The class values.
+    counts : numpy.ndarray
+        Samples per class, in the same order.
+    min_ratio : float, default 10.0
+        A class is a typo of another only if that one is at least this many times larger.
+    min_length : int, default 4
+        One-edit matches are looked for only among values of at least this many characters.
+
     Examples
     --------
     >>> classes = np.array(["Stay", "churn", "churn ", "chrun", "stay"])

@@ -29,6 +29,13 @@ ID_MIN_ROWS = 20
 def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.DataFrame:
     """One row per column: ``missing``, ``infinite``, ``distinct``, ``top_share`` and flags.
 
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The audited table (without the label column).
+    near_constant : float, default 0.99
+        A column whose most common value fills at least this share of the rows is near-constant.
+
     Examples
     --------
     >>> t = pd.DataFrame({"k": range(30), "c": [1] * 30, "m": ["a", 1] * 15})

@@ -132,6 +132,30 @@ def register_check(
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Decorator that adds a check function to :data:`CHECKS` under ``name``.
 
+    Parameters
+    ----------
+    name : str
+        The check's name (in ``checks=``, the report and the CLI).
+    requires : tuple of str
+        Signals the check cannot run without (``"labels"``, ``"pred_probs"``, ``"features"``,
+        ``"neighbors"``, ...); the audit skips it, with the reason, when one is missing.
+    flag, score : str
+        Its flag and score columns in ``Report.issues``.
+    uses : tuple of str, default ()
+        Signals it reads when present.
+    label_columns : tuple of str, default ()
+        Its columns that hold label values (shown in the user's values).
+    description : str, default ""
+        One line about the issue type, for the summary.
+    params : mapping of str to constraint, optional
+        Its options and their valid values (checked for ``check_params``).
+    tasks : tuple of str, default ("single",)
+        The tasks it applies to (``"single"``, ``"multilabel"``, ``"regression"``).
+    target : {"train", "test"}, default "train"
+        Which set its rows describe.
+    renamed : mapping of str to str, optional
+        Old option names accepted for one release, with a deprecation warning.
+
     Examples
     --------
     >>> @register_check("always", requires=(), flag="is_always", score="always_score")
@@ -162,6 +186,11 @@ def register_check(
 def list_checks(pattern: str = "*") -> list[str]:
     """Names of the registered checks matching a shell-style ``pattern``.
 
+    Parameters
+    ----------
+    pattern : str, default "*"
+        A shell-style pattern (``fnmatch``), e.g. ``"odd_*"``.
+
     Examples
     --------
     >>> list_checks("lab*")
@@ -172,6 +201,11 @@ def list_checks(pattern: str = "*") -> list[str]:
 
 def resolve_checks(names: str | list[str] | tuple[str, ...] | None) -> list[CheckSpec]:
     """The specs for ``names`` (None: all), in registry order; unknown names raise.
+
+    Parameters
+    ----------
+    names : str, list of str or None
+        Check names (None: every registered check).
 
     Examples
     --------

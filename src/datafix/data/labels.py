@@ -136,6 +136,13 @@ def encode_labels(
 def decode_labels(codes: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """Map int codes back to the user's label values; code -1 (unknown) becomes None.
 
+    Parameters
+    ----------
+    codes : numpy.ndarray of int
+        Codes ``0..K-1``, or -1 for unknown.
+    classes : numpy.ndarray
+        The label values the codes index.
+
     Examples
     --------
     >>> decode_labels(np.array([1, -1]), np.array(["a", "b"])).tolist()

@@ -50,6 +50,13 @@ def multilabel_imbalance(Y: Any, label_names: Any = None) -> pd.DataFrame:
     ``scumble`` (how much this label co-occurs with labels of very different frequency, mean
     over its samples). ``attrs``: ``mean_ir``, ``cvir``, ``scumble``, ``samples_without_label``.
 
+    Parameters
+    ----------
+    Y : array-like of shape (n, L)
+        The 0/1 label matrix.
+    label_names : sequence of str, optional
+        The table's index (default: 0 .. L-1).
+
     Examples
     --------
     >>> t = multilabel_imbalance([[1, 0], [1, 0], [1, 1], [1, 0]], label_names=["cat", "rare"])

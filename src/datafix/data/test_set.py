@@ -23,6 +23,17 @@ def as_test_view(train: DataView, test: Any, *, features: Any = None, test_featu
     (``features``: the same extractor, or ``test_features`` when the training features were an
     array). ``read``: :func:`as_view`'s reading options (``batch_size``, ``image_size``, ...).
 
+    Parameters
+    ----------
+    train : DataView
+        The training view (its feature layout is followed).
+    test : DataFrame, array, torch Dataset or image folder
+        The test data.
+    features, test_features : optional
+        The feature extractor of the training data, or the test features as an array.
+    **read
+        :func:`as_view`'s reading options.
+
     Examples
     --------
     >>> import pandas as pd

@@ -176,6 +176,15 @@ def long_tail_subset(labels: np.ndarray, ratio: float, *, random_state: RandomSt
     ``n_max`` is the size of the smallest class, so every class can supply its share; every
     class keeps at least one sample. Returned positions are sorted.
 
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        One class per sample.
+    ratio : float
+        Largest over smallest class size in the subset.
+    random_state : int or numpy.random.Generator, default 0
+        Seed of which samples each class keeps.
+
     Examples
     --------
     >>> import numpy as np

@@ -98,6 +98,15 @@ def read_labels(path: str | os.PathLike, labels: str = "label", *, batch_rows: i
     read in batches of ``batch_rows`` without loading the other columns: the labels a sampler
     (:class:`~datafix.balance.ClassBalancedSampler`, ...) is built from.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A Parquet file or a folder of them.
+    labels : str, default "label"
+        The column to read.
+    batch_rows : int, default 1,048,576
+        Rows per read batch.
+
     Examples
     --------
     >>> import tempfile, pathlib

@@ -36,6 +36,19 @@ def check_pred_probs(pred_probs: Any, n: int, n_classes: int, *, atol: float = 1
     that do not sum to 1 (within ``atol``). ``multilabel``: one probability per label, each in
     [0, 1], rows need not sum to 1.
 
+    Parameters
+    ----------
+    pred_probs : array-like
+        The user's probabilities.
+    n : int
+        Expected rows.
+    n_classes : int
+        Expected columns.
+    atol : float, default 0.001
+        Tolerance of the row sums.
+    multilabel : bool, default False
+        One independent probability per label (rows need not sum to 1).
+
     Examples
     --------
     >>> check_pred_probs([[0.9, 0.1], [0.2, 0.8]], n=2, n_classes=2).shape
@@ -365,6 +378,13 @@ def align_pred_probs(view: Any, pred_probs: Any) -> tuple[Any, np.ndarray]:
     The probabilities come back full-length (NaN rows for broken samples), their usable rows
     validated. Integer labels ``0..K-1`` may leave some of the K classes with no sample;
     ``pred_probs`` then still has K columns, and the view's classes are widened to ``0..K-1``.
+
+    Parameters
+    ----------
+    view : DataView
+        The audited data.
+    pred_probs : array-like of shape (n, K)
+        One row per sample of the source.
 
     Examples
     --------

@@ -41,6 +41,7 @@ class AugmentedOversampler(Dataset):
         Intra-class mixup: a virtual sample mixes two augmented images of its class with a
         weight drawn from Beta(alpha, alpha).
     seed : int, default 0
+        Keys the virtual samples' augmentation draws.
     return_index : bool, optional
         Deprecated (use :class:`KeyedOversampler`): append the item's index to every item.
 
@@ -152,6 +153,19 @@ class KeyedOversampler(AugmentedOversampler):
     Virtual samples are plain copies here; a :class:`datafix.augment.Compose` keyed by the
     indices (``DeviceLoader(..., with_ids=True)``) gives each its own augmentation, regenerated
     exactly from (seed, epoch, index). Items are ``(image, label, ..., index)``, always.
+
+    Parameters
+    ----------
+    dataset : map-style Dataset
+        Items are ``(image, label, ...)`` tuples or images.
+    labels : array-like, DataView or None
+        One label per item (default: the dataset's ``targets`` or ``labels``).
+    sampling_strategy : float, str, dict or callable, default "auto"
+        How many virtual samples per class, as in imbalanced-learn's over-samplers.
+    mixup_alpha : float, optional
+        Intra-class mixup weight shape, as in :class:`AugmentedOversampler`.
+    seed : int, default 0
+        Keys the virtual samples' augmentation draws.
 
     Examples
     --------
