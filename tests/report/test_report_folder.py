@@ -73,3 +73,12 @@ def test_a_lazy_folder_refuses_what_it_does_not_have(report, tmp_path):
         Report.read_parquet(folder, columns=["is_label_issue"], lazy=True)
     with pytest.raises(FileNotFoundError, match="not a datafix report folder"):
         Report.read_parquet(tmp_path, lazy=True)
+
+
+def test_a_lazy_folder_gives_the_leaked_test_rows_as_the_report_does(tmp_path):
+    data = dfx.datasets.load_noisy("iris", random_state=0)
+    report = dfx.audit(data.X[:120], labels=data.y[:120], test=data.X[100:150], verbose=False)
+    lazy = Report.read_parquet(report.to_parquet_dataset(tmp_path / "audit"), lazy=True)
+    assert len(report.flagged("leakage")) >= 20                      # rows 100..119 are in both (iris repeats a row too)
+    pd.testing.assert_frame_equal(lazy.flagged("leakage"), report.flagged("leakage"))
+    pd.testing.assert_frame_equal(lazy.summary(), report.summary())

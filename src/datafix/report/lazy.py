@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from datafix.report.report import Report, read_folder_meta, summary_table
+from datafix.report.report import Report, flag_columns, leaked_rows, read_folder_meta, summary_table
 
 
 class LazyReport:
@@ -83,20 +83,15 @@ class LazyReport:
         """:meth:`Report.flagged`, reading only the flagged rows (and ``columns``, default all)."""
         import pyarrow.compute as pc
 
-        if issue == "broken":
-            flag, score = "is_broken", None
-        elif issue in self.checks and self.checks[issue].ran:
-            flag, score = self.checks[issue].flag, self.checks[issue].score
-        else:
-            ran = ["broken", *(c.name for c in self.checks.values() if c.ran)]
-            raise KeyError(f"No results for issue {issue!r}; this report has {ran}.")
-        wanted = self._columns(columns)
-        if score is not None and score not in wanted:
-            wanted = [*wanted, score]
+        if issue == "leakage" and self.test_issues is not None:  # the test rows live in report.json
+            return leaked_rows(self.test_issues)
+        flag, score = flag_columns(self.checks, issue)
+        shown = self._columns(columns)
+        wanted = shown if score is None or score in shown else [*shown, score]
         rows = self._frame(self._dataset.to_table(columns=[*wanted, *self._index], filter=pc.field(flag) == True))  # noqa: E712
         if score is not None:
             rows = rows.sort_values(score, kind="stable")
-        return rows[self._columns(columns)] if columns is not None else rows
+        return rows[shown]
 
     def iter_batches(self, batch_size: int = 65_536, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
         """The rows in order, ``batch_size`` at a time, as DataFrames indexed like the report."""

@@ -139,17 +139,11 @@ class Report:
         >>> bool(report.flagged("label")["is_label_issue"].all())
         True
         """
-        if issue == "broken":
-            return self.issues[self.issues["is_broken"]]
         if issue == "leakage" and self.test_issues is not None:
-            leaked = self.test_issues[self.test_issues["is_leaked"].fillna(False).astype(bool)]
-            return leaked.sort_values("leak_distance", kind="stable")
-        if issue not in self.checks or not self.checks[issue].ran:
-            ran = ["broken", *(c.name for c in self.checks.values() if c.ran)]
-            raise KeyError(f"No results for issue {issue!r}; this report has {ran}.")
-        c = self.checks[issue]
-        rows = self.issues[self.issues[c.flag].fillna(False).astype(bool)]
-        return rows.sort_values(c.score, kind="stable")
+            return leaked_rows(self.test_issues)
+        flag, score = flag_columns(self.checks, issue)
+        rows = self.issues[self.issues[flag].fillna(False).astype(bool)]
+        return rows if score is None else rows.sort_values(score, kind="stable")
 
     def render(self, max_rows: int = 10) -> str:
         """A plain-text rendering for terminals: the summary and the worst flagged samples."""
@@ -351,6 +345,23 @@ def read_folder_meta(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
                   "params": data["params"], "signals": data["signals"], "versions": data["versions"],
                   "tables": {name: _read_table(t) for name, t in data.get("tables", {}).items()},
                   "test_issues": None if test is None else _read_table(test)}
+
+
+def flag_columns(checks: dict[str, CheckOutcome], issue: str) -> tuple[str, str | None]:
+    """The flag and score columns of ``issue`` (``"broken"`` has no score); a KeyError naming
+    what the report has for an issue it has no results for."""
+    if issue == "broken":
+        return "is_broken", None
+    if issue in checks and checks[issue].ran:
+        return checks[issue].flag, checks[issue].score
+    ran = ["broken", *(c.name for c in checks.values() if c.ran)]
+    raise KeyError(f"No results for issue {issue!r}; this report has {ran}.")
+
+
+def leaked_rows(test_issues: pd.DataFrame) -> pd.DataFrame:
+    """The test samples that copy a training sample, closest first."""
+    leaked = test_issues[test_issues["is_leaked"].fillna(False).astype(bool)]
+    return leaked.sort_values("leak_distance", kind="stable")
 
 
 def summary_table(checks: dict[str, CheckOutcome], counts: dict[str, int], n: int,
