@@ -14,7 +14,6 @@ is this machine); precision and recall of the injected label errors, outliers an
     python benchmarks/scale.py --n 1000000 --engine ray      # one engine per process
     python benchmarks/scale.py --n 1000000 --compare         # both, each in its own process
     python benchmarks/scale.py --graph-recall 100000         # the IVF index's recall@10 vs the exact graph
-    python benchmarks/scale.py --shard-speed                 # one shard's search rate
 
 Prints only; the figures go into docs/benchmarks.md and docs/scale.md.
 """
@@ -102,7 +101,7 @@ def scores(issues: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def run_engine(engine: str, n: int, blocks: int) -> dict:
+def run_engine(engine: str, n: int, blocks: int, object_store_gib: float | None = None) -> dict:
     rows = n // blocks
     checks = ["label", "outlier", "duplicate", "class_imbalance", "null"]
     memory = MemoryPeak()
@@ -119,7 +118,8 @@ def run_engine(engine: str, n: int, blocks: int) -> dict:
 
         from datafix.scale import audit_ray
 
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        store = None if object_store_gib is None else int(object_store_gib * 2**30)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=store)
         ds = ray.data.range(blocks, override_num_blocks=blocks).map_batches(
             lambda batch: make_block(int(batch["id"][0]), rows), batch_size=1, batch_format="numpy")
         report = audit_ray(ds, labels="y", features=X_COLUMNS, pred_probs=P_COLUMNS, checks=checks, verbose=False)
@@ -136,9 +136,8 @@ def run_engine(engine: str, n: int, blocks: int) -> dict:
 
 
 def graph_recall(n: int) -> None:
-    """Recall@10 of the sharded IVF search (2 shards, the engine's nlist / nprobe rule) against datafix's
-    exact graph on the same standardised rows."""
-    from datafix.scale.shards import NeighborShard, ivf_lists, merge_candidates, train_ivf
+    """Recall@10 of the IVF search (the single machine's, which the Ray engine spreads over shards with
+    the same centroids and pools, so the same graph) against datafix's exact graph, standardised rows."""
     from datafix.signals import knn_graph
 
     blocks = max(1, n // 50_000)
@@ -146,42 +145,10 @@ def graph_recall(n: int) -> None:
         np.float64)
     X = (X - X.mean(0)) / X.std(0)
     exact = knn_graph(X, 10, standardize=False, backend="exact")
-    nlist, nprobe = ivf_lists(len(X), min(len(X), 100_000), 40)
-    trained = train_ivf(X[np.random.default_rng(0).choice(len(X), min(len(X), 100_000), replace=False)], nlist)
-    shards = [NeighborShard("ivf", trained, nprobe) for _ in range(2)]
-    ids = np.arange(len(X))
-    for s, shard in enumerate(shards):
-        shard.add(ids[ids % 2 == s], X[ids % 2 == s])
-        shard.seal()
-    found = merge_candidates(ids, [shard.search(X, 11) for shard in shards], 10)[0]
-    hits = np.mean([len(np.intersect1d(found[i], exact.indices[i])) / 10 for i in range(len(X))])
-    print(f"graph recall@10, n={len(X):,}, sharded faiss IVF (2 shards, nlist={nlist}, nprobe={nprobe}): {hits:.4f}",
-          flush=True)
     local = knn_graph(X, 10, standardize=False, backend="ivf").indices
     hits = np.mean([len(np.intersect1d(local[i], exact.indices[i])) / 10 for i in range(len(X))])
-    print(f"graph recall@10, n={len(X):,}, the single-machine IVF (knn_graph backend='ivf'): {hits:.4f}", flush=True)
-
-
-def shard_speed() -> None:
-    """Seconds per 4,096 queries (k = 41) against one 500,000-row faiss IVF shard (nlist / nprobe as
-    for n = 1M), with 1 and 2 threads."""
-    import faiss
-
-    from datafix.scale.shards import NeighborShard, ivf_lists, train_ivf
-
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(500_000, D)).astype(np.float32)
-    nlist, nprobe = ivf_lists(1_000_000, 100_000, 40)
-    shard = NeighborShard("ivf", train_ivf(X[:100_000], nlist), nprobe)
-    shard.add(np.arange(len(X)), X)
-    shard.seal()
-    Q = rng.normal(size=(4096, D)).astype(np.float32)
-    for threads in (1, 2):
-        faiss.omp_set_num_threads(threads)
-        started = time.perf_counter()
-        shard.search(Q, 41)
-        print(f"shard search, 500,000 rows, nlist {nlist}, nprobe {nprobe}, {threads} threads: "
-              f"{time.perf_counter() - started:.2f} s per 4,096 queries", flush=True)
+    print(f"graph recall@10, n={len(X):,}, the IVF search (knn_graph backend='ivf', the Ray engine's): {hits:.4f}",
+          flush=True)
 
 
 def main() -> None:
@@ -190,19 +157,17 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=None, help="blocks of the generated data (default n / 25,000)")
     parser.add_argument("--engine", choices=["ray", "local"], default="ray")
     parser.add_argument("--compare", action="store_true", help="run both engines, each in a new process")
+    parser.add_argument("--object-store-gib", type=float, default=None,
+                        help="Ray's object store size (default Ray's: 30%% of memory); beyond it Ray spills to disk")
     parser.add_argument("--graph-recall", type=int, default=None, metavar="N")
-    parser.add_argument("--shard-speed", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    if args.shard_speed:
-        shard_speed()
-        return
     if args.graph_recall:
         graph_recall(args.graph_recall)
         return
     blocks = args.blocks or max(1, args.n // 25_000)
     if not args.compare:
-        run_engine(args.engine, args.n, blocks)
+        run_engine(args.engine, args.n, blocks, args.object_store_gib)
         return
     results = {}
     for engine in ("local", "ray"):

@@ -92,7 +92,7 @@ def audit(
         Out-of-sample predicted probabilities from your own model, columns in the order of the
         sorted classes. Computed by cross-validation on ``features`` when not given. With
         ``multilabel``: shape (n, L), each label's probability (sigmoid outputs).
-    model : None, "cnn", "logistic", "linear", "mlp" or a scikit-learn classifier
+    model : None, "cnn", "logistic", "lda", "linear", "mlp" or a scikit-learn classifier
         The cross-validation model (see :func:`datafix.signals.make_model`). ``"cnn"``, for
         images (an image folder, an (N, C, H, W) array or tensor, a torch Dataset of image
         tensors or PIL images): a small ResNet trained by K-fold cross-validation gives

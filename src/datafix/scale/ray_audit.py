@@ -12,9 +12,13 @@ features or the neighbour graph):
 4. **pred_probs**: a column the user gives, or a K-fold probe on a sample of at most
    ``probe_rows`` rows (all rows when there are fewer: then the single-machine cross-validation
    exactly), its model predicting the other rows block by block.
-5. **Neighbour index**: the standardised rows are spread over ``n_shards`` actors (row r in shard
-   r % n_shards); every block is searched against every shard and the candidates merged
-   (:mod:`datafix.scale.shards`).
+5. **Neighbour index**: exact (up to 30,000 rows by default): the rows spread over ``n_shards``
+   actors (row r in shard r % n_shards), every block searched against every shard and the
+   candidates merged. IVF (above): the single-machine IVF search spread out: k-means centroids
+   trained on the same sample, each row sent once to the shard of its cell, and search tasks that
+   fetch a group of cells' pools from the shards and run one matrix product per cell
+   (:mod:`datafix.scale.shards`); the encoded blocks are freed before the search. The graph stays
+   on the cluster, in the search tasks' outputs.
 6. **Checks**: the label check's kNN votes are computed block by block on the graph (each round's
    votes broadcast through the object store); the thresholds (confident learning's per-class
    counts, the outlier fence, the duplicate distance) are global and run on the driver over
@@ -54,9 +58,25 @@ from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
 from datafix.report.report import CheckOutcome
 from datafix.scale import blocks as B
-from datafix.scale.shards import INDEXES, NeighborShard, ivf_lists, merge_candidates, train_ivf
+from datafix.scale import lda as L
+from datafix.scale.shards import (
+    INDEXES,
+    CellShard,
+    NeighborShard,
+    ivf_pools,
+    merge_candidates,
+    search_cells,
+)
 from datafix.signals import Signals
-from datafix.signals.neighbors import APPROX_AUTO_MIN_N, KNNGraph
+from datafix.signals.neighbors import (
+    _EXTRA_CANDIDATES,
+    APPROX_AUTO_MIN_N,
+    KNNGraph,
+    ivf_cells,
+    ivf_centroids,
+    ivf_n_probe,
+    nearest_centroid,
+)
 from datafix.signals.pred_probs import make_model
 
 #: The checks the Ray engine runs; the others are listed in the report as not run, with the reason.
@@ -116,15 +136,21 @@ def audit_ray(
     pred_probs : str or list of str, optional
         Out-of-sample predicted probabilities: one list column, or one column per class in the
         order of the sorted classes. Default: a ``cv``-fold probe (``model``) on a sample.
-    checks, check_params, k_neighbors, model, cv, random_state, verbose
+    model : None, str or scikit-learn classifier
+        The probe's model, as in :func:`datafix.audit`. ``"lda"``: a linear discriminant
+        cross-validated on every row without gathering any (each fold's model is fitted from sums
+        that the blocks add up on the cluster; ``datafix.scale.lda``); the others are trained on
+        a sample of at most ``probe_rows`` rows on the driver.
+    checks, check_params, k_neighbors, cv, random_state, verbose
         As in :func:`datafix.audit`; the checks in :data:`SUPPORTED_CHECKS` run.
     index : {"auto", "exact", "ivf"}, default "auto"
         The sharded neighbour search: ``"exact"`` (the single-machine exact graph) or ``"ivf"``
-        (faiss IVF, approximate); ``"auto"``: exact up to 30,000 rows.
+        (the single-machine IVF search, approximate, and the same graph); ``"auto"``: exact up to
+        30,000 rows.
     n_shards : int, optional
         Index shards (actors); default: the cluster's CPUs.
     probe_rows : int, default 200,000
-        The most rows the pred_probs probe trains on.
+        The most rows the pred_probs probe trains on (with ``model="lda"``: every row).
     batch_size : int, default 4096
         Rows per batch of the block functions.
     image_size : int, default 32
@@ -204,13 +230,17 @@ def audit_ray(
         del ds  # the raw rows are no longer needed: Ray frees their blocks
         _, mean, std = run.moments(encoded)
         codes, n_classes = rows[B.CODE], len(layout.classes)
-        P, model_name = (rows[B.PROBS][valid], None) if layout.probs is not None else run.probe(
-            encoded, row_ids, codes[valid], layout, sample, model, cv, random_state)
+        if layout.probs is not None:
+            P, model_name = rows[B.PROBS][valid], None
+        elif isinstance(model, str) and model == "lda":
+            P, model_name = run.lda_probe(encoded, layout, check_int(cv, "cv", minimum=2), int(seed_from(rng)), mean)
+        else:
+            P, model_name = run.probe(encoded, row_ids, codes[valid], layout, sample, model, cv, random_state)
         shards = n_shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
         k = min(k_neighbors, len(row_ids) - 1)
-        graph = run.neighbors(encoded, row_ids, n, mean, std, k, kind, check_int(shards, "n_shards", minimum=1),
-                              sample, int(seed_from(rng)), max(LOCAL_NEIGHBORS, _outlier_k(options) + 1))
-        del encoded
+        index = run.index(encoded, row_ids, mean, std, k, kind, check_int(shards, "n_shards", minimum=1))
+        del encoded  # the IVF shards hold the rows now: the encoded blocks are freed before the search
+        graph = run.graph(index, row_ids, n, k, max(LOCAL_NEIGHBORS, _outlier_k(options) + 1))
     finally:
         context.execution_options.preserve_order = kept_order
         context.enable_progress_bars = kept_progress
@@ -553,39 +583,84 @@ class _Run:
         P[np.searchsorted(row_ids, got[B.ROW])] = got[B.PROBS]
         return P, f"{described} on a sample of {len(sample):,} rows; the other rows by its model trained on the sample"
 
-    def neighbors(self, encoded: Any, row_ids: np.ndarray, n_rows: int, mean: np.ndarray, std: np.ndarray, k: int,
-                  kind: str, n_shards: int, sample: np.ndarray, seed: int, local: int) -> KNNGraph:
-        """The graph over the usable rows; the driver's part (and the votes) by position among ``row_ids``."""
-        ray, n = self.ray, len(row_ids)
-        trained, nprobe = None, 0
-        if kind == "ivf":
-            sub = sample if len(sample) <= 100_000 else np.sort(np.random.default_rng(seed).choice(sample, 100_000,
-                                                                                                     replace=False))
-            X = self.collect(encoded, [B.FEATURES], sub)[B.FEATURES]
-            nlist, nprobe = ivf_lists(n, len(sub), k)
-            trained = train_ivf(B.standardize(X, mean, std), nlist, seed=seed)
-        Shard = ray.remote(num_cpus=0)(NeighborShard)
-        shards = [Shard.remote(kind, trained, nprobe) for _ in range(n_shards)]
-        encoded.map_batches(_ingest_batch, fn_kwargs={"shards": shards, "mean": mean, "std": std},
-                            batch_format="numpy", batch_size=self.batch_size).take_all()
-        ray.get([s.seal.remote() for s in shards])
-        graph = encoded.map_batches(_query_batch, fn_kwargs={"shards": shards, "mean": mean, "std": std, "k": k},
-                                    batch_format="numpy", batch_size=self.batch_size).materialize()
-        near = self.collect(graph.map_batches(_nearest, fn_kwargs={"local": local}, batch_format="numpy",
-                                              batch_size=self.batch_size), [B.NEIGHBORS, B.DISTANCES])
-        for shard in shards:
-            ray.kill(shard)
-        positions = np.searchsorted(row_ids, near[B.NEIGHBORS])
-        return ShardedGraph(positions, near[B.DISTANCES], "euclidean", kind, full_k=k,
-                            votes=lambda v, smoothing: self.votes(graph, row_ids, n_rows, v, smoothing))
+    def lda_probe(self, encoded: Any, layout: B.Layout, cv: int, seed: int, center: np.ndarray
+                  ) -> tuple[np.ndarray, str]:
+        """Out-of-sample pred_probs of every row from a ``cv``-fold linear discriminant fitted from
+        per-fold sums (:mod:`datafix.scale.lda`): no row is gathered on the driver."""
+        K = len(layout.classes)
+        parts = encoded.map_batches(L.lda_sums_block, fn_kwargs={"n_classes": K, "cv": cv, "seed": seed,
+                                    "center": center}, batch_format="numpy", batch_size=self.batch_size).take_all()
+        total = pickle.loads(parts[0]["sums"])
+        for part in parts[1:]:
+            total = total + pickle.loads(part["sums"])
+        coef, intercept = L.lda_models(total)
+        probs = encoded.map_batches(L.lda_predict_block, fn_kwargs={"coef": coef, "intercept": intercept, "seed": seed,
+                                    "center": center}, batch_format="numpy", batch_size=self.batch_size)
+        return self.collect(probs, [B.PROBS])[B.PROBS], (
+            f"{cv}-fold cross-validation of a linear discriminant on every row, fitted from per-fold sums on "
+            "the cluster (no row gathered)")
 
-    def votes(self, graph: Any, row_ids: np.ndarray, n_rows: int, votes: np.ndarray, smoothing: float) -> np.ndarray:
+    def index(self, encoded: Any, row_ids: np.ndarray, mean: np.ndarray, std: np.ndarray, k: int, kind: str,
+              n_shards: int) -> _Index:
+        """The rows spread over ``n_shards`` actors (:mod:`datafix.scale.shards`): by row for the exact
+        search, by IVF cell for ``"ivf"`` (the centroids the single-machine IVF trains on the same
+        rows, from the same sample and seed)."""
+        ray = self.ray
+        if kind == "exact":
+            shards = [ray.remote(num_cpus=0)(NeighborShard).remote() for _ in range(n_shards)]
+            encoded.map_batches(_ingest_batch, fn_kwargs={"shards": shards, "mean": mean, "std": std},
+                                batch_format="numpy", batch_size=self.batch_size).take_all()
+            ray.get([s.seal.remote() for s in shards])
+            return _Index(kind, shards, encoded=encoded, mean=mean, std=std)
+        n, m = len(row_ids), k + _EXTRA_CANDIDATES
+        n_cells = ivf_cells(n)
+
+        def rows_at(positions: Any) -> Any:
+            import torch
+
+            wanted = row_ids[positions.numpy()]
+            got = self.collect(encoded, [B.FEATURES], np.unique(wanted))
+            at = np.searchsorted(got[B.ROW], wanted)
+            return torch.from_numpy(B.standardize(got[B.FEATURES][at].astype(np.float64), mean, std).astype(np.float32))
+
+        centroids = ivf_centroids(rows_at, n, n_cells)
+        shards = [ray.remote(num_cpus=0)(CellShard).remote() for _ in range(n_shards)]
+        encoded.map_batches(_ingest_cells, fn_kwargs={"shards": shards, "mean": mean, "std": std,
+                            "centroids": centroids.numpy()}, batch_format="numpy", batch_size=self.batch_size).take_all()
+        counts = np.zeros(n_cells, np.int64)
+        for held in ray.get([s.seal.remote() for s in shards]):
+            for cell, rows in held.items():
+                counts[cell] += rows
+        pools = ivf_pools(centroids, counts, ivf_n_probe(n, n_cells, m), m + 1)
+        return _Index(kind, shards, pools=pools, counts=counts)
+
+    def graph(self, index: _Index, row_ids: np.ndarray, n_rows: int, k: int, local: int) -> KNNGraph:
+        """The graph over the usable rows, kept on the cluster in parts; the driver's part (and the
+        votes) by position among ``row_ids``."""
+        ray = self.ray
+        if index.kind == "exact":
+            parts = index.encoded.map_batches(_query_batch, fn_kwargs={"shards": index.shards, "mean": index.mean,
+                                              "std": index.std, "k": k}, batch_format="numpy",
+                                              batch_size=self.batch_size).materialize().to_numpy_refs()
+        else:
+            search = ray.remote(num_cpus=1)(search_cells)
+            parts = [search.remote(group, [index.pools[c] for c in group], index.shards, k)
+                     for group in _cell_groups(index.pools, index.counts, self.batch_size * 8)]
+            ray.wait(parts, num_returns=len(parts), fetch_local=False)
+        for shard in index.shards:
+            ray.kill(shard)
+        nearest = ray.remote(_nearest)
+        near = _by_row(ray.get([nearest.remote(part, local) for part in parts]))
+        positions = np.searchsorted(row_ids, near[B.NEIGHBORS])
+        return ShardedGraph(positions, near[B.DISTANCES].astype(np.float64), "euclidean", index.kind, full_k=k,
+                            votes=lambda v, smoothing: self.votes(parts, row_ids, n_rows, v, smoothing))
+
+    def votes(self, parts: list, row_ids: np.ndarray, n_rows: int, votes: np.ndarray, smoothing: float) -> np.ndarray:
         by_id = np.zeros((n_rows, votes.shape[1]))
         by_id[row_ids] = votes
         ref = self.ray.put(by_id)
-        out = self.collect(graph.map_batches(_votes_batch, fn_kwargs={"votes": [ref], "smoothing": smoothing},
-                                             batch_format="numpy", batch_size=self.batch_size), [B.PROBS])
-        return out[B.PROBS]
+        cast = self.ray.remote(_votes_part)
+        return _by_row(self.ray.get([cast.remote(part, ref, smoothing) for part in parts]))[B.PROBS]
 
     def sample_table(self, ds: Any, layout: B.Layout, sample: np.ndarray) -> pd.DataFrame:
         keep = set(sample.tolist()) if len(sample) < 1_000_000 else None
@@ -595,6 +670,20 @@ class _Run:
             frames.append(batch if keep is None else batch[batch[B.ROW].isin(keep)])
         table = pd.concat(frames).sort_values(B.ROW)
         return table.drop(columns=[B.ROW]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class _Index:
+    """The rows spread over the shard actors: by row (``"exact"``; the query pass reads ``encoded``)
+    or by IVF cell (``"ivf"``; ``pools``: each cell's pool of cells, ``counts``: rows per cell)."""
+
+    kind: str
+    shards: list
+    encoded: Any = None
+    mean: Any = None
+    std: Any = None
+    pools: list | None = None
+    counts: Any = None
 
 
 @dataclass(frozen=True)
@@ -675,12 +764,50 @@ def _query_batch(batch: dict[str, np.ndarray], shards: list, mean: np.ndarray, s
     return {B.ROW: ids, B.NEIGHBORS: nbr, B.DISTANCES: dist}
 
 
-def _nearest(batch: dict[str, np.ndarray], local: int) -> dict[str, np.ndarray]:
-    return {B.ROW: batch[B.ROW], B.NEIGHBORS: np.asarray(batch[B.NEIGHBORS])[:, :local],
-            B.DISTANCES: np.asarray(batch[B.DISTANCES])[:, :local]}
-
-
-def _votes_batch(batch: dict[str, np.ndarray], votes: list, smoothing: float) -> dict[str, np.ndarray]:
+def _ingest_cells(batch: dict[str, np.ndarray], shards: list, mean: np.ndarray, std: np.ndarray,
+                  centroids: np.ndarray) -> dict[str, np.ndarray]:
     import ray
+    import torch
 
-    return B.votes_block(batch, ray.get(votes[0]), smoothing)
+    ids = batch[B.ROW]
+    X = B.standardize(np.asarray(batch[B.FEATURES], np.float64), mean, std).astype(np.float32)
+    cells = nearest_centroid(torch.from_numpy(X), torch.from_numpy(centroids)).numpy()
+    owner = cells % len(shards)
+    ray.get([shard.add.remote(int(ids[0]), ids[owner == s], cells[owner == s], X[owner == s])
+             for s, shard in enumerate(shards) if (owner == s).any()])
+    return {"rows": np.array([len(ids)])}
+
+
+def _cell_groups(pools: list[np.ndarray], counts: np.ndarray, rows: int) -> list[np.ndarray]:
+    """The IVF cells in groups of about ``rows`` rows for the search tasks: each group a cell and
+    the nearest cells of its pool not yet taken, so that a group's pools overlap (fewer rows
+    fetched per task)."""
+    taken = np.zeros(len(pools), bool)
+    groups = []
+    for cell in range(len(pools)):
+        if taken[cell]:
+            continue
+        group, held = [], 0
+        for c in pools[cell]:
+            if not taken[c] and (not group or held + counts[c] <= rows):
+                group.append(c)
+                taken[c] = True
+                held += counts[c]
+        groups.append(np.array(group, np.int64))
+    return groups
+
+
+def _by_row(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Parts of per-row results, joined and in row order."""
+    merged = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    order = np.argsort(merged[B.ROW], kind="stable")
+    return {name: values[order] for name, values in merged.items()}
+
+
+def _nearest(part: dict[str, np.ndarray], local: int) -> dict[str, np.ndarray]:
+    return {B.ROW: part[B.ROW], B.NEIGHBORS: np.asarray(part[B.NEIGHBORS])[:, :local],
+            B.DISTANCES: np.asarray(part[B.DISTANCES])[:, :local]}
+
+
+def _votes_part(part: dict[str, np.ndarray], votes: np.ndarray, smoothing: float) -> dict[str, np.ndarray]:
+    return B.votes_block(part, votes, smoothing)

@@ -273,6 +273,6 @@ class Signals:
 
 
 def _describe(model: Any) -> str:
-    names = {None: "logistic regression", "logistic": "logistic regression",
+    names = {None: "logistic regression", "logistic": "logistic regression", "lda": "a linear discriminant",
              "linear": "a torch linear probe", "mlp": "a torch MLP probe"}
     return names.get(model, type(model).__name__) if isinstance(model, (str, type(None))) else type(model).__name__

@@ -332,65 +332,26 @@ def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, s
     ref = torch.from_numpy(_unit(R) if metric == "cosine" else R).to(device, torch.float32)
     qry = ref if exclude_self else torch.from_numpy(_unit(Q) if metric == "cosine" else Q).to(device, torch.float32)
     m = min(k + _EXTRA_CANDIDATES, n - (1 if exclude_self else 0))
-    n_cells = int(max(1, min(np.sqrt(n), n // 32)))
-    gen = torch.Generator().manual_seed(seed)
-    sample = ref[torch.randperm(n, generator=gen)[: min(n, 64 * n_cells)].to(device)]
-    centroids = sample[torch.randperm(len(sample), generator=gen)[:n_cells].to(device)].clone()
-    for _ in range(10):  # Lloyd iterations on the sample
-        cell = _nearest_centroid(sample, centroids)
-        sums = torch.zeros_like(centroids).index_add_(0, cell, sample)
-        counts = torch.bincount(cell, minlength=n_cells).to(sums.dtype)
-        filled = counts > 0
-        centroids[filled] = sums[filled] / counts[filled, None]
-    ref_cell = _nearest_centroid(ref, centroids)
-    qry_cell = ref_cell if exclude_self else _nearest_centroid(qry, centroids)
-    n_probe = min(n_cells, max(n_probe, int(np.ceil(4 * m * n_cells / n))))
-    cell_dist = torch.cdist(centroids, centroids)
-    cell_dist.fill_diagonal_(-1.0)  # a cell's own points come first in its pool
-    near_cells = torch.topk(cell_dist, n_probe, largest=False).indices
+    n_cells = ivf_cells(n)
+    centroids = ivf_centroids(lambda positions: ref[positions.to(device)], n, n_cells, seed=seed)
+    ref_cell = nearest_centroid(ref, centroids)
+    qry_cell = ref_cell if exclude_self else nearest_centroid(qry, centroids)
+    near_cells = ivf_probes(centroids, ivf_n_probe(n, n_cells, m, n_probe))
     ref_order = torch.argsort(ref_cell, stable=True)
     starts = torch.searchsorted(ref_cell[ref_order], torch.arange(n_cells + 1, device=device))
-    ref_sq = (ref * ref).sum(dim=1)
     idx = np.zeros((len(qry), k), dtype=np.int64)
     dist = np.full((len(qry), k), np.inf)
     qry_order = torch.argsort(qry_cell, stable=True)
     qry_starts = torch.searchsorted(qry_cell[qry_order], torch.arange(n_cells + 1, device=device))
-    with torch.inference_mode():
-        for c in tqdm(range(n_cells), desc="kNN graph", unit="cell", disable=not verbose, leave=False):
-            queries = qry_order[qry_starts[c] : qry_starts[c + 1]]
-            if len(queries) == 0:
-                continue
-            pool = torch.cat([ref_order[starts[j] : starts[j + 1]] for j in near_cells[c].tolist()])
-            take = min(m, len(pool) - (1 if exclude_self else 0))
-            if take <= 0:
-                continue
-            pool_ref, pool_sq = ref[pool], ref_sq[pool]
-            rows = _chunk_rows(len(pool), device)
-            for s0 in range(0, len(queries), rows):
-                qi = queries[s0 : s0 + rows]
-                q = qry[qi]
-                d2 = torch.addmm(pool_sq[None, :].expand(len(qi), -1), q, pool_ref.T, alpha=-2.0)
-                if exclude_self:  # the cell's own points open the pool, in query order
-                    local = torch.arange(len(qi), device=device)
-                    d2[local, local + s0] = float("inf")
-                vals, top = torch.topk(d2, take, dim=1, largest=False)
-                # squared distances from the product (float32: accurate to ~1e-5 of |q|^2);
-                # near-zero ones are recomputed from the difference, so identical rows are at 0
-                q_sq = (q * q).sum(dim=1, keepdim=True)
-                cd = (vals + q_sq).clamp_(min=0.0)
-                tiny = cd <= 1e-4 * (q_sq + 1.0)
-                if tiny.any():
-                    r, c_ = tiny.nonzero(as_tuple=True)
-                    cd[r, c_] = (pool_ref[top[r, c_]] - q[r]).pow(2).sum(dim=1)
-                cand = pool[top]
-                cd = cd / 2.0 if metric == "cosine" else cd.sqrt_()
-                by_pos = torch.argsort(cand, dim=1)
-                cand, cd = cand.gather(1, by_pos), cd.gather(1, by_pos)
-                by_dist = torch.argsort(cd, dim=1, stable=True)[:, :k]
-                kk = by_dist.shape[1]
-                rows_np = qi.cpu().numpy()
-                idx[rows_np, :kk] = cand.gather(1, by_dist).cpu().numpy()
-                dist[rows_np, :kk] = cd.gather(1, by_dist).double().cpu().numpy()
+    for c in tqdm(range(n_cells), desc="kNN graph", unit="cell", disable=not verbose, leave=False):
+        queries = qry_order[qry_starts[c] : qry_starts[c + 1]]
+        if len(queries) == 0:
+            continue
+        pool = torch.cat([ref_order[starts[j] : starts[j + 1]] for j in near_cells[c].tolist()])
+        cand, cd = search_pool(qry[queries], ref[pool], pool, k, m, metric, self_first=exclude_self)
+        rows_np = queries.cpu().numpy()
+        idx[rows_np, : cand.shape[1]] = cand.cpu().numpy()
+        dist[rows_np, : cand.shape[1]] = cd.double().cpu().numpy()
     short = np.flatnonzero(~np.isfinite(dist).all(axis=1))
     if short.size:  # a cell pool held fewer than k points: search those rows exactly
         sub_idx, sub_dist = _exact_search(R, Q[short], k, metric, device, exclude_self=False, verbose=False,
@@ -399,14 +360,126 @@ def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, s
     return idx, dist
 
 
-def _nearest_centroid(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+def ivf_cells(n: int) -> int:
+    """The IVF search's number of k-means cells for ``n`` rows: about ``sqrt(n)``, at most one per
+    32 rows.
+
+    Examples
+    --------
+    >>> ivf_cells(1_000_000), ivf_cells(100)
+    (1000, 3)
+    """
+    return int(max(1, min(np.sqrt(n), n // 32)))
+
+
+def ivf_n_probe(n: int, n_cells: int, m: int, n_probe: int = 16) -> int:
+    """Cells searched per query cell: at least ``n_probe``, and enough that a query's pool holds
+    about ``4 m`` rows on average (``m``: the candidates kept per query).
+
+    Examples
+    --------
+    >>> ivf_n_probe(1_000_000, 1000, 48)
+    16
+    """
+    return int(min(n_cells, max(n_probe, int(np.ceil(4 * m * n_cells / max(n, 1))))))
+
+
+def ivf_centroids(rows_at, n: int, n_cells: int, *, seed: int = 0) -> torch.Tensor:
+    """The IVF cells' centroids: 10 Lloyd iterations on a sample of ``64 n_cells`` of the ``n``
+    rows, started from ``n_cells`` of them; ``rows_at(positions)`` returns those rows (float32).
+    The sample and the start depend on ``n``, ``n_cells`` and ``seed`` only, so an engine that
+    holds the rows elsewhere (the Ray engine) trains the same centroids.
+
+    Examples
+    --------
+    >>> X = torch.randn(640, 2)
+    >>> ivf_centroids(lambda positions: X[positions], 640, 4).shape
+    torch.Size([4, 2])
+    """
+    gen = torch.Generator().manual_seed(seed)
+    sample = rows_at(torch.randperm(n, generator=gen)[: min(n, 64 * n_cells)])
+    centroids = sample[torch.randperm(len(sample), generator=gen)[:n_cells].to(sample.device)].clone()
+    with torch.inference_mode():
+        for _ in range(10):  # Lloyd iterations on the sample
+            cell = nearest_centroid(sample, centroids)
+            sums = torch.zeros_like(centroids).index_add_(0, cell, sample)
+            counts = torch.bincount(cell, minlength=n_cells).to(sums.dtype)
+            filled = counts > 0
+            centroids[filled] = sums[filled] / counts[filled, None]
+    return centroids
+
+
+def ivf_probes(centroids: torch.Tensor, n_probe: int) -> torch.Tensor:
+    """For each cell, the ``n_probe`` cells whose points its queries are searched against: its own
+    first, then by centroid distance.
+
+    Examples
+    --------
+    >>> ivf_probes(torch.tensor([[0.0], [1.0], [5.0]]), 2).tolist()
+    [[0, 1], [1, 0], [2, 1]]
+    """
+    cell_dist = torch.cdist(centroids, centroids)
+    cell_dist.fill_diagonal_(-1.0)  # a cell's own points come first in its pool
+    return torch.topk(cell_dist, n_probe, largest=False).indices
+
+
+def nearest_centroid(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """The nearest centroid of each row of ``X`` (squared euclidean distance, float32 products)."""
     c_sq = (centroids * centroids).sum(dim=1)
     out = torch.empty(len(X), dtype=torch.int64, device=X.device)
     step = _chunk_rows(len(centroids), X.device)
-    for s0 in range(0, len(X), step):
-        d2 = torch.addmm(c_sq[None, :].expand(len(X[s0 : s0 + step]), -1), X[s0 : s0 + step], centroids.T, alpha=-2.0)
-        out[s0 : s0 + step] = d2.argmin(dim=1)
+    with torch.inference_mode():
+        for s0 in range(0, len(X), step):
+            d2 = torch.addmm(c_sq[None, :].expand(len(X[s0 : s0 + step]), -1), X[s0 : s0 + step], centroids.T,
+                             alpha=-2.0)
+            out[s0 : s0 + step] = d2.argmin(dim=1)
     return out
+
+
+def search_pool(queries: torch.Tensor, pool: torch.Tensor, pool_ids: torch.Tensor, k: int, m: int, metric: str, *,
+                self_first: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` nearest ``pool`` rows of each query, as one matrix product per chunk of queries:
+    (their ``pool_ids``, distances in float32), nearest first, ties by id; ``m`` candidates per
+    query are ranked. With ``self_first``, query ``i`` is pool row ``i`` and is left out. Fewer
+    than ``k`` columns come back when the pool is smaller.
+
+    Examples
+    --------
+    >>> pool = torch.tensor([[0.0], [1.0], [3.0]])
+    >>> ids, dist = search_pool(pool[:1], pool, torch.tensor([7, 8, 9]), 2, 2, "euclidean", self_first=True)
+    >>> ids.tolist(), dist.tolist()
+    ([[8, 9]], [[1.0, 3.0]])
+    """
+    take = min(m, len(pool) - (1 if self_first else 0))
+    if take <= 0:
+        return pool_ids.new_empty((len(queries), 0)), queries.new_empty((len(queries), 0))
+    pool_sq = (pool * pool).sum(dim=1)
+    rows = _chunk_rows(len(pool), queries.device)
+    ids, dists = [], []
+    with torch.inference_mode():
+        for s0 in range(0, len(queries), rows):
+            q = queries[s0 : s0 + rows]
+            d2 = torch.addmm(pool_sq[None, :].expand(len(q), -1), q, pool.T, alpha=-2.0)
+            if self_first:  # the queries open the pool, in order
+                local = torch.arange(len(q), device=q.device)
+                d2[local, local + s0] = float("inf")
+            vals, top = torch.topk(d2, take, dim=1, largest=False)
+            # squared distances from the product (float32: accurate to ~1e-5 of |q|^2);
+            # near-zero ones are recomputed from the difference, so identical rows are at 0
+            q_sq = (q * q).sum(dim=1, keepdim=True)
+            cd = (vals + q_sq).clamp_(min=0.0)
+            tiny = cd <= 1e-4 * (q_sq + 1.0)
+            if tiny.any():
+                r, c_ = tiny.nonzero(as_tuple=True)
+                cd[r, c_] = (pool[top[r, c_]] - q[r]).pow(2).sum(dim=1)
+            cand = pool_ids[top]
+            cd = cd / 2.0 if metric == "cosine" else cd.sqrt_()
+            by_id = torch.argsort(cand, dim=1)
+            cand, cd = cand.gather(1, by_id), cd.gather(1, by_id)
+            by_dist = torch.argsort(cd, dim=1, stable=True)[:, :k]
+            ids.append(cand.gather(1, by_dist))
+            dists.append(cd.gather(1, by_dist))
+    return torch.cat(ids), torch.cat(dists)
 
 
 def _refine(R, Q, cand, k, metric, invalid=None, dtype=np.float64):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -25,7 +26,7 @@ from datafix._validation import (
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.signals.probe import TorchProbeClassifier
 
-MODEL_NAMES = ("logistic", "linear", "mlp")
+MODEL_NAMES = ("logistic", "lda", "linear", "mlp")
 
 
 def check_pred_probs(pred_probs: Any, n: int, n_classes: int, *, atol: float = 1e-3,
@@ -98,6 +99,8 @@ def make_model(model: Any = None, *, random_state: int = 0, C: float = 1.0) -> A
     ----------
     model : None, str or estimator
         None or ``"logistic"``: standardisation + logistic regression (the fast default);
+        ``"lda"``: a linear discriminant (scikit-learn's, least-squares solver; the model the Ray
+        engine fits from per-fold sums, without gathering the rows);
         ``"linear"`` / ``"mlp"``: a :class:`TorchProbeClassifier` (on the GPU when there is one);
         any scikit-learn classifier with ``predict_proba`` (cloned, never fitted in place).
     random_state : int, default 0
@@ -112,6 +115,8 @@ def make_model(model: Any = None, *, random_state: int = 0, C: float = 1.0) -> A
     """
     if model is None or model == "logistic":
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=C))
+    if model == "lda":
+        return LinearDiscriminantAnalysis(solver="lsqr")
     if model == "linear":
         return TorchProbeClassifier(hidden=0, random_state=random_state)
     if model == "mlp":
