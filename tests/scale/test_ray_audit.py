@@ -158,6 +158,17 @@ def test_the_lda_probe_cross_validates_every_row_without_gathering_one(cluster, 
     assert jaccard(report.issues["is_label_issue"], local.issues["is_label_issue"]) >= JACCARD_LDA
 
 
+def test_unlabelled_rows_get_the_single_machines_pseudo_labels(cluster):
+    frame = noisy_table(3000, seed=8)
+    frame.loc[frame.index[::7], "y"] = None
+    report = audit_ray(ray.data.from_pandas(frame).repartition(4), labels="y", verbose=False)
+    local = dfx.audit(frame, labels="y", verbose=False)
+    columns = ["is_unlabelled", "pseudo_label", "pseudo_confidence", "is_confident_pseudo_label"]
+    pd.testing.assert_frame_equal(report.issues[columns], local.issues[columns], check_exact=False, rtol=1e-9)
+    assert report.summary().loc["unlabelled", "count"] == 429 and set(report.issues["pseudo_label"].dropna()) <= {
+        "cat", "dog", "eel", "fox"}
+
+
 def test_a_worker_killed_during_map_batches_is_retried_and_the_report_is_identical(cluster, tmp_path):
     frame = noisy_table(3000, seed=4)
     marker = tmp_path / "killed-once"

@@ -80,8 +80,8 @@ from datafix.signals.neighbors import (
 from datafix.signals.pred_probs import make_model
 
 #: The checks the Ray engine runs; the others are listed in the report as not run, with the reason.
-SUPPORTED_CHECKS = ("label", "label_values", "outlier", "duplicate", "null", "class_imbalance", "dark", "overexposed",
-                    "low_information", "blurry", "odd_size", "odd_aspect_ratio", "odd_mode")
+SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "outlier", "duplicate", "null", "class_imbalance", "dark",
+                    "overexposed", "low_information", "blurry", "odd_size", "odd_aspect_ratio", "odd_mode")
 #: Neighbours per row that reach the driver (the outlier score's and the near-duplicate rule's);
 #: the label votes read all ``k_neighbors`` on the cluster.
 LOCAL_NEIGHBORS = 10
