@@ -607,7 +607,8 @@ class _Run:
         rows, from the same sample and seed)."""
         ray = self.ray
         if kind == "exact":
-            shards = [ray.remote(num_cpus=0)(NeighborShard).remote() for _ in range(n_shards)]
+            Shard = ray.remote(num_cpus=0)(NeighborShard)
+            shards = [Shard.remote() for _ in range(n_shards)]
             encoded.map_batches(_ingest_batch, fn_kwargs={"shards": shards, "mean": mean, "std": std},
                                 batch_format="numpy", batch_size=self.batch_size).take_all()
             ray.get([s.seal.remote() for s in shards])
@@ -624,7 +625,8 @@ class _Run:
             return torch.from_numpy(B.standardize(got[B.FEATURES][at].astype(np.float64), mean, std).astype(np.float32))
 
         centroids = ivf_centroids(rows_at, n, n_cells)
-        shards = [ray.remote(num_cpus=0)(CellShard).remote() for _ in range(n_shards)]
+        Shard = ray.remote(num_cpus=0)(CellShard)
+        shards = [Shard.remote() for _ in range(n_shards)]
         encoded.map_batches(_ingest_cells, fn_kwargs={"shards": shards, "mean": mean, "std": std,
                             "centroids": centroids.numpy()}, batch_format="numpy", batch_size=self.batch_size).take_all()
         counts = np.zeros(n_cells, np.int64)

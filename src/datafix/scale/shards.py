@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from datafix.scale.blocks import DISTANCES, NEIGHBORS, ROW
-from datafix.signals.neighbors import _EXTRA_CANDIDATES, _exact_search, search_pool
+from datafix.signals.neighbors import _EXTRA_CANDIDATES, _exact_search, ivf_probes, search_pool
 
 INDEXES = ("exact", "ivf")
 
@@ -204,9 +204,7 @@ def ivf_pools(centroids: torch.Tensor, counts: np.ndarray, n_probe: int, least: 
     >>> [p.tolist() for p in pools]
     [[0], [1, 0], [2, 1, 0]]
     """
-    cell_dist = torch.cdist(centroids, centroids)
-    cell_dist.fill_diagonal_(-1.0)
-    order = torch.argsort(cell_dist, dim=1, stable=True).numpy()
+    order = ivf_probes(centroids, len(counts)).numpy()  # every cell, in the single machine's probe order
     sizes = np.cumsum(counts[order], axis=1)
     reach = np.maximum(n_probe, np.argmax(sizes >= least, axis=1) + 1)
     reach[sizes[:, -1] < least] = len(counts)
