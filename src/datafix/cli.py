@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("-o", "--output", type=Path, help="write the report (.json, .parquet, .csv or .html)")
     audit.add_argument("--html", type=Path, help="also write the report as a self-contained HTML page")
     audit.add_argument("--index-col", help="column to use as the sample identifier (one value per row)")
-    audit.add_argument("--test", type=Path, help="a held-out table: flag its rows that copy training rows")
+    audit.add_argument("--test", type=Path, help="a held-out set of PATH's kind (a table, or with --engine ray also "
+                                                 "an image folder): flag its samples that copy training samples")
     audit.add_argument("--fail-on", action="append", default=[], metavar="CHECK=SHARE",
                        help="exit 1 when CHECK flags more than SHARE of the samples (0.05 or 5%%); repeatable")
     audit.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -342,8 +343,7 @@ def _audit_ray(args: argparse.Namespace) -> int:
     from datafix.scale import audit_ray
     from datafix.scale.ray_audit import is_image_folder
 
-    refused = [flag for flag, value in (("--annotators", args.annotators), ("--test", args.test),
-                                        ("--index-col", args.index_col), ("--pred-probs", args.pred_probs),
+    refused = [flag for flag, value in (("--annotators", args.annotators), ("--index-col", args.index_col), ("--pred-probs", args.pred_probs),
                                         ("--features", args.features), ("--predictions", args.predictions),
                                         ("--task", args.task)) if value is not None]
     if args.nan_policy != "raise":
@@ -358,14 +358,20 @@ def _audit_ray(args: argparse.Namespace) -> int:
         raise CommandLineError("An image folder's labels are its subfolder names: leave out --label.")
     if not images and args.label is None:
         raise CommandLineError("--label is required with --engine ray: name the label column.")
+    if args.test is not None and not args.test.exists():
+        raise CommandLineError(f"--test {str(args.test)!r} does not exist.")
+    if args.test is not None and is_image_folder(args.test) != images:
+        kind = "an image folder" if images else "a Parquet or CSV file or folder"
+        raise CommandLineError(f"--test must be of PATH's kind: {kind}.")
     folder_output = args.output is not None and args.output.suffix == ""
     _check_outputs([("-o/--output", None if folder_output else args.output, REPORT_FORMATS),
-                    ("--html", args.html, (".html",))], [("PATH", args.path)])
-    if folder_output and args.output.resolve() == args.path.resolve():
-        raise CommandLineError("-o/--output names the input PATH; choose a new folder for the report.")
+                    ("--html", args.html, (".html",))], [("PATH", args.path), ("--test", args.test)])
+    for flag, given in (("PATH", args.path), ("--test", args.test)):
+        if folder_output and given is not None and args.output.resolve() == given.resolve():
+            raise CommandLineError(f"-o/--output names the input {flag}; choose a new folder for the report.")
     gates = _fail_on(args.fail_on)
     report = audit_ray(str(args.path), labels=args.label or "label", cv=args.cv, address=args.address,
-                       random_state=args.seed, verbose=not args.quiet,
+                       test=None if args.test is None else str(args.test), random_state=args.seed, verbose=not args.quiet,
                        output=args.output if folder_output else None)
     return _print_and_write(report, args, gates, folder=args.output if folder_output else None)
 

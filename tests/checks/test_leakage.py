@@ -4,6 +4,7 @@ import pytest
 
 import datafix as dfx
 from conftest import checksum
+from datafix.checks.leakage import find_leakage
 from datafix.errors import InvalidInputError
 
 
@@ -65,3 +66,18 @@ def test_leakage_alone_does_not_build_the_full_neighbour_graph(split):
     report = dfx.audit(X, y, test=X_test, checks=["class_imbalance"], verbose=False)
     assert "neighbors" not in report.signals  # only a 1-NN scale graph, inside find_leakage
     assert report.test_issues["is_leaked"].to_numpy()[:20].all()
+
+
+def test_a_nearest_training_sample_searched_elsewhere_gives_the_same_flags_as_the_features():
+    from datafix.signals import knn_graph, knn_query
+
+    rng = np.random.default_rng(4)
+    train = rng.normal(size=(300, 4))
+    test = np.r_[train[:5] + 1e-3, rng.normal(size=(20, 4))]
+    graph = knn_graph(train, 1)
+    from_features = find_leakage(train, test, train_graph=graph)
+    searched = find_leakage(None, None, train_graph=graph, test_nearest=knn_query(train, test, 1))
+    pd.testing.assert_frame_equal(searched, from_features)
+    assert searched["is_leaked"].sum() == 5
+    with pytest.raises(InvalidInputError, match="test_nearest= needs train_graph="):
+        find_leakage(None, None, test_nearest=knn_query(train, test, 1))

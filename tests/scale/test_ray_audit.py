@@ -197,7 +197,7 @@ def test_bad_input_gets_a_clear_error_naming_the_argument(cluster):
         audit_ray(ray.data.from_pandas([frame.iloc[:250], other.iloc[250:]]), labels="y", verbose=False)
     broken = frame.copy()
     broken.loc[[3, 7], "x1"] = np.nan
-    with pytest.raises(InvalidInputError, match=r"2 rows have missing or infinite feature values \(rows \[3, 7\]"):
+    with pytest.raises(InvalidInputError, match=r"2 rows of data= have missing or infinite feature values \(rows \[3, 7\]"):
         audit_ray(ray.data.from_pandas(broken), labels="y", verbose=False)
     with pytest.raises(InvalidInputError, match="'pred_probs' argument names columns \\['p'\\]"):
         audit_ray(ray.data.from_pandas(frame), labels="y", pred_probs="p", verbose=False)
@@ -244,8 +244,17 @@ def test_the_cli_audits_a_parquet_folder_on_ray_and_writes_a_report_folder(clust
     assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--address", "127.0.0.1:9", "-q"]) == 2
     assert "Cannot reach a Ray cluster at '127.0.0.1:9'" in capsys.readouterr().err
     assert time.perf_counter() - started < 10
-    assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--test", str(data), "-q"]) == 2
-    assert "--test is not supported with --engine ray" in capsys.readouterr().err
+    held_out = tmp_path / "test.parquet"
+    leaky_test_set(frame, seed=7).to_parquet(held_out, index=False)
+    with_test = tmp_path / "with_test.json"
+    assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--test", str(held_out), "-o",
+                 str(with_test), "-q"]) == 0
+    leaks = Report.from_json(with_test).test_issues
+    assert len(leaks) == 600 and leaks["is_exact_leak"].sum() == 40 and leaks["is_leaked"].sum() >= 70
+    assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--test", str(tmp_path / "no.csv"), "-q"]) == 2
+    assert "--test '" in (err := capsys.readouterr().err) and "does not exist" in err
+    assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--annotators", str(held_out), "-q"]) == 2
+    assert "--annotators is not supported with --engine ray" in capsys.readouterr().err
 
 
 def test_a_plan_from_the_ray_report_filters_the_ray_dataset_like_the_local_plan(cluster, table, single, on_ray,
@@ -398,3 +407,78 @@ def test_an_image_folder_with_a_feature_module_class_on_an_actor_pool(cluster, i
         assert jaccard(on_ray.issues[flag], single.issues[flag]) >= 0.95 or not single.issues[flag].any(), flag
     with pytest.raises(InvalidInputError, match="features= is a torch module"):
         audit_ray(str(image_folder), features=["x"], verbose=False)
+
+
+def leaky_test_set(train: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A held-out table of 600 rows: 40 exact copies of training rows, 30 near copies (a 1e-4 nudge),
+    the rest new rows; no label column (the leakage check does not read labels)."""
+    rng = np.random.default_rng(seed)
+    fresh = noisy_table(530, seed=seed + 100).drop(columns="y")
+    picked = train.drop(columns="y").iloc[rng.choice(len(train), 70, replace=False)].to_numpy(copy=True)
+    picked[40:] += rng.normal(scale=1e-4, size=picked[40:].shape)
+    copies = pd.DataFrame(picked, columns=fresh.columns).astype(fresh.dtypes)
+    return pd.concat([copies, fresh], ignore_index=True).sample(frac=1.0, random_state=seed, ignore_index=True)
+
+
+def test_the_leakage_check_on_ray_equals_the_single_machines_exact_and_near_copies(cluster):
+    train = noisy_table(6000, seed=11)
+    test = leaky_test_set(train, seed=11)
+    local = dfx.audit(train, labels="y", test=test, verbose=False).test_issues
+    on_ray = audit_ray(ray.data.from_pandas(train).repartition(4), labels="y",
+                       test=ray.data.from_pandas(test).repartition(3), verbose=False)
+    found = on_ray.test_issues
+    assert len(found) == len(test) == on_ray.params["n_test_samples"]
+    assert found["is_exact_leak"].sum() == 40 and found["is_leaked"].sum() >= 70
+    for column in ("is_broken", "is_leaked", "is_exact_leak"):
+        pd.testing.assert_series_equal(found[column], local[column], check_index=False)
+    assert found["nearest_train"].tolist() == local["nearest_train"].tolist()
+    np.testing.assert_allclose(found["leak_distance"], local["leak_distance"], rtol=1e-9, atol=1e-12)
+    assert on_ray.summary().loc["leakage", "count"] == local["is_leaked"].sum()
+
+
+def test_the_leakage_check_on_the_ivf_index_equals_the_single_machine_ivf_search(cluster):
+    train = noisy_table(6000, seed=12)
+    train = train.astype({c: np.float32 for c in train.columns if c != "y"})
+    test = leaky_test_set(train, seed=12).astype(np.float32)
+    local = dfx.audit(train, labels="y", test=test, knn_backend="ivf", verbose=False).test_issues
+    on_ray = audit_ray(ray.data.from_pandas(train).repartition(4), labels="y", index="ivf", n_shards=3,
+                       test=ray.data.from_pandas(test).repartition(3), verbose=False).test_issues
+    for column in ("is_leaked", "is_exact_leak"):
+        pd.testing.assert_series_equal(on_ray[column], local[column], check_index=False)
+    assert on_ray["is_exact_leak"].sum() == 40 and on_ray["is_leaked"].sum() >= 70
+    assert on_ray["nearest_train"].tolist() == local["nearest_train"].tolist()
+    np.testing.assert_allclose(on_ray["leak_distance"], local["leak_distance"], rtol=1e-4, atol=1e-6)
+
+
+def test_a_test_image_folder_on_ray_flags_the_files_copied_from_training(cluster, image_folder, tmp_path):
+    from PIL import Image
+
+    test_root = tmp_path / "test"
+    train_files = sorted(image_folder.rglob("0*.png"))
+    rng = np.random.default_rng(3)
+    for c in range(3):
+        (test_root / f"digit{c}").mkdir(parents=True)
+    for j, source in enumerate(rng.choice(train_files, 25, replace=False)):  # copied byte for byte
+        (test_root / f"digit{j % 3}" / f"copy{j:02d}.png").write_bytes(source.read_bytes())
+    for j in range(40):  # new images: noise
+        Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(test_root / f"digit{j % 3}" / f"new{j}.png")
+    (test_root / "digit0" / "broken.png").write_bytes(b"not an image")
+    local = dfx.audit(str(image_folder), test=str(test_root), model="logistic", image_size=16,
+                      verbose=False).test_issues
+    on_ray = audit_ray(str(image_folder), test=str(test_root), image_size=16, verbose=False).test_issues
+    assert on_ray.index.equals(local.index) and len(on_ray) == 66
+    assert on_ray["is_broken"].sum() == 1 and on_ray["is_exact_leak"].sum() == 25
+    for column in ("is_broken", "is_leaked", "is_exact_leak"):
+        pd.testing.assert_series_equal(on_ray[column], local[column])
+    assert on_ray["nearest_train"].tolist() == local["nearest_train"].tolist()
+
+
+def test_a_test_set_without_the_training_columns_or_of_another_kind_is_refused(cluster, image_folder):
+    train = ray.data.from_pandas(noisy_table(500, seed=13))
+    test = noisy_table(100, seed=14).drop(columns=["x3", "y"])
+    with pytest.raises(InvalidInputError, match=r"'test' dataset lacks the training feature columns \['x3'\]"):
+        audit_ray(train, labels="y", test=ray.data.from_pandas(test), verbose=False)
+    with pytest.raises(InvalidInputError, match="'test' argument must be of the training data's kind: a table"):
+        audit_ray(train, labels="y", test=str(image_folder), verbose=False)
+    with pytest.raises(InvalidInputError, match="'test' argument '/no/such/folder' does not exist"):
+        audit_ray(train, labels="y", test="/no/such/folder", verbose=False)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from datafix._validation import Interval
 from datafix.checks.registry import TASKS, CheckResult, register_check
+from datafix.errors import InvalidInputError
 from datafix.signals.bundle import Signals
 from datafix.signals.neighbors import KNNGraph, knn_graph, knn_query
 
@@ -20,6 +21,7 @@ def find_leakage(
     train_hashes: np.ndarray | None = None,
     test_hashes: np.ndarray | None = None,
     train_graph: KNNGraph | None = None,
+    test_nearest: KNNGraph | None = None,
     threshold: float = 0.13,
     backend: str = "auto",
 ) -> pd.DataFrame:
@@ -38,6 +40,10 @@ def find_leakage(
         Content hashes.
     train_graph : KNNGraph, optional
         The training set's own kNN graph (its median 1-NN distance sets the scale).
+    test_nearest : KNNGraph, optional
+        Each test sample's nearest training sample (positions, distances on the standardised
+        features) when it was searched already, e.g. by the Ray engine; the features are then
+        not needed, ``train_graph`` is.
     threshold : float, default 0.13
         Near-copy threshold, as a share of the median nearest-neighbour distance.
     backend : str, default "auto"
@@ -56,7 +62,8 @@ def find_leakage(
     >>> find_leakage(train, test)["is_leaked"].tolist()
     [True, True, False, False, False]
     """
-    n_test = len(test_features) if test_features is not None else len(test_hashes)
+    n_test = len(next(a for a in (test_features, test_hashes, getattr(test_nearest, "indices", None))
+                      if a is not None))
     exact = np.zeros(n_test, bool)
     nearest = np.full(n_test, -1, np.int64)
     if train_hashes is not None and test_hashes is not None:
@@ -67,10 +74,15 @@ def find_leakage(
         nearest[exact] = hit[exact].to_numpy(dtype=np.int64)
     distance = np.where(exact, 0.0, np.nan)
     near = np.zeros(n_test, bool)
-    if train_features is not None and test_features is not None and len(train_features) > 1:
+    q = test_nearest
+    if q is None and train_features is not None and test_features is not None and len(train_features) > 1:
         q = knn_query(train_features, test_features, 1, backend=backend)
         if train_graph is None or train_graph.k == 0:
             train_graph = knn_graph(train_features, 1, backend=backend)
+    if q is not None:
+        if train_graph is None or train_graph.k == 0:
+            raise InvalidInputError("find_leakage: test_nearest= needs train_graph=, whose median nearest-neighbour "
+                                    "distance sets the near-copy scale.")
         median = max(float(np.median(train_graph.distances[:, 0])), EPSILON)
         distance = np.where(exact, 0.0, q.distances[:, 0])
         nearest = np.where(exact, nearest, q.indices[:, 0])
@@ -106,7 +118,7 @@ def leakage_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
     """
     graph = signals.neighbors if signals.computed("neighbors") else None  # else a 1-NN graph is built
     found = find_leakage(signals.features, signals.test.features, train_hashes=signals.hashes,
-                         test_hashes=signals.test.hashes, train_graph=graph, threshold=threshold,
-                         backend=signals.knn_backend)
+                         test_hashes=signals.test.hashes, train_graph=graph, test_nearest=signals.test.nearest,
+                         threshold=threshold, backend=signals.knn_backend)
     return CheckResult(found, f"identical content hash, or nearest training sample closer than {threshold} x the "
                               "median nearest-neighbour distance in the training set")

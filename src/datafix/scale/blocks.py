@@ -108,7 +108,7 @@ class Layout:
     """How a block becomes features, label codes and hashes (decided once from the merged
     :class:`Profile`, broadcast to every block)."""
 
-    label: str
+    label: str | None  # None: a held-out set's rows, whose labels are not read
     classes: np.ndarray
     table_columns: list[str]
     encoding: list[tuple[str, list | int | None]]  # None: a number; a list: categories; an int: a vector's length
@@ -146,10 +146,13 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
             parts.append(onehot)
         features = np.hstack(parts) if parts else np.zeros((len(table), 0))
     out[FEATURES] = features.astype(layout.dtype, copy=False)  # float32 for the approximate index
-    labels = block[layout.label]
-    codes = label_codes(labels.where(labels.notna(), None), layout.classes)
-    codes[labels.isna().to_numpy()] = -1
-    out[CODE] = codes
+    if layout.label is None:  # a held-out set's rows: their labels are not read
+        out[CODE] = np.full(len(block), -1, np.int64)
+    else:
+        labels = block[layout.label]
+        codes = label_codes(labels.where(labels.notna(), None), layout.classes)
+        codes[labels.isna().to_numpy()] = -1
+        out[CODE] = codes
     vectors = [name for name, values in layout.encoding if isinstance(values, int)]
     hashable = table.assign(**{name: [np.asarray(v).tobytes() for v in table[name]] for name in vectors}) \
         if vectors else table

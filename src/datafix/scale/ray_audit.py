@@ -33,7 +33,7 @@ import pickle
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ from datafix.scale.shards import (
     search_cells,
 )
 from datafix.signals import Signals
+from datafix.signals.bundle import HeldOutSet
 from datafix.signals.neighbors import (
     _EXTRA_CANDIDATES,
     APPROX_AUTO_MIN_N,
@@ -80,8 +81,8 @@ from datafix.signals.neighbors import (
 from datafix.signals.pred_probs import make_model
 
 #: The checks the Ray engine runs; the others are listed in the report as not run, with the reason.
-SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "outlier", "duplicate", "null", "class_imbalance", "dark",
-                    "overexposed", "low_information", "blurry", "odd_size", "odd_aspect_ratio", "odd_mode")
+SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "outlier", "duplicate", "null", "class_imbalance", "leakage",
+                    "dark", "overexposed", "low_information", "blurry", "odd_size", "odd_aspect_ratio", "odd_mode")
 #: Neighbours per row that reach the driver (the outlier score's and the near-duplicate rule's);
 #: the label votes read all ``k_neighbors`` on the cluster.
 LOCAL_NEIGHBORS = 10
@@ -95,6 +96,7 @@ def audit_ray(
     *,
     features: Sequence[str] | Callable[[pd.DataFrame], Any] | type | None = None,
     pred_probs: str | Sequence[str] | None = None,
+    test: Any = None,
     checks: str | list[str] | None = None,
     check_params: Mapping[str, Mapping[str, Any]] | None = None,
     k_neighbors: int = 40,
@@ -136,6 +138,11 @@ def audit_ray(
     pred_probs : str or list of str, optional
         Out-of-sample predicted probabilities: one list column, or one column per class in the
         order of the sorted classes. Default: a ``cv``-fold probe (``model``) on a sample.
+    test : ray.data.Dataset, str or os.PathLike, optional
+        A held-out set of the same kind (a table with the training feature columns, or an image
+        folder): ``Report.test_issues`` flags its rows that copy a training row (the leakage
+        check: an equal content hash, or a nearest training row closer than the near-copy
+        threshold), searched against the sharded index as the single machine searches it.
     model : None, str or scikit-learn classifier
         The probe's model, as in :func:`datafix.audit`. ``"lda"``: a linear discriminant
         cross-validated on every row without gathering any (each fold's model is fitted from sums
@@ -206,6 +213,10 @@ def audit_ray(
             raise InvalidInputError("For an image folder, features= is a torch module (run in Ray tasks) or a "
                                     "module class (built once per actor of a pool, on a GPU when the cluster has "
                                     "them), given the float thumbnails in [0, 255].")
+        test_source = None if test is None else _dataset(ray, test, name="test")
+        if test_source is not None and isinstance(test_source, _ImageFolder) != images:
+            raise InvalidInputError("The 'test' argument must be of the training data's kind: "
+                                    f"{'an image folder' if images else 'a table (a Ray Dataset, Parquet or CSV)'}.")
         ds, n = run.with_row_ids(source.rows(ray) if images else source)
         kind = index if index != "auto" else "exact" if n <= APPROX_AUTO_MIN_N else "ivf"
         dtype = np.float64 if kind == "exact" else np.float32
@@ -241,6 +252,8 @@ def audit_ray(
         index = run.index(encoded, row_ids, mean, std, k, kind, check_int(shards, "n_shards", minimum=1))
         del encoded  # the IVF shards hold the rows now: the encoded blocks are freed before the search
         graph = run.graph(index, row_ids, n, k, max(LOCAL_NEIGHBORS, _outlier_k(options) + 1))
+        held_out = None if test_source is None else run.held_out(test_source, layout, index, row_ids, image_size)
+        run.release(index)
     finally:
         context.execution_options.preserve_order = kept_order
         context.enable_progress_bars = kept_progress
@@ -261,6 +274,11 @@ def audit_ray(
     view = DataView(index=source.index if images else pd.RangeIndex(n), codes=codes, classes=layout.classes,
                     broken=broken, kind="images" if images else "ray")
     issues, outcomes, tables, _ = run_checks([], signals, options, "single", view)
+    test_issues = None
+    if held_out is not None:
+        signals.test, test_view = held_out
+        leakage = [s for s in resolve_checks(None) if s.target == "test"]
+        test_issues = run_checks(leakage, signals, options, "single", view, test_view)[3]
     for spec in (s for s in specs if s.target == "train"):
         if spec.name == "null" and not images:
             near = options.get("null", {}).get("near_constant", 0.99)
@@ -287,7 +305,9 @@ def audit_ray(
               "check_params": {name: dict(p) for name, p in options.items()},
               "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
               "classes": [py_value(c) for c in layout.classes], "seconds": round(time.perf_counter() - started, 1)}
-    report = Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables)
+    if held_out is not None:
+        params["n_test_samples"] = len(held_out[1])
+    report = Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues)
     if output is not None:
         report.to_parquet_dataset(output)
     return report
@@ -329,7 +349,7 @@ def _connect(ray: Any, address: str | None) -> None:
     ray.init(address=address, log_to_driver=False)
 
 
-def _dataset(ray: Any, data: Any) -> Any:
+def _dataset(ray: Any, data: Any, name: str = "data") -> Any:
     """The rows as a Dataset whose blocks come in the order of its rows (``preserve_order``; a
     Dataset keeps the context it was made with, so the user's is copied, never changed)."""
     if isinstance(data, ray.data.Dataset):
@@ -339,7 +359,7 @@ def _dataset(ray: Any, data: Any) -> Any:
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         if not path.exists():
-            raise InvalidInputError(f"The 'data' argument {str(path)!r} does not exist.")
+            raise InvalidInputError(f"The {name!r} argument {str(path)!r} does not exist.")
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         suffixes = {p.suffix.lower() for p in files}
         if path.is_dir() and _images_only(suffixes):
@@ -351,7 +371,8 @@ def _dataset(ray: Any, data: Any) -> Any:
             return ray.data.read_csv(names)
         raise InvalidInputError(f"The Ray engine reads Parquet or CSV files or an image folder; {str(path)!r} holds "
                                 f"{sorted(suffixes) or 'no files'}.")
-    raise InvalidTypeError(f"audit_ray audits a ray.data.Dataset or a Parquet / CSV path; got {type(data).__name__}.")
+    raise InvalidTypeError(f"audit_ray reads {name}= from a ray.data.Dataset, a Parquet / CSV path or an image folder; "
+                           f"got {type(data).__name__}.")
 
 
 def is_image_folder(path: Path) -> bool:
@@ -448,7 +469,7 @@ class _Run:
     batch_size: int
     verbose: bool
 
-    def with_row_ids(self, ds: Any) -> Any:
+    def with_row_ids(self, ds: Any, name: str = "data") -> Any:
         """The dataset materialised, with each row's position as :data:`blocks.ROW`."""
         ray = self.ray
         count, add_ids = ray.remote(_num_rows), ray.remote(_add_row_ids)
@@ -456,7 +477,7 @@ class _Run:
         counts = ray.get([count.remote(r) for r in refs])
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         if sum(counts) == 0:
-            raise InvalidInputError("The 'data' argument is empty: there are no rows to audit.")
+            raise InvalidInputError(f"The {name!r} argument is empty: there are no rows to audit.")
         ids = ray.data.from_arrow_refs([add_ids.remote(r, int(o)) for r, o in zip(refs, offsets, strict=True)])
         return ids, int(sum(counts))
 
@@ -535,14 +556,14 @@ class _Run:
         return ds.map_batches(B.encode_block, fn_kwargs={"layout": layout}, batch_format="pandas",
                               batch_size=self.batch_size).materialize()
 
-    def moments(self, encoded: Any) -> tuple[int, np.ndarray, np.ndarray]:
+    def moments(self, encoded: Any, name: str = "data") -> tuple[int, np.ndarray, np.ndarray]:
         parts = [pickle.loads(row["moments"]) for row in
                  encoded.map_batches(B.moments_block, batch_format="numpy", batch_size=self.batch_size).take_all()]
         bad = sum(p[3] for p in parts)
         if bad:
             rows = [r for p in parts for r in p[4]][:5]
-            raise InvalidInputError(f"{bad} rows have missing or infinite feature values (rows {rows}, by position). "
-                                    "The Ray engine does not drop or impute them: filter them out (ds.filter) or "
+            raise InvalidInputError(f"{bad} rows of {name}= have missing or infinite feature values (rows {rows}, by "
+                                    "position). The Ray engine does not drop or impute them: filter them out (ds.filter) or "
                                     "fill them (ds.map_batches) first, or audit with datafix.audit(nan_policy=...).")
         return B.merge_moments([p[:3] for p in parts])
 
@@ -634,7 +655,7 @@ class _Run:
             for cell, rows in held.items():
                 counts[cell] += rows
         pools = ivf_pools(centroids, counts, ivf_n_probe(n, n_cells, m), m + 1)
-        return _Index(kind, shards, pools=pools, counts=counts)
+        return _Index(kind, shards, mean=mean, std=std, pools=pools, counts=counts, centroids=centroids.numpy())
 
     def graph(self, index: _Index, row_ids: np.ndarray, n_rows: int, k: int, local: int) -> KNNGraph:
         """The graph over the usable rows, kept on the cluster in parts; the driver's part (and the
@@ -649,13 +670,66 @@ class _Run:
             parts = [search.remote(group, [index.pools[c] for c in group], index.shards, k)
                      for group in _cell_groups(index.pools, index.counts, self.batch_size * 8)]
             ray.wait(parts, num_returns=len(parts), fetch_local=False)
-        for shard in index.shards:
-            ray.kill(shard)
         nearest = ray.remote(_nearest)
         near = _by_row(ray.get([nearest.remote(part, local) for part in parts]))
         positions = np.searchsorted(row_ids, near[B.NEIGHBORS])
         return ShardedGraph(positions, near[B.DISTANCES].astype(np.float64), "euclidean", index.kind, full_k=k,
                             votes=lambda v, smoothing: self.votes(parts, row_ids, n_rows, v, smoothing))
+
+    def held_out(self, source: Any, layout: B.Layout, index: _Index, row_ids: np.ndarray, image_size: int
+                 ) -> tuple[HeldOutSet, DataView]:
+        """The test set's usable rows (hashes, and each one's nearest indexed row: position among
+        ``row_ids``, distance on the training set's standardised features) and its view."""
+        ray = self.ray
+        images = isinstance(source, _ImageFolder)
+        ds, n = self.with_row_ids(source.rows(ray) if images else source, name="test")
+        if images:
+            encoded = source.encode(ray, ds, layout, image_size, self.batch_size)
+            broken = self.collect(encoded, [B.BROKEN])[B.BROKEN]
+            encoded = encoded.map_batches(_usable, batch_format="numpy", batch_size=self.batch_size).materialize()
+            view = DataView(index=source.index, codes=None, classes=None, broken={int(i): str(broken[i])
+                            for i in np.flatnonzero(broken != "")}, kind="images")
+        else:
+            columns = set(ds.schema().names)
+            missing = [c for c in layout.table_columns if c not in columns]
+            if missing:
+                raise InvalidInputError(f"The 'test' dataset lacks the training feature columns {missing}.")
+            encoded = self.encode(ds, replace(layout, label=None, probs=None))
+            view = DataView(index=pd.RangeIndex(n), codes=None, classes=None, kind="ray")
+        if not view.valid.any():
+            return HeldOutSet(None, np.empty(0, np.uint64)), view
+        self.moments(encoded, name="test")  # refuses missing or infinite feature values, naming the rows
+        search = {B.ROW: [], B.NEIGHBORS: [], B.DISTANCES: []}
+        if index.kind == "exact":
+            parts = encoded.map_batches(_query_batch, fn_kwargs={"shards": index.shards, "mean": index.mean,
+                                        "std": index.std, "k": 1, "exclude_self": False}, batch_format="numpy",
+                                        batch_size=self.batch_size)
+            search = self.collect(parts, [B.NEIGHBORS, B.DISTANCES])
+        else:
+            Shard = ray.remote(num_cpus=0)(CellShard)
+            queries = [Shard.remote() for _ in index.shards]
+            encoded.map_batches(_ingest_cells, fn_kwargs={"shards": queries, "mean": index.mean, "std": index.std,
+                                "centroids": index.centroids}, batch_format="numpy",
+                                batch_size=self.batch_size).take_all()
+            counts = np.zeros(len(index.counts), np.int64)
+            for held in ray.get([s.seal.remote() for s in queries]):
+                for cell, rows in held.items():
+                    counts[cell] += rows
+            groups = [g[counts[g] > 0] for g in _cell_groups(index.pools, counts, self.batch_size * 8)]
+            task = ray.remote(num_cpus=1)(search_cells)
+            search = _by_row(ray.get([task.remote(g, [index.pools[c] for c in g], index.shards, 1, queries=queries)
+                                      for g in groups if len(g)]))
+            for shard in queries:
+                ray.kill(shard)
+        hashes = self.collect(encoded, [B.HASH])[B.HASH]
+        nearest = KNNGraph(np.searchsorted(row_ids, np.asarray(search[B.NEIGHBORS], np.int64)),
+                           np.asarray(search[B.DISTANCES], np.float64), "euclidean", index.kind)
+        return HeldOutSet(None, hashes, nearest), view
+
+    def release(self, index: _Index) -> None:
+        """Stop the shard actors (their rows are freed)."""
+        for shard in index.shards:
+            self.ray.kill(shard)
 
     def votes(self, parts: list, row_ids: np.ndarray, n_rows: int, votes: np.ndarray, smoothing: float) -> np.ndarray:
         by_id = np.zeros((n_rows, votes.shape[1]))
@@ -686,6 +760,7 @@ class _Index:
     std: Any = None
     pools: list | None = None
     counts: Any = None
+    centroids: Any = None
 
 
 @dataclass(frozen=True)
@@ -755,14 +830,14 @@ def _ingest_batch(batch: dict[str, np.ndarray], shards: list, mean: np.ndarray, 
     return {"rows": np.array([len(ids)])}
 
 
-def _query_batch(batch: dict[str, np.ndarray], shards: list, mean: np.ndarray, std: np.ndarray, k: int
-                 ) -> dict[str, np.ndarray]:
+def _query_batch(batch: dict[str, np.ndarray], shards: list, mean: np.ndarray, std: np.ndarray, k: int,
+                 exclude_self: bool = True) -> dict[str, np.ndarray]:
     import ray
 
     ids = batch[B.ROW]
     Q = B.standardize(np.asarray(batch[B.FEATURES], np.float64), mean, std)
     found = ray.get([shard.search.remote(Q, k + 1) for shard in shards])
-    nbr, dist = merge_candidates(ids, found, k)
+    nbr, dist = merge_candidates(ids, found, k, exclude_self=exclude_self)
     return {B.ROW: ids, B.NEIGHBORS: nbr, B.DISTANCES: dist}
 
 

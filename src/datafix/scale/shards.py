@@ -78,10 +78,11 @@ class NeighborShard:
         return ids, dist
 
 
-def merge_candidates(row_ids: np.ndarray, candidates: list[tuple[np.ndarray, np.ndarray]], k: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's ``k`` nearest among the shards' candidates, itself left out, nearest first and
-    ties by row id (as the single-machine graph breaks them by position).
+def merge_candidates(row_ids: np.ndarray, candidates: list[tuple[np.ndarray, np.ndarray]], k: int, *,
+                     exclude_self: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's ``k`` nearest among the shards' candidates, itself left out (unless the
+    queries are not indexed rows: ``exclude_self=False``), nearest first and ties by row id (as
+    the single-machine graph breaks them by position).
 
     Examples
     --------
@@ -93,7 +94,7 @@ def merge_candidates(row_ids: np.ndarray, candidates: list[tuple[np.ndarray, np.
     """
     ids = np.concatenate([c[0] for c in candidates], axis=1)
     dist = np.concatenate([c[1] for c in candidates], axis=1)
-    dist = np.where((ids == row_ids[:, None]) | (ids < 0), np.inf, dist)
+    dist = np.where(((ids == row_ids[:, None]) & exclude_self) | (ids < 0), np.inf, dist)
     order = np.lexsort((ids, dist), axis=-1)[:, :k]
     return np.take_along_axis(ids, order, axis=1), np.take_along_axis(dist, order, axis=1)
 
@@ -157,16 +158,40 @@ class CellShard:
                 np.concatenate([self.rows[a:b] for a, b in spans]), counts)
 
 
-def search_cells(cells: np.ndarray, pools: list[np.ndarray], shards: list, k: int) -> dict[str, np.ndarray]:
+def search_cells(cells: np.ndarray, pools: list[np.ndarray], shards: list, k: int, *, queries: list | None = None
+                 ) -> dict[str, np.ndarray]:
     """The ``k`` nearest rows of every row of ``cells`` (a group of IVF cells), each cell's rows
     searched against the rows of its pool of cells (its own first, :func:`ivf_pools`), fetched
     from the :class:`CellShard` actors ``shards`` (cell ``c`` in shard ``c % len(shards)``).
-    Returns the rows' ids, their neighbours' ids and their euclidean distances (float32),
+    ``queries``: other :class:`CellShard` actors holding the query rows by cell in the same way
+    (a test set's rows, searched against the indexed rows; none is left out as itself).
+    Returns the query rows' ids, their neighbours' ids and their euclidean distances (float32),
     nearest first, ties by row id, as the single-machine IVF search gives them. Runs in a Ray task.
     """
+    where = _fetch_cells(shards, np.unique(np.concatenate(pools)))
+    asked = where if queries is None else _fetch_cells(queries, np.asarray(cells))
+    out_ids, out_nbr, out_dist = [], [], []
+    for cell, pool in zip(cells, pools, strict=True):
+        own, own_rows = asked[int(cell)]
+        if len(own) == 0:
+            continue
+        pool_ids = torch.from_numpy(np.concatenate([where[int(c)][0] for c in pool]))
+        pool_rows = torch.from_numpy(np.concatenate([where[int(c)][1] for c in pool]))
+        nbr, dist = search_pool(pool_rows[: len(own)] if queries is None else torch.from_numpy(own_rows), pool_rows,
+                                pool_ids, k, k + _EXTRA_CANDIDATES, "euclidean", self_first=queries is None)
+        out_ids.append(own)
+        out_nbr.append(nbr.numpy().astype(np.int32) if int(pool_ids.max()) < 2**31 else nbr.numpy())  # half the bytes
+        out_dist.append(dist.numpy())
+    if not out_ids:
+        return {ROW: np.empty(0, np.int64), NEIGHBORS: np.empty((0, k), np.int64),
+                DISTANCES: np.empty((0, k), np.float32)}
+    return {ROW: np.concatenate(out_ids), NEIGHBORS: np.concatenate(out_nbr), DISTANCES: np.concatenate(out_dist)}
+
+
+def _fetch_cells(shards: list, wanted: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The rows of cells ``wanted`` from the :class:`CellShard` actors: cell -> (row ids, rows)."""
     import ray
 
-    wanted = np.unique(np.concatenate(pools))
     owner = wanted % len(shards)
     asked = [s for s in range(len(shards)) if (owner == s).any()]
     fetched = ray.get([shards[s].cells.remote(wanted[owner == s]) for s in asked])
@@ -175,22 +200,7 @@ def search_cells(cells: np.ndarray, pools: list[np.ndarray], shards: list, k: in
         bounds = np.concatenate([[0], np.cumsum(counts)])
         for c, a, b in zip(wanted[owner == s], bounds[:-1], bounds[1:], strict=True):
             where[int(c)] = (ids[a:b], rows[a:b])
-    out_ids, out_nbr, out_dist = [], [], []
-    for cell, pool in zip(cells, pools, strict=True):
-        own = where[int(cell)][0]
-        if len(own) == 0:
-            continue
-        pool_ids = torch.from_numpy(np.concatenate([where[int(c)][0] for c in pool]))
-        pool_rows = torch.from_numpy(np.concatenate([where[int(c)][1] for c in pool]))
-        nbr, dist = search_pool(pool_rows[: len(own)], pool_rows, pool_ids, k, k + _EXTRA_CANDIDATES, "euclidean",
-                                self_first=True)
-        out_ids.append(own)
-        out_nbr.append(nbr.numpy().astype(np.int32) if int(pool_ids.max()) < 2**31 else nbr.numpy())  # half the bytes
-        out_dist.append(dist.numpy())
-    if not out_ids:
-        return {ROW: np.empty(0, np.int64), NEIGHBORS: np.empty((0, k), np.int64),
-                DISTANCES: np.empty((0, k), np.float32)}
-    return {ROW: np.concatenate(out_ids), NEIGHBORS: np.concatenate(out_nbr), DISTANCES: np.concatenate(out_dist)}
+    return where
 
 
 def ivf_pools(centroids: torch.Tensor, counts: np.ndarray, n_probe: int, least: int) -> list[np.ndarray]:

@@ -33,10 +33,13 @@ KIND_SIGNALS = ("table", "image_stats", "test", "annotations", "unlabelled")
 
 @dataclass(frozen=True)
 class HeldOutSet:
-    """A held-out set's usable samples, read like the audited data: ``features`` and ``hashes``."""
+    """A held-out set's usable samples, read like the audited data: ``features`` and ``hashes``;
+    ``nearest``, each sample's nearest training sample when an engine that holds the features
+    elsewhere (the Ray engine) searched it already."""
 
     features: np.ndarray | None
     hashes: np.ndarray | None
+    nearest: KNNGraph | None = None
 
     def __len__(self) -> int:
         return len(self.features) if self.features is not None else len(self.hashes)
