@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -195,13 +196,13 @@ def audit(
     k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
     check_choice(engine, "engine", ("local", "ray"))
     if engine == "ray" or type(data).__module__.startswith("ray.data"):
-        return _audit_on_ray(data, labels, features, pred_probs, model=model, cv=cv, k_neighbors=k_neighbors,
+        return _audit_on_ray(data, labels, features, pred_probs, test, model=model, cv=cv, k_neighbors=k_neighbors,
                              checks=checks, check_params=check_params, random_state=random_state, verbose=verbose,
-                             others={"nan_policy": nan_policy != "raise", "test": test is not None,
-                                     "test_features": test_features is not None, "multilabel": multilabel is not None,
-                                     "annotators": annotators is not None, "unlabelled": unlabelled is not None,
-                                     "task": task == "regression", "predictions": predictions is not None,
-                                     "weights": weights is not None, "label_fn": label_fn is not None})
+                             weights=weights, image_size=image_size,
+                             others={"nan_policy": nan_policy != "raise", "test_features": test_features is not None,
+                                     "multilabel": multilabel is not None, "annotators": annotators is not None,
+                                     "unlabelled": unlabelled is not None, "task": task == "regression",
+                                     "predictions": predictions is not None, "label_fn": label_fn is not None})
     check_choice(nan_policy, "nan_policy", NAN_POLICIES)
     check_choice(knn_backend, "knn_backend", BACKENDS)
     rng = check_random_state(random_state)
@@ -329,32 +330,46 @@ def audit(
                   audited=(data, labels, view))
 
 
-def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, *, others: dict[str, bool],
+def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: Any, *, others: dict[str, bool],
                   **options: Any) -> Report:
     """``audit(..., engine="ray")``: :func:`datafix.scale.audit_ray`, refusing what it does not take."""
     from datafix.scale import audit_ray
+    from datafix.scale.ray_audit import is_image_folder
 
     refused = [name for name, given in others.items() if given]
     if refused:
         raise InvalidInputError(f"The {refused[0]!r} argument is not supported by engine='ray' yet; audit with "
                                 "engine='local', or leave it out.")
-    if not isinstance(labels, str):
-        raise InvalidInputError("With engine='ray' the labels are a column: pass labels= the column's name.")
+    images = isinstance(data, (str, os.PathLike)) and is_image_folder(Path(data))
+    if not isinstance(labels, str) and not (images and labels is None):
+        raise InvalidInputError("With engine='ray' the labels are a column: pass labels= the column's name (an "
+                                "image folder's labels are its subfolders: leave labels out).")
     for name, value in (("features", features), ("pred_probs", pred_probs)):
         if value is not None and not (isinstance(value, str) or callable(value) and name == "features" or (
                 isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))):
             raise InvalidInputError(f"With engine='ray' the {name!r} argument names columns of the data (or, for "
                                     "features, is a function of a batch); arrays stay on one machine: use "
                                     "engine='local'.")
-    index = None
-    if isinstance(data, pd.DataFrame):
+    index, test_index = None, None
+    if isinstance(data, pd.DataFrame) or isinstance(test, pd.DataFrame):
         import ray.data
 
-        index, data = data.index, ray.data.from_pandas(data.reset_index(drop=True))
-    if isinstance(features, str):
+        if isinstance(data, pd.DataFrame):
+            index, data = data.index, ray.data.from_pandas(data.reset_index(drop=True))
+        if isinstance(test, pd.DataFrame):
+            test_index, test = test.index, ray.data.from_pandas(test.reset_index(drop=True))
+    if isinstance(features, str) and not images:  # a column; for an image folder, a pretrained model's name
         features = [features]
-    report = audit_ray(data, labels, features=features, pred_probs=pred_probs, **options)
-    return report if index is None else replace(report, issues=report.issues.set_axis(index))
+    report = audit_ray(data, labels or "label", features=features, pred_probs=pred_probs, test=test, **options)
+    if index is not None:
+        report = replace(report, issues=report.issues.set_axis(index))
+    if report.test_issues is not None and (index is not None or test_index is not None):
+        leaks = report.test_issues if test_index is None else report.test_issues.set_axis(test_index)
+        if index is not None:  # nearest_train: positions of the table's rows, as its index's values
+            leaks = leaks.assign(nearest_train=[None if i is None or pd.isna(i) else index[int(i)]
+                                                for i in leaks["nearest_train"]])
+        report = replace(report, test_issues=leaks)
+    return report
 
 
 #: The fewest labelled images for which the audit's default model is the CNN: below it, a network

@@ -343,9 +343,9 @@ def _audit_ray(args: argparse.Namespace) -> int:
     from datafix.scale import audit_ray
     from datafix.scale.ray_audit import is_image_folder
 
-    refused = [flag for flag, value in (("--annotators", args.annotators), ("--index-col", args.index_col), ("--pred-probs", args.pred_probs),
-                                        ("--features", args.features), ("--predictions", args.predictions),
-                                        ("--task", args.task)) if value is not None]
+    refused = [flag for flag, value in (("--annotators", args.annotators), ("--index-col", args.index_col),
+                                        ("--pred-probs", args.pred_probs), ("--features", args.features),
+                                        ("--predictions", args.predictions)) if value is not None]
     if args.nan_policy != "raise":
         refused.append("--nan-policy")
     if refused:
@@ -371,7 +371,7 @@ def _audit_ray(args: argparse.Namespace) -> int:
             raise CommandLineError(f"-o/--output names the input {flag}; choose a new folder for the report.")
     gates = _fail_on(args.fail_on)
     report = audit_ray(str(args.path), labels=args.label or "label", cv=args.cv, address=args.address,
-                       test=None if args.test is None else str(args.test), random_state=args.seed, verbose=not args.quiet,
+                       test=None if args.test is None else str(args.test), task=args.task, random_state=args.seed, verbose=not args.quiet,
                        output=args.output if folder_output else None)
     return _print_and_write(report, args, gates, folder=args.output if folder_output else None)
 

@@ -88,8 +88,11 @@ def read_targets(values: Any, *, index: pd.Index | None = None, name: str = "lab
     return data.copy()
 
 
-def infer_task(values: Any) -> str | None:
+def infer_task(values: Any, *, n: int | None = None) -> str | None:
     """``"regression"`` for labels that look like a continuous target, else None (class labels).
+
+    ``n``: when ``values`` are the distinct values of ``n`` samples (the Ray engine's profile)
+    rather than one value per sample.
 
     A continuous target: floats with at least :data:`MIN_DISTINCT_TARGETS` distinct values that
     are at least :data:`MIN_DISTINCT_SHARE` of the samples; when every value is integral (1.0,
@@ -114,10 +117,10 @@ def infer_task(values: Any) -> str | None:
     finite = data[np.isfinite(data)]
     if not len(finite):
         return None
-    distinct = len(np.unique(finite))
+    distinct, n = len(np.unique(finite)), len(data) if n is None else n
     if (finite == np.round(finite)).all():
-        return "regression" if distinct >= max(MIN_DISTINCT_INTEGRAL, MIN_INTEGRAL_SHARE * len(data)) else None
-    return "regression" if distinct >= max(MIN_DISTINCT_TARGETS, MIN_DISTINCT_SHARE * len(data)) else None
+        return "regression" if distinct >= max(MIN_DISTINCT_INTEGRAL, MIN_INTEGRAL_SHARE * n) else None
+    return "regression" if distinct >= max(MIN_DISTINCT_TARGETS, MIN_DISTINCT_SHARE * n) else None
 
 
 def _one_d(values: Any, name: str) -> Any:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from datafix.checks.label import knn_label_votes
 from datafix.checks.null import row_nulls
+from datafix.checks.regression import neighbor_median
 from datafix.data.frame import MAX_CATEGORIES
 from datafix.data.labels import label_codes
 from datafix.data.view import hash_rows
@@ -27,6 +28,8 @@ from datafix.signals.neighbors import KNNGraph
 ROW, FEATURES, CODE, HASH, PROBS, NEIGHBORS, DISTANCES, BROKEN = (
     "_datafix_row", "_datafix_features", "_datafix_code", "_datafix_hash", "_datafix_probs", "_datafix_neighbors",
     "_datafix_distances", "_datafix_broken")
+#: A regression target and its out-of-sample prediction (float64); a per-row value computed on the cluster.
+TARGET, PREDICTION, VALUE = "_datafix_target", "_datafix_prediction", "_datafix_value"
 #: An image's statistics (:func:`datafix.data.image_folder.image_statistics`), one column each.
 STAT = "_datafix_stat_"
 STAT_NAMES = ("width", "height", "mode", "channels", "brightness", "dark_share", "bright_share", "blur", "entropy")
@@ -116,6 +119,8 @@ class Layout:
     probs: list[str] | None = None
     features_fn: Any = None
     dtype: Any = np.float64
+    regression: bool = False  # the label column is a regression target (float64 in TARGET, codes -1)
+    predictions: str | None = None  # the column of given out-of-sample predictions of the target
 
 
 def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
@@ -146,8 +151,13 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
             parts.append(onehot)
         features = np.hstack(parts) if parts else np.zeros((len(table), 0))
     out[FEATURES] = features.astype(layout.dtype, copy=False)  # float32 for the approximate index
-    if layout.label is None:  # a held-out set's rows: their labels are not read
+    if layout.label is None or layout.regression:  # a held-out set's labels are not read; a target is no class
         out[CODE] = np.full(len(block), -1, np.int64)
+        if layout.label is not None:
+            out[TARGET] = pd.to_numeric(block[layout.label], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        if layout.predictions is not None:
+            out[PREDICTION] = pd.to_numeric(block[layout.predictions], errors="coerce").to_numpy(
+                np.float64, na_value=np.nan)
     else:
         labels = block[layout.label]
         codes = label_codes(labels.where(labels.notna(), None), layout.classes)
@@ -215,6 +225,20 @@ def votes_block(batch: dict[str, np.ndarray], votes: np.ndarray, smoothing: floa
     block's rows of the graph; ``votes`` holds every row's vote, by row id)."""
     graph = KNNGraph(np.asarray(batch[NEIGHBORS], np.int64), np.asarray(batch[DISTANCES], np.float64), "euclidean")
     return {ROW: batch[ROW], PROBS: knn_label_votes(votes, graph, smoothing=smoothing)}
+
+
+def median_block(batch: dict[str, np.ndarray], values: np.ndarray, skip: np.ndarray, fallback: np.ndarray
+                 ) -> dict[str, np.ndarray]:
+    """:func:`~datafix.checks.regression.neighbor_median` over the block's rows of the graph
+    (``values``, ``skip`` and ``fallback`` hold every row's, by row id)."""
+    graph = KNNGraph(np.asarray(batch[NEIGHBORS], np.int64), np.asarray(batch[DISTANCES], np.float64), "euclidean")
+    rows = np.asarray(batch[ROW], np.int64)
+    return {ROW: rows, VALUE: neighbor_median(values, graph, skip=skip, fallback=fallback[rows])}
+
+
+def regress_block(batch: dict[str, np.ndarray], model: Any) -> dict[str, np.ndarray]:
+    """A fitted regressor's predictions for the block's rows."""
+    return {ROW: batch[ROW], PREDICTION: np.asarray(model.predict(batch[FEATURES]), np.float64).reshape(-1)}
 
 
 def predict_block(batch: dict[str, np.ndarray], model: Any, n_classes: int, fitted_classes: np.ndarray

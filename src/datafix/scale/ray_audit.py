@@ -32,13 +32,16 @@ import os
 import pickle
 import socket
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 
 from datafix._validation import (
     RandomState,
@@ -52,6 +55,7 @@ from datafix.checks import resolve_checks
 from datafix.checks.null import column_quality, null_rule
 from datafix.data.image_folder import IMAGE_EXTENSIONS, ImageFolderDataset
 from datafix.data.labels import encode_labels
+from datafix.data.targets import LABEL_TASKS, infer_task
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.report import Report, library_versions
@@ -79,6 +83,8 @@ from datafix.signals.neighbors import (
     nearest_centroid,
 )
 from datafix.signals.pred_probs import make_model
+from datafix.signals.predictions import make_regressor
+from datafix.signals.pretrained import pretrained_extractor
 
 #: The checks the Ray engine runs; the others are listed in the report as not run, with the reason.
 SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "outlier", "duplicate", "null", "class_imbalance", "leakage",
@@ -94,8 +100,11 @@ def audit_ray(
     data: Any,
     labels: str = "label",
     *,
-    features: Sequence[str] | Callable[[pd.DataFrame], Any] | type | None = None,
+    features: Sequence[str] | Callable[[pd.DataFrame], Any] | type | str | None = None,
+    weights: str | os.PathLike | None = None,
     pred_probs: str | Sequence[str] | None = None,
+    task: str | None = None,
+    predictions: str | None = None,
     test: Any = None,
     checks: str | list[str] | None = None,
     check_params: Mapping[str, Mapping[str, Any]] | None = None,
@@ -134,10 +143,24 @@ def audit_ray(
         per actor, then called on batches: a torch model's wrapper) runs on an actor pool, one
         GPU per actor when the cluster has GPUs. For an image folder: a torch module (Ray tasks)
         or a module class (an actor pool), given the float thumbnails (B, 3, S, S) in [0, 255]
-        as :func:`datafix.audit` gives a feature module; default: the thumbnails' pixels.
+        as :func:`datafix.audit` gives a feature module, or a pretrained model's name
+        (``"resnet18"``, ``"timm/convnext_tiny"``: :func:`datafix.signals.pretrained_extractor`,
+        built once per actor from ``weights``, the thumbnails read at the network's resize
+        side); default: the thumbnails' pixels.
+    weights : str or os.PathLike, optional
+        With ``features=`` a model name: the local checkpoint file (nothing is downloaded); every
+        node of the cluster reads it at this path.
     pred_probs : str or list of str, optional
         Out-of-sample predicted probabilities: one list column, or one column per class in the
         order of the sorted classes. Default: a ``cv``-fold probe (``model``) on a sample.
+    task : {"classification", "regression"}, optional
+        What the label column holds; default: inferred from its values as :func:`datafix.audit`
+        infers it (numbers with many distinct values are a regression target, with a warning).
+        A regression target is audited for wrong values against out-of-sample predictions and
+        its neighbours' targets, as on one machine.
+    predictions : str, optional
+        For a regression target: the column of your model's out-of-sample predictions; default:
+        a ``cv``-fold regressor (``model``) on a sample of at most ``probe_rows`` rows.
     test : ray.data.Dataset, str or os.PathLike, optional
         A held-out set of the same kind (a table with the training feature columns, or an image
         folder): ``Report.test_issues`` flags its rows that copy a training row (the leakage
@@ -191,6 +214,10 @@ def audit_ray(
     check_choice(index, "index", ("auto", *INDEXES))
     if not isinstance(labels, str):
         raise InvalidTypeError("audit_ray reads the labels from a column: pass labels= the column's name.")
+    if task is not None:
+        check_choice(task, "task", LABEL_TASKS)
+    if predictions is not None and not isinstance(predictions, str):
+        raise InvalidTypeError("audit_ray reads the predictions from a column: pass predictions= the column's name.")
     _connect(ray, address)
     from datafix.audit import _check_options
 
@@ -204,15 +231,31 @@ def audit_ray(
     context.enable_progress_bars = verbose
     try:
         source = _dataset(ray, data)
-        run = _Run(ray, labels, features, pred_probs, batch_size, verbose)
+        run = _Run(ray, labels, features, pred_probs, batch_size, verbose, task=task, predictions=predictions)
         images = isinstance(source, _ImageFolder)
+        if images and (task == "regression" or predictions is not None):
+            raise InvalidInputError("An image folder's labels are its subfolders, that is classes: leave task= and "
+                                    "predictions= out.")
         if images and pred_probs is not None:
             raise InvalidInputError("For an image folder the Ray engine computes pred_probs itself: leave "
                                     "pred_probs= out.")
-        if images and features is not None and not (isinstance(features, type) or hasattr(features, "forward")):
-            raise InvalidInputError("For an image folder, features= is a torch module (run in Ray tasks) or a "
+        if isinstance(features, str):
+            if not images:
+                raise InvalidInputError(f"features={features!r} names a pretrained network, which embeds images: "
+                                        "audit an image folder, or for a table pass features= a list of columns.")
+            extractor = pretrained_extractor(features, weights, device="cpu")  # refuses a bad name or file here
+            image_size = max(image_size, extractor.resize)
+            run.features = partial(pretrained_extractor, features, weights)  # built once per actor
+            run.described = f"{extractor.name} embeddings, weights from {str(extractor.weights)!r}, run on the cluster"
+            del extractor
+        elif weights is not None:
+            raise InvalidInputError("The 'weights' argument is the checkpoint of the model that features= names (e.g. "
+                                    "features='resnet18', weights='resnet18.pth'); features is not a model name.")
+        elif images and features is not None and not (isinstance(features, type) or hasattr(features, "forward")):
+            raise InvalidInputError("For an image folder, features= is a torch module (run in Ray tasks), a "
                                     "module class (built once per actor of a pool, on a GPU when the cluster has "
-                                    "them), given the float thumbnails in [0, 255].")
+                                    "them), given the float thumbnails in [0, 255], or a pretrained model's name "
+                                    "with weights=.")
         test_source = None if test is None else _dataset(ray, test, name="test")
         if test_source is not None and isinstance(test_source, _ImageFolder) != images:
             raise InvalidInputError("The 'test' argument must be of the training data's kind: "
@@ -222,13 +265,20 @@ def audit_ray(
         dtype = np.float64 if kind == "exact" else np.float32
         table = None
         if images:
-            layout = source.layout(dtype, features)
+            layout = source.layout(dtype, run.features)
             encoded = source.encode(ray, ds, layout, image_size, batch_size)
         else:
             layout, _ = run.layout(ds, dtype)
             encoded = run.encode(ds, layout)
+        regression = layout.regression
         extra = [*B.STAT_COLUMNS, B.BROKEN] if images else ["is_null", "null_score", "n_missing"]
-        rows = run.collect(encoded, [B.CODE, B.HASH, *extra] + ([B.PROBS] if layout.probs is not None else []))
+        extra += [B.PROBS] if layout.probs is not None else []
+        extra += ([B.TARGET] if regression else []) + ([B.PREDICTION] if layout.predictions is not None else [])
+        rows = run.collect(encoded, [B.CODE, B.HASH, *extra])
+        if regression:
+            _check_numbers(rows[B.TARGET], f"a number in the label column {labels!r} (the regression target)")
+            if layout.predictions is not None:
+                _check_numbers(rows[B.PREDICTION], f"a number in the predictions column {predictions!r}")
         valid = rows[B.BROKEN] == "" if images else np.ones(n, bool)
         if not valid.any():
             raise InvalidInputError(f"No sample could be used: every image is broken (first: {rows[B.BROKEN][0]}).")
@@ -241,7 +291,14 @@ def audit_ray(
         del ds  # the raw rows are no longer needed: Ray frees their blocks
         _, mean, std = run.moments(encoded)
         codes, n_classes = rows[B.CODE], len(layout.classes)
-        if layout.probs is not None:
+        targets = rows[B.TARGET][valid] if regression else None
+        if regression:
+            P = None
+            if layout.predictions is not None:
+                fitted, model_name = rows[B.PREDICTION][valid], None
+            else:
+                fitted, model_name = run.regression_probe(encoded, row_ids, targets, sample, model, cv, random_state)
+        elif layout.probs is not None:
             P, model_name = rows[B.PROBS][valid], None
         elif isinstance(model, str) and model == "lda":
             P, model_name = run.lda_probe(encoded, layout, check_int(cv, "cv", minimum=2), int(seed_from(rng)), mean)
@@ -263,22 +320,26 @@ def audit_ray(
         if valid.all():
             stats = stats.astype({c: np.int64 for c in ("width", "height", "channels")})
         stats = stats[valid].reset_index(drop=True)
-    signals = Signals(codes[valid], n_classes, pred_probs=P, classes=layout.classes, hashes=rows[B.HASH][valid],
-                      neighbors=graph, image_stats=stats, k_neighbors=k, random_state=random_state, verbose=verbose)
+    signals = Signals(None if regression else codes[valid], n_classes, pred_probs=P, classes=layout.classes,
+                      hashes=rows[B.HASH][valid], neighbors=graph, image_stats=stats, k_neighbors=k,
+                      targets=targets, predictions=fitted if regression else None, random_state=random_state,
+                      verbose=verbose)
     signals.provenance["features"] = (f"{len(layout.feature_names)} columns" if layout.features_fn is None
-                                      else "features= run on the cluster")
-    signals.provenance["pred_probs"] = "given" if model_name is None else model_name
+                                      else run.described)
+    signals.provenance["predictions" if regression else "pred_probs"] = "given" if model_name is None else model_name
     signals.provenance["neighbors"] = (f"{kind} euclidean kNN graph, k={k}, standardised features, over {shards} "
                                        "Ray actors")
     broken = {int(i): str(rows[B.BROKEN][i]) for i in np.flatnonzero(~valid)} if images else {}
-    view = DataView(index=source.index if images else pd.RangeIndex(n), codes=codes, classes=layout.classes,
+    view = DataView(index=source.index if images else pd.RangeIndex(n), codes=None if regression else codes,
+                    classes=None if regression else layout.classes,
                     broken=broken, kind="images" if images else "ray")
-    issues, outcomes, tables, _ = run_checks([], signals, options, "single", view)
+    check_task = "regression" if regression else "single"
+    issues, outcomes, tables, _ = run_checks([], signals, options, check_task, view)
     test_issues = None
     if held_out is not None:
         signals.test, test_view = held_out
         leakage = [s for s in resolve_checks(None) if s.target == "test"]
-        test_issues = run_checks(leakage, signals, options, "single", view, test_view)[3]
+        test_issues = run_checks(leakage, signals, options, check_task, view, test_view)[3]
     for spec in (s for s in specs if s.target == "train"):
         if spec.name == "null" and not images:
             near = options.get("null", {}).get("near_constant", 0.99)
@@ -293,7 +354,7 @@ def audit_ray(
             outcomes[spec.name] = CheckOutcome(spec.name, False, spec.flag, spec.score, description=spec.description,
                                                reason="not run by the Ray engine yet (datafix.scale)")
             continue
-        found, done, more, _ = run_checks([spec], signals, options, "single", view)
+        found, done, more, _ = run_checks([spec], signals, options, check_task, view)
         issues = issues.join(found.drop(columns=["is_broken", "broken_reason"]))
         outcomes.update(done)
         tables.update(more)
@@ -301,7 +362,7 @@ def audit_ray(
               "cv": cv,
               "k_neighbors": k_neighbors, "index": kind, "n_shards": shards, "probe_rows": probe_rows,
               "model": model if model is None or isinstance(model, str) else type(model).__name__,
-              "task": "classification", "checks": [s.name for s in specs if s.target == "train"],
+              "task": "regression" if regression else "classification", "checks": [s.name for s in specs if s.target == "train"],
               "check_params": {name: dict(p) for name, p in options.items()},
               "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
               "classes": [py_value(c) for c in layout.classes], "seconds": round(time.perf_counter() - started, 1)}
@@ -419,7 +480,7 @@ class _ImageFolder:
     def encode(self, ray: Any, ds: Any, layout: B.Layout, image_size: int, batch_size: int) -> Any:
         kwargs = {"root": str(self.root), "image_size": image_size, "classes": layout.classes, "dtype": layout.dtype}
         size = min(batch_size, self.BLOCK)
-        if isinstance(layout.features_fn, type):  # a module class: one instance per actor, on its GPU if any
+        if isinstance(layout.features_fn, (type, partial)):  # built once per actor, on its GPU if any
             return ds.map_batches(_ImageEncoder, fn_constructor_args=(layout.features_fn, kwargs),
                                   batch_format="pandas", batch_size=size, **_actor_pool(ray)).materialize()
         return ds.map_batches(B.encode_images_block, fn_kwargs={**kwargs, "module": layout.features_fn},
@@ -429,7 +490,7 @@ class _ImageFolder:
 class _ImageEncoder:
     """:func:`blocks.encode_images_block` with the user's module class built once per actor."""
 
-    def __init__(self, module_class: type, kwargs: dict[str, Any]) -> None:
+    def __init__(self, module_class: Callable[[], Any], kwargs: dict[str, Any]) -> None:
         import torch
 
         self.module = module_class()
@@ -445,6 +506,14 @@ def _usable(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The block's rows whose file decoded."""
     keep = np.asarray(batch[B.BROKEN]) == ""
     return {name: np.asarray(values)[keep] for name, values in batch.items()}
+
+
+def _check_numbers(values: np.ndarray, what: str) -> None:
+    """Refuse rows without a finite number, naming the first few by position."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise InvalidInputError(f"{bad.size} rows lack {what} (rows {bad[:5].tolist()}, by position); filter them "
+                                "out (ds.filter) first.")
 
 
 def _outlier_k(options: Mapping[str, Mapping[str, Any]]) -> int:
@@ -468,6 +537,9 @@ class _Run:
     probs: Any
     batch_size: int
     verbose: bool
+    described: str = "features= run on the cluster"
+    task: str | None = None
+    predictions: str | None = None
 
     def with_row_ids(self, ds: Any, name: str = "data") -> Any:
         """The dataset materialised, with each row's position as :data:`blocks.ROW`."""
@@ -487,11 +559,13 @@ class _Run:
             raise InvalidInputError(f"The 'labels' argument (--label) names column {self.label!r}, which the dataset "
                                     f"does not have; its columns are {names}.")
         probs = None if self.probs is None else [self.probs] if isinstance(self.probs, str) else list(self.probs)
-        missing = [c for c in (probs or []) if c not in names]
-        if missing:
-            raise InvalidInputError(f"The 'pred_probs' argument names columns {missing} that the dataset does not "
-                                    f"have; its columns are {names}.")
-        skip = [self.label, *(probs or [])]
+        for argument, given in (("pred_probs", probs or []), ("predictions", [self.predictions] if self.predictions
+                                                             else [])):
+            missing = [c for c in given if c not in names]
+            if missing:
+                raise InvalidInputError(f"The {argument!r} argument names columns {missing} that the dataset does "
+                                        f"not have; its columns are {names}.")
+        skip = [self.label, *(probs or []), *([self.predictions] if self.predictions else [])]
         parts = self.ray.get([self.ray.remote(_profile_ref).remote(r, self.label, skip) for r in ds.to_arrow_refs()])
         profile = B.Profile()
         for part in parts:
@@ -504,10 +578,22 @@ class _Run:
             raise InvalidInputError(
                 f"The dataset's blocks have different schemas (columns or types): {differ[:6]}. Give every block "
                 "the same columns and types (ds.select_columns / map_batches casting them) before the audit.")
+        regression = self.task == "regression"
+        if self.task is None and infer_task(pd.Series(list(profile.labels)), n=profile.rows) == "regression":
+            regression = True
+            warn_user("The labels are numbers with many distinct values, so the audit treats them as a regression "
+                      "target (task='regression'); pass task='classification' if they are classes.")
+        if regression and probs is not None:
+            raise InvalidInputError("For a regression target pass your model's out-of-sample predictions as "
+                                    "predictions= (a column), not pred_probs=.")
+        if not regression and self.predictions is not None:
+            raise InvalidInputError("The 'predictions' argument holds predictions of a regression target "
+                                    "(task='regression'); for classes pass pred_probs=.")
         try:
             values = sorted(profile.labels, key=_sort_key)
-            _, classes = encode_labels(pd.Series(values, dtype=None if len({type(v) for v in values}) == 1
-                                                 else object), name="labels", unlabelled=True)
+            classes = np.empty(0) if regression else encode_labels(
+                pd.Series(values, dtype=None if len({type(v) for v in values}) == 1 else object), name="labels",
+                unlabelled=True)[1]
         except InvalidInputError as err:
             raise InvalidInputError(f"{err} (the label column {self.label!r})") from None
         table_columns = [c for c in names if c not in skip]
@@ -547,7 +633,8 @@ class _Run:
             raise InvalidInputError("The dataset has no feature columns besides the labels: pass features= (column "
                                     "names or a function of a batch).")
         return B.Layout(self.label, classes, table_columns, encoding, names_out, probs,
-                        self.features if callable(self.features) else None, np.dtype(dtype)), profile
+                        self.features if callable(self.features) else None, np.dtype(dtype), regression,
+                        self.predictions), profile
 
     def encode(self, ds: Any, layout: B.Layout) -> Any:
         if isinstance(layout.features_fn, type):  # a class: built once per actor of a pool
@@ -603,6 +690,30 @@ class _Run:
         got = self.collect(others, [B.PROBS], np.setdiff1d(row_ids, sample))
         P[np.searchsorted(row_ids, got[B.ROW])] = got[B.PROBS]
         return P, f"{described} on a sample of {len(sample):,} rows; the other rows by its model trained on the sample"
+
+    def regression_probe(self, encoded: Any, row_ids: np.ndarray, targets: np.ndarray, sample: np.ndarray,
+                         model: Any, cv: int, random_state: RandomState) -> tuple[np.ndarray, str]:
+        """Out-of-sample predictions of the regression target of the usable rows ``row_ids``
+        (``targets`` theirs): cross-validation on the ``sample`` of row ids (the single-machine
+        audit's own, on the same seed), the sample's model for the other rows."""
+        everyone = len(sample) == len(row_ids)
+        X = self.collect(encoded, [B.FEATURES], None if everyone else sample)[B.FEATURES]
+        at = np.searchsorted(row_ids, sample)
+        probe = Signals(None, 0, features=np.asarray(X, np.float64), targets=targets[at], model=model, cv=cv,
+                        random_state=random_state, verbose=self.verbose)
+        fitted = np.zeros(len(row_ids))
+        fitted[at] = probe.predictions
+        described = probe.provenance["predictions"]
+        if everyone:
+            return fitted, described
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # Huber's iterations: the fit is still usable
+            regressor = make_regressor(probe.prediction_model).fit(np.asarray(X, np.float64), targets[at])
+        others = encoded.map_batches(B.regress_block, fn_kwargs={"model": regressor}, batch_format="numpy",
+                                     batch_size=self.batch_size)
+        got = self.collect(others, [B.PREDICTION], np.setdiff1d(row_ids, sample))
+        fitted[np.searchsorted(row_ids, got[B.ROW])] = got[B.PREDICTION]
+        return fitted, f"{described} on a sample of {len(sample):,} rows; the other rows by its model trained on it"
 
     def lda_probe(self, encoded: Any, layout: B.Layout, cv: int, seed: int, center: np.ndarray
                   ) -> tuple[np.ndarray, str]:
@@ -674,7 +785,8 @@ class _Run:
         near = _by_row(ray.get([nearest.remote(part, local) for part in parts]))
         positions = np.searchsorted(row_ids, near[B.NEIGHBORS])
         return ShardedGraph(positions, near[B.DISTANCES].astype(np.float64), "euclidean", index.kind, full_k=k,
-                            votes=lambda v, smoothing: self.votes(parts, row_ids, n_rows, v, smoothing))
+                            votes=lambda v, smoothing: self.votes(parts, row_ids, n_rows, v, smoothing),
+                            median=lambda *args: self.medians(parts, row_ids, n_rows, *args))
 
     def held_out(self, source: Any, layout: B.Layout, index: _Index, row_ids: np.ndarray, image_size: int
                  ) -> tuple[HeldOutSet, DataView]:
@@ -738,6 +850,18 @@ class _Run:
         cast = self.ray.remote(_votes_part)
         return _by_row(self.ray.get([cast.remote(part, ref, smoothing) for part in parts]))[B.PROBS]
 
+    def medians(self, parts: list, row_ids: np.ndarray, n_rows: int, values: np.ndarray, skip: np.ndarray | None,
+                fallback: np.ndarray) -> np.ndarray:
+        """:func:`~datafix.checks.regression.neighbor_median` over the whole graph, part by part."""
+        spread = []
+        for given, dtype in ((values, np.float64), (skip, bool), (fallback, np.float64)):
+            by_id = np.zeros(n_rows, dtype)
+            if given is not None:
+                by_id[row_ids] = given
+            spread.append(self.ray.put(by_id))
+        task = self.ray.remote(B.median_block)
+        return _by_row(self.ray.get([task.remote(part, *spread) for part in parts]))[B.VALUE]
+
     def sample_table(self, ds: Any, layout: B.Layout, sample: np.ndarray) -> pd.DataFrame:
         keep = set(sample.tolist()) if len(sample) < 1_000_000 else None
         frames = []
@@ -770,6 +894,7 @@ class ShardedGraph(KNNGraph):
 
     full_k: int = 0
     votes: Callable[..., np.ndarray] | None = None
+    median: Callable[..., np.ndarray] | None = None
 
     @property
     def k(self) -> int:
@@ -778,6 +903,11 @@ class ShardedGraph(KNNGraph):
     def label_votes(self, votes: np.ndarray, *, smoothing: float = 0.02) -> np.ndarray:
         """:func:`datafix.checks.label.knn_label_votes` over the whole graph, block by block."""
         return self.votes(votes, smoothing)
+
+    def neighbor_median(self, values: np.ndarray, *, skip: np.ndarray | None = None, fallback: np.ndarray
+                        ) -> np.ndarray:
+        """:func:`datafix.checks.regression.neighbor_median` over the whole graph, block by block."""
+        return self.median(values, skip, fallback)
 
 
 class _Encoder:

@@ -259,6 +259,7 @@ class Signals:
                                                   random_state=self._seeds["predictions"], verbose=self.verbose)
         chosen = " (chosen on the first fold by median absolute error)" if self.model is None else ""
         self.provenance["predictions"] = f"{self.cv}-fold cross-validation of {name}{chosen}"
+        self.prediction_model = name if self.model is None else self.model  # what make_regressor builds again
         return predictions
 
     @cached_property
