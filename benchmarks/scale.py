@@ -14,6 +14,11 @@ is this machine); precision and recall of the injected label errors, outliers an
     python benchmarks/scale.py --n 1000000 --engine ray      # one engine per process
     python benchmarks/scale.py --n 1000000 --compare         # both, each in its own process
     python benchmarks/scale.py --graph-recall 100000         # the IVF index's recall@10 vs the exact graph
+    python benchmarks/scale.py --n 1000000 --compare --task regression   # a regression target instead
+
+With ``--task regression`` the same rows carry a regression target instead of classes: the Bayes
+prediction ``x . w + sin(x0)`` plus noise (sd 0.3), 1 % of the targets moved by 4 to 8 noise
+spreads, and that Bayes prediction given as the ``predictions`` column.
 
 Prints only; the figures go into docs/benchmarks.md and docs/scale.md.
 """
@@ -64,6 +69,21 @@ def make_block(block: int, rows: int, seed: int = SEED) -> pd.DataFrame:
     return frame
 
 
+def make_regression_block(block: int, rows: int, seed: int = SEED) -> pd.DataFrame:
+    """:func:`make_block`'s rows, outliers and copies with a regression target instead of classes."""
+    frame = make_block(block, rows, seed)
+    X = frame[X_COLUMNS].to_numpy(np.float64)
+    w = np.random.default_rng([seed, 1]).normal(0.0, 1.0, D) / np.sqrt(D)
+    rng = np.random.default_rng([seed, block, 1])
+    fitted = X @ w + np.sin(X[:, 0])
+    target = fitted + rng.normal(0.0, 0.3, rows)
+    moved = rng.random(rows) < 0.01
+    target[moved] += rng.choice([-1.0, 1.0], moved.sum()) * rng.uniform(4.0, 8.0, moved.sum()) * 0.3
+    frame = frame.drop(columns=[*P_COLUMNS, "y", "truth_label"])
+    frame["target"], frame["fitted"], frame["truth_label"] = target, fitted, moved
+    return frame
+
+
 def used_memory() -> int:
     """Bytes in use on this machine: MemTotal - MemAvailable (/proc/meminfo; shared memory, where
     Ray's object store lives, counts as used)."""
@@ -101,18 +121,23 @@ def scores(issues: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def run_engine(engine: str, n: int, blocks: int, object_store_gib: float | None = None) -> dict:
+def run_engine(engine: str, n: int, blocks: int, object_store_gib: float | None = None,
+               task: str = "classification") -> dict:
     rows = n // blocks
-    checks = ["label", "outlier", "duplicate", "class_imbalance", "null"]
+    regression = task == "regression"
+    make = make_regression_block if regression else make_block
+    checks = ["label", "outlier", "duplicate", "null"] + ([] if regression else ["class_imbalance"])
+    labels = {"labels": "target", "task": "regression"} if regression else {"labels": "y"}
     memory = MemoryPeak()
     started = time.perf_counter()
     if engine == "local":
         import datafix as dfx
 
-        table = pd.concat([make_block(b, rows) for b in range(blocks)], ignore_index=True)
+        table = pd.concat([make(b, rows) for b in range(blocks)], ignore_index=True)
         truth = table[["truth_label", "truth_outlier", "truth_duplicate"]]
-        report = dfx.audit(table[[*X_COLUMNS, "y"]], labels="y", pred_probs=table[P_COLUMNS].to_numpy(),
-                           checks=checks, verbose=False)
+        given = ({"predictions": table["fitted"].to_numpy()} if regression else
+                 {"pred_probs": table[P_COLUMNS].to_numpy()})
+        report = dfx.audit(table[[*X_COLUMNS, labels["labels"]]], **labels, **given, checks=checks, verbose=False)
     else:
         import ray
 
@@ -121,14 +146,15 @@ def run_engine(engine: str, n: int, blocks: int, object_store_gib: float | None 
         store = None if object_store_gib is None else int(object_store_gib * 2**30)
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=store)
         ds = ray.data.range(blocks, override_num_blocks=blocks).map_batches(
-            lambda batch: make_block(int(batch["id"][0]), rows), batch_size=1, batch_format="numpy")
-        report = audit_ray(ds, labels="y", features=X_COLUMNS, pred_probs=P_COLUMNS, checks=checks, verbose=False)
-        truth = pd.concat([make_block(b, rows)[["truth_label", "truth_outlier", "truth_duplicate"]]
+            lambda batch: make(int(batch["id"][0]), rows), batch_size=1, batch_format="numpy")
+        given = {"predictions": "fitted"} if regression else {"pred_probs": P_COLUMNS}
+        report = audit_ray(ds, **labels, features=X_COLUMNS, **given, checks=checks, verbose=False)
+        truth = pd.concat([make(b, rows)[["truth_label", "truth_outlier", "truth_duplicate"]]
                            for b in range(blocks)], ignore_index=True)  # after the run: not in its peak
     seconds = time.perf_counter() - started
     machine = memory.stop()
     driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    result = {"engine": engine, "n": n, "seconds": round(seconds, 1), "driver_peak_gib": round(driver, 2),
+    result = {"engine": engine, "task": task, "n": n, "seconds": round(seconds, 1), "driver_peak_gib": round(driver, 2),
               "machine_peak_gib": round(machine, 2), "neighbors": report.signals.get("neighbors"),
               **scores(report.issues, truth)}
     print(json.dumps(result), flush=True)
@@ -160,6 +186,8 @@ def main() -> None:
     parser.add_argument("--object-store-gib", type=float, default=None,
                         help="Ray's object store size (default Ray's: 30%% of memory); beyond it Ray spills to disk")
     parser.add_argument("--graph-recall", type=int, default=None, metavar="N")
+    parser.add_argument("--task", choices=["classification", "regression"], default="classification",
+                        help="what the label column holds (default: %(default)s)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     if args.graph_recall:
@@ -167,12 +195,12 @@ def main() -> None:
         return
     blocks = args.blocks or max(1, args.n // 25_000)
     if not args.compare:
-        run_engine(args.engine, args.n, blocks, args.object_store_gib)
+        run_engine(args.engine, args.n, blocks, args.object_store_gib, args.task)
         return
     results = {}
     for engine in ("local", "ray"):
         done = subprocess.run([sys.executable, __file__, "--n", str(args.n), "--blocks", str(blocks), "--engine",
-                               engine], capture_output=True, text=True)
+                               engine, "--task", args.task], capture_output=True, text=True)
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         results[engine] = json.loads(lines[-1]) if lines else {"engine": engine, "error": done.stderr[-800:]}
         print(json.dumps(results[engine]), flush=True)

@@ -199,8 +199,8 @@ def audit(
         return _audit_on_ray(data, labels, features, pred_probs, test, model=model, cv=cv, k_neighbors=k_neighbors,
                              checks=checks, check_params=check_params, random_state=random_state, verbose=verbose,
                              weights=weights, image_size=image_size,
+                             multilabel=_columns(multilabel, "multilabel"), annotators=_columns(annotators, "annotators"),
                              others={"nan_policy": nan_policy != "raise", "test_features": test_features is not None,
-                                     "multilabel": multilabel is not None, "annotators": annotators is not None,
                                      "unlabelled": unlabelled is not None, "task": task == "regression",
                                      "predictions": predictions is not None, "label_fn": label_fn is not None})
     check_choice(nan_policy, "nan_policy", NAN_POLICIES)
@@ -330,6 +330,16 @@ def audit(
                   audited=(data, labels, view))
 
 
+def _columns(given: Any, name: str) -> list[str] | None:
+    """With engine='ray', ``multilabel`` / ``annotators`` name columns of the data."""
+    if given is None:
+        return None
+    if isinstance(given, (list, tuple)) and all(isinstance(c, str) for c in given):
+        return list(given)
+    raise InvalidInputError(f"With engine='ray' the {name!r} argument names columns of the data (a list of column "
+                            "names); tables of labels stay on one machine: use engine='local'.")
+
+
 def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: Any, *, others: dict[str, bool],
                   **options: Any) -> Report:
     """``audit(..., engine="ray")``: :func:`datafix.scale.audit_ray`, refusing what it does not take."""
@@ -341,7 +351,8 @@ def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: 
         raise InvalidInputError(f"The {refused[0]!r} argument is not supported by engine='ray' yet; audit with "
                                 "engine='local', or leave it out.")
     images = isinstance(data, (str, os.PathLike)) and is_image_folder(Path(data))
-    if not isinstance(labels, str) and not (images and labels is None):
+    others_labels = options.get("multilabel") is not None or options.get("annotators") is not None
+    if not isinstance(labels, str) and not ((images or others_labels) and labels is None):
         raise InvalidInputError("With engine='ray' the labels are a column: pass labels= the column's name (an "
                                 "image folder's labels are its subfolders: leave labels out).")
     for name, value in (("features", features), ("pred_probs", pred_probs)):

@@ -60,13 +60,19 @@ def table() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def single(table) -> Report:
-    return dfx.audit(table, labels="y", verbose=False)
+def held_out(table) -> pd.DataFrame:
+    return leaky_test_set(table, seed=11)
 
 
 @pytest.fixture(scope="module")
-def on_ray(cluster, table) -> Report:
-    return audit_ray(ray.data.from_pandas(table).repartition(5), labels="y", verbose=False)
+def single(table, held_out) -> Report:
+    return dfx.audit(table, labels="y", test=held_out, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def on_ray(cluster, table, held_out) -> Report:
+    return audit_ray(ray.data.from_pandas(table).repartition(5), labels="y",
+                     test=ray.data.from_pandas(held_out).repartition(3), verbose=False)
 
 
 def test_the_ray_audit_of_20000_rows_in_5_blocks_equals_the_single_machine_audit(single, on_ray):
@@ -113,15 +119,23 @@ def test_audit_engine_ray_keeps_the_frames_index_and_the_report_folder_reads_bac
 def test_the_ivf_index_is_the_single_machine_ivf_search_spread_over_shards_and_deterministic(cluster):
     frame = noisy_table(6000, seed=2)
     frame = frame.astype({c: np.float32 for c in frame.columns if c != "y"})  # embeddings come as float32
+    test = leaky_test_set(frame, seed=12).astype(np.float32)
     ds = ray.data.from_pandas(frame).repartition(4)
-    first = audit_ray(ds, labels="y", index="ivf", n_shards=3, random_state=3, verbose=False)
+    first = audit_ray(ds, labels="y", index="ivf", n_shards=3, random_state=3,
+                      test=ray.data.from_pandas(test).repartition(3), verbose=False)
     again = audit_ray(ds, labels="y", index="ivf", n_shards=2, random_state=3, verbose=False)
     pd.testing.assert_frame_equal(first.issues, again.issues)  # whatever the number of shards
-    local = dfx.audit(frame, labels="y", knn_backend="ivf", random_state=3, verbose=False)
+    local = dfx.audit(frame, labels="y", knn_backend="ivf", random_state=3, test=test, verbose=False)
     for flag in ("is_label_issue", "is_outlier", "is_duplicate", "is_exact_duplicate"):
         assert (first.issues[flag] == local.issues[flag]).all(), flag
     np.testing.assert_allclose(first.issues["outlier_score"], local.issues["outlier_score"], rtol=1e-6)
     assert first.params["index"] == "ivf" and "ivf euclidean kNN graph" in first.signals["neighbors"]
+    leaks, local_leaks = first.test_issues, local.test_issues  # the test rows searched in the IVF cells
+    for column in ("is_leaked", "is_exact_leak"):
+        pd.testing.assert_series_equal(leaks[column], local_leaks[column], check_index=False)
+    assert leaks["is_exact_leak"].sum() == 40 and leaks["is_leaked"].sum() >= 70
+    assert leaks["nearest_train"].tolist() == local_leaks["nearest_train"].tolist()
+    np.testing.assert_allclose(leaks["leak_distance"], local_leaks["leak_distance"], rtol=1e-4, atol=1e-6)
 
 
 def test_the_sharded_ivf_graph_is_the_single_machine_ivf_graph_row_for_row(cluster):
@@ -424,34 +438,15 @@ def leaky_test_set(train: pd.DataFrame, seed: int) -> pd.DataFrame:
     return pd.concat([copies, fresh], ignore_index=True).sample(frac=1.0, random_state=seed, ignore_index=True)
 
 
-def test_the_leakage_check_on_ray_equals_the_single_machines_exact_and_near_copies(cluster):
-    train = noisy_table(6000, seed=11)
-    test = leaky_test_set(train, seed=11)
-    local = dfx.audit(train, labels="y", test=test, verbose=False).test_issues
-    on_ray = audit_ray(ray.data.from_pandas(train).repartition(4), labels="y",
-                       test=ray.data.from_pandas(test).repartition(3), verbose=False)
-    found = on_ray.test_issues
-    assert len(found) == len(test) == on_ray.params["n_test_samples"]
+def test_the_leakage_check_on_ray_equals_the_single_machines_exact_and_near_copies(single, on_ray, held_out):
+    local, found = single.test_issues, on_ray.test_issues
+    assert len(found) == len(held_out) == on_ray.params["n_test_samples"]
     assert found["is_exact_leak"].sum() == 40 and found["is_leaked"].sum() >= 70
     for column in ("is_broken", "is_leaked", "is_exact_leak"):
         pd.testing.assert_series_equal(found[column], local[column], check_index=False)
     assert found["nearest_train"].tolist() == local["nearest_train"].tolist()
     np.testing.assert_allclose(found["leak_distance"], local["leak_distance"], rtol=1e-9, atol=1e-12)
     assert on_ray.summary().loc["leakage", "count"] == local["is_leaked"].sum()
-
-
-def test_the_leakage_check_on_the_ivf_index_equals_the_single_machine_ivf_search(cluster):
-    train = noisy_table(6000, seed=12)
-    train = train.astype({c: np.float32 for c in train.columns if c != "y"})
-    test = leaky_test_set(train, seed=12).astype(np.float32)
-    local = dfx.audit(train, labels="y", test=test, knn_backend="ivf", verbose=False).test_issues
-    on_ray = audit_ray(ray.data.from_pandas(train).repartition(4), labels="y", index="ivf", n_shards=3,
-                       test=ray.data.from_pandas(test).repartition(3), verbose=False).test_issues
-    for column in ("is_leaked", "is_exact_leak"):
-        pd.testing.assert_series_equal(on_ray[column], local[column], check_index=False)
-    assert on_ray["is_exact_leak"].sum() == 40 and on_ray["is_leaked"].sum() >= 70
-    assert on_ray["nearest_train"].tolist() == local["nearest_train"].tolist()
-    np.testing.assert_allclose(on_ray["leak_distance"], local["leak_distance"], rtol=1e-4, atol=1e-6)
 
 
 def test_a_test_image_folder_on_ray_flags_the_files_copied_from_training(cluster, image_folder, tmp_path):
@@ -569,3 +564,81 @@ def test_the_cli_audits_a_regression_target_on_ray(cluster, tmp_path):
     assert report.params["task"] == "regression"
     found = np.flatnonzero(report.issues["is_label_issue"].to_numpy(bool))
     assert set(frame.attrs["moved"]) <= set(found) and len(frame.attrs["moved"]) == 18
+
+
+def multilabel_table(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Features, 4 label indicator columns (each a side of a hyperplane), and the 4 % of entries flipped."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 10))
+    Y = (X @ rng.normal(size=(10, 4)) + rng.normal(scale=0.3, size=(n, 4))) > 0
+    flipped = rng.random(Y.shape) < 0.04
+    features = pd.DataFrame(X, columns=[f"x{i}" for i in range(10)])
+    labels = pd.DataFrame((Y ^ flipped).astype(np.int64), columns=["cat", "dog", "eel", "fox"])
+    return features, labels, flipped.any(axis=1)
+
+
+def test_multilabel_indicator_columns_on_ray_equal_the_single_machines_audit(cluster):
+    features, labels, flipped = multilabel_table(3000, seed=19)
+    local = dfx.audit(features, multilabel=labels, verbose=False)
+    ds = ray.data.from_pandas(pd.concat([features, labels], axis=1)).repartition(4)
+    on_ray = audit_ray(ds, multilabel=list(labels.columns), verbose=False)
+    assert list(on_ray.issues.columns) == list(local.issues.columns)
+    for column in ("is_label_issue", "suspect_labels", "n_suspect_labels", "is_outlier", "is_duplicate"):
+        pd.testing.assert_series_equal(on_ray.issues[column], local.issues[column], check_names=False)
+    np.testing.assert_allclose(on_ray.issues["label_score"], local.issues["label_score"], rtol=1e-9)
+    found = on_ray.issues["is_label_issue"].to_numpy(bool)
+    assert (found & flipped).sum() / flipped.sum() > 0.6 and (found & flipped).sum() / found.sum() > 0.6
+    assert on_ray.summary().loc["label_imbalance", "status"] == local.summary().loc["label_imbalance", "status"]
+    assert on_ray.signals["pred_probs"] == local.signals["pred_probs"]
+    sampled = audit_ray(ds, multilabel=list(labels.columns), checks=["label"], probe_rows=1500, verbose=False)
+    assert "on a sample of 1,500 rows" in sampled.signals["pred_probs"]
+    assert jaccard(sampled.issues["is_label_issue"], on_ray.issues["is_label_issue"]) >= 0.6
+
+
+def test_several_annotators_columns_on_ray_equal_the_single_machines_consensus(cluster):
+    frame = noisy_table(3000, seed=20)
+    rng = np.random.default_rng(20)
+    names = np.array(["cat", "dog", "eel", "fox"])
+    wide = pd.DataFrame(index=frame.index)
+    for j, accuracy in enumerate((0.9, 0.8, 0.6)):  # three annotators of different care, each skipping 20 % of rows
+        given = frame["y"].to_numpy(object).copy()
+        wrong = rng.random(len(frame)) > accuracy
+        given[wrong] = names[rng.integers(0, 4, wrong.sum())]
+        given[rng.random(len(frame)) < 0.2] = None
+        wide[f"annotator{j}"] = given
+    wide.loc[wide.isna().all(axis=1), "annotator0"] = frame["y"]  # every row labelled by someone
+    features = frame.drop(columns="y")
+    local = dfx.audit(features, annotators=wide, verbose=False)
+    ds = ray.data.from_pandas(pd.concat([features, wide], axis=1)).repartition(4)
+    on_ray = audit_ray(ds, annotators=list(wide.columns), verbose=False)
+    assert list(on_ray.issues.columns) == list(local.issues.columns)
+    for column in ("is_annotation_issue", "consensus_label", "majority_label", "is_label_issue", "given_label",
+                   "is_duplicate"):
+        pd.testing.assert_series_equal(on_ray.issues[column], local.issues[column], check_names=False)
+    np.testing.assert_allclose(on_ray.issues["consensus_score"], local.issues["consensus_score"], rtol=1e-9)
+    pd.testing.assert_frame_equal(on_ray.tables["annotators"], local.tables["annotators"])
+    assert on_ray.signals["labels"] == "majority vote of 3 annotators"
+    quality = on_ray.tables["annotators"]["quality"]
+    assert quality.idxmax() == "annotator0" and quality.idxmin() == "annotator2"
+
+
+def test_multilabel_and_annotators_input_that_does_not_fit_is_refused(cluster):
+    features, labels, _ = multilabel_table(200, seed=21)
+    ds = ray.data.from_pandas(pd.concat([features, labels], axis=1))
+    with pytest.raises(InvalidInputError, match=r"'multilabel' argument names columns \['owl'\]"):
+        audit_ray(ds, multilabel=["cat", "owl"], verbose=False)
+    with pytest.raises(InvalidInputError, match="column 'dog' holds 2.0 at row 0"):
+        audit_ray(ray.data.from_pandas(pd.concat([features, labels.replace({"dog": {0: 2}})], axis=1)),
+                  multilabel=list(labels.columns), verbose=False)
+    with pytest.raises(InvalidInputError, match="not both"):
+        audit_ray(ds, multilabel=["cat"], annotators=["dog", "eel"], verbose=False)
+    with pytest.raises(InvalidInputError, match="With engine='ray' the 'multilabel' argument names columns"):
+        dfx.audit(features, multilabel=labels.to_numpy(), engine="ray", verbose=False)
+    via_audit = dfx.audit(pd.concat([features, labels], axis=1), multilabel=["cat", "dog"], engine="ray",
+                          checks=["label"], verbose=False)
+    assert via_audit.params["engine"] == "ray" and "suspect_labels" in via_audit.issues
+    with pytest.raises(dfx.errors.InvalidTypeError, match="at least two annotators"):
+        audit_ray(ds, annotators=["cat"], verbose=False)
+    nobody = pd.concat([features, pd.DataFrame({"a": ["x", None] * 100, "b": ["y", None] * 100})], axis=1)
+    with pytest.raises(InvalidInputError, match=r"100 rows are labelled by no annotator \(rows \[1, 3, 5, 7, 9\]"):
+        audit_ray(ray.data.from_pandas(nobody), annotators=["a", "b"], verbose=False)

@@ -130,8 +130,23 @@ def test_a_pretrained_model_by_name_runs_on_an_actor_pool_and_equals_the_single_
     assert on_ray.issues["is_exact_duplicate"].sum() == 40
     flagged, local = on_ray.issues["is_label_issue"], single.issues["is_label_issue"]
     assert (flagged & local).sum() / max((flagged | local).sum(), 1) >= 0.95
-    via_audit = dfx.audit(str(digits_folder), features="tinynet", weights=weights, engine="ray", verbose=False)
-    pd.testing.assert_frame_equal(via_audit.issues, on_ray.issues)
+
+
+def test_audit_with_engine_ray_hands_a_model_name_and_its_weights_to_the_ray_engine(cluster, stand_in, digits_folder,
+                                                                                   monkeypatch):
+    import datafix.scale
+    from datafix.report import Report
+
+    called = {}
+    stub = Report(pd.DataFrame(index=pd.RangeIndex(2)), {}, {}, {}, {}, {})
+    monkeypatch.setattr(datafix.scale, "audit_ray", lambda data, labels, **kwargs: called.update(
+        data=data, labels=labels, **kwargs) or stub)
+    assert dfx.audit(str(digits_folder), features="tinynet", weights=stand_in[1], engine="ray", image_size=24) is stub
+    assert (called["data"], called["labels"], called["features"]) == (str(digits_folder), "label", "tinynet")
+    assert called["weights"] == stand_in[1] and called["image_size"] == 24
+    table = pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]})
+    dfx.audit(table, labels="y", features="x", engine="ray")  # for a table, one name is one column
+    assert called["features"] == ["x"]
 
 
 def test_a_model_name_needs_its_weights_file_and_an_image_folder(cluster, stand_in, digits_folder):
@@ -144,3 +159,5 @@ def test_a_model_name_needs_its_weights_file_and_an_image_folder(cluster, stand_
                   features="tinynet", weights=stand_in[1], verbose=False)
     with pytest.raises(InvalidInputError, match="'weights' argument is the checkpoint of the model that features="):
         audit_ray(str(digits_folder), weights=stand_in[1], verbose=False)
+    with pytest.raises(InvalidInputError, match="model='cnn' trains a network per fold on one machine"):
+        audit_ray(str(digits_folder), model="cnn", verbose=False)

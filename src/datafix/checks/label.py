@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -321,9 +320,8 @@ def find_multilabel_issues(
     Y = np.asarray(Y).astype(bool)
     P = np.clip(np.asarray(pred_probs, dtype=np.float64), 0.0, 1.0)
     n, n_labels = Y.shape
-    if neighbors is not None and neighbors.k > MULTILABEL_NEIGHBORS:  # the nearest of the shared graph's neighbours
-        neighbors = replace(neighbors, indices=neighbors.indices[:, :MULTILABEL_NEIGHBORS],
-                            distances=neighbors.distances[:, :MULTILABEL_NEIGHBORS])
+    if neighbors is not None:  # the nearest of the shared graph's neighbours
+        neighbors = neighbors.nearest(MULTILABEL_NEIGHBORS)
     names = list(range(n_labels)) if label_names is None else list(label_names)
     suspect = np.zeros((n, n_labels), dtype=bool)
     pooled = P.copy()

@@ -30,6 +30,8 @@ ROW, FEATURES, CODE, HASH, PROBS, NEIGHBORS, DISTANCES, BROKEN = (
     "_datafix_distances", "_datafix_broken")
 #: A regression target and its out-of-sample prediction (float64); a per-row value computed on the cluster.
 TARGET, PREDICTION, VALUE = "_datafix_target", "_datafix_prediction", "_datafix_value"
+#: Multilabel indicators (n, L) as given, and several annotators' label codes (n, A; -1: not labelled).
+LABELSET, ANNOTATIONS = "_datafix_labelset", "_datafix_annotations"
 #: An image's statistics (:func:`datafix.data.image_folder.image_statistics`), one column each.
 STAT = "_datafix_stat_"
 STAT_NAMES = ("width", "height", "mode", "channels", "brightness", "dark_share", "bright_share", "blur", "entropy")
@@ -69,19 +71,21 @@ def is_number(dtype: Any) -> bool:
     return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
 
 
-def profile_block(block: pd.DataFrame, label: str, skip: Sequence[str]) -> Profile:
+def profile_block(block: pd.DataFrame, label: str | Sequence[str], skip: Sequence[str]) -> Profile:
     """One block's :class:`Profile` (its schema alone when it lacks the label column: the schema
-    check then names the difference)."""
+    check then names the difference). ``label``: one column, or several annotators' columns (the
+    label values of all; a row is unlabelled when none holds one)."""
     schema = {str(c): str(block[c].dtype) for c in block.columns if c != ROW}
     profile = Profile(len(block), schema, [schema])
-    if label not in block:
+    columns = [label] if isinstance(label, str) else list(label)
+    if any(c not in block for c in columns):
         return profile
-    values = block[label]
+    values = block[columns]
     known = values.notna()
-    profile.unlabelled = int((~known).sum())
-    profile.labels = set(pd.unique(values[known]).tolist())
+    profile.unlabelled = int((~known.any(axis=1)).sum())
+    profile.labels = set().union(*(pd.unique(values[c][known[c]]).tolist() for c in columns))
     for name in block.columns:
-        if name in skip or name == label or name == ROW:
+        if name in skip or name in columns or name == ROW:
             continue
         column = block[name]
         profile.non_null[name] = int(column.notna().sum())
@@ -121,6 +125,8 @@ class Layout:
     dtype: Any = np.float64
     regression: bool = False  # the label column is a regression target (float64 in TARGET, codes -1)
     predictions: str | None = None  # the column of given out-of-sample predictions of the target
+    multilabel: list[str] | None = None  # indicator columns, one per label (LABELSET; codes -1)
+    annotators: list[str] | None = None  # one label column per annotator (ANNOTATIONS, codes into classes)
 
 
 def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
@@ -151,6 +157,11 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
             parts.append(onehot)
         features = np.hstack(parts) if parts else np.zeros((len(table), 0))
     out[FEATURES] = features.astype(layout.dtype, copy=False)  # float32 for the approximate index
+    if layout.multilabel is not None:
+        out[LABELSET] = np.stack([pd.to_numeric(block[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+                                  for c in layout.multilabel], axis=1)
+    if layout.annotators is not None:
+        out[ANNOTATIONS] = np.stack([_codes(block[c], layout.classes) for c in layout.annotators], axis=1)
     if layout.label is None or layout.regression:  # a held-out set's labels are not read; a target is no class
         out[CODE] = np.full(len(block), -1, np.int64)
         if layout.label is not None:
@@ -159,10 +170,7 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
             out[PREDICTION] = pd.to_numeric(block[layout.predictions], errors="coerce").to_numpy(
                 np.float64, na_value=np.nan)
     else:
-        labels = block[layout.label]
-        codes = label_codes(labels.where(labels.notna(), None), layout.classes)
-        codes[labels.isna().to_numpy()] = -1
-        out[CODE] = codes
+        out[CODE] = _codes(block[layout.label], layout.classes)
     vectors = [name for name, values in layout.encoding if isinstance(values, int)]
     hashable = table.assign(**{name: [np.asarray(v).tobytes() for v in table[name]] for name in vectors}) \
         if vectors else table
@@ -174,6 +182,13 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
         out[PROBS] = (np.stack(block[layout.probs[0]].to_numpy()) if len(layout.probs) == 1
                       else block[layout.probs].to_numpy(np.float64)).astype(np.float64)
     return out
+
+
+def _codes(labels: pd.Series, classes: np.ndarray) -> np.ndarray:
+    """Label codes into ``classes``, -1 where a label is missing."""
+    codes = label_codes(labels.where(labels.notna(), None), classes)
+    codes[labels.isna().to_numpy()] = -1
+    return codes
 
 
 def moments_block(batch: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -239,6 +254,16 @@ def median_block(batch: dict[str, np.ndarray], values: np.ndarray, skip: np.ndar
 def regress_block(batch: dict[str, np.ndarray], model: Any) -> dict[str, np.ndarray]:
     """A fitted regressor's predictions for the block's rows."""
     return {ROW: batch[ROW], PREDICTION: np.asarray(model.predict(batch[FEATURES]), np.float64).reshape(-1)}
+
+
+def multilabel_predict_block(batch: dict[str, np.ndarray], models: list[Any]) -> dict[str, np.ndarray]:
+    """Each label's probability for the block's rows: ``models[j]`` a fitted binary classifier, or
+    a number (the label's constant probability where the training rows all had, or lacked, it)."""
+    X = batch[FEATURES]
+    P = np.zeros((len(batch[ROW]), len(models)))
+    for j, model in enumerate(models):
+        P[:, j] = model if np.isscalar(model) else model.predict_proba(X)[:, list(model.classes_).index(1)]
+    return {ROW: batch[ROW], PROBS: P}
 
 
 def predict_block(batch: dict[str, np.ndarray], model: Any, n_classes: int, fitted_classes: np.ndarray

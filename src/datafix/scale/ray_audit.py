@@ -52,7 +52,9 @@ from datafix._validation import (
     seed_from,
 )
 from datafix.checks import resolve_checks
+from datafix.checks.label import MULTILABEL_NEIGHBORS
 from datafix.checks.null import column_quality, null_rule
+from datafix.data.annotations import Annotations
 from datafix.data.image_folder import IMAGE_EXTENSIONS, ImageFolderDataset
 from datafix.data.labels import encode_labels
 from datafix.data.targets import LABEL_TASKS, infer_task
@@ -87,8 +89,9 @@ from datafix.signals.predictions import make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
 #: The checks the Ray engine runs; the others are listed in the report as not run, with the reason.
-SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "outlier", "duplicate", "null", "class_imbalance", "leakage",
-                    "dark", "overexposed", "low_information", "blurry", "odd_size", "odd_aspect_ratio", "odd_mode")
+SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "annotators", "label_imbalance", "outlier", "duplicate", "null",
+                    "class_imbalance", "leakage", "dark", "overexposed", "low_information", "blurry", "odd_size",
+                    "odd_aspect_ratio", "odd_mode")
 #: Neighbours per row that reach the driver (the outlier score's and the near-duplicate rule's);
 #: the label votes read all ``k_neighbors`` on the cluster.
 LOCAL_NEIGHBORS = 10
@@ -105,6 +108,8 @@ def audit_ray(
     pred_probs: str | Sequence[str] | None = None,
     task: str | None = None,
     predictions: str | None = None,
+    multilabel: Sequence[str] | None = None,
+    annotators: Sequence[str] | None = None,
     test: Any = None,
     checks: str | list[str] | None = None,
     check_params: Mapping[str, Mapping[str, Any]] | None = None,
@@ -161,6 +166,16 @@ def audit_ray(
     predictions : str, optional
         For a regression target: the column of your model's out-of-sample predictions; default:
         a ``cv``-fold regressor (``model``) on a sample of at most ``probe_rows`` rows.
+    multilabel : list of str, optional
+        Multilabel data: the indicator columns, one per label (0 / 1 or booleans), instead of
+        ``labels``; each label's probability comes from a ``cv``-fold binary probe (or from
+        ``pred_probs``, one column per label in this order), and the label check judges each
+        label as :func:`datafix.audit` does with ``multilabel=``.
+    annotators : list of str, optional
+        Several annotators' labels: one column per annotator, missing where that annotator did
+        not label the row, instead of ``labels``. The audit's labels are the majority vote; the
+        annotators check finds a consensus label and each annotator's quality (CROWDLAB with the
+        neighbours' votes), as :func:`datafix.audit` does with ``annotators=``.
     test : ray.data.Dataset, str or os.PathLike, optional
         A held-out set of the same kind (a table with the training feature columns, or an image
         folder): ``Report.test_issues`` flags its rows that copy a training row (the leakage
@@ -218,6 +233,25 @@ def audit_ray(
         check_choice(task, "task", LABEL_TASKS)
     if predictions is not None and not isinstance(predictions, str):
         raise InvalidTypeError("audit_ray reads the predictions from a column: pass predictions= the column's name.")
+    for name, given in (("multilabel", multilabel), ("annotators", annotators)):
+        if given is not None and (isinstance(given, str) or not all(isinstance(c, str) for c in given) or
+                                  len(given) < (1 if name == "multilabel" else 2)):
+            raise InvalidTypeError(f"audit_ray reads {name}= from columns: pass a list of column names (at least "
+                                   f"{'one' if name == 'multilabel' else 'two annotators'}).")
+    if multilabel is not None and annotators is not None:
+        raise InvalidInputError("Give one of 'multilabel' (label indicator columns) and 'annotators' (one label column "
+                                "per annotator), not both.")
+    if isinstance(model, str) and model == "cnn":
+        raise InvalidInputError("model='cnn' trains a network per fold on one machine (datafix.audit); on Ray, embed "
+                                "the images with a pretrained network (features='resnet18', weights=...) or your "
+                                "module class, and the probe learns from those embeddings (model=None).")
+    if annotators is not None and isinstance(model, str) and model == "lda":
+        raise InvalidInputError("model='lda' on Ray reads each row's label in its block, and with annotators= the "
+                                "label is the majority vote, known on the driver only: use model=None or another "
+                                "classifier (a probe on a sample of probe_rows rows).")
+    if (multilabel is not None or annotators is not None) and (task == "regression" or predictions is not None):
+        raise InvalidInputError("task='regression' and predictions= are for a regression target; multilabel= and "
+                                "annotators= are for classes.")
     _connect(ray, address)
     from datafix.audit import _check_options
 
@@ -231,11 +265,13 @@ def audit_ray(
     context.enable_progress_bars = verbose
     try:
         source = _dataset(ray, data)
-        run = _Run(ray, labels, features, pred_probs, batch_size, verbose, task=task, predictions=predictions)
+        run = _Run(ray, labels, features, pred_probs, batch_size, verbose, task=task, predictions=predictions,
+                   multilabel=None if multilabel is None else list(multilabel),
+                   annotators=None if annotators is None else list(annotators))
         images = isinstance(source, _ImageFolder)
-        if images and (task == "regression" or predictions is not None):
-            raise InvalidInputError("An image folder's labels are its subfolders, that is classes: leave task= and "
-                                    "predictions= out.")
+        if images and (task == "regression" or predictions is not None or multilabel or annotators):
+            raise InvalidInputError("An image folder's labels are its subfolders, one class per image: leave task=, "
+                                    "predictions=, multilabel= and annotators= out.")
         if images and pred_probs is not None:
             raise InvalidInputError("For an image folder the Ray engine computes pred_probs itself: leave "
                                     "pred_probs= out.")
@@ -274,7 +310,17 @@ def audit_ray(
         extra = [*B.STAT_COLUMNS, B.BROKEN] if images else ["is_null", "null_score", "n_missing"]
         extra += [B.PROBS] if layout.probs is not None else []
         extra += ([B.TARGET] if regression else []) + ([B.PREDICTION] if layout.predictions is not None else [])
+        extra += ([B.LABELSET] if layout.multilabel else []) + ([B.ANNOTATIONS] if layout.annotators else [])
         rows = run.collect(encoded, [B.CODE, B.HASH, *extra])
+        Y = None if layout.multilabel is None else _indicators(rows[B.LABELSET], layout.multilabel)
+        annotations = None
+        if layout.annotators is not None:  # the audit's labels are the majority vote, as on one machine
+            nobody = np.flatnonzero((rows[B.ANNOTATIONS] < 0).all(axis=1))
+            if nobody.size:
+                raise InvalidInputError(f"{nobody.size} rows are labelled by no annotator (rows {nobody[:5].tolist()}, "
+                                        "by position); filter them out (ds.filter) or audit them without annotators=.")
+            annotations = Annotations(rows[B.ANNOTATIONS], layout.classes, list(layout.annotators))
+            rows[B.CODE] = annotations.majority_vote()
         if regression:
             _check_numbers(rows[B.TARGET], f"a number in the label column {labels!r} (the regression target)")
             if layout.predictions is not None:
@@ -300,6 +346,11 @@ def audit_ray(
                 fitted, model_name = run.regression_probe(encoded, row_ids, targets, sample, model, cv, random_state)
         elif layout.probs is not None:
             P, model_name = rows[B.PROBS][valid], None
+            if Y is not None and P.shape[1] != Y.shape[1]:
+                raise InvalidInputError(f"The 'pred_probs' columns hold {P.shape[1]} probabilities per row for "
+                                        f"{Y.shape[1]} multilabel columns; give one per label, in their order.")
+        elif Y is not None:
+            P, model_name = run.multilabel_probe(encoded, row_ids, Y, sample, model, cv, random_state)
         elif isinstance(model, str) and model == "lda":
             P, model_name = run.lda_probe(encoded, layout, check_int(cv, "cv", minimum=2), int(seed_from(rng)), mean)
         else:
@@ -308,7 +359,8 @@ def audit_ray(
         k = min(k_neighbors, len(row_ids) - 1)
         index = run.index(encoded, row_ids, mean, std, k, kind, check_int(shards, "n_shards", minimum=1))
         del encoded  # the IVF shards hold the rows now: the encoded blocks are freed before the search
-        graph = run.graph(index, row_ids, n, k, max(LOCAL_NEIGHBORS, _outlier_k(options) + 1))
+        local = max(LOCAL_NEIGHBORS, _outlier_k(options) + 1, MULTILABEL_NEIGHBORS if Y is not None else 0)
+        graph = run.graph(index, row_ids, n, k, local)
         held_out = None if test_source is None else run.held_out(test_source, layout, index, row_ids, image_size)
         run.release(index)
     finally:
@@ -320,20 +372,24 @@ def audit_ray(
         if valid.all():
             stats = stats.astype({c: np.int64 for c in ("width", "height", "channels")})
         stats = stats[valid].reset_index(drop=True)
-    signals = Signals(None if regression else codes[valid], n_classes, pred_probs=P, classes=layout.classes,
-                      hashes=rows[B.HASH][valid], neighbors=graph, image_stats=stats, k_neighbors=k,
-                      targets=targets, predictions=fitted if regression else None, random_state=random_state,
-                      verbose=verbose)
+    signals = Signals(None if regression or Y is not None else codes[valid], n_classes, pred_probs=P,
+                      classes=layout.classes, hashes=rows[B.HASH][valid], neighbors=graph, image_stats=stats,
+                      k_neighbors=k, targets=targets, predictions=fitted if regression else None,
+                      multilabel=None if Y is None else Y[valid], label_names=layout.multilabel,
+                      annotations=annotations, random_state=random_state, verbose=verbose)
+    if annotations is not None:
+        signals.provenance["labels"] = f"majority vote of {len(annotations.annotators)} annotators"
     signals.provenance["features"] = (f"{len(layout.feature_names)} columns" if layout.features_fn is None
                                       else run.described)
     signals.provenance["predictions" if regression else "pred_probs"] = "given" if model_name is None else model_name
     signals.provenance["neighbors"] = (f"{kind} euclidean kNN graph, k={k}, standardised features, over {shards} "
                                        "Ray actors")
     broken = {int(i): str(rows[B.BROKEN][i]) for i in np.flatnonzero(~valid)} if images else {}
-    view = DataView(index=source.index if images else pd.RangeIndex(n), codes=None if regression else codes,
-                    classes=None if regression else layout.classes,
+    no_classes = regression or Y is not None
+    view = DataView(index=source.index if images else pd.RangeIndex(n), codes=None if no_classes else codes,
+                    classes=None if no_classes else layout.classes,
                     broken=broken, kind="images" if images else "ray")
-    check_task = "regression" if regression else "single"
+    check_task = "regression" if regression else "multilabel" if Y is not None else "single"
     issues, outcomes, tables, _ = run_checks([], signals, options, check_task, view)
     test_issues = None
     if held_out is not None:
@@ -508,6 +564,17 @@ def _usable(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: np.asarray(values)[keep] for name, values in batch.items()}
 
 
+def _indicators(values: np.ndarray, columns: list[str]) -> np.ndarray:
+    """The multilabel columns' values as booleans, refusing anything but 0 and 1."""
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        row, col = (int(i[0]) for i in np.nonzero(bad))
+        raise InvalidInputError(f"The 'multilabel' columns hold 0 / 1 (or booleans) in every row; column "
+                                f"{columns[col]!r} holds {float(values[row, col])} at row {row} (by position), and "
+                                f"{int(bad.sum())} values in all are neither.")
+    return values.astype(bool)
+
+
 def _check_numbers(values: np.ndarray, what: str) -> None:
     """Refuse rows without a finite number, naming the first few by position."""
     bad = np.flatnonzero(~np.isfinite(values))
@@ -540,6 +607,8 @@ class _Run:
     described: str = "features= run on the cluster"
     task: str | None = None
     predictions: str | None = None
+    multilabel: list[str] | None = None
+    annotators: list[str] | None = None
 
     def with_row_ids(self, ds: Any, name: str = "data") -> Any:
         """The dataset materialised, with each row's position as :data:`blocks.ROW`."""
@@ -555,7 +624,13 @@ class _Run:
 
     def layout(self, ds: Any, dtype: Any) -> tuple[B.Layout, B.Profile]:
         names = [c for c in ds.schema().names if c != B.ROW]
-        if self.label not in names:
+        label_columns = self.multilabel or self.annotators or [self.label]
+        for argument, given in (("multilabel", self.multilabel), ("annotators", self.annotators)):
+            missing = [c for c in given or [] if c not in names]
+            if missing:
+                raise InvalidInputError(f"The {argument!r} argument names columns {missing} that the dataset does not "
+                                        f"have; its columns are {names}.")
+        if label_columns == [self.label] and self.label not in names:
             raise InvalidInputError(f"The 'labels' argument (--label) names column {self.label!r}, which the dataset "
                                     f"does not have; its columns are {names}.")
         probs = None if self.probs is None else [self.probs] if isinstance(self.probs, str) else list(self.probs)
@@ -565,8 +640,9 @@ class _Run:
             if missing:
                 raise InvalidInputError(f"The {argument!r} argument names columns {missing} that the dataset does "
                                         f"not have; its columns are {names}.")
-        skip = [self.label, *(probs or []), *([self.predictions] if self.predictions else [])]
-        parts = self.ray.get([self.ray.remote(_profile_ref).remote(r, self.label, skip) for r in ds.to_arrow_refs()])
+        skip = [*label_columns, *(probs or []), *([self.predictions] if self.predictions else [])]
+        read = [] if self.multilabel else label_columns  # the label values (classes) come from these columns
+        parts = self.ray.get([self.ray.remote(_profile_ref).remote(r, read, skip) for r in ds.to_arrow_refs()])
         profile = B.Profile()
         for part in parts:
             profile = profile.merge(part)
@@ -579,7 +655,8 @@ class _Run:
                 f"The dataset's blocks have different schemas (columns or types): {differ[:6]}. Give every block "
                 "the same columns and types (ds.select_columns / map_batches casting them) before the audit.")
         regression = self.task == "regression"
-        if self.task is None and infer_task(pd.Series(list(profile.labels)), n=profile.rows) == "regression":
+        if (self.task is None and label_columns == [self.label]
+                and infer_task(pd.Series(list(profile.labels)), n=profile.rows) == "regression"):
             regression = True
             warn_user("The labels are numbers with many distinct values, so the audit treats them as a regression "
                       "target (task='regression'); pass task='classification' if they are classes.")
@@ -591,7 +668,7 @@ class _Run:
                                     "(task='regression'); for classes pass pred_probs=.")
         try:
             values = sorted(profile.labels, key=_sort_key)
-            classes = np.empty(0) if regression else encode_labels(
+            classes = np.empty(0) if regression or self.multilabel else encode_labels(
                 pd.Series(values, dtype=None if len({type(v) for v in values}) == 1 else object), name="labels",
                 unlabelled=True)[1]
         except InvalidInputError as err:
@@ -632,9 +709,9 @@ class _Run:
         if not encoding and not callable(self.features):
             raise InvalidInputError("The dataset has no feature columns besides the labels: pass features= (column "
                                     "names or a function of a batch).")
-        return B.Layout(self.label, classes, table_columns, encoding, names_out, probs,
-                        self.features if callable(self.features) else None, np.dtype(dtype), regression,
-                        self.predictions), profile
+        return B.Layout(self.label if label_columns == [self.label] else None, classes, table_columns, encoding,
+                        names_out, probs, self.features if callable(self.features) else None, np.dtype(dtype),
+                        regression, self.predictions, self.multilabel, self.annotators), profile
 
     def encode(self, ds: Any, layout: B.Layout) -> Any:
         if isinstance(layout.features_fn, type):  # a class: built once per actor of a pool
@@ -714,6 +791,34 @@ class _Run:
         got = self.collect(others, [B.PREDICTION], np.setdiff1d(row_ids, sample))
         fitted[np.searchsorted(row_ids, got[B.ROW])] = got[B.PREDICTION]
         return fitted, f"{described} on a sample of {len(sample):,} rows; the other rows by its model trained on it"
+
+    def multilabel_probe(self, encoded: Any, row_ids: np.ndarray, Y: np.ndarray, sample: np.ndarray, model: Any,
+                         cv: int, random_state: RandomState) -> tuple[np.ndarray, str]:
+        """Each label's out-of-sample probability for the usable rows ``row_ids`` (``Y`` their
+        indicators): cross-validation on the ``sample`` of row ids, as the single-machine audit
+        runs it, and for the other rows one binary model per label trained on the sample."""
+        everyone = len(sample) == len(row_ids)
+        X = np.asarray(self.collect(encoded, [B.FEATURES], None if everyone else sample)[B.FEATURES], np.float64)
+        at = np.searchsorted(row_ids, sample)
+        probe = Signals(None, 0, features=X, multilabel=Y[at], model=model, cv=cv, random_state=random_state,
+                        verbose=self.verbose)
+        P = np.zeros(Y.shape)
+        P[at] = probe.pred_probs
+        described = probe.provenance.get("pred_probs", "cross-validation")
+        if everyone:
+            return P, described
+        models: list[Any] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for j in range(Y.shape[1]):
+                seen = Y[at, j].astype(np.int64)
+                models.append(float(seen[0]) if seen.min() == seen.max() else
+                              make_model(model, random_state=0).fit(X, seen))
+        others = encoded.map_batches(B.multilabel_predict_block, fn_kwargs={"models": models}, batch_format="numpy",
+                                     batch_size=self.batch_size)
+        got = self.collect(others, [B.PROBS], np.setdiff1d(row_ids, sample))
+        P[np.searchsorted(row_ids, got[B.ROW])] = got[B.PROBS]
+        return P, f"{described} on a sample of {len(sample):,} rows; the other rows by its models trained on it"
 
     def lda_probe(self, encoded: Any, layout: B.Layout, cv: int, seed: int, center: np.ndarray
                   ) -> tuple[np.ndarray, str]:
@@ -903,6 +1008,15 @@ class ShardedGraph(KNNGraph):
     def label_votes(self, votes: np.ndarray, *, smoothing: float = 0.02) -> np.ndarray:
         """:func:`datafix.checks.label.knn_label_votes` over the whole graph, block by block."""
         return self.votes(votes, smoothing)
+
+    def nearest(self, k: int) -> KNNGraph:
+        """Each row's ``k`` nearest neighbours: this graph when ``k`` covers all of them, else a graph
+        on the driver (``k`` at most the neighbours it holds there)."""
+        if k >= self.full_k:
+            return self
+        if k > self.indices.shape[1]:
+            raise ValueError(f"The driver holds {self.indices.shape[1]} neighbours per row; {k} were asked for.")
+        return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.backend)
 
     def neighbor_median(self, values: np.ndarray, *, skip: np.ndarray | None = None, fallback: np.ndarray
                         ) -> np.ndarray:

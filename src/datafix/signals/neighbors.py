@@ -60,6 +60,19 @@ class KNNGraph:
         """Neighbours per sample."""
         return self.indices.shape[1]
 
+    def nearest(self, k: int) -> KNNGraph:
+        """The graph of each sample's ``k`` nearest neighbours (this graph when it has no more).
+
+        Examples
+        --------
+        >>> g = KNNGraph(np.array([[1, 2], [0, 2], [1, 0]]), np.array([[1.0, 2.0]] * 3), "euclidean")
+        >>> g.nearest(1).indices.tolist()
+        [[1], [0], [1]]
+        """
+        if k >= self.k:
+            return self
+        return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.backend)
+
 
 @renamed(k="k_neighbors")
 def knn_graph(
