@@ -519,7 +519,9 @@ def test_a_regression_target_with_given_predictions_or_a_sampled_probe(cluster):
     given = frame["target"].to_numpy() + rng.normal(scale=0.5, size=len(frame))
     local = dfx.audit(frame, labels="target", task="regression", predictions=given, verbose=False)
     ds = ray.data.from_pandas(frame.assign(fitted=given)).repartition(4)
-    on_ray = audit_ray(ds, labels="target", task="regression", predictions="fitted", verbose=False)
+    copies = ray.data.from_pandas(frame.drop(columns="target").iloc[:25])  # a test set: features only
+    on_ray = audit_ray(ds, labels="target", task="regression", predictions="fitted", test=copies, verbose=False)
+    assert on_ray.test_issues["is_exact_leak"].all() and on_ray.test_issues["nearest_train"].tolist() == list(range(25))
     pd.testing.assert_series_equal(on_ray.issues["is_label_issue"], local.issues["is_label_issue"], check_names=False)
     np.testing.assert_allclose(on_ray.issues["label_score"], local.issues["label_score"], rtol=1e-7, atol=1e-9)
     assert on_ray.signals["predictions"] == "given"
@@ -590,7 +592,9 @@ def test_multilabel_indicator_columns_on_ray_equal_the_single_machines_audit(clu
     assert (found & flipped).sum() / flipped.sum() > 0.6 and (found & flipped).sum() / found.sum() > 0.6
     assert on_ray.summary().loc["label_imbalance", "status"] == local.summary().loc["label_imbalance", "status"]
     assert on_ray.signals["pred_probs"] == local.signals["pred_probs"]
-    sampled = audit_ray(ds, multilabel=list(labels.columns), checks=["label"], probe_rows=1500, verbose=False)
+    sampled = audit_ray(ds, multilabel=list(labels.columns), checks=["label"], probe_rows=1500,
+                        test=ray.data.from_pandas(features.iloc[:10]), verbose=False)
+    assert sampled.test_issues["is_exact_leak"].all()  # a test set of features only
     assert "on a sample of 1,500 rows" in sampled.signals["pred_probs"]
     assert jaccard(sampled.issues["is_label_issue"], on_ray.issues["is_label_issue"]) >= 0.6
 

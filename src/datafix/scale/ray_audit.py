@@ -418,7 +418,8 @@ def audit_ray(
               "cv": cv,
               "k_neighbors": k_neighbors, "index": kind, "n_shards": shards, "probe_rows": probe_rows,
               "model": model if model is None or isinstance(model, str) else type(model).__name__,
-              "task": "regression" if regression else "classification", "checks": [s.name for s in specs if s.target == "train"],
+              "task": "regression" if regression else "classification",
+              "checks": [s.name for s in specs if s.target == "train"],
               "check_params": {name: dict(p) for name, p in options.items()},
               "random_state": random_state if random_state is None or isinstance(random_state, int) else "Generator",
               "classes": [py_value(c) for c in layout.classes], "seconds": round(time.perf_counter() - started, 1)}
@@ -911,7 +912,8 @@ class _Run:
             missing = [c for c in layout.table_columns if c not in columns]
             if missing:
                 raise InvalidInputError(f"The 'test' dataset lacks the training feature columns {missing}.")
-            encoded = self.encode(ds, replace(layout, label=None, probs=None))
+            encoded = self.encode(ds, replace(layout, label=None, probs=None, regression=False, predictions=None,
+                                              multilabel=None, annotators=None))  # the test rows' features only
             view = DataView(index=pd.RangeIndex(n), codes=None, classes=None, kind="ray")
         if not view.valid.any():
             return HeldOutSet(None, np.empty(0, np.uint64)), view
