@@ -199,7 +199,8 @@ def audit(
         return _audit_on_ray(data, labels, features, pred_probs, test, model=model, cv=cv, k_neighbors=k_neighbors,
                              checks=checks, check_params=check_params, random_state=random_state, verbose=verbose,
                              weights=weights, image_size=image_size,
-                             multilabel=_columns(multilabel, "multilabel"), annotators=_columns(annotators, "annotators"),
+                             multilabel=_columns(multilabel, "multilabel"),
+                             annotators=_columns(annotators, "annotators"),
                              others={"nan_policy": nan_policy != "raise", "test_features": test_features is not None,
                                      "unlabelled": unlabelled is not None, "task": task == "regression",
                                      "predictions": predictions is not None, "label_fn": label_fn is not None})

@@ -371,8 +371,8 @@ def _audit_ray(args: argparse.Namespace) -> int:
             raise CommandLineError(f"-o/--output names the input {flag}; choose a new folder for the report.")
     gates = _fail_on(args.fail_on)
     report = audit_ray(str(args.path), labels=args.label or "label", cv=args.cv, address=args.address,
-                       test=None if args.test is None else str(args.test), task=args.task, random_state=args.seed, verbose=not args.quiet,
-                       output=args.output if folder_output else None)
+                       test=None if args.test is None else str(args.test), task=args.task, random_state=args.seed,
+                       verbose=not args.quiet, output=args.output if folder_output else None)
     return _print_and_write(report, args, gates, folder=args.output if folder_output else None)
 
 

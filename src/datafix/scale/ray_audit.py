@@ -89,9 +89,9 @@ from datafix.signals.predictions import make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
 #: The checks the Ray engine runs; the others are listed in the report as not run, with the reason.
-SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "annotators", "label_imbalance", "outlier", "duplicate", "null",
-                    "class_imbalance", "leakage", "dark", "overexposed", "low_information", "blurry", "odd_size",
-                    "odd_aspect_ratio", "odd_mode")
+SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "annotators", "label_imbalance", "outlier", "duplicate",
+                    "null", "class_imbalance", "leakage", "dark", "overexposed", "low_information", "blurry",
+                    "odd_size", "odd_aspect_ratio", "odd_mode")
 #: Neighbours per row that reach the driver (the outlier score's and the near-duplicate rule's);
 #: the label votes read all ``k_neighbors`` on the cluster.
 LOCAL_NEIGHBORS = 10
@@ -728,8 +728,9 @@ class _Run:
         if bad:
             rows = [r for p in parts for r in p[4]][:5]
             raise InvalidInputError(f"{bad} rows of {name}= have missing or infinite feature values (rows {rows}, by "
-                                    "position). The Ray engine does not drop or impute them: filter them out (ds.filter) or "
-                                    "fill them (ds.map_batches) first, or audit with datafix.audit(nan_policy=...).")
+                                    "position). The Ray engine does not drop or impute them: filter them out "
+                                    "(ds.filter) or fill them (ds.map_batches) first, or audit with "
+                                    "datafix.audit(nan_policy=...).")
         return B.merge_moments([p[:3] for p in parts])
 
     def collect(self, ds: Any, columns: list[str], rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
