@@ -763,12 +763,17 @@ class _Run:
             return P, described
         labelled = y >= 0
         fitted = make_model(model, random_state=0).fit(X[labelled], y[labelled])
-        others = encoded.map_batches(B.predict_block, fn_kwargs={"model": fitted, "n_classes": len(layout.classes),
-                                     "fitted_classes": np.asarray(fitted.classes_)}, batch_format="numpy",
-                                     batch_size=self.batch_size)
-        got = self.collect(others, [B.PROBS], np.setdiff1d(row_ids, sample))
-        P[np.searchsorted(row_ids, got[B.ROW])] = got[B.PROBS]
+        self.predict_others(P, encoded, row_ids, sample, B.predict_block, B.PROBS, model=fitted,
+                            n_classes=len(layout.classes), fitted_classes=np.asarray(fitted.classes_))
         return P, f"{described} on a sample of {len(sample):,} rows; the other rows by its model trained on the sample"
+
+    def predict_others(self, out: np.ndarray, encoded: Any, row_ids: np.ndarray, sample: np.ndarray,
+                       block_fn: Callable[..., dict[str, np.ndarray]], column: str, **fn_kwargs: Any) -> None:
+        """Fill ``out`` (by position among ``row_ids``) at the rows outside the ``sample`` with
+        ``block_fn``'s ``column``: the sample's fitted model predicting them on the cluster."""
+        predicted = encoded.map_batches(block_fn, fn_kwargs=fn_kwargs, batch_format="numpy", batch_size=self.batch_size)
+        got = self.collect(predicted, [column], np.setdiff1d(row_ids, sample))
+        out[np.searchsorted(row_ids, got[B.ROW])] = got[column]
 
     def regression_probe(self, encoded: Any, row_ids: np.ndarray, targets: np.ndarray, sample: np.ndarray,
                          model: Any, cv: int, random_state: RandomState) -> tuple[np.ndarray, str]:
@@ -788,10 +793,7 @@ class _Run:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # Huber's iterations: the fit is still usable
             regressor = make_regressor(probe.prediction_model).fit(np.asarray(X, np.float64), targets[at])
-        others = encoded.map_batches(B.regress_block, fn_kwargs={"model": regressor}, batch_format="numpy",
-                                     batch_size=self.batch_size)
-        got = self.collect(others, [B.PREDICTION], np.setdiff1d(row_ids, sample))
-        fitted[np.searchsorted(row_ids, got[B.ROW])] = got[B.PREDICTION]
+        self.predict_others(fitted, encoded, row_ids, sample, B.regress_block, B.PREDICTION, model=regressor)
         return fitted, f"{described} on a sample of {len(sample):,} rows; the other rows by its model trained on it"
 
     def multilabel_probe(self, encoded: Any, row_ids: np.ndarray, Y: np.ndarray, sample: np.ndarray, model: Any,
@@ -816,10 +818,7 @@ class _Run:
                 seen = Y[at, j].astype(np.int64)
                 models.append(float(seen[0]) if seen.min() == seen.max() else
                               make_model(model, random_state=0).fit(X, seen))
-        others = encoded.map_batches(B.multilabel_predict_block, fn_kwargs={"models": models}, batch_format="numpy",
-                                     batch_size=self.batch_size)
-        got = self.collect(others, [B.PROBS], np.setdiff1d(row_ids, sample))
-        P[np.searchsorted(row_ids, got[B.ROW])] = got[B.PROBS]
+        self.predict_others(P, encoded, row_ids, sample, B.multilabel_predict_block, B.PROBS, models=models)
         return P, f"{described} on a sample of {len(sample):,} rows; the other rows by its models trained on it"
 
     def lda_probe(self, encoded: Any, layout: B.Layout, cv: int, seed: int, center: np.ndarray
@@ -864,16 +863,23 @@ class _Run:
             return torch.from_numpy(B.standardize(got[B.FEATURES][at].astype(np.float64), mean, std).astype(np.float32))
 
         centroids = ivf_centroids(rows_at, n, n_cells)
-        Shard = ray.remote(num_cpus=0)(CellShard)
-        shards = [Shard.remote() for _ in range(n_shards)]
-        encoded.map_batches(_ingest_cells, fn_kwargs={"shards": shards, "mean": mean, "std": std,
-                            "centroids": centroids.numpy()}, batch_format="numpy", batch_size=self.batch_size).take_all()
-        counts = np.zeros(n_cells, np.int64)
-        for held in ray.get([s.seal.remote() for s in shards]):
-            for cell, rows in held.items():
-                counts[cell] += rows
+        shards, counts = self.cell_shards(encoded, mean, std, centroids.numpy(), n_shards)
         pools = ivf_pools(centroids, counts, ivf_n_probe(n, n_cells, m), m + 1)
         return _Index(kind, shards, mean=mean, std=std, pools=pools, counts=counts, centroids=centroids.numpy())
+
+    def cell_shards(self, encoded: Any, mean: np.ndarray, std: np.ndarray, centroids: np.ndarray, n_shards: int
+                    ) -> tuple[list, np.ndarray]:
+        """``n_shards`` :class:`~datafix.scale.shards.CellShard` actors holding the rows of
+        ``encoded`` by their nearest centroid, sealed; and the rows per cell."""
+        Shard = self.ray.remote(num_cpus=0)(CellShard)
+        shards = [Shard.remote() for _ in range(n_shards)]
+        encoded.map_batches(_ingest_cells, fn_kwargs={"shards": shards, "mean": mean, "std": std,
+                            "centroids": centroids}, batch_format="numpy", batch_size=self.batch_size).take_all()
+        counts = np.zeros(len(centroids), np.int64)
+        for held in self.ray.get([s.seal.remote() for s in shards]):
+            for cell, rows in held.items():
+                counts[cell] += rows
+        return shards, counts
 
     def graph(self, index: _Index, row_ids: np.ndarray, n_rows: int, k: int, local: int) -> KNNGraph:
         """The graph over the usable rows, kept on the cluster in parts; the driver's part (and the
@@ -919,22 +925,13 @@ class _Run:
         if not view.valid.any():
             return HeldOutSet(None, np.empty(0, np.uint64)), view
         self.moments(encoded, name="test")  # refuses missing or infinite feature values, naming the rows
-        search = {B.ROW: [], B.NEIGHBORS: [], B.DISTANCES: []}
         if index.kind == "exact":
             parts = encoded.map_batches(_query_batch, fn_kwargs={"shards": index.shards, "mean": index.mean,
                                         "std": index.std, "k": 1, "exclude_self": False}, batch_format="numpy",
                                         batch_size=self.batch_size)
             search = self.collect(parts, [B.NEIGHBORS, B.DISTANCES])
         else:
-            Shard = ray.remote(num_cpus=0)(CellShard)
-            queries = [Shard.remote() for _ in index.shards]
-            encoded.map_batches(_ingest_cells, fn_kwargs={"shards": queries, "mean": index.mean, "std": index.std,
-                                "centroids": index.centroids}, batch_format="numpy",
-                                batch_size=self.batch_size).take_all()
-            counts = np.zeros(len(index.counts), np.int64)
-            for held in ray.get([s.seal.remote() for s in queries]):
-                for cell, rows in held.items():
-                    counts[cell] += rows
+            queries, counts = self.cell_shards(encoded, index.mean, index.std, index.centroids, len(index.shards))
             groups = [g[counts[g] > 0] for g in _cell_groups(index.pools, counts, self.batch_size * 8)]
             task = ray.remote(num_cpus=1)(search_cells)
             search = _by_row(ray.get([task.remote(g, [index.pools[c] for c in g], index.shards, 1, queries=queries)
@@ -955,7 +952,7 @@ class _Run:
         by_id = np.zeros((n_rows, votes.shape[1]))
         by_id[row_ids] = votes
         ref = self.ray.put(by_id)
-        cast = self.ray.remote(_votes_part)
+        cast = self.ray.remote(B.votes_block)
         return _by_row(self.ray.get([cast.remote(part, ref, smoothing) for part in parts]))[B.PROBS]
 
     def medians(self, parts: list, row_ids: np.ndarray, n_rows: int, values: np.ndarray, skip: np.ndarray | None,
@@ -1132,6 +1129,3 @@ def _nearest(part: dict[str, np.ndarray], local: int) -> dict[str, np.ndarray]:
     return {B.ROW: part[B.ROW], B.NEIGHBORS: np.asarray(part[B.NEIGHBORS])[:, :local],
             B.DISTANCES: np.asarray(part[B.DISTANCES])[:, :local]}
 
-
-def _votes_part(part: dict[str, np.ndarray], votes: np.ndarray, smoothing: float) -> dict[str, np.ndarray]:
-    return B.votes_block(part, votes, smoothing)
