@@ -8,7 +8,13 @@ uint8 images in, on this CPU:
 - torchvision per image in DataLoader workers (``num_workers`` = the cores datafix uses; each
   worker one thread, as DataLoader sets it), the way torchvision's policies are meant to run;
 - torchvision per image in this process;
-- torchvision on the whole batch (ONE draw for the batch: a lighter job).
+- torchvision on the whole batch (ONE draw for the batch: a lighter job);
+- kornia's ``RandAugment(n=2, m=9)`` / ``TrivialAugment()`` on the batch (float in; kornia picks the ops once per call),
+  when kornia is importable.
+
+datafix runs its default path: at 224 x 224 the per-image OpenCV kernels over ``--threads``
+threads, at 32 x 32 batched torch; "uint8 out" (``output_dtype=torch.uint8``) writes what
+torchvision writes, "float32 out" four times the bytes.
 
 Needs torchvision importable (``pip install torchvision``; torchvision's PyPI wheel is a CUDA build that
 does not load beside this project's CPU torch, so on the dev machine it ran with a shim that defines the
@@ -40,7 +46,7 @@ class _Images(torch.utils.data.Dataset):
         return self.policy(self.images[i])
 
 
-def _rate(fn, n_images: int, repeats: int = 3) -> float:
+def _rate(fn, n_images: int, repeats: int = 7) -> float:
     fn()
     times = []
     for _ in range(repeats):
@@ -50,18 +56,31 @@ def _rate(fn, n_images: int, repeats: int = 3) -> float:
     return n_images / statistics.median(times)
 
 
-def run(name: str, ours, theirs, size: int, batch: int, threads: int) -> list[tuple[str, float]]:
+def run(name: str, ours, theirs, kornia_op, size: int, batch: int, threads: int) -> list[tuple[str, float]]:
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, generator=g)
     aug = A.Compose([ours], seed=0, validate=False)
+    levels = A.Compose([ours], seed=0, validate=False, output_dtype=torch.uint8)
     # the batch split into 4 loader batches, so every worker has work; workers stay up between timings
     loader = torch.utils.data.DataLoader(_Images(x, theirs), batch_size=batch // 4, num_workers=threads,
                                          persistent_workers=True)
-    rows = [(f"datafix {name}, per sample, batched", _rate(lambda: aug(x), batch)),
+    rows = [(f"datafix {name}, per sample, uint8 out", _rate(lambda: levels(x), batch)),
+            (f"datafix {name}, per sample, float32 out", _rate(lambda: aug(x), batch)),
             (f"torchvision {name}, per image, {threads} DataLoader workers", _rate(lambda: list(loader), batch)),
             (f"torchvision {name}, per image, this process", _rate(lambda: [theirs(img) for img in x], batch)),
             (f"torchvision {name}, whole batch (one draw)", _rate(lambda: theirs(x), batch))]
+    if kornia_op is not None:
+        rows.append((f"kornia {name}, ops drawn once per batch (float in)",
+                     _rate(lambda: kornia_op(x.to(torch.float32) / 255.0), batch)))
     return rows
+
+
+def _kornia(name: str):
+    try:
+        from kornia.augmentation import auto
+    except ImportError:
+        return None
+    return auto.RandAugment(n=2, m=9) if name == "RandAugment" else auto.TrivialAugment()
 
 
 def main() -> None:
@@ -72,11 +91,13 @@ def main() -> None:
     for size, batch in ((32, 256), (224, 64)):
         for name, ours, theirs in (("RandAugment", A.RandAugment(num_ops=2, magnitude=9), v2.RandAugment(2, 9)),
                                    ("TrivialAugmentWide", A.TrivialAugmentWide(), v2.TrivialAugmentWide())):
-            rows = run(name, ours, theirs, size, batch, args.threads)
+            rows = run(name, ours, theirs, _kornia(name), size, batch, args.threads)
             for label, rate in rows:
                 print(f"{size:>4} {batch:>4}  {label:<60} {rate:>10,.0f} img/s", flush=True)
-            print(f"           datafix / torchvision per image in workers: {rows[0][1] / rows[1][1]:.1f}x; "
-                  f"/ whole batch: {rows[0][1] / rows[3][1]:.1f}x", flush=True)
+            print(f"           datafix (uint8 out, as torchvision's) / torchvision per image in workers: "
+                  f"{rows[0][1] / rows[2][1]:.1f}x; float32 out: {rows[1][1] / rows[2][1]:.1f}x; "
+                  f"/ whole batch: {rows[0][1] / rows[4][1]:.1f}x"
+                  + (f"; / kornia: {rows[0][1] / rows[5][1]:.1f}x" if len(rows) > 5 else ""), flush=True)
 
 
 if __name__ == "__main__":

@@ -45,9 +45,6 @@ def make(name: str, **extra):
     return getattr(A, name)(**{**OPS[name], **extra})
 
 
-DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
-
-
 def test_every_exported_op_is_in_the_suite():
     exported = {name for name in A.__all__ if isinstance(getattr(A, name), type)
                 and issubclass(getattr(A, name), A.Transform)}
@@ -61,21 +58,22 @@ def batch(device: str, dtype: torch.dtype) -> torch.Tensor:
     return (x if dtype == torch.uint8 else x.to(dtype) / 255).to(device)
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("device,backend", [("cpu", "auto"), ("cpu", "opencv"),  # opencv: the per-image path
+                                            pytest.param("cuda", "auto", marks=pytest.mark.gpu)])
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 @pytest.mark.parametrize("name", sorted(OPS))
-def test_op_contract(name, dtype, device):
+def test_op_contract(name, dtype, device, backend):
     if device == "cuda" and not torch.cuda.is_available():
         pytest.skip("needs CUDA")
     x = batch(device, dtype)
     before = x.clone()
-    aug = A.Compose([make(name)], seed=3)
+    aug = A.Compose([make(name)], seed=3, backend=backend)
     copied, pickled = copy.deepcopy(aug), pickle.loads(pickle.dumps(aug))  # before the stream advances
     out = aug(x)
     assert torch.equal(x, before)  # the input is never modified
     assert out.device == x.device and out.dtype == torch.float32 and out.shape[:2] == x.shape[:2]
     assert torch.isfinite(out).all()
-    assert torch.equal(out, A.Compose([make(name)], seed=3)(x))  # same seed, same output
+    assert torch.equal(out, A.Compose([make(name)], seed=3, backend=backend)(x))  # same seed, same output
     assert torch.equal(out, copied(x)) and torch.equal(out, pickled(x))
     ids = torch.arange(10, 16, device=device)
     keyed = aug(x, sample_ids=ids)

@@ -66,36 +66,47 @@ def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int], exact: b
     return np.concatenate(parts, axis=2)
 
 
-def run(x: Tensor, stages: list[Any], padding_mode: str) -> Tensor:
+def run(x: Tensor, stages: list[Any], padding_mode: str, output_dtype: torch.dtype | None = None) -> Tensor:
     """Run geometry and colour ``stages`` per image on a CPU (B, C, H, W) batch.
 
-    Returns a (B, C, H, W) view of a (B, H, W, C) array (channels-last in memory): uint8 when
-    the input is uint8 and no stage outputs float, float32 otherwise.
+    Returns a float32 (B, C, H, W) view of a (B, H, W, C) array (channels-last in memory), in
+    [0, 1] for a uint8 batch: each image is turned to float while it sits in cache (torch's
+    conversion of the strided batch afterwards costs more than the ops at 224 x 224).
+    ``output_dtype=torch.uint8`` keeps levels 0-255 instead (float results rounded).
     """
-    hwc = x.detach().permute(0, 2, 3, 1).numpy()
+    chw = x.detach().numpy()
+    planar = x.is_contiguous()  # (B, C, H, W) in memory: an image's channels are whole planes
+    hwc = chw.transpose(0, 2, 3, 1)
     batch, height, width, channels = hwc.shape
     border = _CV2_BORDER[padding_mode]
     prepared: list[tuple[Any, ...]] = []
     size = (height, width)
-    out_float = hwc.dtype == np.float32
     for stage in stages:
         if isinstance(stage, GeometryStage):
             size = stage.size
             prepared.append(("geometry", stage.matrices[:, :2].double().cpu().numpy(), size, stage.exact))
         else:
-            out_float = out_float or bool(getattr(stage.transform, "image_out_float", False))
-            prepared.append(("color", stage.transform, _numpy(stage.params)))
-    out = np.empty((batch, size[0], size[1], channels), dtype=np.float32 if out_float else np.uint8)
+            prepared.append(("color", stage.transform, _numpy(stage.transform.image_params(stage.params, size))))
+    levels = output_dtype == torch.uint8
+    out = np.empty((batch, size[0], size[1], channels), dtype=np.uint8 if levels else np.float32)
 
     def work(rows: range) -> None:
         for i in rows:
-            image = hwc[i]
+            if planar:  # interleave the planes (OpenCV's merge beats NumPy's transposed copy)
+                image = cv2.merge(list(chw[i])).reshape(height, width, channels)
+            else:
+                image = hwc[i]
             for stage in prepared:
                 if stage[0] == "geometry":
                     image = _warp(np.ascontiguousarray(image), stage[1][i], stage[2], stage[3], border)
                 else:
                     image = stage[1].apply_image(image, _row(stage[2], i))
-            out[i] = image if image.ndim == 3 else image[:, :, None]
+            image = image.reshape(out.shape[1:])
+            if levels:
+                out[i] = image if image.dtype == np.uint8 else np.clip(np.rint(image * 255.0), 0, 255)
+            else:
+                scale = np.float32(1.0 / 255.0) if image.dtype == np.uint8 else np.float32(1.0)
+                np.multiply(image, scale, out=out[i], casting="unsafe")
 
     workers = max(1, torch.get_num_threads())
     if batch < 2 * workers or workers == 1:  # a few images (e.g. one per DataLoader item): no pool

@@ -35,6 +35,13 @@ def to_float(x: Tensor) -> Tensor:
     return x if x.dtype == torch.float32 else x.to(torch.float32)
 
 
+def to_output(x: Tensor, dtype: torch.dtype) -> Tensor:
+    """An augmented batch (uint8 levels, or float in [0, 1]) as ``dtype``: uint8 rounds float to levels."""
+    if dtype == torch.uint8:
+        return x if x.dtype == torch.uint8 else (x * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+    return to_float(x).to(dtype)
+
+
 def warp_exact(x: Tensor, inv: Tensor, out: tuple[int, int]) -> Tensor:
     """Whole-pixel moves (flips, crops) by two gathers; outside the image is 0. Any dtype."""
     batch, channels, height, width = x.shape

@@ -175,6 +175,10 @@ class ColorTransform(Transform):
 
     apply_image: Any = None
 
+    def image_params(self, params: dict[str, Any], size: tuple[int, int]) -> dict[str, Any]:
+        """``params`` with what ``apply_image`` needs computed once for the batch (images of ``size``)."""
+        return params
+
     @property
     def has_image_path(self) -> bool:
         """Whether the CPU per-image path (``apply_image``) covers this transform."""

@@ -24,14 +24,15 @@ from datafix.augment.base import ColorTransform, Draw, applied
 
 Params = dict[str, Any]
 
-_GRAY = (0.299, 0.587, 0.114)
+#: ITU-R 601 luma weights of R, G, B (the gray of every colour op).
+GRAY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def grayscale(x: Tensor) -> Tensor:
     """Luma (ITU-R 601) of RGB images as (B, 1, H, W); a 1-channel image is its own gray."""
     if x.shape[1] == 1:
         return x
-    return x[:, 0:1] * _GRAY[0] + x[:, 1:2] * _GRAY[1] + x[:, 2:3] * _GRAY[2]
+    return x[:, 0:1] * GRAY_WEIGHTS[0] + x[:, 1:2] * GRAY_WEIGHTS[1] + x[:, 2:3] * GRAY_WEIGHTS[2]
 
 
 def _per_sample(values: Tensor) -> Tensor:

@@ -199,7 +199,8 @@ class Compose(nn.Module):
         ``Normalize`` may only be last.
     output_dtype : torch.dtype, default torch.float32
         Dtype of the output images (``torch.bfloat16`` and ``torch.float16`` work too); the work is
-        done in float32.
+        done in float32. ``torch.uint8`` gives levels 0-255 (rounded), as torchvision's policies
+        return for uint8 input: a quarter of float32's bytes, for pipelines without ``Normalize``.
     seed : int or None, default None
         Keys the draws: with ``sample_ids`` on (seed, epoch, id); without, on (seed, call number,
         position in the batch), so two pipelines with one seed give the same sequence, on any
@@ -214,9 +215,10 @@ class Compose(nn.Module):
         OpenCV and albumentations kernels over a thread pool; "torch" runs batched torch ops
         (the reference, and the only path on CUDA). "auto" takes the per-image path for CPU
         images of at least 96 x 96 pixels that need no gradient (13x faster than batched torch
-        at 224 x 224 on 2 cores, where every batched op streams 150 MB through memory) and
-        batched torch for smaller images (3.8x faster at 32 x 32, where per-image call overhead
-        dominates); see docs/benchmarks.md. On CUDA, "auto" runs eligible pipelines (geometry, then
+        at 224 x 224 on 2 cores, where every batched op streams 150 MB through memory; the
+        policies and tone ops run there as OpenCV kernels on uint8 images, 5-6x their batched
+        torch) and batched torch for smaller images (3.8x faster at 32 x 32, where per-image
+        call overhead dominates); see docs/benchmarks.md. On CUDA, "auto" runs eligible pipelines (geometry, then
         ColorJitter / RandomGamma / RandomGrayscale / RandomErasing / Normalize in that order) as
         one fused Triton kernel when Triton is installed, and batched torch otherwise; "triton"
         forces the fused kernel (also on a CPU under ``TRITON_INTERPRET=1``, for testing). A
@@ -275,8 +277,13 @@ class Compose(nn.Module):
             name = type(transforms[last_only[0]]).__name__
             raise InvalidInputError(f"{name} must be the last transform of a Compose (later steps expect "
                                     "images in [0, 1]).")
-        if output_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
-            raise InvalidInputError(f"The 'output_dtype' parameter must be a float dtype; got {output_dtype}.")
+        if output_dtype not in (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.uint8):
+            raise InvalidInputError(f"The 'output_dtype' parameter must be a float dtype or torch.uint8; got "
+                                    f"{output_dtype}.")
+        if output_dtype == torch.uint8 and last_only:
+            raise InvalidInputError(f"output_dtype=torch.uint8 holds levels 0-255, which "
+                                    f"{type(transforms[-1]).__name__}'s output is not: drop it from the Compose "
+                                    "(normalise after the cast to float) or keep a float output_dtype.")
         seed = None if seed is None else check_int(seed, "seed", minimum=0)
         if generator is not None and not isinstance(generator, torch.Generator):
             raise InvalidTypeError(f"The 'generator' parameter must be a torch.Generator; got "
@@ -332,7 +339,7 @@ class Compose(nn.Module):
     def _drawn_in_kernel(self, images: Tensor, sample_ids: Tensor | None) -> Tensor | None:
         """The call on the draw-in-kernel path (one fused launch, parameters drawn inside it), or
         None when this batch or pipeline does not take it. Same draws as :meth:`draw`."""
-        if self.backend not in ("auto", "triton") or not _fused.available():
+        if self.backend not in ("auto", "triton") or not _fused.available() or self.output_dtype == torch.uint8:
             return None
         x = check_images(images)
         if (self.backend == "auto" and not x.is_cuda) or x.requires_grad or x.dtype not in (torch.uint8,
@@ -456,13 +463,14 @@ class Compose(nn.Module):
                                           or stages[done].transform.has_image_path):
                 done += 1
             if done:
-                x = _per_image.run(x, stages[:done], self.padding_mode)
+                x = _per_image.run(x, stages[:done], self.padding_mode,
+                                   torch.uint8 if done == len(stages) and self.output_dtype == torch.uint8 else None)
         for stage in stages[done:]:
             if isinstance(stage, GeometryStage):
                 x = self._warp(x, stage)
             else:
                 x = stage.transform.apply(_warp.to_float(x), stage.params)
-        x = _warp.to_float(x).to(self.output_dtype)
+        x = _warp.to_output(x, self.output_dtype)
         if self.memory_format is not None:
             x = x.contiguous(memory_format=self.memory_format)
         return x
@@ -491,12 +499,13 @@ class Compose(nn.Module):
         if self.backend == "triton":
             if not _fused.available():
                 raise InvalidInputError("backend='triton' needs Triton (it comes with CUDA builds of torch).")
-            if not _fused.eligible(stages, x):
+            if not _fused.eligible(stages, x) or self.output_dtype == torch.uint8:
                 raise InvalidInputError("backend='triton' covers geometry then ColorJitter, RandomGamma, "
                                         "RandomGrayscale, RandomErasing, Normalize (in that order, 3 channels, "
-                                        "no gradient); this pipeline needs backend='torch'.")
+                                        "no gradient, a float output_dtype); this pipeline needs backend='torch'.")
             return True
-        return (self.backend == "auto" and x.is_cuda and _fused.available() and _fused.eligible(stages, x))
+        return (self.backend == "auto" and x.is_cuda and _fused.available() and _fused.eligible(stages, x)
+                and self.output_dtype != torch.uint8)
 
     def _per_image(self, x: Tensor) -> bool:
         """Whether this batch takes the CPU per-image path (OpenCV and albumentations kernels)."""

@@ -12,11 +12,14 @@ torchvision's defaults do; the tone ops are :mod:`datafix.augment.tone`'s.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from datafix._validation import check_choice, check_int
+from datafix.augment import _policy_image
 from datafix.augment._random import GAMMA_SLOTS, gamma_from_uniform
 from datafix.augment._warp import warp_nearest
 from datafix.augment.base import ColorTransform, Draw, applied
@@ -73,27 +76,24 @@ def trivial_augment_space(num_bins: int) -> dict[str, Tensor]:
             "Solarize": line(255.0, 0.0, num_bins), "AutoContrast": torch.zeros(1), "Equalize": torch.zeros(1)}
 
 
-def geometric_inverse(op: str, magnitude: Tensor, size: tuple[int, int]) -> Tensor:
-    """(B, 3, 3) inverse matrices (output pixel -> source pixel, pixel centres at integers) of one
-    geometric op per sample, as torchvision's ``affine`` / ``rotate`` define it: shears and
-    translations about the top-left corner, rotation counter-clockwise about the centre."""
+def geometric_inverse(op: str | Sequence[str], magnitude: Tensor, size: tuple[int, int]) -> Tensor:
+    """(B, 3, 3) inverse matrices (output pixel -> source pixel, pixel centres at integers) of a
+    geometric op per sample (``op``: one name for all, or one per sample), as torchvision's
+    ``affine`` / ``rotate`` define it: shears and translations about the top-left corner,
+    rotation counter-clockwise about the centre."""
     h, w = size
     b = magnitude.shape[0]
-    zero = torch.zeros_like(magnitude)
-    rot, sx, sy, tx, ty = zero, zero, zero, zero, zero
-    corner = True
-    if op == "ShearX":
-        sx = torch.atan(magnitude)
-    elif op == "ShearY":
-        sy = torch.atan(magnitude)
-    elif op == "TranslateX":
-        tx = torch.trunc(magnitude)
-    elif op == "TranslateY":
-        ty = torch.trunc(magnitude)
-    else:  # Rotate: F.rotate(img, angle) inverts with -angle about the centre
-        rot = -magnitude * (math.pi / 180.0)
-        corner = False
-    cx, cy = (-w * 0.5, -h * 0.5) if corner else (0.0, 0.0)  # centred coordinates (0 = image centre)
+    names = [op] * b if isinstance(op, str) else list(op)
+
+    def where(name: str, value: Tensor) -> Tensor:
+        chosen = torch.tensor([n == name for n in names], device=magnitude.device)
+        return torch.where(chosen, value, torch.zeros_like(value))
+
+    sx, sy = where("ShearX", torch.atan(magnitude)), where("ShearY", torch.atan(magnitude))
+    tx, ty = where("TranslateX", torch.trunc(magnitude)), where("TranslateY", torch.trunc(magnitude))
+    rot = where("Rotate", -magnitude * (math.pi / 180.0))  # F.rotate(img, angle) inverts with -angle
+    corner = torch.tensor([n != "Rotate" for n in names], device=magnitude.device, dtype=magnitude.dtype)
+    cx, cy = corner * (-w * 0.5), corner * (-h * 0.5)  # centred coordinates (0 = image centre)
     a = torch.cos(rot - sy) / torch.cos(sy)
     bb = -(a * torch.tan(sx) + torch.sin(rot))
     c = torch.sin(rot - sy) / torch.cos(sy)
@@ -178,19 +178,47 @@ class _Policy(ColorTransform):
     def apply(self, images: Tensor, params: Params) -> Tensor:
         return self._chain(images, params["ops"], params["magnitudes"])
 
+    def image_params(self, params: Params, size: tuple[int, int]) -> Params:
+        return {**params, "inverses": op_inverses(self.op_names, params["ops"], params["magnitudes"], size)}
+
+    def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+        return _policy_image.chain(image, self.op_names, self._geometric, params["ops"], params["magnitudes"],
+                                   params["inverses"], apply_op)
+
+    @property
+    def _geometric(self) -> tuple[bool, ...]:
+        return tuple(name in GEOMETRIC for name in self.op_names)
+
     def _chain(self, images: Tensor, ops: Tensor, magnitudes: Tensor) -> Tensor:
         """The slots' ops one after the other; each op once per batch, on the samples that drew it."""
         x = images
+        geometric = torch.tensor(self._geometric, device=ops.device)
         for slot in range(ops.shape[1]):
             op, magnitude = ops[:, slot], magnitudes[:, slot]
             out = x.clone()
-            for code in torch.unique(op).tolist():
+            warped = geometric[op]
+            if warped.any():  # every geometric op of the slot in one resampling pass
+                inverses = op_inverses(self.op_names, op[warped], magnitude[warped], tuple(x.shape[-2:]))
+                out[warped] = warp_nearest(x[warped], inverses, x.shape[-2:], fill=0).to(out.dtype)
+            for code in torch.unique(op[~warped]).tolist():
                 if code == 0:
                     continue
                 chosen = op == code
                 out[chosen] = apply_op(x[chosen], self.op_names[code], magnitude[chosen]).to(out.dtype)
             x = out
         return x
+
+
+def op_inverses(op_names: tuple[str, ...], ops: Tensor, magnitudes: Tensor, size: tuple[int, int]) -> Tensor:
+    """(..., 2, 3) inverse matrices of drawn ``ops`` (codes into ``op_names``): the geometric ops'
+    (:func:`geometric_inverse`, all in one pass), identity elsewhere."""
+    codes, values = ops.reshape(-1), magnitudes.reshape(-1)
+    out = torch.eye(3, dtype=torch.float32, device=ops.device)[:2].repeat(codes.shape[0], 1, 1)
+    names = [op_names[code] for code in codes.tolist()]
+    warped = [i for i, name in enumerate(names) if name in GEOMETRIC]
+    if warped:
+        out[warped] = geometric_inverse([names[i] for i in warped], values[warped], size)[:, :2]
+    return out.view(*ops.shape, 2, 3)
 
 
 def _padded(values: Tensor, bins: int) -> Tensor:
@@ -469,6 +497,18 @@ class AugMix(_Policy):
         m = torch.where(on, m, torch.ones_like(m))  # not drawn: the image itself
         return {"ops": torch.stack([c["ops"] for c in chains], 1), "magnitudes": torch.stack(
             [c["magnitudes"] for c in chains], 1), "weights": weights, "m": m}
+
+    image_out_float = True  # the mix of chains is not on the 8-bit grid
+
+    def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+        scale = np.float32(1.0 / 255.0) if image.dtype == np.uint8 else np.float32(1.0)
+        m = np.float32(params["m"])
+        mixed = (image.astype(np.float32) * (scale * m)).reshape(image.shape[0], image.shape[1], -1)
+        for i in range(self.width):
+            out = _policy_image.chain(image, self.op_names, self._geometric, params["ops"][i],
+                                      params["magnitudes"][i], params["inverses"][i], apply_op)
+            mixed += out.astype(np.float32) * (scale * (np.float32(1.0) - m) * np.float32(params["weights"][i]))
+        return np.clip(mixed, 0.0, 1.0, out=mixed)
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
         m = params["m"].view(-1, 1, 1, 1).to(images.dtype)

@@ -9,13 +9,15 @@ output within one grey level (``tests/augment/test_tone.py`` compares them). Lev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from datafix._validation import check_int
+from datafix.augment import _policy_image
 from datafix.augment._checks import check_range
 from datafix.augment._tensor import where_sample
 from datafix.augment.base import ColorTransform, Draw, applied
@@ -95,9 +97,6 @@ def equalize(images: Tensor) -> Tensor:
     return out.view(b, c, h, w).to(images.dtype) / 255.0
 
 
-_SMOOTH = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13.0
-
-
 def sharpness(images: Tensor, factor: Tensor) -> Tensor:
     """Blend each image with its smoothed version: ``factor`` 0 smooths, 1 keeps, above 1 sharpens
     (PIL's ImageEnhance.Sharpness: the 3 x 3 SMOOTH kernel, border pixels unsmoothed).
@@ -108,13 +107,20 @@ def sharpness(images: Tensor, factor: Tensor) -> Tensor:
     >>> round(sharpness(x, torch.tensor([0.0]))[0, 0, 2, 2].item(), 4)  # 5 / 13
     0.3846
     """
-    b, c, h, w = images.shape
-    kernel = _SMOOTH.to(images.device, images.dtype).expand(c, 1, 3, 3)
-    blurred = F.conv2d(images, kernel, padding=1, groups=c)
     degenerate = images.clone()
-    degenerate[..., 1:-1, 1:-1] = blurred[..., 1:-1, 1:-1]
+    if min(images.shape[-2:]) >= 3:  # SMOOTH = (the 3 x 3 sum + 4 x the centre) / 13, on inner pixels
+        inner = images[..., 1:-1, 1:-1]
+        degenerate[..., 1:-1, 1:-1] = F.avg_pool2d(images, 3, stride=1) * (9.0 / 13.0) + inner * (4.0 / 13.0)
     f = factor.view(-1, 1, 1, 1).to(images.dtype)
     return (f * images + (1.0 - f) * degenerate).clamp(0.0, 1.0)
+
+
+def _on_image(image: np.ndarray, fast: Callable[[np.ndarray], np.ndarray],
+              reference: Callable[[Tensor], Tensor]) -> np.ndarray:
+    """``fast`` (the OpenCV kernel) on a uint8 image with 1 or 3 channels; ``reference`` (the
+    batched torch op) on the one image otherwise."""
+    image = image if image.ndim == 3 else image[:, :, None]
+    return fast(image) if _policy_image.fast(image) else _policy_image.with_torch(image, reference)
 
 
 def _drawn(op: ColorTransform, draw: Draw, active: Tensor | None, bounds: tuple[float, float], *,
@@ -129,6 +135,7 @@ class _WholeImage(ColorTransform):
     """An op without a magnitude (``kernel(images)``), on a share ``p`` of the samples."""
 
     kernel = staticmethod(lambda images: images)
+    image_kernel = staticmethod(lambda image: image)  # the same on one uint8 image (OpenCV)
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__(p)
@@ -138,6 +145,9 @@ class _WholeImage(ColorTransform):
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
         return where_sample(params["on"], self.kernel(images), images)
+
+    def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+        return _on_image(image, self.image_kernel, self.kernel) if params["on"] else image
 
 
 class Posterize(ColorTransform):
@@ -179,6 +189,12 @@ class Posterize(ColorTransform):
     def apply(self, images: Tensor, params: Params) -> Tensor:
         return where_sample(params["bits"] < 8, posterize(images, params["bits"]), images)
 
+    def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+        bits = int(params["bits"])
+        if bits >= 8:
+            return image
+        return _on_image(image, lambda x: _policy_image.posterize(x, bits), lambda x: posterize(x, torch.tensor([bits])))
+
 
 class Solarize(ColorTransform):
     """Invert the values at or above a threshold drawn per sample.
@@ -208,6 +224,11 @@ class Solarize(ColorTransform):
     def apply(self, images: Tensor, params: Params) -> Tensor:
         return solarize(images, params["threshold"])
 
+    def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+        threshold = float(params["threshold"])
+        return _on_image(image, lambda x: _policy_image.solarize(x, threshold),
+                         lambda x: solarize(x, torch.tensor([threshold])))
+
 
 class AutoContrast(_WholeImage):
     """Stretch each channel to the full range, on a share ``p`` of the samples.
@@ -227,6 +248,7 @@ class AutoContrast(_WholeImage):
     """
 
     kernel = staticmethod(autocontrast)
+    image_kernel = staticmethod(_policy_image.autocontrast)
 
 
 class Equalize(_WholeImage):
@@ -247,6 +269,7 @@ class Equalize(_WholeImage):
     """
 
     kernel = staticmethod(equalize)
+    image_kernel = staticmethod(_policy_image.equalize)
 
 
 class Sharpness(ColorTransform):
@@ -277,3 +300,10 @@ class Sharpness(ColorTransform):
 
     def apply(self, images: Tensor, params: Params) -> Tensor:
         return sharpness(images, params["factor"])
+
+    def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+        factor = float(params["factor"])
+        if factor == 1.0:
+            return image
+        return _on_image(image, lambda x: _policy_image.sharpness(x, factor),
+                         lambda x: sharpness(x, torch.tensor([factor])))

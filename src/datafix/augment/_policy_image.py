@@ -1,0 +1,179 @@
+"""The CPU per-image kernels of the policy and tone ops: one uint8 image at a time, with OpenCV.
+
+The per-image path (:mod:`datafix.augment._per_image`) hands each colour stage one (H, W, C)
+image; for RandAugment, TrivialAugmentWide, AutoAugment, AugMix and the tone transforms these
+kernels run each op on that image while it sits in cache: the level-wise ops (brightness,
+contrast, posterize, solarize, autocontrast, equalize, invert) as one 256-entry lookup table,
+colour and sharpness as one OpenCV blend, the geometric ops as one nearest-neighbour
+``warpAffine`` through the batch's inverse matrix. The results are the batched torch ops' (the
+reference, :func:`datafix.augment.policies.apply_op`) up to uint8 rounding after each op.
+Images that are not uint8 with 1 or 3 channels run the torch op on the one image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from datafix.augment.color import GRAY_WEIGHTS
+
+_LEVELS = np.arange(256, dtype=np.float32)
+
+
+def _lut(image: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table`` (256 levels, or 256 x C per channel) looked up for every pixel of ``image``."""
+    table = np.clip(np.rint(table), 0, 255).astype(np.uint8)
+    if table.ndim == 2:
+        table = table.reshape(1, 256, -1) if image.shape[2] > 1 else table[:, 0]
+    return cv2.LUT(image, table).reshape(image.shape)
+
+
+def _blend(image: np.ndarray, other: np.ndarray, factor: float) -> np.ndarray:
+    """``factor * image + (1 - factor) * other``, rounded and saturated (OpenCV)."""
+    return cv2.addWeighted(image, factor, other, 1.0 - factor, 0.0).reshape(image.shape)
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    """The luma of an (H, W, C) uint8 image as (H, W, C) uint8 (a 1-channel image is its own gray);
+    OpenCV's RGB-to-gray weights are GRAY_WEIGHTS."""
+    if image.shape[2] == 1:
+        return image
+    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+
+
+def _affine(image: np.ndarray, factor: float, shift: float) -> np.ndarray:
+    """``factor * image + shift``, rounded and saturated (one OpenCV pass)."""
+    return cv2.addWeighted(image, factor, image, 0.0, shift).reshape(image.shape)
+
+
+def _mean_gray(image: np.ndarray) -> float:
+    """The mean luma (in levels): the weighted channel means (luma is linear in the channels)."""
+    means = cv2.mean(image)[:image.shape[2]]
+    return float(means[0]) if image.shape[2] == 1 else float(np.dot(GRAY_WEIGHTS, means))
+
+
+def posterize(image: np.ndarray, bits: int) -> np.ndarray:
+    """Keep the top ``bits`` of each level."""
+    mask = float(255 - (2 ** (8 - bits) - 1))
+    return cv2.bitwise_and(image, (mask, mask, mask, mask)).reshape(image.shape)
+
+
+def solarize(image: np.ndarray, threshold: float) -> np.ndarray:
+    """Invert the levels whose [0, 1] value is at or above ``threshold`` (float32 comparison, as the torch op)."""
+    reached = np.flatnonzero(_LEVELS * np.float32(1.0 / 255.0) >= np.float32(threshold))
+    if not reached.size:
+        return image
+    # levels >= the first one reached get all bits flipped (x ^ 255 = 255 - x)
+    flip = cv2.threshold(image, float(reached[0]) - 0.5, 255, cv2.THRESH_BINARY)[1]
+    return cv2.bitwise_xor(image, flip.reshape(image.shape)).reshape(image.shape)
+
+
+def autocontrast(image: np.ndarray) -> np.ndarray:
+    """Stretch each channel to 0..255 (flat channels unchanged)."""
+    tables = []
+    for plane in cv2.split(image):  # whole planes: OpenCV copies a strided channel view holding the GIL
+        low, high = cv2.minMaxLoc(plane)[:2]
+        tables.append(_LEVELS if high <= low else (_LEVELS - low) * (255.0 / (high - low)))
+    return _lut(image, np.stack(tables, 1))
+
+
+def equalize(image: np.ndarray) -> np.ndarray:
+    """PIL's histogram equalisation of each channel (the formula of the batched ``tone.equalize``)."""
+    tables = []
+    pixels = image.shape[0] * image.shape[1]
+    for c in range(image.shape[2]):
+        hist = cv2.calcHist([image], [c], None, [256], [0, 256]).reshape(256).astype(np.int64)
+        last = int(np.flatnonzero(hist)[-1])
+        step = (pixels - int(hist[last])) // 255
+        if step == 0:
+            tables.append(_LEVELS)
+            continue
+        cdf = np.cumsum(hist) - hist
+        tables.append(np.minimum((cdf + step // 2) // step, 255).astype(np.float32))
+    return _lut(image, np.stack(tables, 1))
+
+
+def sharpness(image: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the 3 x 3 SMOOTH-filtered image (border pixels unsmoothed): PIL's Sharpness.
+
+    SMOOTH is (the 3 x 3 box sum + 4 x the centre) / 13, so the blend is one weighted sum of the
+    image and its 3 x 3 box mean (the mean rounded to a level: at most 0.35 levels off)."""
+    if image.shape[0] < 3 or image.shape[1] < 3:
+        return image
+    box = cv2.blur(image, (3, 3), borderType=cv2.BORDER_REPLICATE).reshape(image.shape)
+    smooth = (1.0 - factor) * 9.0 / 13.0
+    out = cv2.addWeighted(image, 1.0 - smooth, box, smooth, 0.0).reshape(image.shape)
+    out[0], out[-1], out[:, 0], out[:, -1] = image[0], image[-1], image[:, 0], image[:, -1]
+    return out
+
+
+def warp(image: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour resampling through the (2, 3) ``inverse`` (output pixel -> source pixel); outside is 0."""
+    height, width = image.shape[:2]
+    inverse = inverse.astype(np.float64)
+    # OpenCV's fixed-point nearest rounds a position half way between pixels down, the reference
+    # (floor(x + 0.5)) up: half a fixed-point step (1/1024 pixel) moves such ties up
+    inverse[:, 2] += 0.5 / 1024
+    out = cv2.warpAffine(image, inverse, (width, height),
+                         flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return out.reshape(image.shape)
+
+
+def apply_op(image: np.ndarray, op: str, magnitude: float, inverse: np.ndarray | None) -> np.ndarray:
+    """One policy op on an (H, W, C) uint8 image with 1 or 3 channels; ``inverse``, the (2, 3)
+    matrix of a geometric op (None for the others)."""
+    if op == "Identity":
+        return image
+    if inverse is not None:
+        return warp(image, inverse)
+    factor = 1.0 + magnitude
+    if op == "Brightness":
+        return _affine(image, factor, 0.0)
+    if op == "Color":
+        return _blend(image, _gray(image), factor)
+    if op == "Contrast":
+        return _affine(image, factor, (1.0 - factor) * _mean_gray(image))
+    if op == "Sharpness":
+        return sharpness(image, factor)
+    if op == "Posterize":
+        return posterize(image, int(magnitude))
+    if op == "Solarize":
+        return solarize(image, np.float32(magnitude) / np.float32(255.0))
+    if op == "AutoContrast":
+        return autocontrast(image)
+    if op == "Invert":
+        return cv2.bitwise_not(image).reshape(image.shape)
+    return equalize(image)
+
+
+def fast(image: np.ndarray) -> bool:
+    """Whether the OpenCV kernels take ``image`` (uint8 with 1 or 3 channels)."""
+    return image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] in (1, 3)
+
+
+def with_torch(image: np.ndarray, kernel: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
+    """``kernel`` (a batched torch op on float [0, 1]) on one (H, W, C) image, returned in the image's dtype."""
+    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+    scaled = image.dtype == np.uint8
+    out = kernel(x.to(torch.float32) / 255.0 if scaled else x.to(torch.float32))[0].permute(1, 2, 0).numpy()
+    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8) if scaled else np.ascontiguousarray(out)
+
+
+def chain(image: np.ndarray, op_names: Sequence[str], geometric: Sequence[bool], ops: np.ndarray,
+          magnitudes: np.ndarray, inverses: np.ndarray, reference: Callable[..., torch.Tensor]) -> np.ndarray:
+    """A sample's slots one after the other (code 0, Identity, skipped): ``op_names[code]``,
+    ``geometric[code]`` whether it warps through ``inverses``; ``reference(x, name, magnitude)``,
+    the batched torch op, runs images the OpenCV kernels do not take."""
+    image = image if image.ndim == 3 else image[:, :, None]
+    for code, magnitude, inverse in zip(ops.tolist(), magnitudes.tolist(), inverses, strict=True):
+        if code == 0:
+            continue
+        name = op_names[code]
+        if fast(image):
+            image = apply_op(image, name, magnitude, inverse if geometric[code] else None)
+        else:
+            image = with_torch(image, lambda x, n=name, m=magnitude: reference(x, n, torch.tensor([m])))
+    return image
