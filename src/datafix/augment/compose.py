@@ -216,7 +216,7 @@ class Compose(nn.Module):
         (the reference, and the only path on CUDA). "auto" takes the per-image path for CPU
         images of at least 96 x 96 pixels that need no gradient (13x faster than batched torch
         at 224 x 224 on 2 cores, where every batched op streams 150 MB through memory; the
-        policies and tone ops run there as OpenCV kernels on uint8 images, 5-6x their batched
+        policies and tone ops run there as OpenCV kernels on uint8 images, 7-9x their batched
         torch) and batched torch for smaller images (3.8x faster at 32 x 32, where per-image
         call overhead dominates); see docs/benchmarks.md. On CUDA, "auto" runs eligible pipelines (geometry, then
         ColorJitter / RandomGamma / RandomGrayscale / RandomErasing / Normalize in that order) as
