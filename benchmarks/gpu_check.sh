@@ -34,6 +34,9 @@ if [ "${1:-}" != "--dry" ]; then
         | tee "$OUT/augment.log" || status=1
     # issue 20 items 4 and 5: where the 1M-row audit's and TorchSMOTE's time goes on the GPU
     (cd benchmarks && timeout "${PROFILE_S:-150}" "$PY" gpu_profile.py 2>&1) | tee "$OUT/profile.log" || status=1
+    # issue 20 item 3: JPEG folder to augmented batches, nvJPEG on the device vs PIL in workers vs torchvision
+    timeout "${DECODE_S:-120}" "$PY" benchmarks/decode_loader.py --device cuda --n 2000 --workers 8 --repeats 2 2>&1 \
+        | tee "$OUT/decode.log" || status=1
 fi
 # the CNN-signals audit on 20,000 real images, when Fashion-MNIST travels (a folder .fmnist with its IDX files)
 if [ -d .fmnist ]; then
@@ -48,6 +51,7 @@ echo "== summary =="
 grep -E "passed|failed|skipped|error" "$OUT/tests.log" | tail -1
 [ -f "$OUT/augment.log" ] && grep -E "img/s|x$" "$OUT/augment.log"
 [ -f "$OUT/profile.log" ] && grep -E "^SMOTE|^audit" "$OUT/profile.log"
+[ -f "$OUT/decode.log" ] && grep -E "img/s" "$OUT/decode.log"
 [ -f "$OUT/cnn.log" ] && grep "model='cnn'" "$OUT/cnn.log"
 [ -f "$OUT/fmnist_labels.log" ] && grep -E "seed 0:|mean F1 diff" "$OUT/fmnist_labels.log"
 exit $status

@@ -29,6 +29,7 @@ from datafix.augment.color import (
     RandomGrayscale,
 )
 from datafix.augment.compose import AugmentedBatch, Compose, OneOf, RandomApply
+from datafix.augment.files import ImageFileLoader
 from datafix.augment.geometry import (
     Affine,
     CenterCrop,
@@ -64,6 +65,7 @@ __all__ = [
     "GaussianNoise",
     "GeometricTransform",
     "HorizontalFlip",
+    "ImageFileLoader",
     "InstanceBatch",
     "MixUp",
     "Mosaic",
