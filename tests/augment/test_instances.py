@@ -161,3 +161,42 @@ def test_bad_input_is_named(call, match):
     labels[:, 0] = 2
     with pytest.raises((InvalidInputError, TypeError), match=match):
         call(images, masks, labels)
+
+
+@pytest.mark.parametrize("scale", [(0.5, 0.5), (1.6, 1.6), (0.5, 1.5)])
+def test_mosaic_scale_zooms_pixels_boxes_and_masks_together(scale):
+    images, masks, labels, valid = scene(batch=4)
+    boxes = mask_boxes(masks)
+    out = A.Mosaic(center=(0.3, 0.7), scale=scale, seed=2)(images, boxes, labels, valid=valid, masks=masks)
+    n = masks.shape[1]
+    assert out.images.shape == images.shape and out.masks.shape == (4, 4 * n, 24, 32)
+    kept = 0
+    for b in range(4):
+        for slot in range(4 * n):
+            m = out.masks[b, slot]
+            if out.valid[b, slot] and m.any():
+                kept += 1
+                # nearest resampling: the zoomed box and its mask's pixels agree within a pixel
+                assert (out.boxes[b, slot] - mask_boxes(m)).abs().max() <= 1.0 + 1e-4
+                source, inst = (b - slot // n) % 4, slot % n
+                colour = 0.2 + 0.1 * inst + 0.02 * source
+                assert torch.allclose(out.images[b][:, m], torch.full_like(out.images[b][:, m], colour))
+                assert out.labels[b, slot] == labels[source, inst]
+            elif not out.valid[b, slot]:
+                assert not m.any() or not valid[(b - slot // n) % 4, slot % n]
+    assert kept > 0
+    assert torch.isin(out.images, torch.cat([images.flatten(), torch.zeros(1)])).all()  # no pixel blended
+    if scale == (0.5, 0.5):  # zoomed out: the canvas ends inside the window, 0 beyond
+        assert (out.images == 0).all(1).any()
+        areas = (out.boxes[..., 2:] - out.boxes[..., :2]).prod(-1)[out.valid]
+        assert float(areas.max()) <= 6 * 5 * 0.25 + 1e-4  # every 6 x 5 object at a quarter of its area
+
+
+def test_mosaic_scale_one_is_the_unscaled_mosaic():
+    images, masks, labels, valid = scene(batch=4)
+    boxes = mask_boxes(masks)
+    one = A.Mosaic(center=(0.3, 0.7), seed=5)(images, boxes, labels, valid=valid, masks=masks)
+    same = A.Mosaic(center=(0.3, 0.7), scale=(1.0, 1.0), seed=5)(images, boxes, labels, valid=valid, masks=masks)
+    assert all(torch.equal(a, b) for a, b in zip(one, same, strict=True))
+    with pytest.raises(InvalidInputError, match="'scale'"):
+        A.Mosaic(scale=(0.0, 1.0))

@@ -229,15 +229,21 @@ class Mosaic(_InstanceOp):
     Output image ``i`` shows, around a centre (cx, cy) drawn in ``center`` (a share of the
     width and height, rounded to whole pixels), the bottom-right corner of image ``i``, the
     bottom-left of ``i - 1``, the top-right of ``i - 2`` and the top-left of ``i - 3`` (rolls
-    of the batch), unscaled, so no pixel is resampled: YOLO's 2 x 2 canvas cropped to the input
-    size at the centre. Boxes (and instance masks) move with their pixels and are clipped to
-    their quadrant; a box keeping less than ``min_visibility`` of its area becomes invalid.
+    of the batch): YOLO's 2 x 2 canvas, seen through a window of the input size. With the
+    default ``scale=(1.0, 1.0)`` the window is the canvas cropped at the centre and no pixel is
+    resampled; a scale drawn per image in ``scale`` zooms the canvas about the centre (below 1
+    the window shows more of the four images, smaller, and 0 where the canvas ends; above 1
+    less, larger), nearest neighbour, as YOLO's mosaic followed by its random scale does.
+    Boxes (and instance masks) move with their pixels and are clipped to their quadrant and to
+    the image; a box keeping less than ``min_visibility`` of its (scaled) area becomes invalid.
     Images not drawn (probability ``1 - p``) stay whole with their own instances.
 
     Parameters
     ----------
     p : float, default 1.0
     center : (float, float), default (0.25, 0.75)
+    scale : (float, float), default (1.0, 1.0)
+        The zoom of each mosaic, drawn uniformly per image (YOLOv5 uses (0.5, 1.5)).
     min_visibility : float, default 0.0
         Boxes need a positive clipped area in any case.
     seed, generator
@@ -255,9 +261,11 @@ class Mosaic(_InstanceOp):
     """
 
     def __init__(self, p: float = 1.0, center: Sequence[float] = (0.25, 0.75), min_visibility: float = 0.0,
-                 seed: int | None = None, generator: torch.Generator | None = None) -> None:
+                 seed: int | None = None, generator: torch.Generator | None = None,
+                 scale: Sequence[float] = (1.0, 1.0)) -> None:
         super().__init__(p, seed, generator)
         self.center = check_range(center, "center", low=0.0, high=1.0)
+        self.scale = check_range(scale, "scale", low=1e-3)
         self.min_visibility = check_float(min_visibility, "min_visibility", low=0.0, high=1.0)
 
     def forward(self, images: Tensor, boxes: Tensor, labels: Tensor, valid: Tensor | None = None,
@@ -279,42 +287,57 @@ class Mosaic(_InstanceOp):
         boxes = boxes.to(x.device, torch.float32)
         labels = labels.to(x.device)
         valid = torch.ones(batch, n, dtype=torch.bool, device=x.device) if valid is None else valid.to(x.device).bool()
-        u = self._uniform(batch, 3, x.device, sample_ids)
+        u = self._uniform(batch, 4, x.device, sample_ids)
         go = u[:, 0] < self.p
         lo, hi = self.center
         cx = torch.where(go, torch.round(width * (lo + (hi - lo) * u[:, 1])), torch.full_like(u[:, 1], width))
         cy = torch.where(go, torch.round(height * (lo + (hi - lo) * u[:, 2])), torch.full_like(u[:, 2], height))
+        zoom = torch.where(go, self.scale[0] + (self.scale[1] - self.scale[0]) * u[:, 3], torch.ones_like(u[:, 3]))
         idx = torch.arange(batch, device=x.device)
-        # quadrant k: its rectangle [qx0, qx1) x [qy0, qy1), its source image, and out = source - shift
-        zero, full_w, full_h = torch.zeros_like(cx), torch.full_like(cx, width), torch.full_like(cy, height)
-        quads = [(zero, cx, zero, cy, width - cx, height - cy), (cx, full_w, zero, cy, -cx, height - cy),
-                 (zero, cx, cy, full_h, width - cx, -cy), (cx, full_w, cy, full_h, -cx, -cy)]
-        ys = torch.arange(height, device=x.device)[None, :, None]
-        xs = torch.arange(width, device=x.device)[None, None, :]
+        # each output pixel's canvas pixel: the zoom about (cx, cy), pixel centres, nearest
+        ys = torch.arange(height, device=x.device, dtype=torch.float32)[None, :, None]
+        xs = torch.arange(width, device=x.device, dtype=torch.float32)[None, None, :]
+        zc, cxc, cyc = zoom[:, None, None], cx[:, None, None], cy[:, None, None]
+        us = torch.floor(cxc + (xs + 0.5 - cxc) / zc)  # = floor(u + 0.5), u the canvas pixel centre
+        vs = torch.floor(cyc + (ys + 0.5 - cyc) / zc)
+        # quadrant k of the canvas: [qx0, qx1) x [qy0, qy1) around the centre, its source image, source = canvas + d
+        quads = [(cx - width, cx, cy - height, cy, width - cx, height - cy),
+                 (cx, cx + width, cy - height, cy, -cx, height - cy),
+                 (cx - width, cx, cy, cy + height, width - cx, -cy),
+                 (cx, cx + width, cy, cy + height, -cx, -cy)]
         src = torch.zeros(batch, height, width, dtype=torch.int64, device=x.device)
         sx = torch.zeros_like(src)
         sy = torch.zeros_like(src)
+        seen = torch.zeros(batch, height, width, dtype=torch.bool, device=x.device)
         out_boxes, out_labels, out_valid, inside = [], [], [], []
+        to_out = torch.stack([zoom, zoom, zoom, zoom], 1)[:, None, :]
+        centre = torch.stack([cx, cy, cx, cy], 1)[:, None, :]
         for k, (qx0, qx1, qy0, qy1, dx, dy) in enumerate(quads):
             source = (idx - k) % batch
-            region = ((xs >= qx0[:, None, None]) & (xs < qx1[:, None, None]) & (ys >= qy0[:, None, None])
-                      & (ys < qy1[:, None, None]))
+            region = ((us >= qx0[:, None, None]) & (us < qx1[:, None, None]) & (vs >= qy0[:, None, None])
+                      & (vs < qy1[:, None, None]))
             inside.append(region)
+            seen |= region
             src = torch.where(region, source[:, None, None], src)
-            sx = torch.where(region, (xs + dx[:, None, None].long()).expand_as(src), sx)
-            sy = torch.where(region, (ys + dy[:, None, None].long()).expand_as(src), sy)
-            moved = boxes[source] - torch.stack([dx, dy, dx, dy], 1)[:, None, :]
-            clipped = torch.stack([moved[..., 0].clamp(qx0[:, None], qx1[:, None]),
-                                   moved[..., 1].clamp(qy0[:, None], qy1[:, None]),
-                                   moved[..., 2].clamp(qx0[:, None], qx1[:, None]),
-                                   moved[..., 3].clamp(qy0[:, None], qy1[:, None])], -1)
-            area = (moved[..., 2] - moved[..., 0]).clamp_min(0) * (moved[..., 3] - moved[..., 1]).clamp_min(0)
+            sx = torch.where(region, (us + dx[:, None, None]).long(), sx)
+            sy = torch.where(region, (vs + dy[:, None, None]).long(), sy)
+            # boxes: source -> canvas (pixel edges), clipped to the quadrant, -> output, clipped to the image
+            canvas = boxes[source] - torch.stack([dx, dy, dx, dy], 1)[:, None, :]
+            canvas = torch.stack([canvas[..., 0].clamp(qx0[:, None], qx1[:, None]),
+                                  canvas[..., 1].clamp(qy0[:, None], qy1[:, None]),
+                                  canvas[..., 2].clamp(qx0[:, None], qx1[:, None]),
+                                  canvas[..., 3].clamp(qy0[:, None], qy1[:, None])], -1)
+            moved = centre + (canvas - centre) * to_out
+            clipped = torch.stack([moved[..., 0].clamp(0, width), moved[..., 1].clamp(0, height),
+                                   moved[..., 2].clamp(0, width), moved[..., 3].clamp(0, height)], -1)
+            whole = (boxes[source][..., 2:] - boxes[source][..., :2]).clamp_min(0).prod(-1) * zoom[:, None] ** 2
             kept = (clipped[..., 2] - clipped[..., 0]).clamp_min(0) * (clipped[..., 3] - clipped[..., 1]).clamp_min(0)
-            ok = valid[source] & (kept > 0) & (kept >= self.min_visibility * area)
+            ok = valid[source] & (kept > 0) & (kept >= self.min_visibility * whole)
             out_boxes.append(torch.where(ok[..., None], clipped, torch.zeros_like(clipped)))
             out_labels.append(labels[source])
             out_valid.append(ok)
         picked = x[src, :, sy, sx].permute(0, 3, 1, 2)  # (B, H, W, C) gathered, back to (B, C, H, W)
+        picked = torch.where(seen[:, None], picked, torch.zeros((), dtype=x.dtype, device=x.device))  # past the canvas
         out_masks = None
         if masks is not None:  # every pixel's instance masks from its source pixel, then one block per quadrant
             m = masks.to(x.device)
