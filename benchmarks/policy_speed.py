@@ -1,13 +1,15 @@
 """RandAugment and TrivialAugmentWide throughput: datafix's per-sample batched policies vs torchvision (issue 18, benchmark 4).
 
 The same policy settings (RandAugment 2 ops at magnitude 9 of 31 bins; TrivialAugmentWide 31 bins),
-uint8 images in, on this CPU:
+uint8 images in (random crops of scikit-learn's two sample photos, resized), on this CPU:
 
 - datafix: ``Compose([policy])`` on the whole batch, every sample drawing its own ops and magnitudes
   (float32 out);
 - torchvision per image in DataLoader workers (``num_workers`` = the cores datafix uses; each
-  worker one thread, as DataLoader sets it), the way torchvision's policies are meant to run;
-- torchvision per image in this process;
+  worker one thread, as DataLoader sets it), the way torchvision's policies are meant to run, on
+  uint8 tensors and on PIL images (PIL's C ops, then ``pil_to_tensor``; the faster of the two is
+  the comparison);
+- torchvision per image in this process (both kinds);
 - torchvision on the whole batch (ONE draw for the batch: a lighter job);
 - kornia's ``RandAugment(n=2, m=9)`` / ``TrivialAugment()`` on the batch (float in; kornia picks the ops once per call),
   when kornia is importable.
@@ -29,21 +31,43 @@ import argparse
 import statistics
 import time
 
+import numpy as np
 import torch
+from PIL import Image
+from sklearn.datasets import load_sample_images
 from torchvision.transforms import v2
 
 from datafix import augment as A
 
 
 class _Images(torch.utils.data.Dataset):
-    def __init__(self, images: torch.Tensor, policy) -> None:
-        self.images, self.policy = images, policy
+    """One image per item through torchvision's policy: a uint8 tensor, or a PIL image (the classic
+    torchvision way: PIL's C ops, then ``pil_to_tensor`` so the loader can stack the batch)."""
+
+    def __init__(self, images: torch.Tensor, policy, pil: bool = False) -> None:
+        self.policy, self.pil = policy, pil
+        self.images = [Image.fromarray(img.permute(1, 2, 0).numpy()) for img in images] if pil else images
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return self.policy(self.images[i])
+        out = self.policy(self.images[i])
+        return v2.functional.pil_to_tensor(out) if self.pil else out
+
+
+def photos(batch: int, size: int) -> torch.Tensor:
+    """``batch`` real images: random crops of scikit-learn's two sample photos, resized to ``size``."""
+    rng = np.random.default_rng(0)
+    sources = load_sample_images().images
+    out = []
+    for k in range(batch):
+        photo = sources[k % 2]
+        side = int(rng.integers(160, 400))
+        y, x = rng.integers(0, photo.shape[0] - side), rng.integers(0, photo.shape[1] - side)
+        crop = Image.fromarray(photo[y:y + side, x:x + side]).resize((size, size), Image.BILINEAR)
+        out.append(torch.from_numpy(np.asarray(crop).copy()).permute(2, 0, 1))
+    return torch.stack(out).contiguous()
 
 
 def _rate(fn, n_images: int, repeats: int = 7) -> float:
@@ -57,17 +81,21 @@ def _rate(fn, n_images: int, repeats: int = 7) -> float:
 
 
 def run(name: str, ours, theirs, kornia_op, size: int, batch: int, threads: int) -> list[tuple[str, float]]:
-    g = torch.Generator().manual_seed(0)
-    x = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, generator=g)
+    x = photos(batch, size)
     aug = A.Compose([ours], seed=0, validate=False)
     levels = A.Compose([ours], seed=0, validate=False, output_dtype=torch.uint8)
     # the batch split into 4 loader batches, so every worker has work; workers stay up between timings
-    loader = torch.utils.data.DataLoader(_Images(x, theirs), batch_size=batch // 4, num_workers=threads,
-                                         persistent_workers=True)
+    loaders = {pil: torch.utils.data.DataLoader(_Images(x, theirs, pil), batch_size=batch // 4, num_workers=threads,
+                                                persistent_workers=True) for pil in (False, True)}
+    in_process = {pil: _Images(x, theirs, pil) for pil in (False, True)}
     rows = [(f"datafix {name}, per sample, uint8 out", _rate(lambda: levels(x), batch)),
             (f"datafix {name}, per sample, float32 out", _rate(lambda: aug(x), batch)),
-            (f"torchvision {name}, per image, {threads} DataLoader workers", _rate(lambda: list(loader), batch)),
-            (f"torchvision {name}, per image, this process", _rate(lambda: [theirs(img) for img in x], batch)),
+            (f"torchvision {name}, tensors, {threads} DataLoader workers", _rate(lambda: list(loaders[False]), batch)),
+            (f"torchvision {name}, PIL images, {threads} DataLoader workers", _rate(lambda: list(loaders[True]), batch)),
+            (f"torchvision {name}, tensors, this process",
+             _rate(lambda: [in_process[False][i] for i in range(batch)], batch)),
+            (f"torchvision {name}, PIL images, this process",
+             _rate(lambda: [in_process[True][i] for i in range(batch)], batch)),
             (f"torchvision {name}, whole batch (one draw)", _rate(lambda: theirs(x), batch))]
     if kornia_op is not None:
         rows.append((f"kornia {name}, ops drawn once per batch (float in)",
@@ -94,10 +122,11 @@ def main() -> None:
             rows = run(name, ours, theirs, _kornia(name), size, batch, args.threads)
             for label, rate in rows:
                 print(f"{size:>4} {batch:>4}  {label:<60} {rate:>10,.0f} img/s", flush=True)
-            print(f"           datafix (uint8 out, as torchvision's) / torchvision per image in workers: "
-                  f"{rows[0][1] / rows[2][1]:.1f}x; float32 out: {rows[1][1] / rows[2][1]:.1f}x; "
-                  f"/ whole batch: {rows[0][1] / rows[4][1]:.1f}x"
-                  + (f"; / kornia: {rows[0][1] / rows[5][1]:.1f}x" if len(rows) > 5 else ""), flush=True)
+            best = max(rows[2][1], rows[3][1])  # torchvision's faster per-image path in workers
+            print(f"           datafix (uint8 out, as torchvision's) / torchvision's faster per-image path in "
+                  f"workers: {rows[0][1] / best:.1f}x; float32 out: {rows[1][1] / best:.1f}x; "
+                  f"/ whole batch: {rows[0][1] / rows[6][1]:.1f}x"
+                  + (f"; / kornia: {rows[0][1] / rows[7][1]:.1f}x" if len(rows) > 7 else ""), flush=True)
 
 
 if __name__ == "__main__":
