@@ -190,22 +190,35 @@ class _Policy(ColorTransform):
         return tuple(name in GEOMETRIC for name in self.op_names)
 
     def _chain(self, images: Tensor, ops: Tensor, magnitudes: Tensor) -> Tensor:
-        """The slots' ops one after the other; each op once per batch, on the samples that drew it."""
+        """The slots' ops one after the other. Per slot the batch is sorted by op (every geometric
+        op in one group, resampled in one pass), each op runs once on its contiguous run of
+        samples, and one gather puts the samples back: two copies per slot, one host
+        synchronisation (the group sizes), whatever the number of ops drawn."""
         x = images
-        geometric = torch.tensor(self._geometric, device=ops.device)
+        names = self.op_names
+        # the sort key: Identity 0, every geometric op 1, the others after
+        group = torch.tensor([0 if c == 0 else 1 if g else 1 + c for c, g in enumerate(self._geometric)],
+                             device=ops.device)
         for slot in range(ops.shape[1]):
             op, magnitude = ops[:, slot], magnitudes[:, slot]
-            out = x.clone()
-            warped = geometric[op]
-            if warped.any():  # every geometric op of the slot in one resampling pass
-                inverses = op_inverses(self.op_names, op[warped], magnitude[warped], tuple(x.shape[-2:]))
-                out[warped] = warp_nearest(x[warped], inverses, x.shape[-2:], fill=0).to(out.dtype)
-            for code in torch.unique(op[~warped]).tolist():
-                if code == 0:
+            keys = group[op]
+            order = torch.argsort(keys, stable=True)
+            sizes = torch.bincount(keys, minlength=len(names) + 1).tolist()
+            xs, os_, ms = x[order], op[order], magnitude[order]
+            parts, start = [], 0
+            for key, size in enumerate(sizes):
+                if size == 0:
                     continue
-                chosen = op == code
-                out[chosen] = apply_op(x[chosen], self.op_names[code], magnitude[chosen]).to(out.dtype)
-            x = out
+                seg = slice(start, start + size)
+                start += size
+                if key == 0:
+                    parts.append(xs[seg])
+                elif key == 1:
+                    inverses = op_inverses(names, os_[seg], ms[seg], tuple(x.shape[-2:]))
+                    parts.append(warp_nearest(xs[seg], inverses, x.shape[-2:], fill=0).to(x.dtype))
+                else:
+                    parts.append(apply_op(xs[seg], names[key - 1], ms[seg]).to(x.dtype))
+            x = torch.empty_like(x).index_copy_(0, order, torch.cat(parts))
         return x
 
 
