@@ -2,10 +2,11 @@
 
 The per-image path (:mod:`datafix.augment._per_image`) hands each colour stage one (H, W, C)
 image; for RandAugment, TrivialAugmentWide, AutoAugment, AugMix and the tone transforms these
-kernels run each op on that image while it sits in cache: the level-wise ops (brightness,
-contrast, posterize, solarize, autocontrast, equalize, invert) as one 256-entry lookup table,
-colour and sharpness as one OpenCV blend, the geometric ops as one nearest-neighbour
-``warpAffine`` through the batch's inverse matrix. The results are the batched torch ops' (the
+kernels run each op on that image while it sits in cache, in one or two OpenCV calls:
+brightness and contrast one ``addWeighted``, posterize, solarize and invert bitwise ops, colour
+and sharpness one blend with the gray or the 3 x 3 box mean, autocontrast and equalize one
+per-channel lookup table, the geometric ops one nearest-neighbour ``warpAffine`` through the
+batch's inverse matrix. The results are the batched torch ops' (the
 reference, :func:`datafix.augment.policies.apply_op`) up to uint8 rounding after each op.
 Images that are not uint8 with 1 or 3 channels run the torch op on the one image.
 """
