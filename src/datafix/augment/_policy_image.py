@@ -14,6 +14,7 @@ Images that are not uint8 with 1 or 3 channels run the torch op on the one image
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import cv2
 import numpy as np
@@ -163,18 +164,25 @@ def with_torch(image: np.ndarray, kernel: Callable[[torch.Tensor], torch.Tensor]
     return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8) if scaled else np.ascontiguousarray(out)
 
 
+def on_image(image: np.ndarray, kernel: Callable[[np.ndarray], np.ndarray],
+             reference: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
+    """``kernel`` (an OpenCV kernel of this module) on an image it takes (see :func:`fast`);
+    ``reference`` (the batched torch op) on the one image otherwise. (H, W) images count as
+    one channel."""
+    image = image if image.ndim == 3 else image[:, :, None]
+    return kernel(image) if fast(image) else with_torch(image, reference)
+
+
 def chain(image: np.ndarray, op_names: Sequence[str], geometric: Sequence[bool], ops: np.ndarray,
           magnitudes: np.ndarray, inverses: np.ndarray, reference: Callable[..., torch.Tensor]) -> np.ndarray:
     """A sample's slots one after the other (code 0, Identity, skipped): ``op_names[code]``,
     ``geometric[code]`` whether it warps through ``inverses``; ``reference(x, name, magnitude)``,
     the batched torch op, runs images the OpenCV kernels do not take."""
-    image = image if image.ndim == 3 else image[:, :, None]
     for code, magnitude, inverse in zip(ops.tolist(), magnitudes.tolist(), inverses, strict=True):
         if code == 0:
             continue
         name = op_names[code]
-        if fast(image):
-            image = apply_op(image, name, magnitude, inverse if geometric[code] else None)
-        else:
-            image = with_torch(image, lambda x, n=name, m=magnitude: reference(x, n, torch.tensor([m])))
-    return image
+        image = on_image(image, partial(apply_op, op=name, magnitude=magnitude,
+                                        inverse=inverse if geometric[code] else None),
+                         partial(reference, op=name, magnitude=torch.tensor([magnitude])))
+    return image if image.ndim == 3 else image[:, :, None]

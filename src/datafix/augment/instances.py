@@ -310,7 +310,6 @@ class Mosaic(_InstanceOp):
         sy = torch.zeros_like(src)
         seen = torch.zeros(batch, height, width, dtype=torch.bool, device=x.device)
         out_boxes, out_labels, out_valid, inside = [], [], [], []
-        to_out = torch.stack([zoom, zoom, zoom, zoom], 1)[:, None, :]
         centre = torch.stack([cx, cy, cx, cy], 1)[:, None, :]
         for k, (qx0, qx1, qy0, qy1, dx, dy) in enumerate(quads):
             source = (idx - k) % batch
@@ -327,7 +326,7 @@ class Mosaic(_InstanceOp):
                                   canvas[..., 1].clamp(qy0[:, None], qy1[:, None]),
                                   canvas[..., 2].clamp(qx0[:, None], qx1[:, None]),
                                   canvas[..., 3].clamp(qy0[:, None], qy1[:, None])], -1)
-            moved = centre + (canvas - centre) * to_out
+            moved = centre + (canvas - centre) * zoom[:, None, None]
             clipped = torch.stack([moved[..., 0].clamp(0, width), moved[..., 1].clamp(0, height),
                                    moved[..., 2].clamp(0, width), moved[..., 3].clamp(0, height)], -1)
             whole = (boxes[source][..., 2:] - boxes[source][..., :2]).clamp_min(0).prod(-1) * zoom[:, None] ** 2

@@ -11,6 +11,7 @@ torchvision's defaults do; the tone ops are :mod:`datafix.augment.tone`'s.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -185,8 +186,9 @@ class _Policy(ColorTransform):
         return _policy_image.chain(image, self.op_names, self._geometric, params["ops"], params["magnitudes"],
                                    params["inverses"], apply_op)
 
-    @property
+    @functools.cached_property
     def _geometric(self) -> tuple[bool, ...]:
+        """Whether each op of ``op_names`` is geometric (read per image on the CPU path: computed once)."""
         return tuple(name in GEOMETRIC for name in self.op_names)
 
     def _chain(self, images: Tensor, ops: Tensor, magnitudes: Tensor) -> Tensor:

@@ -9,7 +9,7 @@ output within one grey level (``tests/augment/test_tone.py`` compares them). Lev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -115,14 +115,6 @@ def sharpness(images: Tensor, factor: Tensor) -> Tensor:
     return (f * images + (1.0 - f) * degenerate).clamp(0.0, 1.0)
 
 
-def _on_image(image: np.ndarray, fast: Callable[[np.ndarray], np.ndarray],
-              reference: Callable[[Tensor], Tensor]) -> np.ndarray:
-    """``fast`` (the OpenCV kernel) on a uint8 image with 1 or 3 channels; ``reference`` (the
-    batched torch op) on the one image otherwise."""
-    image = image if image.ndim == 3 else image[:, :, None]
-    return fast(image) if _policy_image.fast(image) else _policy_image.with_torch(image, reference)
-
-
 def _drawn(op: ColorTransform, draw: Draw, active: Tensor | None, bounds: tuple[float, float], *,
            neutral: float) -> Tensor:
     """A value per sample, uniform in ``bounds`` where ``op`` applies (probability ``p``), else ``neutral``."""
@@ -147,7 +139,7 @@ class _WholeImage(ColorTransform):
         return where_sample(params["on"], self.kernel(images), images)
 
     def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
-        return _on_image(image, self.image_kernel, self.kernel) if params["on"] else image
+        return _policy_image.on_image(image, self.image_kernel, self.kernel) if params["on"] else image
 
 
 class Posterize(ColorTransform):
@@ -193,7 +185,8 @@ class Posterize(ColorTransform):
         bits = int(params["bits"])
         if bits >= 8:
             return image
-        return _on_image(image, lambda x: _policy_image.posterize(x, bits), lambda x: posterize(x, torch.tensor([bits])))
+        return _policy_image.on_image(image, lambda x: _policy_image.posterize(x, bits),
+                                      lambda x: posterize(x, torch.tensor([bits])))
 
 
 class Solarize(ColorTransform):
@@ -226,8 +219,8 @@ class Solarize(ColorTransform):
 
     def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
         threshold = float(params["threshold"])
-        return _on_image(image, lambda x: _policy_image.solarize(x, threshold),
-                         lambda x: solarize(x, torch.tensor([threshold])))
+        return _policy_image.on_image(image, lambda x: _policy_image.solarize(x, threshold),
+                                      lambda x: solarize(x, torch.tensor([threshold])))
 
 
 class AutoContrast(_WholeImage):
@@ -305,5 +298,5 @@ class Sharpness(ColorTransform):
         factor = float(params["factor"])
         if factor == 1.0:
             return image
-        return _on_image(image, lambda x: _policy_image.sharpness(x, factor),
-                         lambda x: sharpness(x, torch.tensor([factor])))
+        return _policy_image.on_image(image, lambda x: _policy_image.sharpness(x, factor),
+                                      lambda x: sharpness(x, torch.tensor([factor])))
