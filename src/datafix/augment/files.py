@@ -14,13 +14,13 @@ import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
 from datafix._validation import check_choice, check_int
+from datafix.data.decode import read_image
 from datafix.data.image_folder import ImageFolderDataset
 from datafix.errors import InvalidInputError, InvalidTypeError
 
@@ -39,30 +39,6 @@ def gpu_decoding_available() -> bool:
     return True
 
 
-def decode_file(data: bytes, size: int) -> Tensor:
-    """One image file's bytes as an RGB uint8 tensor (3, ``size``, ``size``), decoded by PIL.
-
-    A JPEG much larger than ``size`` is decoded at a reduced DCT scale (``Image.draft``: 1/2,
-    1/4 or 1/8, never below ``size``), then resized with a bilinear filter.
-
-    Examples
-    --------
-    >>> import io
-    >>> from PIL import Image
-    >>> buffer = io.BytesIO()
-    >>> Image.new("L", (64, 48), color=90).save(buffer, format="JPEG")
-    >>> x = decode_file(buffer.getvalue(), 16)
-    >>> x.shape, x.dtype, int(x[1, 8, 8])
-    (torch.Size([3, 16, 16]), torch.uint8, 90)
-    """
-    with Image.open(io.BytesIO(data)) as img:
-        img.draft("RGB", (size, size))  # JPEG only; a no-op for other formats
-        rgb = img.convert("RGB")
-        if rgb.size != (size, size):
-            rgb = rgb.resize((size, size), Image.BILINEAR)
-        return torch.from_numpy(np.asarray(rgb, dtype=np.uint8).copy()).permute(2, 0, 1)
-
-
 class _FileItems(torch.utils.data.Dataset):
     """(bytes of a JPEG for the device, or the image decoded by PIL; class code; index)."""
 
@@ -78,7 +54,7 @@ class _FileItems(torch.utils.data.Dataset):
         if self.jpeg_bytes and data[:3] == _JPEG_MAGIC:
             return torch.frombuffer(bytearray(data), dtype=torch.uint8), code, i
         try:
-            return decode_file(data, self.size), code, i
+            return read_image(io.BytesIO(data), (self.size, self.size), draft=True), code, i
         except (OSError, ValueError, Image.DecompressionBombError) as error:
             raise InvalidInputError(f"Could not decode the image file {str(path)!r}: {error}") from error
 
