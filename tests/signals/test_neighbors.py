@@ -140,9 +140,31 @@ def test_gpu_graph_equals_cpu_graph(blobs):
     np.testing.assert_allclose(cpu.distances, gpu.distances)
 
 
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 5), cols=st.integers(1, 3000), m=st.integers(1, 12), seed=st.integers(0, 2**16),
+       tail_min=st.booleans())
+def test_smallest_selects_the_m_smallest_columns(rows, cols, m, seed, tail_min):
+    # the two-stage selection (block minima, then the best blocks and the columns after the last
+    # whole block) finds the same columns as a full top-m, wherever the smallest values lie
+    import torch
+
+    from datafix.signals.neighbors import _smallest
+
+    m = min(m, cols)
+    scores = torch.from_numpy(np.random.default_rng(seed).permutation(rows * cols).reshape(rows, cols)
+                              .astype(np.float32))
+    if tail_min:  # the smallest values in the last columns (past the last whole block of 64)
+        scores[:, -min(cols, 5):] -= rows * cols
+    got = _smallest(scores, m)
+    want = torch.topk(scores, m, dim=1, largest=False).indices
+    assert got.shape == (rows, m)
+    for r in range(rows):
+        assert set(got[r].tolist()) == set(want[r].tolist())
+
+
 def test_torch_candidates_match_the_cpu_search_and_brute_force():
-    # the GPU path's code run on the CPU: padding to whole blocks and the two-stage selection of
-    # the m smallest (313 blocks of 64 for m = 18) give the brute-force candidate sets
+    # the GPU path's code run on the CPU and the CPU's GEMM: the two-stage selection of the m
+    # smallest (312 blocks of 64 and 32 columns after them, for m = 18) gives the brute-force sets
     import torch
 
     from datafix.signals.neighbors import _cpu_candidates, _torch_candidates

@@ -21,7 +21,13 @@ import numpy as np
 import torch
 
 from datafix.scale.blocks import DISTANCES, NEIGHBORS, ROW
-from datafix.signals.neighbors import _EXTRA_CANDIDATES, _exact_search, ivf_probes, search_pool
+from datafix.signals.neighbors import (
+    _EXTRA_CANDIDATES,
+    _exact_search,
+    _ScoreBuffer,
+    ivf_probes,
+    search_pool,
+)
 
 INDEXES = ("exact", "ivf")
 
@@ -171,6 +177,7 @@ def search_cells(cells: np.ndarray, pools: list[np.ndarray], shards: list, k: in
     where = _fetch_cells(shards, np.unique(np.concatenate(pools)))
     asked = where if queries is None else _fetch_cells(queries, np.asarray(cells))
     out_ids, out_nbr, out_dist = [], [], []
+    scores = _ScoreBuffer()
     for cell, pool in zip(cells, pools, strict=True):
         own, own_rows = asked[int(cell)]
         if len(own) == 0:
@@ -178,7 +185,8 @@ def search_cells(cells: np.ndarray, pools: list[np.ndarray], shards: list, k: in
         pool_ids = torch.from_numpy(np.concatenate([where[int(c)][0] for c in pool]))
         pool_rows = torch.from_numpy(np.concatenate([where[int(c)][1] for c in pool]))
         nbr, dist = search_pool(pool_rows[: len(own)] if queries is None else torch.from_numpy(own_rows), pool_rows,
-                                pool_ids, k, k + _EXTRA_CANDIDATES, "euclidean", self_first=queries is None)
+                                pool_ids, k, k + _EXTRA_CANDIDATES, "euclidean", self_first=queries is None,
+                                scores=scores)
         out_ids.append(own)
         out_nbr.append(nbr.numpy().astype(np.int32) if int(pool_ids.max()) < 2**31 else nbr.numpy())  # half the bytes
         out_dist.append(dist.numpy())

@@ -267,14 +267,9 @@ def _exact_search(R, Q, k, metric, device, *, exclude_self, verbose, self_positi
 
 def _torch_candidates(R, Q, m, self_positions, device, verbose):
     """The m smallest of ``|r|^2 - 2 q.r`` per query, with torch on ``device`` (a GPU)."""
-    n_ref = len(R)
-    pad = (-n_ref) % _BLOCK
     ref32 = torch.from_numpy(R).to(device, torch.float32)
     ref_sq = (ref32 * ref32).sum(dim=1)
-    if pad:  # whole blocks of reference rows; padding rows score +inf, so they are never chosen
-        ref32 = torch.cat([ref32, ref32.new_zeros(pad, ref32.shape[1])])
-        ref_sq = torch.cat([ref_sq, ref_sq.new_full((pad,), float("inf"))])
-    chunk = _chunk_rows(n_ref + pad, device)
+    chunk = _chunk_rows(len(R), device)
     cand = np.empty((len(Q), m), dtype=np.int64)
     with torch.inference_mode():
         for start in tqdm(range(0, len(Q), chunk), desc="kNN graph", unit="chunk", disable=not verbose, leave=False):
@@ -294,49 +289,99 @@ _BLOCK = 64
 
 
 def _smallest(scores: torch.Tensor, m: int) -> torch.Tensor:
-    """Column indices of the m smallest scores of each row (columns in whole blocks of ``_BLOCK``).
+    """Column indices of the m smallest scores of each row.
 
     In two stages when the row is long: the minimum of each block of 64 columns, then a top-m over
-    the m blocks with the smallest minima, which hold the m smallest values (any other block's
-    values are at least as large as m values already found). A full-row top-m is the slow part of
-    an exact search (on a GPU, torch's radix top-k over a million columns per row).
+    the m blocks with the smallest minima (and the columns after the last whole block), which hold
+    the m smallest values (any other block's values are at least as large as m values already
+    found). A full-row top-m is the slow part of a search (on a GPU, torch's radix top-k over a
+    million columns per row; on a CPU, twice the two stages' time over 30,000 columns).
     """
     n_rows, n_cols = scores.shape
     n_blocks = n_cols // _BLOCK
     if n_blocks <= 4 * m:
-        return torch.topk(scores, m, dim=1, largest=False).indices
-    blocks = scores.view(n_rows, n_blocks, _BLOCK)
-    best_blocks = torch.topk(blocks.amin(dim=2), m, dim=1, largest=False).indices
-    pool = blocks.gather(1, best_blocks[:, :, None].expand(-1, -1, _BLOCK)).reshape(n_rows, -1)
-    top = torch.topk(pool, m, dim=1, largest=False).indices
-    return best_blocks.gather(1, top // _BLOCK) * _BLOCK + top % _BLOCK
+        return torch.topk(scores, m, dim=1, largest=False, sorted=False).indices
+    whole = n_blocks * _BLOCK
+    blocks = scores[:, :whole].unflatten(1, (n_blocks, _BLOCK))
+    best_blocks = torch.topk(blocks.amin(dim=2), m, dim=1, largest=False, sorted=False).indices
+    # the best blocks' columns, copied 64 at a time (a gather by an expanded index, or advanced
+    # indexing, was 5x slower on a CPU than whole rows of 64 selected from a contiguous matrix)
+    row = torch.arange(n_rows, device=scores.device)[:, None]
+    if whole == n_cols:
+        runs, first = scores.reshape(-1, _BLOCK), best_blocks + row * n_blocks
+    else:  # the windows of 64 columns that start at every element of the (contiguous) rows
+        scores = scores.contiguous()
+        runs, first = scores.as_strided((scores.numel() - _BLOCK + 1, _BLOCK), (1, 1)), best_blocks * _BLOCK + row * n_cols
+    pool = runs.index_select(0, first.reshape(-1)).view(n_rows, m * _BLOCK)
+    if whole < n_cols:
+        pool = torch.cat([pool, scores[:, whole:]], dim=1)
+    top = torch.topk(pool, m, dim=1, largest=False, sorted=False).indices
+    in_blocks = top < m * _BLOCK
+    block_col = best_blocks.gather(1, (top // _BLOCK).clamp_(max=m - 1)) * _BLOCK + top % _BLOCK
+    return torch.where(in_blocks, block_col, top - m * _BLOCK + whole)
 
 
 def _cpu_candidates(R, Q, m, self_positions, verbose):
-    """The m smallest of ``|r|^2 - 2 q.r`` per query, on a CPU.
-
-    One float32 GEMM per chunk computes the whole expression (the reference matrix is augmented
-    with ``|r|^2`` and the queries with a column of ones), through NumPy's BLAS, which was 2.5x
-    faster than torch's CPU matmul for this shape on the benchmark machine; :func:`_smallest`
-    selects.
-    """
-    n_ref, d = R.shape
-    pad = (-n_ref) % _BLOCK
-    ref = np.zeros((d + 1, n_ref + pad), dtype=np.float32)
-    ref[:d, :n_ref] = -2.0 * R.T
-    ref[d, :n_ref] = np.einsum("ij,ij->i", R, R)
-    ref[d, n_ref:] = np.inf  # padding rows are never candidates
-    qry = np.ones((len(Q), d + 1), dtype=np.float32)
-    qry[:, :d] = Q
-    chunk = _chunk_rows(ref.shape[1], torch.device("cpu"))
+    """The m smallest of ``|r|^2 - 2 q.r`` per query, on a CPU: one float32 GEMM per chunk through
+    NumPy's BLAS (:func:`_augmented`), then :func:`_smallest`."""
+    ref = _augmented(R)
+    qry = _augmented_queries(Q)
+    chunk = _chunk_rows(len(ref), torch.device("cpu"))
+    scores = _ScoreBuffer()
     cand = np.empty((len(Q), m), dtype=np.int64)
     with torch.inference_mode():
         for start in tqdm(range(0, len(Q), chunk), desc="kNN graph", unit="chunk", disable=not verbose, leave=False):
-            d2 = qry[start : start + chunk] @ ref
+            d2 = scores.product(qry[start : start + chunk], ref)
             if self_positions is not None:
                 d2[np.arange(len(d2)), self_positions[start : start + len(d2)]] = np.inf
             cand[start : start + len(d2)] = _smallest(torch.from_numpy(d2), m).numpy()
     return cand
+
+
+class _ScoreBuffer:
+    """The float32 block that a CPU search's products are written into, reused from chunk to chunk
+    and from call to call: a fresh block of a hundred megabytes is mapped anew by the allocator and
+    page-faulted in on every call, which cost as much as the product itself on the benchmark
+    machine (190 ms against 67 ms for a 1,500 x 32,000 block).
+
+    Examples
+    --------
+    >>> buffer = _ScoreBuffer()
+    >>> buffer.product(np.ones((2, 3), np.float32), np.ones((4, 3), np.float32)).shape
+    (2, 4)
+    """
+
+    def __init__(self) -> None:
+        self._flat = np.empty(0, dtype=np.float32)
+
+    def product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``a @ b.T`` (float32) in the buffer, which grows to the largest block asked for."""
+        size = len(a) * len(b)
+        if self._flat.size < size:
+            self._flat = np.empty(size, dtype=np.float32)
+        return np.matmul(a, b.T, out=self._flat[:size].reshape(len(a), len(b)))
+
+
+def _augmented(R: np.ndarray) -> np.ndarray:
+    """``[r, |r|^2]`` per reference row (float32), padded to whole blocks of 64 rows with rows that
+    score +inf (:func:`_smallest` then selects from a contiguous matrix of whole blocks). Against
+    :func:`_augmented_queries` one GEMM gives ``|r|^2 - 2 q.r``, which ranks a query's candidates
+    like the squared distance (``|q|^2`` is constant per query; exact distances are recomputed
+    afterwards). NumPy's BLAS on the transposed augmented rows (a "T" GEMM) ran 2.5-3.5x torch's
+    CPU ``addmm`` for these shapes on the benchmark machine, the added column costing nothing."""
+    n, d = R.shape
+    out = np.zeros((n + (-n) % _BLOCK, d + 1), dtype=np.float32)
+    out[:n, :d] = R
+    out[:n, d] = np.einsum("ij,ij->i", out[:n, :d], out[:n, :d])
+    out[n:, d] = np.inf
+    return out
+
+
+def _augmented_queries(Q: np.ndarray) -> np.ndarray:
+    """``[-2 q, 1]`` per query row (float32; scaling by -2 is exact)."""
+    out = np.ones((len(Q), Q.shape[1] + 1), dtype=np.float32)
+    np.multiply(Q, -2.0, out=out[:, :-1], casting="unsafe")
+    return out
 
 
 def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, seed=0):
@@ -356,12 +401,13 @@ def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, s
     dist = np.full((len(qry), k), np.inf)
     qry_order = torch.argsort(qry_cell, stable=True)
     qry_starts = torch.searchsorted(qry_cell[qry_order], torch.arange(n_cells + 1, device=device))
+    scores = _ScoreBuffer()
     for c in tqdm(range(n_cells), desc="kNN graph", unit="cell", disable=not verbose, leave=False):
         queries = qry_order[qry_starts[c] : qry_starts[c + 1]]
         if len(queries) == 0:
             continue
         pool = torch.cat([ref_order[starts[j] : starts[j + 1]] for j in near_cells[c].tolist()])
-        cand, cd = search_pool(qry[queries], ref[pool], pool, k, m, metric, self_first=exclude_self)
+        cand, cd = search_pool(qry[queries], ref[pool], pool, k, m, metric, self_first=exclude_self, scores=scores)
         rows_np = queries.cpu().numpy()
         idx[rows_np, : cand.shape[1]] = cand.cpu().numpy()
         dist[rows_np, : cand.shape[1]] = cd.double().cpu().numpy()
@@ -450,11 +496,12 @@ def nearest_centroid(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
 
 
 def search_pool(queries: torch.Tensor, pool: torch.Tensor, pool_ids: torch.Tensor, k: int, m: int, metric: str, *,
-                self_first: bool) -> tuple[torch.Tensor, torch.Tensor]:
+                self_first: bool, scores: _ScoreBuffer | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` nearest ``pool`` rows of each query, as one matrix product per chunk of queries:
     (their ``pool_ids``, distances in float32), nearest first, ties by id; ``m`` candidates per
     query are ranked. With ``self_first``, query ``i`` is pool row ``i`` and is left out. Fewer
-    than ``k`` columns come back when the pool is smaller.
+    than ``k`` columns come back when the pool is smaller. ``scores``: the buffer of a CPU
+    search's products, kept across the calls of one search.
 
     Examples
     --------
@@ -466,17 +513,26 @@ def search_pool(queries: torch.Tensor, pool: torch.Tensor, pool_ids: torch.Tenso
     take = min(m, len(pool) - (1 if self_first else 0))
     if take <= 0:
         return pool_ids.new_empty((len(queries), 0)), queries.new_empty((len(queries), 0))
-    pool_sq = (pool * pool).sum(dim=1)
+    on_cpu = queries.device.type == "cpu"
+    if on_cpu:
+        pool_aug = _augmented(pool.numpy())
+    else:
+        pool_sq = (pool * pool).sum(dim=1)
     rows = _chunk_rows(len(pool), queries.device)
+    scores = scores if scores is not None else _ScoreBuffer()
     ids, dists = [], []
     with torch.inference_mode():
         for s0 in range(0, len(queries), rows):
             q = queries[s0 : s0 + rows]
-            d2 = torch.addmm(pool_sq[None, :].expand(len(q), -1), q, pool.T, alpha=-2.0)
+            if on_cpu:  # one NumPy GEMM (see _augmented); padding columns score +inf
+                d2 = torch.from_numpy(scores.product(_augmented_queries(q.numpy()), pool_aug))
+            else:
+                d2 = torch.addmm(pool_sq[None, :].expand(len(q), -1), q, pool.T, alpha=-2.0)
             if self_first:  # the queries open the pool, in order
                 local = torch.arange(len(q), device=q.device)
                 d2[local, local + s0] = float("inf")
-            vals, top = torch.topk(d2, take, dim=1, largest=False)
+            top = _smallest(d2, take)
+            vals = d2.gather(1, top)
             # squared distances from the product (float32: accurate to ~1e-5 of |q|^2);
             # near-zero ones are recomputed from the difference, so identical rows are at 0
             q_sq = (q * q).sum(dim=1, keepdim=True)
