@@ -10,7 +10,7 @@ from PIL import Image
 from datafix import augment as A
 from datafix.augment.files import gpu_decoding_available, resize_on_device
 from datafix.data.decode import read_image
-from datafix.errors import InvalidInputError, InvalidTypeError
+from datafix.errors import DatafixWarning, InvalidInputError, InvalidTypeError
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,29 @@ def test_shuffle_is_seeded_and_moves_with_the_epoch(folder):
     assert order(a) != order(b)
 
 
+def test_a_sampler_sets_the_files_and_drop_last_the_full_batches(folder):
+    # the folder holds 6 "boats" and 7 "hills" files; a class-balanced sampler over the files'
+    # class codes draws both classes alike, and its epoch moves with the loader's
+    from datafix.balance import ClassBalancedSampler
+
+    targets = A.ImageFileLoader(folder).targets
+    sampler = ClassBalancedSampler(targets, num_samples=400, seed=0)
+    loader = A.ImageFileLoader(folder, size=8, batch_size=64, num_workers=2, sampler=sampler, drop_last=True)
+    batches = [(codes, ids) for _, codes, ids in loader]
+    assert len(batches) == len(loader) == 6 and all(len(ids) == 64 for _, ids in batches)  # 400 // 64, tail dropped
+    ids = torch.cat([i for _, i in batches])
+    codes = torch.cat([c for c, _ in batches])
+    assert torch.equal(codes, torch.tensor(targets)[ids])  # each image comes with its own file's class
+    assert abs(float(codes.float().mean()) - 0.5) < 0.1  # balanced, not 7 / 13
+    first = ids.tolist()
+    with pytest.warns(DatafixWarning, match="set_epoch"):  # the same epoch again: the same draw, and a warning
+        assert [i for _, _, b in loader for i in b.tolist()] == first
+    loader.set_epoch(1)
+    assert sampler.epoch == 1 and [i for _, _, b in loader for i in b.tolist()] != first
+    assert len(A.ImageFileLoader(folder, batch_size=5)) == 3 and len(A.ImageFileLoader(folder, batch_size=5,
+                                                                                        drop_last=True)) == 2
+
+
 def test_a_broken_file_is_named(tmp_path):
     (tmp_path / "a").mkdir()
     Image.new("RGB", (10, 10)).save(tmp_path / "a" / "fine.png")
@@ -112,6 +135,10 @@ def test_bad_arguments_are_refused(folder, tmp_path):
         A.ImageFileLoader(folder, decode="nvjpeg")
     with pytest.raises(InvalidTypeError, match="'transform'"):
         A.ImageFileLoader(folder, transform="flip")
+    with pytest.raises(InvalidTypeError, match="'sampler'"):
+        A.ImageFileLoader(folder, sampler=3)
+    with pytest.raises(InvalidInputError, match="either sampler= or shuffle=True"):
+        A.ImageFileLoader(folder, sampler=range(13), shuffle=True)
     if not gpu_decoding_available():
         with pytest.raises(InvalidInputError, match="decode='gpu' needs a CUDA device"):
             A.ImageFileLoader(folder, decode="gpu")

@@ -11,7 +11,7 @@ are much larger than the target side), resized, and stacked.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import torch
@@ -90,6 +90,12 @@ class ImageFileLoader:
     num_workers : int, default 2
         DataLoader workers reading (and, on a CPU, decoding) files.
     shuffle : bool, default False
+    sampler : torch.utils.data.Sampler or iterable of int, optional
+        The file indices of an epoch, in order (e.g. a
+        :class:`~datafix.balance.ClassBalancedSampler` built on the loader's ``targets``, to rebalance
+        the classes); instead of ``shuffle``. Its ``set_epoch`` is called by :meth:`set_epoch`.
+    drop_last : bool, default False
+        Leave out the last batch when it is short (so every batch has ``batch_size`` images).
     decode : {"auto", "gpu", "cpu"}, default "auto"
         Where JPEGs are decoded: "gpu" on ``device`` with nvJPEG (needs CUDA and torchvision's
         image ops, ``pip install datafix[gpu]``), "cpu" by PIL in the workers; "auto" takes the
@@ -112,13 +118,28 @@ class ImageFileLoader:
     >>> images, labels, ids = next(iter(loader))
     >>> images.shape, images.dtype, labels.tolist(), loader.classes
     (torch.Size([4, 3, 16, 16]), torch.float32, [0, 0, 0, 1], ['cat', 'dog'])
+
+    Rebalanced classes: a sampler over the files' class codes.
+
+    >>> from datafix.balance import ClassBalancedSampler
+    >>> sampler = ClassBalancedSampler(ImageFileLoader(root).targets, seed=0)
+    >>> loader = ImageFileLoader(root, size=16, batch_size=3, num_workers=0, sampler=sampler, drop_last=True)
+    >>> [labels.tolist() for _, labels, _ in loader]
+    [[1, 0, 0], [0, 1, 1]]
     """
 
     def __init__(self, root: str | Path, *, size: int = 224, batch_size: int = 64,
                  transform: Callable[..., Tensor] | None = None, device: str | torch.device = "cpu",
-                 num_workers: int = 2, shuffle: bool = False, decode: str = "auto", seed: int = 0) -> None:
+                 num_workers: int = 2, shuffle: bool = False, sampler: Iterable[int] | None = None,
+                 drop_last: bool = False, decode: str = "auto", seed: int = 0) -> None:
         if transform is not None and not callable(transform):
             raise InvalidTypeError(f"The 'transform' argument must be callable; got {type(transform).__name__}.")
+        if sampler is not None and not isinstance(sampler, Iterable):
+            raise InvalidTypeError(f"The 'sampler' argument must be a Sampler (an iterable of file indices); got "
+                                   f"{type(sampler).__name__}.")
+        if sampler is not None and shuffle:
+            raise InvalidInputError("Pass either sampler= or shuffle=True, not both: the sampler sets the order "
+                                    "(shuffle it there, or drop shuffle=True).")
         self.size = check_int(size, "size", minimum=1)
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.num_workers = check_int(num_workers, "num_workers", minimum=0)
@@ -134,15 +155,19 @@ class ImageFileLoader:
         self.files = [path for path, _ in folder.samples]
         self.targets = [codes[c] for _, c in folder.samples]
         self.transform, self.shuffle, self.seed, self.epoch = transform, bool(shuffle), int(seed), 0
+        self.sampler, self.drop_last = sampler, bool(drop_last)
 
     def __len__(self) -> int:
-        return -(-len(self.files) // self.batch_size)
+        n = len(self.sampler) if self.sampler is not None else len(self.files)  # type: ignore[arg-type]
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
-        """Move the shuffle (and the transform's keyed draws, where it has ``set_epoch``) to ``epoch``."""
+        """Move the shuffle (and the sampler's and the transform's draws, where they have
+        ``set_epoch``) to ``epoch``."""
         self.epoch = int(epoch)
-        if hasattr(self.transform, "set_epoch"):
-            self.transform.set_epoch(self.epoch)
+        for part in (self.sampler, self.transform):
+            if hasattr(part, "set_epoch"):
+                part.set_epoch(self.epoch)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
         """Yield ``(images, labels, ids)``: the batch on ``device`` (after ``transform``), class codes
@@ -150,6 +175,7 @@ class ImageFileLoader:
         items = _FileItems(list(zip(self.files, self.targets, strict=True)), self.size, self.gpu_decode)
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         loader = torch.utils.data.DataLoader(items, batch_size=self.batch_size, shuffle=self.shuffle,
+                                             sampler=self.sampler, drop_last=self.drop_last,
                                              num_workers=self.num_workers, collate_fn=_collate, generator=generator,
                                              pin_memory=self.device.type == "cuda")
         for images, labels, ids in loader:
