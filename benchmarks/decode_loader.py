@@ -18,9 +18,7 @@ machine: the shim described in docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,7 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_sample_images
 
+from _stats import throughput
 from datafix import augment as A
 
 SIZE = 224
@@ -45,16 +44,6 @@ def write_folder(root: Path, n: int, seed: int = 0) -> None:
         folder = root / f"class{k % 10}"
         folder.mkdir(exist_ok=True)
         small.crop((x, y, x + SIZE, y + SIZE)).save(folder / f"{k:05d}.jpg", quality=90)
-
-
-def _rate(epoch, n: int, repeats: int) -> float:
-    epoch()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        epoch()
-        times.append(time.perf_counter() - start)
-    return n / statistics.median(times)
 
 
 def main() -> None:
@@ -86,7 +75,7 @@ def main() -> None:
 
         ours = A.Compose([A.RandomResizedCrop(SIZE), A.HorizontalFlip(), A.ColorJitter(0.4, 0.4, 0.4, 0.1),
                           A.Normalize()], seed=0, validate=False)
-        rows = [("torchvision ImageFolder + v2, per image in workers", _rate(torchvision_epoch, args.n, args.repeats))]
+        rows = [("torchvision ImageFolder + v2, per image in workers", throughput(torchvision_epoch, args.n, args.repeats))]
         for decode in (("gpu", "cpu") if device.type == "cuda" else ("cpu",)):
             loader = A.ImageFileLoader(root, size=SIZE, batch_size=args.batch, transform=ours, device=device,
                                        num_workers=args.workers, decode=decode)
@@ -97,7 +86,7 @@ def main() -> None:
                 if device.type == "cuda":
                     torch.cuda.synchronize()
 
-            rows.append((f"datafix ImageFileLoader, decode={decode}", _rate(datafix_epoch, args.n, args.repeats)))
+            rows.append((f"datafix ImageFileLoader, decode={decode}", throughput(datafix_epoch, args.n, args.repeats)))
     print(f"{args.n} JPEGs {SIZE} x {SIZE}, batch {args.batch}, {args.workers} workers, device {device}, "
           f"{torch.get_num_threads()} torch threads")
     for label, rate in rows:

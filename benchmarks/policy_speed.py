@@ -28,8 +28,6 @@ two ops torchvision registers fakes for, see docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
@@ -37,6 +35,7 @@ from PIL import Image
 from sklearn.datasets import load_sample_images
 from torchvision.transforms import v2
 
+from _stats import throughput
 from datafix import augment as A
 
 
@@ -70,16 +69,6 @@ def photos(batch: int, size: int) -> torch.Tensor:
     return torch.stack(out).contiguous()
 
 
-def _rate(fn, n_images: int, repeats: int = 7) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return n_images / statistics.median(times)
-
-
 def run(name: str, ours, theirs, kornia_op, size: int, batch: int, threads: int) -> list[tuple[str, float]]:
     x = photos(batch, size)
     aug = A.Compose([ours], seed=0, validate=False)
@@ -88,18 +77,18 @@ def run(name: str, ours, theirs, kornia_op, size: int, batch: int, threads: int)
     loaders = {pil: torch.utils.data.DataLoader(_Images(x, theirs, pil), batch_size=batch // 4, num_workers=threads,
                                                 persistent_workers=True) for pil in (False, True)}
     in_process = {pil: _Images(x, theirs, pil) for pil in (False, True)}
-    rows = [(f"datafix {name}, per sample, uint8 out", _rate(lambda: levels(x), batch)),
-            (f"datafix {name}, per sample, float32 out", _rate(lambda: aug(x), batch)),
-            (f"torchvision {name}, tensors, {threads} DataLoader workers", _rate(lambda: list(loaders[False]), batch)),
-            (f"torchvision {name}, PIL images, {threads} DataLoader workers", _rate(lambda: list(loaders[True]), batch)),
+    rows = [(f"datafix {name}, per sample, uint8 out", throughput(lambda: levels(x), batch)),
+            (f"datafix {name}, per sample, float32 out", throughput(lambda: aug(x), batch)),
+            (f"torchvision {name}, tensors, {threads} DataLoader workers", throughput(lambda: list(loaders[False]), batch)),
+            (f"torchvision {name}, PIL images, {threads} DataLoader workers", throughput(lambda: list(loaders[True]), batch)),
             (f"torchvision {name}, tensors, this process",
-             _rate(lambda: [in_process[False][i] for i in range(batch)], batch)),
+             throughput(lambda: [in_process[False][i] for i in range(batch)], batch)),
             (f"torchvision {name}, PIL images, this process",
-             _rate(lambda: [in_process[True][i] for i in range(batch)], batch)),
-            (f"torchvision {name}, whole batch (one draw)", _rate(lambda: theirs(x), batch))]
+             throughput(lambda: [in_process[True][i] for i in range(batch)], batch)),
+            (f"torchvision {name}, whole batch (one draw)", throughput(lambda: theirs(x), batch))]
     if kornia_op is not None:
         rows.append((f"kornia {name}, ops drawn once per batch (float in)",
-                     _rate(lambda: kornia_op(x.to(torch.float32) / 255.0), batch)))
+                     throughput(lambda: kornia_op(x.to(torch.float32) / 255.0), batch)))
     return rows
 
 
