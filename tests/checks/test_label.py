@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
 from cleanlab.filter import find_label_issues as cleanlab_find
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datafix.checks import find_label_issues, knn_label_votes
 from datafix.errors import InvalidInputError
-from datafix.signals import cross_val_pred_probs, knn_graph
+from datafix.signals import KNNGraph, cross_val_pred_probs, knn_graph
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,26 @@ def test_knn_votes_rows_sum_to_one():
     P = knn_label_votes(votes, knn_graph(X, 5))
     np.testing.assert_allclose(P.sum(1), 1.0)
     assert (P > 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 300), k=st.integers(1, 12), k_classes=st.integers(2, 6),
+       soft_share=st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+def test_knn_votes_are_the_weighted_sum_of_the_neighbours_votes(seed, n, k, k_classes, soft_share):
+    """One-hot and soft vote rows mixed: the distance-weighted mean of the neighbours' rows, as the
+    gathered (n, k, K) product computes it (the votes take a bincount path for one-hot rows)."""
+    rng = np.random.default_rng(seed)
+    indices = rng.integers(0, n, (n, k))
+    distances = np.sort(rng.random((n, k)), axis=1)
+    votes = np.eye(k_classes)[rng.integers(0, k_classes, n)]
+    soft = rng.random(n) < soft_share
+    p = rng.random((int(soft.sum()), k_classes))
+    votes[soft] = p / p.sum(axis=1, keepdims=True)
+    w = np.exp(-((distances / (distances[:, -1:] + 1e-12)) ** 2))
+    w /= w.sum(axis=1, keepdims=True)
+    expected = 0.98 * np.einsum("nk,nkc->nc", w, votes[indices]) + 0.02 / k_classes
+    got = knn_label_votes(votes, KNNGraph(indices, distances, "euclidean", "exact"))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(("kw", "message"), [({"method": "magic"}, "'method'"), ({"knn_weight": 2.0}, "'knn_weight'"),

@@ -194,13 +194,14 @@ def _prepare(features, k, metric, backend, device, standardize, *, name):
         raise InvalidInputError(f"The {name!r} argument must be 2-D (n_samples, n_features); got shape {X.shape}.")
     if X.shape[1] == 0:
         raise InvalidInputError(f"The {name!r} argument has no feature columns (shape {X.shape}).")
-    X = X.astype(np.float64)
+    X = X.astype(np.float64)  # a copy, standardized in place below
     if not np.isfinite(X).all():
         raise InvalidInputError(f"The {name!r} argument has NaN or inf; see nan_policy in datafix.audit.")
-    if standardize and len(X):
-        scale = X.std(axis=0)
+    if standardize and len(X):  # as (X - X.mean(0)) / X.std(0), to the bit, with one temporary less
+        X -= X.mean(axis=0)
+        scale = np.sqrt(np.square(X).sum(axis=0) / len(X))
         scale[scale == 0] = 1.0
-        X = (X - X.mean(axis=0)) / scale
+        X /= scale
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return X, k, torch.device(device)
@@ -362,18 +363,26 @@ class _ScoreBuffer:
         return np.matmul(a, b.T, out=self._flat[:size].reshape(len(a), len(b)))
 
 
-def _augmented(R: np.ndarray) -> np.ndarray:
-    """``[r, |r|^2]`` per reference row (float32), padded to whole blocks of 64 rows with rows that
-    score +inf (:func:`_smallest` then selects from a contiguous matrix of whole blocks). Against
-    :func:`_augmented_queries` one GEMM gives ``|r|^2 - 2 q.r``, which ranks a query's candidates
-    like the squared distance (``|q|^2`` is constant per query; exact distances are recomputed
-    afterwards). NumPy's BLAS on the transposed augmented rows (a "T" GEMM) ran 2.5-3.5x torch's
-    CPU ``addmm`` for these shapes on the benchmark machine, the added column costing nothing."""
+def _augmented(R: np.ndarray, *, padded: bool = True) -> np.ndarray:
+    """``[r, |r|^2]`` per reference row (float32), ``padded`` to whole blocks of 64 rows with
+    :func:`_padding` rows. Against :func:`_augmented_queries` one GEMM gives ``|r|^2 - 2 q.r``,
+    which ranks a query's candidates like the squared distance (``|q|^2`` is constant per query;
+    exact distances are recomputed afterwards). NumPy's BLAS on the transposed augmented rows (a
+    "T" GEMM) ran 2.5-3.5x torch's CPU ``addmm`` for these shapes on the benchmark machine, the
+    added column costing nothing."""
     n, d = R.shape
-    out = np.zeros((n + (-n) % _BLOCK, d + 1), dtype=np.float32)
+    out = np.empty((n + ((-n) % _BLOCK if padded else 0), d + 1), dtype=np.float32)
     out[:n, :d] = R
     out[:n, d] = np.einsum("ij,ij->i", out[:n, :d], out[:n, :d])
-    out[n:, d] = np.inf
+    out[n:] = _padding(len(out) - n, d)
+    return out
+
+
+def _padding(rows: int, d: int) -> np.ndarray:
+    """Augmented rows that score +inf against any query: the products' columns then come in whole
+    blocks of 64, which :func:`_smallest` selects from without copying the last, partial one."""
+    out = np.zeros((rows, d + 1), dtype=np.float32)
+    out[:, d] = np.inf
     return out
 
 
@@ -396,18 +405,34 @@ def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, s
     qry_cell = ref_cell if exclude_self else nearest_centroid(qry, centroids)
     near_cells = ivf_probes(centroids, ivf_n_probe(n, n_cells, m, n_probe))
     ref_order = torch.argsort(ref_cell, stable=True)
-    starts = torch.searchsorted(ref_cell[ref_order], torch.arange(n_cells + 1, device=device))
+    starts = torch.searchsorted(ref_cell[ref_order], torch.arange(n_cells + 1, device=device)).tolist()
+    on_cpu = device.type == "cpu"
+    # the rows in cell order, once (on a CPU with their squared norms, see _augmented): a cell's pool
+    # is then a concatenation of contiguous slices (torch's row gather by index was 4x NumPy's
+    # slices on a CPU, 16 s of a 1M-row search)
+    by_cell = _augmented(ref.numpy()[ref_order.numpy()], padded=False) if on_cpu else ref[ref_order]
     idx = np.zeros((len(qry), k), dtype=np.int64)
     dist = np.full((len(qry), k), np.inf)
     qry_order = torch.argsort(qry_cell, stable=True)
-    qry_starts = torch.searchsorted(qry_cell[qry_order], torch.arange(n_cells + 1, device=device))
+    qry_starts = torch.searchsorted(qry_cell[qry_order], torch.arange(n_cells + 1, device=device)).tolist()
     scores = _ScoreBuffer()
     for c in tqdm(range(n_cells), desc="kNN graph", unit="cell", disable=not verbose, leave=False):
         queries = qry_order[qry_starts[c] : qry_starts[c + 1]]
         if len(queries) == 0:
             continue
-        pool = torch.cat([ref_order[starts[j] : starts[j + 1]] for j in near_cells[c].tolist()])
-        cand, cd = search_pool(qry[queries], ref[pool], pool, k, m, metric, self_first=exclude_self, scores=scores)
+        spans = [(starts[j], starts[j + 1]) for j in near_cells[c].tolist()]
+        pool_ids = torch.cat([ref_order[a:b] for a, b in spans])
+        if on_cpu:
+            size = sum(b - a for a, b in spans)
+            pool = torch.from_numpy(np.concatenate([*(by_cell[a:b] for a, b in spans),
+                                                    _padding((-size) % _BLOCK, by_cell.shape[1] - 1)]))
+            # a cell's own rows open its pool
+            q = pool[: len(queries), :-1] if exclude_self else torch.from_numpy(qry.numpy()[queries.numpy()])
+        else:
+            pool = torch.cat([by_cell[a:b] for a, b in spans])
+            q = pool[: len(queries)] if exclude_self else qry[queries]
+        cand, cd = search_pool(q, pool, pool_ids, k, m, metric, self_first=exclude_self, scores=scores,
+                               augmented=on_cpu)
         rows_np = queries.cpu().numpy()
         idx[rows_np, : cand.shape[1]] = cand.cpu().numpy()
         dist[rows_np, : cand.shape[1]] = cd.double().cpu().numpy()
@@ -496,12 +521,15 @@ def nearest_centroid(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
 
 
 def search_pool(queries: torch.Tensor, pool: torch.Tensor, pool_ids: torch.Tensor, k: int, m: int, metric: str, *,
-                self_first: bool, scores: _ScoreBuffer | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                self_first: bool, scores: _ScoreBuffer | None = None,
+                augmented: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` nearest ``pool`` rows of each query, as one matrix product per chunk of queries:
     (their ``pool_ids``, distances in float32), nearest first, ties by id; ``m`` candidates per
     query are ranked. With ``self_first``, query ``i`` is pool row ``i`` and is left out. Fewer
     than ``k`` columns come back when the pool is smaller. ``scores``: the buffer of a CPU
-    search's products, kept across the calls of one search.
+    search's products, kept across the calls of one search. ``augmented``: the (CPU) pool rows
+    carry their squared norms as a last column and may end in :func:`_padding` rows after the
+    ``len(pool_ids)`` rows that count (:func:`_augmented`); the queries carry no norms.
 
     Examples
     --------
@@ -510,11 +538,13 @@ def search_pool(queries: torch.Tensor, pool: torch.Tensor, pool_ids: torch.Tenso
     >>> ids.tolist(), dist.tolist()
     ([[8, 9]], [[1.0, 3.0]])
     """
-    take = min(m, len(pool) - (1 if self_first else 0))
+    take = min(m, len(pool_ids) - (1 if self_first else 0))
     if take <= 0:
         return pool_ids.new_empty((len(queries), 0)), queries.new_empty((len(queries), 0))
     on_cpu = queries.device.type == "cpu"
-    if on_cpu:
+    if augmented:
+        pool_aug, pool = pool.numpy(), pool[:, :-1]
+    elif on_cpu:
         pool_aug = _augmented(pool.numpy())
     else:
         pool_sq = (pool * pool).sum(dim=1)
@@ -524,7 +554,7 @@ def search_pool(queries: torch.Tensor, pool: torch.Tensor, pool_ids: torch.Tenso
     with torch.inference_mode():
         for s0 in range(0, len(queries), rows):
             q = queries[s0 : s0 + rows]
-            if on_cpu:  # one NumPy GEMM (see _augmented); padding columns score +inf
+            if on_cpu:  # one NumPy GEMM (see _augmented)
                 d2 = torch.from_numpy(scores.product(_augmented_queries(q.numpy()), pool_aug))
             else:
                 d2 = torch.addmm(pool_sq[None, :].expand(len(q), -1), q, pool.T, alpha=-2.0)
