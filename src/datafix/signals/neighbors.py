@@ -304,7 +304,7 @@ def _smallest(scores: torch.Tensor, m: int) -> torch.Tensor:
         return torch.topk(scores, m, dim=1, largest=False, sorted=False).indices
     whole = n_blocks * _BLOCK
     blocks = scores[:, :whole].unflatten(1, (n_blocks, _BLOCK))
-    best_blocks = torch.topk(blocks.amin(dim=2), m, dim=1, largest=False, sorted=False).indices
+    best_minima, best_blocks = torch.topk(blocks.amin(dim=2), m, dim=1, largest=False, sorted=False)
     # the best blocks' columns, copied 64 at a time (a gather by an expanded index, or advanced
     # indexing, was 5x slower on a CPU than whole rows of 64 selected from a contiguous matrix)
     row = torch.arange(n_rows, device=scores.device)[:, None]
@@ -316,10 +316,31 @@ def _smallest(scores: torch.Tensor, m: int) -> torch.Tensor:
     pool = runs.index_select(0, first.reshape(-1)).view(n_rows, m * _BLOCK)
     if whole < n_cols:
         pool = torch.cat([pool, scores[:, whole:]], dim=1)
-    top = torch.topk(pool, m, dim=1, largest=False, sorted=False).indices
+    if scores.device.type == "cpu":
+        top = _smallest_below(pool, m, best_minima.amax(dim=1, keepdim=True))
+    else:  # (a GPU's top-k is fast; the compaction below would wait for the device)
+        top = torch.topk(pool, m, dim=1, largest=False, sorted=False).indices
     in_blocks = top < m * _BLOCK
     block_col = best_blocks.gather(1, (top // _BLOCK).clamp_(max=m - 1)) * _BLOCK + top % _BLOCK
     return torch.where(in_blocks, block_col, top - m * _BLOCK + whole)
+
+
+def _smallest_below(pool: torch.Tensor, m: int, bound: torch.Tensor) -> torch.Tensor:
+    """Column indices of the m smallest of each row of ``pool``, of which at least m are at most
+    the row's ``bound``: those columns (about m + 10 per row in a kNN search, where the bound is
+    the largest of the m best block minima) are compacted into a narrow matrix first. Half the
+    time of a top-m over the 3,072 columns of the best 48 blocks on the benchmark machine."""
+    below = pool <= bound
+    row, col = below.nonzero(as_tuple=True)
+    counts = torch.bincount(row, minlength=len(pool))
+    width = int(counts.max())
+    if width * 4 > pool.shape[1]:  # wide ties or a flat row: the compaction saves nothing
+        return torch.topk(pool, m, dim=1, largest=False, sorted=False).indices
+    slot = row * width + torch.arange(len(row)) - (counts.cumsum(0) - counts)[row]
+    values = torch.full((len(pool) * width,), float("inf"), dtype=pool.dtype).index_put_((slot,), pool[row, col])
+    columns = torch.zeros(len(pool) * width, dtype=torch.int64).index_put_((slot,), col)
+    best = torch.topk(values.view(len(pool), width), m, dim=1, largest=False, sorted=False).indices
+    return columns.view(len(pool), width).gather(1, best)
 
 
 def _cpu_candidates(R, Q, m, self_positions, verbose):
