@@ -287,6 +287,7 @@ def _torch_candidates(R, Q, m, self_positions, device, verbose):
 
 
 _BLOCK = 64
+_BLOCK_BITS = 6  # 64 = 2**6: block and offset of a column by shift and mask, not integer division
 
 
 def _smallest(scores: torch.Tensor, m: int) -> torch.Tensor:
@@ -321,7 +322,7 @@ def _smallest(scores: torch.Tensor, m: int) -> torch.Tensor:
     else:  # (a GPU's top-k is fast; the compaction below would wait for the device)
         top = torch.topk(pool, m, dim=1, largest=False, sorted=False).indices
     in_blocks = top < m * _BLOCK
-    block_col = best_blocks.gather(1, (top // _BLOCK).clamp_(max=m - 1)) * _BLOCK + top % _BLOCK
+    block_col = (best_blocks.gather(1, (top >> _BLOCK_BITS).clamp_(max=m - 1)) << _BLOCK_BITS) | (top & (_BLOCK - 1))
     return torch.where(in_blocks, block_col, top - m * _BLOCK + whole)
 
 
