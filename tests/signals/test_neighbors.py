@@ -167,6 +167,14 @@ def test_smallest_selects_the_m_smallest_columns(rows, cols, m, seed, tail_min, 
             assert sorted(scores[r, got[r]].tolist()) == sorted(scores[r, want[r]].tolist())
 
 
+def test_smallest_of_no_rows_is_empty():
+    import torch
+
+    from datafix.signals.neighbors import _smallest
+
+    assert _smallest(torch.empty((0, 5000)), 3).shape == (0, 3)
+
+
 def test_torch_candidates_match_the_cpu_search_and_brute_force():
     # the GPU path's code run on the CPU and the CPU's GEMM: the two-stage selection of the m
     # smallest (312 blocks of 64 and 32 columns after them, for m = 18) gives the brute-force sets

@@ -300,6 +300,8 @@ def _smallest(scores: torch.Tensor, m: int) -> torch.Tensor:
     million columns per row; on a CPU, twice the two stages' time over 30,000 columns).
     """
     n_rows, n_cols = scores.shape
+    if n_rows == 0:
+        return torch.empty((0, m), dtype=torch.int64, device=scores.device)
     n_blocks = n_cols // _BLOCK
     if n_blocks <= 4 * m:
         return torch.topk(scores, m, dim=1, largest=False, sorted=False).indices
