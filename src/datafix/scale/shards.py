@@ -23,6 +23,8 @@ import torch
 from datafix.scale.blocks import DISTANCES, NEIGHBORS, ROW
 from datafix.signals.neighbors import (
     _EXTRA_CANDIDATES,
+    _augmented,
+    _augmented_pool,
     _exact_search,
     _ScoreBuffer,
     ivf_probes,
@@ -178,15 +180,16 @@ def search_cells(cells: np.ndarray, pools: list[np.ndarray], shards: list, k: in
     asked = where if queries is None else _fetch_cells(queries, np.asarray(cells))
     out_ids, out_nbr, out_dist = [], [], []
     scores = _ScoreBuffer()
+    augmented = {c: _augmented(rows, padded=False) for c, (_, rows) in where.items()}  # once per cell, not per pool
     for cell, pool in zip(cells, pools, strict=True):
         own, own_rows = asked[int(cell)]
         if len(own) == 0:
             continue
         pool_ids = torch.from_numpy(np.concatenate([where[int(c)][0] for c in pool]))
-        pool_rows = torch.from_numpy(np.concatenate([where[int(c)][1] for c in pool]))
-        nbr, dist = search_pool(pool_rows[: len(own)] if queries is None else torch.from_numpy(own_rows), pool_rows,
-                                pool_ids, k, k + _EXTRA_CANDIDATES, "euclidean", self_first=queries is None,
-                                scores=scores)
+        pool_rows = _augmented_pool([augmented[int(c)] for c in pool])
+        nbr, dist = search_pool(pool_rows[: len(own), :-1] if queries is None else torch.from_numpy(own_rows),
+                                pool_rows, pool_ids, k, k + _EXTRA_CANDIDATES, "euclidean",
+                                self_first=queries is None, scores=scores, augmented=True)
         out_ids.append(own)
         out_nbr.append(nbr.numpy().astype(np.int32) if int(pool_ids.max()) < 2**31 else nbr.numpy())  # half the bytes
         out_dist.append(dist.numpy())

@@ -286,8 +286,8 @@ def _torch_candidates(R, Q, m, self_positions, device, verbose):
     return cand
 
 
-_BLOCK = 64
-_BLOCK_BITS = 6  # 64 = 2**6: block and offset of a column by shift and mask, not integer division
+_BLOCK_BITS = 6  # block and offset of a column by shift and mask, not integer division
+_BLOCK = 1 << _BLOCK_BITS
 
 
 def _smallest(scores: torch.Tensor, m: int) -> torch.Tensor:
@@ -410,6 +410,13 @@ def _padding(rows: int, d: int) -> np.ndarray:
     return out
 
 
+def _augmented_pool(parts: list[np.ndarray]) -> torch.Tensor:
+    """Blocks of augmented rows (``_augmented(..., padded=False)``, e.g. IVF cells) concatenated
+    and padded to whole blocks of 64: a CPU :func:`search_pool`'s ``augmented`` pool."""
+    size = sum(len(part) for part in parts)
+    return torch.from_numpy(np.concatenate([*parts, _padding((-size) % _BLOCK, parts[0].shape[1] - 1)]))
+
+
 def _augmented_queries(Q: np.ndarray) -> np.ndarray:
     """``[-2 q, 1]`` per query row (float32; scaling by -2 is exact)."""
     out = np.ones((len(Q), Q.shape[1] + 1), dtype=np.float32)
@@ -446,11 +453,8 @@ def _ivf_search(R, Q, k, metric, device, *, exclude_self, verbose, n_probe=16, s
             continue
         spans = [(starts[j], starts[j + 1]) for j in near_cells[c].tolist()]
         pool_ids = torch.cat([ref_order[a:b] for a, b in spans])
-        if on_cpu:
-            size = sum(b - a for a, b in spans)
-            pool = torch.from_numpy(np.concatenate([*(by_cell[a:b] for a, b in spans),
-                                                    _padding((-size) % _BLOCK, by_cell.shape[1] - 1)]))
-            # a cell's own rows open its pool
+        if on_cpu:  # a cell's own rows open its pool
+            pool = _augmented_pool([by_cell[a:b] for a, b in spans])
             q = pool[: len(queries), :-1] if exclude_self else torch.from_numpy(qry.numpy()[queries.numpy()])
         else:
             pool = torch.cat([by_cell[a:b] for a, b in spans])
