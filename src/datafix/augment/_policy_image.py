@@ -25,12 +25,12 @@ from datafix.augment.color import GRAY_WEIGHTS
 _LEVELS = np.arange(256, dtype=np.float32)
 
 
-def _lut(image: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """``table`` (256 levels, or 256 x C per channel) looked up for every pixel of ``image``."""
-    table = np.clip(np.rint(table), 0, 255).astype(np.uint8)
-    if table.ndim == 2:
-        table = table.reshape(1, 256, -1) if image.shape[2] > 1 else table[:, 0]
-    return cv2.LUT(image, table).reshape(image.shape)
+def _lut_planes(planes: Sequence[np.ndarray], tables: Sequence[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """Each (H, W) uint8 plane looked up in its 256-level table (float, rounded and saturated),
+    merged back into an image of ``shape``: one single-channel ``cv2.LUT`` per plane, which is
+    faster than OpenCV's per-channel table on the interleaved image."""
+    luts = [cv2.LUT(plane, np.clip(np.rint(table), 0, 255).astype(np.uint8)) for plane, table in zip(planes, tables, strict=True)]
+    return (luts[0] if len(luts) == 1 else cv2.merge(luts)).reshape(shape)
 
 
 def _blend(image: np.ndarray, other: np.ndarray, factor: float) -> np.ndarray:
@@ -75,19 +75,21 @@ def solarize(image: np.ndarray, threshold: float) -> np.ndarray:
 
 def autocontrast(image: np.ndarray) -> np.ndarray:
     """Stretch each channel to 0..255 (flat channels unchanged)."""
+    planes = cv2.split(image)  # whole planes: OpenCV copies a strided channel view holding the GIL
     tables = []
-    for plane in cv2.split(image):  # whole planes: OpenCV copies a strided channel view holding the GIL
+    for plane in planes:
         low, high = cv2.minMaxLoc(plane)[:2]
         tables.append(_LEVELS if high <= low else (_LEVELS - low) * (255.0 / (high - low)))
-    return _lut(image, np.stack(tables, 1))
+    return _lut_planes(planes, tables, image.shape)
 
 
 def equalize(image: np.ndarray) -> np.ndarray:
     """PIL's histogram equalisation of each channel (the formula of the batched ``tone.equalize``)."""
+    planes = cv2.split(image)
     tables = []
     pixels = image.shape[0] * image.shape[1]
-    for c in range(image.shape[2]):
-        hist = cv2.calcHist([image], [c], None, [256], [0, 256]).reshape(256).astype(np.int64)
+    for plane in planes:
+        hist = cv2.calcHist([plane], [0], None, [256], [0, 256]).reshape(256).astype(np.int64)
         last = int(np.flatnonzero(hist)[-1])
         step = (pixels - int(hist[last])) // 255
         if step == 0:
@@ -95,7 +97,7 @@ def equalize(image: np.ndarray) -> np.ndarray:
             continue
         cdf = np.cumsum(hist) - hist
         tables.append(np.minimum((cdf + step // 2) // step, 255).astype(np.float32))
-    return _lut(image, np.stack(tables, 1))
+    return _lut_planes(planes, tables, image.shape)
 
 
 def sharpness(image: np.ndarray, factor: float) -> np.ndarray:
