@@ -6,8 +6,11 @@ small ResNet (``datafix.signals.cnn.SmallResNet``, width 16), the same budget fo
 (a fixed number of optimiser steps, AdamW, one-cycle learning rate, batch 64, label smoothing
 0), trained with each recipe of :mod:`datafix.augment.recipes`: none, flips and crops,
 RandAugment, TrivialAugmentWide, and the limited-data recipe (TrivialAugment, random erasing,
-CutMix). Test accuracy, mean and standard error over seeds, and each recipe minus flips and
-crops (paired by seed).
+CutMix). An arm named ``<recipe>+synth`` first doubles every class with
+:class:`datafix.synth.KeyedOversampler` (augmentation-based oversampling: each virtual sample is an
+intra-class mixup of two training images, weight from Beta(0.4, 0.4)), then trains on the doubled set
+with the recipe keyed by index, so every copy is augmented afresh each epoch. Test accuracy, mean and
+standard error over seeds, and each arm minus flips and crops (paired by seed).
 
     .venv/bin/python benchmarks/augment_outcome.py --shares 0.01 0.05 --seeds 0 1 2
 """
@@ -24,6 +27,9 @@ import torch.nn.functional as F
 from datafix.augment.recipes import RECIPES, recipe
 from datafix.datasets import load_fashion_mnist
 from datafix.signals.cnn import SmallResNet
+from datafix.synth import KeyedOversampler
+
+SYNTH = "+synth"
 
 
 def subset(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
@@ -32,8 +38,20 @@ def subset(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
     return np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in range(10)])
 
 
+def oversampled(X: torch.Tensor, y: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images and labels of ``KeyedOversampler``'s view that doubles every class with intra-class mixups."""
+    counts = np.bincount(y.numpy())
+    view = KeyedOversampler(list(zip(X, y.tolist(), strict=True)), y.numpy(), mixup_alpha=0.4, seed=seed,
+                            sampling_strategy={c: 2 * int(n) for c, n in enumerate(counts)})
+    items = [view[i] for i in range(len(view))]
+    return torch.stack([item[0] for item in items]), torch.tensor([item[1] for item in items])
+
+
 def train_and_test(name: str, X: torch.Tensor, y: torch.Tensor, X_test: torch.Tensor, y_test: torch.Tensor,
                    steps: int, seed: int) -> float:
+    if name.endswith(SYNTH):
+        name = name.removesuffix(SYNTH)
+        X, y = oversampled(X, y, seed)
     torch.manual_seed(seed)
     model = SmallResNet(1, 10, width=16)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=5e-4)
@@ -70,8 +88,12 @@ def main() -> None:
     parser.add_argument("--shares", type=float, nargs="+", default=[0.01, 0.05])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES))
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES),
+                        help=f"recipes of datafix.augment.recipes, each optionally with '{SYNTH}' (oversampled first)")
     args = parser.parse_args()
+    unknown = [name for name in args.recipes if name.removesuffix(SYNTH) not in RECIPES]
+    if unknown:
+        parser.error(f"--recipes: unknown {unknown}; choose from {list(RECIPES)}, each optionally with '{SYNTH}'")
     torch.set_num_threads(2)
     train, test = load_fashion_mnist("train"), load_fashion_mnist("test")
     X_test, y_test = torch.from_numpy(test.images), torch.from_numpy(test.labels)
