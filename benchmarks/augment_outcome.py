@@ -1,6 +1,6 @@
 """Does augmentation help a model trained on little data? The recipes of datafix.augment on Fashion-MNIST.
 
-Real images: class-balanced subsets (1 %, 5 %) of Fashion-MNIST's training split (Debian
+Real images: class-balanced subsets (1 %, 5 %; 10 % with ``--shares 0.1``) of Fashion-MNIST's training split (Debian
 ``dataset-fashion-mnist``; ``make data``), the full 10,000-image test split to score. The same
 small ResNet (``datafix.signals.cnn.SmallResNet``, width 16), the same budget for every recipe
 (a fixed number of optimiser steps, AdamW, one-cycle learning rate, batch 64, label smoothing
