@@ -5,8 +5,8 @@ Real images: class-balanced subsets (1 %, 5 %; 10 % with ``--shares 0.1``) of Fa
 small ResNet (``datafix.signals.cnn.SmallResNet``, width 16), the same budget for every recipe
 (a fixed number of optimiser steps, AdamW, one-cycle learning rate, batch 64, label smoothing
 0), trained with each recipe of :mod:`datafix.augment.recipes`: none, flips and crops,
-RandAugment, TrivialAugmentWide, and the limited-data recipe (TrivialAugment, random erasing,
-CutMix). An arm named ``<recipe>+synth`` first doubles every class with
+RandAugment, TrivialAugmentWide, AutoAugment, AugMix and the limited-data recipe (TrivialAugment,
+random erasing, CutMix). An arm named ``<recipe>+synth`` first doubles every class with
 :class:`datafix.synth.KeyedOversampler` (augmentation-based oversampling: each virtual sample is an
 intra-class mixup of two training images, weight from Beta(0.4, 0.4)), then trains on the doubled set
 with the recipe keyed by index, so every copy is augmented afresh each epoch. Test accuracy, mean and
