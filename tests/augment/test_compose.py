@@ -208,17 +208,6 @@ def test_cpu_pipeline_inside_forked_dataloader_workers_after_use_in_the_parent()
     assert out.shape == (8, 3, 100, 100) and torch.equal(out, torch.stack([Augmented()[i] for i in range(8)]))
 
 
-def test_a_forked_process_gets_its_own_thread_pool(monkeypatch):
-    from datafix.augment import _per_image
-
-    parent = _per_image._pool()
-    monkeypatch.setattr(_per_image, "_POOL", _per_image._POOL)  # restored after the test
-    assert _per_image._pool() is parent
-    monkeypatch.setattr(_per_image.os, "getpid", lambda: -1)  # as seen from a forked child
-    child = _per_image._pool()
-    assert child is not parent and child.submit(lambda: 7).result(timeout=10) == 7
-
-
 def test_copies_and_pickles_give_the_same_augmentation():
     import copy
     import pickle

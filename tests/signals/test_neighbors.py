@@ -194,3 +194,26 @@ def test_torch_candidates_match_the_cpu_search_and_brute_force():
     for row in range(300):
         assert set(torch_cand[row]) == set(cpu_cand[row]) == set(truth[row])
     assert all(own[i] not in torch_cand[i] for i in range(300))  # a query is not its own neighbour
+
+
+@pytest.mark.parametrize("blas_threads", [1, 2, 3])
+def test_score_products_split_over_threads_equal_one_blas_call(blas_threads, monkeypatch):
+    # the CPU search's products are split by rows over single-threaded BLAS calls in threads of
+    # their own (BLAS's threads busy-wait after a call and slowed the selection that follows):
+    # to the bit the one threaded call's result, and BLAS's thread count is left as it was
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    pools = []
+    monkeypatch.setattr(nb, "thread_pool", lambda name, workers: pools.append(workers) or ThreadPoolExecutor(workers))
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(517, 33)).astype(np.float32), rng.normal(size=(1000, 33)).astype(np.float32)
+    with threadpool_limits(blas_threads, user_api="blas"):
+        split = nb._ScoreBuffer().product(a, b).copy()
+        assert {info["num_threads"] for info in nb._blas().info()} == {blas_threads}
+    assert pools == ([] if blas_threads == 1 else [blas_threads])
+    whole = np.matmul(a, b.T)
+    np.testing.assert_allclose(split, whole, rtol=1e-5, atol=1e-4)
+    with threadpool_limits(1, user_api="blas"):
+        assert np.array_equal(split, np.matmul(a, b.T))  # the same kernel on every row, whatever the split

@@ -9,8 +9,6 @@ the result is the torch path's up to uint8 rounding. Images are spread over a th
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
@@ -18,20 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from datafix._threads import thread_pool
 from datafix.augment._stages import GeometryStage
 
 _CV2_BORDER = {"zeros": cv2.BORDER_CONSTANT, "border": cv2.BORDER_REPLICATE, "reflection": cv2.BORDER_REFLECT}
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The thread pool of this process (a forked DataLoader worker gets its own: threads do not
-    survive a fork, and a parent's pool would never run the child's work)."""
-    global _POOL
-    if _POOL is None or _POOL[0] != os.getpid():
-        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=max(1, torch.get_num_threads()),
-                                                 thread_name_prefix="datafix-augment"))
-    return _POOL[1]
 
 
 def _numpy(tree: Any) -> Any:
@@ -113,5 +101,5 @@ def run(x: Tensor, stages: list[Any], padding_mode: str, output_dtype: torch.dty
         work(range(batch))
     else:
         step = max(1, -(-batch // (4 * workers)))
-        list(_pool().map(work, [range(i, min(i + step, batch)) for i in range(0, batch, step)]))
+        list(thread_pool("augment", torch.get_num_threads()).map(work, [range(i, min(i + step, batch)) for i in range(0, batch, step)]))
     return torch.from_numpy(out).permute(0, 3, 1, 2)
