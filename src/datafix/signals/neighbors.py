@@ -386,7 +386,7 @@ class _ScoreBuffer:
         """``a @ b.T`` (float32) in the buffer, which grows to the largest block asked for.
 
         The rows are split into as many parts as BLAS has threads, each part one single-threaded
-        BLAS call from a thread of its own: BLAS's own threads busy-wait for the next call after
+        BLAS call from a thread of its own (the caller's and kept pool threads): BLAS's own threads busy-wait for the next call after
         each product, and took a core from the torch selection that follows every product (on the
         benchmark machine, 2 cores and OpenBLAS, that selection ran at half speed so; the split
         products run as fast as one threaded call).
@@ -401,8 +401,12 @@ class _ScoreBuffer:
             return np.matmul(a, b.T, out=out)
         bounds = np.linspace(0, len(a), n_parts + 1).astype(int)
         parts = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-        with blas.limit(limits=1):
-            list(thread_pool("knn", n_parts).map(lambda rows: np.matmul(a[rows], b.T, out=out[rows]), parts))
+        with blas.limit(limits=1):  # the calling thread multiplies the first part itself
+            others = [thread_pool("knn", n_parts - 1).submit(np.matmul, a[rows], b.T, out=out[rows])
+                      for rows in parts[1:]]
+            np.matmul(a[parts[0]], b.T, out=out[parts[0]])
+            for part in others:
+                part.result()
         return out
 
 
@@ -562,14 +566,22 @@ def ivf_probes(centroids: torch.Tensor, n_probe: int) -> torch.Tensor:
 
 
 def nearest_centroid(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
-    """The nearest centroid of each row of ``X`` (squared euclidean distance, float32 products)."""
-    c_sq = (centroids * centroids).sum(dim=1)
+    """The nearest centroid of each row of ``X`` (squared euclidean distance, float32 products;
+    on a CPU NumPy's GEMM of :func:`_augmented` rows, 2-3x torch's ``addmm`` there)."""
     out = torch.empty(len(X), dtype=torch.int64, device=X.device)
     step = _chunk_rows(len(centroids), X.device)
+    on_cpu = X.device.type == "cpu"
+    if on_cpu:
+        cent_aug, scores = _augmented(centroids.numpy(), padded=False), _ScoreBuffer()
+    else:
+        c_sq = (centroids * centroids).sum(dim=1)
     with torch.inference_mode():
         for s0 in range(0, len(X), step):
-            d2 = torch.addmm(c_sq[None, :].expand(len(X[s0 : s0 + step]), -1), X[s0 : s0 + step], centroids.T,
-                             alpha=-2.0)
+            if on_cpu:
+                d2 = torch.from_numpy(scores.product(_augmented_queries(X[s0 : s0 + step].numpy()), cent_aug))
+            else:
+                d2 = torch.addmm(c_sq[None, :].expand(len(X[s0 : s0 + step]), -1), X[s0 : s0 + step], centroids.T,
+                                 alpha=-2.0)
             out[s0 : s0 + step] = d2.argmin(dim=1)
     return out
 
