@@ -200,7 +200,8 @@ def test_torch_candidates_match_the_cpu_search_and_brute_force():
 def test_score_products_split_over_threads_equal_one_blas_call(blas_threads, monkeypatch):
     # the CPU search's products are split by rows over single-threaded BLAS calls in threads of
     # their own (BLAS's threads busy-wait after a call and slowed the selection that follows):
-    # to the bit the one threaded call's result, and BLAS's thread count is left as it was
+    # one part per BLAS thread, the product of one BLAS call (to the bit that of a single-threaded
+    # one), and BLAS's thread count is left as it was
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits

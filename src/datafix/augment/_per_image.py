@@ -101,5 +101,6 @@ def run(x: Tensor, stages: list[Any], padding_mode: str, output_dtype: torch.dty
         work(range(batch))
     else:
         step = max(1, -(-batch // (4 * workers)))
-        list(thread_pool("augment", torch.get_num_threads()).map(work, [range(i, min(i + step, batch)) for i in range(0, batch, step)]))
+        blocks = [range(i, min(i + step, batch)) for i in range(0, batch, step)]
+        list(thread_pool("augment", torch.get_num_threads()).map(work, blocks))
     return torch.from_numpy(out).permute(0, 3, 1, 2)

@@ -386,10 +386,10 @@ class _ScoreBuffer:
         """``a @ b.T`` (float32) in the buffer, which grows to the largest block asked for.
 
         The rows are split into as many parts as BLAS has threads, each part one single-threaded
-        BLAS call from a thread of its own (the caller's and kept pool threads): BLAS's own threads busy-wait for the next call after
-        each product, and took a core from the torch selection that follows every product (on the
-        benchmark machine, 2 cores and OpenBLAS, that selection ran at half speed so; the split
-        products run as fast as one threaded call).
+        BLAS call from a thread of its own (the caller's, and kept pool threads): BLAS's own
+        threads busy-wait for the next call after each product and took a core from the torch
+        selection that follows every product (on the benchmark machine, 2 cores and OpenBLAS, that
+        selection ran at half speed so); the split products run as fast as one threaded call.
         """
         size = len(a) * len(b)
         if self._flat.size < size:
