@@ -102,5 +102,5 @@ def run(x: Tensor, stages: list[Any], padding_mode: str, output_dtype: torch.dty
     else:
         step = max(1, -(-batch // (4 * workers)))
         blocks = [range(i, min(i + step, batch)) for i in range(0, batch, step)]
-        list(thread_pool("augment", torch.get_num_threads()).map(work, blocks))
+        list(thread_pool("augment", workers).map(work, blocks))
     return torch.from_numpy(out).permute(0, 3, 1, 2)

@@ -401,9 +401,9 @@ class _ScoreBuffer:
             return np.matmul(a, b.T, out=out)
         bounds = np.linspace(0, len(a), n_parts + 1).astype(int)
         parts = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        pool = thread_pool("knn", n_parts - 1)
         with blas.limit(limits=1):  # the calling thread multiplies the first part itself
-            others = [thread_pool("knn", n_parts - 1).submit(np.matmul, a[rows], b.T, out=out[rows])
-                      for rows in parts[1:]]
+            others = [pool.submit(np.matmul, a[rows], b.T, out=out[rows]) for rows in parts[1:]]
             np.matmul(a[parts[0]], b.T, out=out[parts[0]])
             for part in others:
                 part.result()
@@ -577,11 +577,11 @@ def nearest_centroid(X: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
         c_sq = (centroids * centroids).sum(dim=1)
     with torch.inference_mode():
         for s0 in range(0, len(X), step):
+            chunk = X[s0 : s0 + step]
             if on_cpu:
-                d2 = torch.from_numpy(scores.product(_augmented_queries(X[s0 : s0 + step].numpy()), cent_aug))
+                d2 = torch.from_numpy(scores.product(_augmented_queries(chunk.numpy()), cent_aug))
             else:
-                d2 = torch.addmm(c_sq[None, :].expand(len(X[s0 : s0 + step]), -1), X[s0 : s0 + step], centroids.T,
-                                 alpha=-2.0)
+                d2 = torch.addmm(c_sq[None, :].expand(len(chunk), -1), chunk, centroids.T, alpha=-2.0)
             out[s0 : s0 + step] = d2.argmin(dim=1)
     return out
 
