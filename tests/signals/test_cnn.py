@@ -192,3 +192,23 @@ def test_embeddings_share_one_space_across_folds_and_label_votes_stay_in_fold():
     x2 = np.concatenate([x, x[:1] + 1])  # a near-copy of image 0
     report = dfx.audit(x2, np.append(y, y[0]), model="cnn", cv=4, verbose=False)
     assert report.issues.loc[[0, 80], "is_duplicate"].all()
+
+
+def test_training_on_one_cpu_thread_does_not_corrupt_memory():
+    """torch 2.14's oneDNN backward of a strided 1 x 1 convolution on channels-last input with one
+    thread corrupts the heap (a crash a few steps in); SmallResNet's shortcut subsamples first.
+    Run in a child process, since the failure kills the process."""
+    import subprocess
+    import sys
+
+    code = ("import torch; torch.set_num_threads(1)\n"
+            "from datafix.signals.cnn import SmallResNet\n"
+            "for i in range(40):\n"
+            "    torch.manual_seed(i)\n"
+            "    net = SmallResNet(1, 2, 4).to(memory_format=torch.channels_last)\n"
+            "    x = torch.rand(20, 1, 8, 8).contiguous(memory_format=torch.channels_last)\n"
+            "    torch.nn.functional.cross_entropy(net(x), torch.randint(0, 2, (20,))).backward()\n"
+            "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+

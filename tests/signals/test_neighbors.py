@@ -225,3 +225,16 @@ def test_score_products_split_over_threads_equal_one_blas_call(blas_threads, mon
     np.testing.assert_allclose(split, whole, rtol=1e-5, atol=1e-4)
     with threadpool_limits(1, user_api="blas"):
         assert np.array_equal(split, np.matmul(a, b.T))  # the same kernel on every row, whatever the split
+
+
+def test_a_small_product_has_the_bits_of_a_single_threaded_call():
+    # too few rows to split: one call, single-threaded, since a threaded BLAS call tiles its own way
+    # (OpenBLAS 0.3.31: other bits for 100 x 1,000 x 33), and the Ray engine's tasks run on one thread
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(100, 33)).astype(np.float32), rng.normal(size=(1000, 33)).astype(np.float32)
+    with threadpool_limits(2, user_api="blas"):
+        product = nb._ScoreBuffer().product(a, b).copy()
+    with threadpool_limits(1, user_api="blas"):
+        assert np.array_equal(product, np.matmul(a, b.T))

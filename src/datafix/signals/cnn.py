@@ -45,12 +45,18 @@ class _Block(nn.Module):
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.skip = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        # the shortcut subsamples, then a 1 x 1 convolution of stride 1: the same as a strided 1 x 1
+        # convolution, which in torch 2.14's oneDNN corrupts the heap in its backward pass on
+        # channels-last input with one CPU thread (tests/signals/test_cnn.py)
+        self.stride = stride
+        self.skip = (nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
                      if stride != 1 or cin != cout else nn.Identity())
 
     def forward(self, x: Tensor) -> Tensor:
         out = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(out)) + self.skip(x))
+        shortcut = x[:, :, :: self.stride, :: self.stride].contiguous(memory_format=torch.channels_last) \
+            if self.stride != 1 else x
+        return torch.relu(self.bn2(self.conv2(out)) + self.skip(shortcut))
 
 
 class SmallResNet(nn.Module):

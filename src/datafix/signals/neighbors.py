@@ -385,11 +385,13 @@ class _ScoreBuffer:
     def product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``a @ b.T`` (float32) in the buffer, which grows to the largest block asked for.
 
-        The rows are split into as many parts as BLAS has threads, each part one single-threaded
-        BLAS call from a thread of its own (the caller's, and kept pool threads): BLAS's own
+        The rows are split into as many parts as BLAS has threads (aligned to ``_SPLIT_ALIGN``
+        rows), each part one single-threaded BLAS call from a thread of its own (the caller's, and kept pool threads): BLAS's own
         threads busy-wait for the next call after each product and took a core from the torch
         selection that follows every product (on the benchmark machine, 2 cores and OpenBLAS, that
-        selection ran at half speed so); the split products run as fast as one threaded call.
+        selection ran at half speed so); the split products run as fast as one threaded call. Every
+        product thus has the bits of a single-threaded call, whatever the thread count: the Ray
+        engine's single-threaded tasks build the same graph.
         """
         size = len(a) * len(b)
         if self._flat.size < size:
@@ -397,10 +399,18 @@ class _ScoreBuffer:
         out = self._flat[:size].reshape(len(a), len(b))
         blas = _blas()
         n_parts = min(len(a) // 64, max((info["num_threads"] for info in blas.info()), default=1))
-        if n_parts < 2:
-            return np.matmul(a, b.T, out=out)
-        bounds = np.linspace(0, len(a), n_parts + 1).astype(int)
+        if n_parts < 2:  # one thread: a threaded BLAS call splits the tiles its own way (other bits)
+            with blas.limit(limits=1):
+                return np.matmul(a, b.T, out=out)
+        # parts start at multiples of _SPLIT_ALIGN rows: BLAS computes a row with another kernel
+        # (another order of the sums) when it falls in a part's last, partial tile, so only aligned
+        # parts give the bits of one call (OpenBLAS 0.3.31's SGEMM works in tiles of 12 rows here)
+        step = -(-len(a) // n_parts // _SPLIT_ALIGN) * _SPLIT_ALIGN if len(a) >= n_parts * _SPLIT_ALIGN else len(a)
+        bounds = list(range(0, len(a), step)) + [len(a)]
         parts = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        if len(parts) < 2:
+            with blas.limit(limits=1):
+                return np.matmul(a, b.T, out=out)
         pool = thread_pool("knn", n_parts - 1)
         with blas.limit(limits=1):  # the calling thread multiplies the first part itself
             others = [pool.submit(np.matmul, a[rows], b.T, out=out[rows]) for rows in parts[1:]]
@@ -408,6 +418,11 @@ class _ScoreBuffer:
             for part in others:
                 part.result()
         return out
+
+
+#: Split products by rows at multiples of this (the least common multiple of BLAS's usual tile
+#: sizes 4, 6, 8, 12, 16, 24, 32 and 48), so the parts give the bits of one BLAS call.
+_SPLIT_ALIGN = 96
 
 
 @functools.cache
