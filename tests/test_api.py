@@ -21,7 +21,7 @@ PUBLIC = {
     "datafix.datasets": ["CORRUPTIONS", "NAMES", "InjectedData", "LabelledImages", "corrupt_targets", "flip_labels", "load_fashion_mnist", "load_noisy",
                          "long_tail_subset", "make_noisy", "noise_matrix"],
     "datafix.report": ["CheckOutcome", "LazyReport", "Report", "library_versions"],
-    "datafix.fix": ["STEPS", "Augment", "Consensus", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
+    "datafix.fix": ["STEPS", "AdjustLogits", "Augment", "Consensus", "DropBroken", "DropLabelIssues", "DropNearDuplicates", "DropOutliers", "Pipeline", "Plan",
                     "PlanDataset", "PseudoLabel", "Rebalance", "Relabel", "Reweight", "Step", "Synthesize"],
     "datafix.synth": ["AugmentedOversampler", "ConditionalVAEGenerator", "GaussianCopulaGenerator", "KeyedOversampler", "SynthQuality",
                       "SyntheticRows", "TorchSMOTE", "evaluate"],

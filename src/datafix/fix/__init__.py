@@ -8,6 +8,7 @@ from datafix.fix.pipeline import Pipeline
 from datafix.fix.plan import Plan, PlanDataset
 from datafix.fix.steps import (
     STEPS,
+    AdjustLogits,
     Augment,
     Consensus,
     DropBroken,
@@ -24,6 +25,7 @@ from datafix.fix.steps import (
 
 __all__ = [
     "STEPS",
+    "AdjustLogits",
     "Augment",
     "Consensus",
     "DropBroken",

@@ -111,6 +111,44 @@ class Pipeline:
             raise InvalidInputError(f"Unknown pipeline keys {unknown}; the keys are ['max_drop_share', 'steps'].")
         return cls([step_from_config(s) for s in config["steps"]], max_drop_share=config.get("max_drop_share", 0.5))
 
+    @classmethod
+    def recommended(cls, report: Any) -> Pipeline:
+        """The pipeline datafix recommends for what ``report`` found.
+
+        Drop broken samples, drop label issues, keep one of each near-duplicate group and, when
+        the classes are imbalanced (largest / smallest at least ``BALANCED_RATIO``), train with
+        the logit-adjusted loss (``plan.loss``). Steps whose check did not run are left out.
+
+        Parameters
+        ----------
+        report : Report
+            An audit's report.
+
+        Examples
+        --------
+        >>> import datafix as dfx
+        >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+        >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
+        >>> [s.name for s in Pipeline.recommended(report).steps]
+        ['drop_broken', 'drop_label_issues', 'drop_near_duplicates']
+        """
+        from datafix.checks.advice import BALANCED_RATIO
+        from datafix.fix.steps import AdjustLogits, DropBroken, DropLabelIssues, DropNearDuplicates
+
+        ran = {name for name, outcome in report.checks.items() if outcome.ran}
+        steps: list[Step] = [DropBroken()]
+        if "label" in ran:
+            steps.append(DropLabelIssues())
+        if "duplicate" in ran:
+            steps.append(DropNearDuplicates())
+        classes = report.tables.get("classes")
+        if classes is not None and "count" in classes and report.params.get("task") != "regression":
+            counts = classes["count"].to_numpy()
+            counts = counts[counts > 0]
+            if len(counts) > 1 and counts.max() / counts.min() >= BALANCED_RATIO:
+                steps.append(AdjustLogits())
+        return cls(steps)
+
     # -- fitting --------------------------------------------------------------------------------
 
     def fit(self, data: Any, labels: Any = None, *, report: Any = None, **audit_kwargs: Any) -> Plan:

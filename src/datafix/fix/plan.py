@@ -97,6 +97,16 @@ class Plan:
         """
         return self._first("transform", self)
 
+    @cached_property
+    def loss(self) -> torch.nn.Module:
+        """The training loss a step declares (:class:`~datafix.fix.AdjustLogits`: a logit-adjusted
+        cross-entropy over the plan's class priors), else plain ``torch.nn.CrossEntropyLoss()``.
+
+        It takes the model's logits (columns in the order of :attr:`classes`) and the class codes
+        ``y`` of :attr:`dataset`'s items.
+        """
+        return self._first("loss", self) or torch.nn.CrossEntropyLoss()
+
     def summary(self) -> pd.DataFrame:
         """One row per step, in pipeline order (steps that changed nothing too): how many samples
         each action touched, and how many synthetic samples a step ``added``.

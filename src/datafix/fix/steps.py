@@ -4,7 +4,7 @@ A step never changes data itself: it returns proposals (drop, relabel, reweight)
 and threshold that triggered them, and the :class:`~datafix.fix.Pipeline` folds them into a
 :class:`~datafix.fix.Plan`, applying the safety caps. Training-time steps implement hooks the
 Plan calls in pipeline order (``synthesize``, ``wrap_dataset``, ``sampler``, ``transform``,
-``augmentation``), so a new step needs no edit to the Plan. Every step validates its parameters
+``loss``, ``augmentation``), so a new step needs no edit to the Plan. Every step validates its parameters
 when it is built (``params``: one constraint per parameter).
 """
 
@@ -118,6 +118,10 @@ class Step:
 
     def transform(self, plan: Any) -> Any:
         """A batch transform for the training loop, or None."""
+        return None
+
+    def loss(self, plan: Any) -> Any:
+        """The training loss (a ``torch.nn.Module`` of logits and class codes), or None."""
         return None
 
     def augmentation(self) -> Any:
@@ -515,11 +519,48 @@ class Augment(Step):
         return from_albumentations(self.albumentations(), seed=0) if self.on == "batch" else None
 
 
+@dataclass
+class AdjustLogits(Step):
+    """Train with the logit-adjusted loss (Menon et al. 2021): ``plan.loss`` is a
+    :class:`~datafix.balance.LogitAdjustedLoss` built from the plan's training labels, so the plain
+    logits of the trained model estimate the class-balanced posterior.
+
+    On long-tailed data this lever led every other (sampling, loss weights, deferred schedules)
+    in ``benchmarks/longtail.py``; ``benchmarks/outcome.py`` measures it after the label fix.
+
+    Parameters
+    ----------
+    tau : float, default 1.0
+        Strength (1 is the Bayes-consistent choice for balanced accuracy; 0 is plain cross-entropy).
+
+    Examples
+    --------
+    >>> import datafix as dfx
+    >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+    >>> plan = dfx.fix.Pipeline([dfx.fix.DropLabelIssues(), AdjustLogits()]).fit(data.X, data.y, verbose=False)
+    >>> type(plan.loss).__name__, len(plan.loss.adjustment) == len(plan.classes)
+    ('LogitAdjustedLoss', True)
+    """
+
+    tau: float = 1.0
+    name: ClassVar[str] = "adjust_logits"
+    params: ClassVar[dict[str, Constraint]] = {"tau": Interval(float, 0.0, 10.0)}
+
+    def loss(self, plan):
+        """A LogitAdjustedLoss over the plan's training labels (kept and synthetic samples)."""
+        from datafix.balance import LogitAdjustedLoss
+
+        if plan.view.targets is not None:
+            raise InvalidInputError("AdjustLogits shifts class logits; this plan is for a regression target. Leave "
+                                    "AdjustLogits out, or use Rebalance (a DensitySampler).")
+        return LogitAdjustedLoss(plan.training_labels, classes=plan.classes, tau=self.tau)
+
+
 Synthesize.__init__ = renamed(seed="random_state")(Synthesize.__init__)  # type: ignore[method-assign]
 
 STEPS: dict[str, type[Step]] = {
     cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, Consensus, PseudoLabel, DropOutliers, DropNearDuplicates, Reweight,
-                              Rebalance, Synthesize, Augment)
+                              Rebalance, Synthesize, Augment, AdjustLogits)
 }
 
 
