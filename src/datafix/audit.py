@@ -26,7 +26,6 @@ from datafix.data.annotations import Annotations, read_annotations
 from datafix.data.labels import check_audit_labels
 from datafix.data.multilabel import check_multilabel_targets
 from datafix.data.targets import LABEL_TASKS, infer_task
-from datafix.data.torch_dataset import dataset_images, is_image_dataset
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
@@ -237,8 +236,9 @@ def audit(
 
     if isinstance(features, str):
         features = pretrained_extractor(features, weights)
-        if isinstance(data, (str, os.PathLike)):  # an image folder: thumbnails at the network's input size
-            read["image_size"] = max(image_size, features.resize)
+        # an image folder or Dataset: thumbnails at the network's input size (a Dataset's own
+        # images when they are smaller: the network resizes them itself)
+        read["image_size"] = max(image_size, features.resize)
     elif weights is not None:
         raise InvalidInputError("The 'weights' argument is the checkpoint of the model that features= names (e.g. "
                                 "features='resnet18', weights='resnet18.pth'); features is not a model name.")
@@ -273,8 +273,7 @@ def audit(
                         test=test is not None, multilabel=Y is not None or n_unlabelled > 0)
     image_signals = None
     if use_cnn:
-        images = (view.images()[torch.from_numpy(valid)] if view.image_shape is not None else
-                  dataset_images(view.source, valid, image_size=image_size, num_workers=num_workers or 0))
+        images = view.images()[torch.from_numpy(valid)]
         image_signals = cnn_cross_val(images, view.codes[valid], n_classes=view.n_classes, cv=cv, random_state=rng,
                                       verbose=verbose, classes=view.classes)
         pred_probs = np.full((len(view), view.n_classes), np.nan)
@@ -394,7 +393,7 @@ CNN_MIN_IMAGES = 1000
 
 def _uses_cnn(model: Any, view: Any, *, given: bool, test: bool, multilabel: bool) -> bool:
     """Whether the audit trains the CNN: asked for with model='cnn', or the default for enough images."""
-    images = view.image_shape is not None or (view.kind == "torch" and is_image_dataset(view.source))
+    images = view.image_shape is not None
     if model == "cnn":
         if given:
             raise InvalidInputError("model='cnn' computes both the features and the pred_probs; do not pass them too.")

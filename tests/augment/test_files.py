@@ -42,6 +42,25 @@ def test_batches_cover_every_file_once_with_its_class(folder):
         assert loader.files[i].parent.name == loader.classes[code]
 
 
+def test_files_classes_and_labels_are_torchvisions_imagefolder(folder):
+    # a user moving from torchvision.datasets.ImageFolder keeps its file order, class order and codes
+    from torchvision.datasets import ImageFolder
+
+    theirs = ImageFolder(str(folder))
+    loader = A.ImageFileLoader(folder, size=24, batch_size=16, num_workers=0)
+    assert loader.classes == theirs.classes
+    assert [str(p) for p in loader.files] == [path for path, _ in theirs.samples]
+    _, codes, ids = next(iter(loader))
+    assert codes.tolist() == [theirs.targets[i] for i in ids.tolist()]
+    # the pixels: ImageFolder's decoded image, converted and resized as the loader does (a PNG exactly)
+    png = next(i for i, p in enumerate(loader.files) if p.suffix == ".png")
+    image, _ = theirs[png]
+    expected = torch.from_numpy(np.asarray(image.resize((24, 24), Image.BILINEAR))).permute(2, 0, 1)
+    images, _, ids = next(iter(A.ImageFileLoader(folder, size=24, batch_size=16, num_workers=0)))
+    got = images[ids.tolist().index(png)]
+    assert float((got.float() - expected.float()).abs().mean()) < 2.0
+
+
 def test_images_are_the_files_decoded_and_resized(folder):
     loader = A.ImageFileLoader(folder, size=24, batch_size=16, num_workers=0)
     images, _, ids = next(iter(loader))

@@ -113,14 +113,10 @@ def test_each_op_matches_torchvision():
     several magnitudes and both signs. On float images (the math datafix runs) within 1e-4 (the
     gray of Color weighs red 0.299, torchvision 0.2989); the uint8-only tone ops on uint8 images
     within one grey level on 99 % of the pixels. (torchvision's uint8 Color truncates its gray and
-    its blend, up to 2 levels from the exact result: why the float path is the reference.)
-    torchvision's PyPI wheel is a CUDA build and does not import beside this project's CPU torch;
-    it was run with a shim that defines its two fake-registered ops (see the issue 18 notes)."""
-    tv = pytest.importorskip("torchvision.transforms.autoaugment")
-    try:
-        from torchvision.transforms import InterpolationMode
-    except Exception:  # pragma: no cover - a torchvision that does not load
-        pytest.skip("torchvision does not load here")
+    its blend, up to 2 levels from the exact result: why the float path is the reference.)"""
+    import torchvision.transforms.autoaugment as tv
+    from torchvision.transforms import InterpolationMode
+
     from datafix.augment.policies import AUTOAUGMENT_OPS, autoaugment_space
 
     g = torch.Generator().manual_seed(0)
@@ -214,7 +210,8 @@ def test_autoaugment_draws_sub_policies_steps_and_signs_like_torchvision(name):
 
 
 def test_autoaugment_policy_tables_match_torchvision():
-    tv = pytest.importorskip("torchvision.transforms.autoaugment")
+    import torchvision.transforms.autoaugment as tv
+
     from datafix.augment.policies import AUTOAUGMENT_POLICIES
 
     for name, enum in (("imagenet", tv.AutoAugmentPolicy.IMAGENET), ("cifar10", tv.AutoAugmentPolicy.CIFAR10),

@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 import datafix as dfx
+from datafix.data import as_view
 from datafix.errors import InvalidInputError
 from datafix.signals import cnn_cross_val
 from datafix.signals.cnn import default_epochs
@@ -102,26 +103,25 @@ def test_a_torch_dataset_of_images_audits_with_cnn_signals_like_the_array():
 
 
 def test_large_dataset_images_are_shrunk_to_image_size():
-    from datafix.data.torch_dataset import dataset_images
+    ramp = torch.linspace(0, 250, 64)
+    x = (ramp[None, None, :, None] * 0.5 + ramp[None, None, None, :] * 0.5 + torch.arange(4.0)[:, None, None, None])
+    ds = torch.utils.data.TensorDataset(x.expand(4, 3, 64, 64).round().to(torch.uint8), torch.tensor([0, 1, 0, 1]))
+    view = as_view(ds, image_size=32, verbose=False)
+    out = view.images()
+    assert out.shape == (4, 3, 32, 32) and out.dtype == torch.uint8
+    expected = torch.nn.functional.avg_pool2d(x.expand(4, 3, 64, 64), 2)  # a smooth ramp: any fair shrink gives it
+    assert (out.float() - expected).abs().max() <= 2
 
-    x = torch.arange(4 * 3 * 64 * 64, dtype=torch.float32).reshape(4, 3, 64, 64) % 255
-    ds = torch.utils.data.TensorDataset(x.to(torch.uint8), torch.zeros(4))
-    out = dataset_images(ds, np.array([True, False, True, True]), image_size=32)
-    assert out.shape == (3, 3, 32, 32) and out.dtype == torch.uint8
-    expected = torch.nn.functional.avg_pool2d(x.to(torch.uint8).float()[[0, 2, 3]], 2).round()
-    torch.testing.assert_close(out.float(), expected)
 
-
-def test_images_of_mixed_sizes_get_a_clear_error():
+def test_images_of_mixed_sizes_are_resized_and_the_rule_is_stated():
     x, y = two_shapes(6)
     items = [(torch.from_numpy(im), int(label)) for im, label in zip(x, y, strict=True)]
-    items[5] = (torch.zeros(1, 16, 16, dtype=torch.uint8), 1)
-    with pytest.raises(InvalidInputError, match=r"different sizes: \(1, 12, 12\) at item 0 and \(1, 16, 16\) at item 5.*"
-                                                 r"Resize them in the dataset's transform"):
-        dfx.audit(items_dataset(items), model="cnn", cv=2, verbose=False)
-    items[5] = (torch.zeros(3, 12, 12, dtype=torch.uint8), 1)  # one RGB image among grayscale ones
-    with pytest.raises(InvalidInputError, match=r"\(3, 12, 12\) at item 5"):
-        dfx.audit(items_dataset(items), model="cnn", cv=2, verbose=False)
+    items[5] = (torch.zeros(1, 64, 64, dtype=torch.uint8), 1)  # 28x the area
+    view = as_view(items_dataset(items), verbose=False)
+    assert view.images().shape == (len(items), 3, 32, 32)  # sizes differ: every image as a 32 x 32 RGB thumbnail
+    assert view.image_rule.endswith("every image resized to 32 x 32 RGB for the signals (their sizes differ)")
+    report = dfx.audit(items_dataset(items), checks=["odd_size"], verbose=False)
+    assert report.issues["is_odd_size"].to_numpy(bool)[5]  # the one 64 x 64 image among 12 x 12 ones
     with pytest.raises(InvalidInputError, match=r"samples have different shapes: \(1, 12, 12\) at 0 and \(1, 16, 16\) "
                                                  r"at 5.*image folder"):
         dfx.audit([im for im, _ in items[:5]] + [np.zeros((1, 16, 16))], y, model="cnn", verbose=False)

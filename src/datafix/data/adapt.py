@@ -13,6 +13,7 @@ import torch
 from datafix.data.arrays import as_feature_matrix, from_arrays
 from datafix.data.frame import from_frame
 from datafix.data.image_folder import from_image_folder
+from datafix.data.image_items import ImageItems, from_image_items, holds_images
 from datafix.data.torch_dataset import embed_images, from_torch_dataset
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError
@@ -95,10 +96,17 @@ def as_view(
             data, features=features, image_size=image_size, batch_size=batch_size, num_workers=num_workers,
             verbose=verbose,
         )
+    if isinstance(data, ImageItems) or (isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.Tensor)
+                                        and holds_images(data)):
+        return from_image_items(
+            data if isinstance(data, ImageItems) else ImageItems(data), labels, label_fn=label_fn, features=features,
+            image_size=image_size, batch_size=batch_size, num_workers=num_workers or 0, unlabelled=unlabelled,
+            verbose=verbose,
+        )
     if isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.Tensor):
         return from_torch_dataset(
-            data, labels, label_fn=label_fn, features=features, batch_size=batch_size,
-            num_workers=num_workers or 0, verbose=verbose,
+            data, labels, label_fn=label_fn, features=features if features is not None else _vectors(data),
+            batch_size=batch_size, num_workers=num_workers or 0, unlabelled=unlabelled, verbose=verbose,
         )
     if label_fn is not None:
         raise InvalidInputError("The 'label_fn' argument only applies to torch Datasets.")
@@ -123,3 +131,25 @@ def as_view(
     if features is not None:
         view = view.with_features(as_feature_matrix(features, name="features", n=len(view)))
     return view
+
+
+def _vectors(dataset: Any) -> Callable[[Any], np.ndarray] | None:
+    """For a Dataset whose items' inputs are vectors (1-D numbers): a function reading them as the
+    features, as an array's rows would be; None for other items (no features)."""
+    for i in range(min(len(dataset), 5)):
+        try:
+            item = dataset[i]
+        except Exception:  # noqa: BLE001 - an unreadable item: look at the next
+            continue
+        x = item[0] if isinstance(item, (tuple, list)) else item
+        shape = getattr(x, "shape", None)
+        numeric = getattr(getattr(x, "dtype", None), "is_floating_point", None) is not None or (
+            isinstance(x, np.ndarray) and x.dtype.kind in "fiub")
+        return _input_vector if shape is not None and len(shape) == 1 and numeric else None
+    return None
+
+
+def _input_vector(item: Any) -> np.ndarray:
+    x = item[0] if isinstance(item, (tuple, list)) else item
+    return np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
+

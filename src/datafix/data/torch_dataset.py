@@ -31,12 +31,13 @@ def from_torch_dataset(
     kind: str = "torch",
     num_workers: int = 0,
     item_info: Callable[[Any], dict] | None = None,
+    unlabelled: Any = False,
     verbose: bool = True,
 ) -> DataView:
     """Build a :class:`DataView` over a map-style torch Dataset.
 
-    Labels come, in this order, from ``labels``, the dataset's ``targets`` or ``labels``
-    attribute, ``label_fn(item)``, or ``item[1]`` of each item. Features come from ``features``:
+    Labels come, in this order, from ``labels`` (``False``: the items have none), the dataset's
+    ``targets`` or ``labels`` attribute, ``label_fn(item)``, or ``item[1]`` of each item. Features come from ``features``:
     an array, a ``torch.nn.Module`` run on batches of ``item[0]`` on the module's device, or a
     function ``feature_fn(item) -> array``. When labels or features need the items, the dataset
     is read once; items whose ``__getitem__`` (or ``label_fn``) raises are recorded as broken
@@ -63,6 +64,9 @@ def from_torch_dataset(
     item_info : callable, optional
         ``item_info(item) -> dict`` of per-item statistics, kept as ``DataView.image_stats``;
         a ``"digest"`` entry replaces the content hash of ``item[0]``.
+    unlabelled : bool or label value, default False
+        As in :func:`~datafix.data.as_view`: None / NaN labels (and this value) mark unlabelled
+        items (code -1) instead of raising.
     verbose : bool, default True
         Show a progress bar while reading the items.
 
@@ -87,7 +91,9 @@ def from_torch_dataset(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     n = len(dataset)
     idx = pd.Index(index) if index is not None else pd.RangeIndex(n)
-    raw_labels = labels if labels is not None else (None if label_fn else _label_attribute(dataset))
+    no_labels = labels is False  # items without labels: audited without them
+    raw_labels = [None] * n if no_labels else labels if labels is not None else (
+        None if label_fn else _label_attribute(dataset))
     if raw_labels is not None and len(raw_labels) != n:
         raise InvalidInputError(f"The 'labels' argument has {len(raw_labels)} entries but the dataset has {n} items.")
 
@@ -114,7 +120,7 @@ def from_torch_dataset(
     if len(broken) == n and n:
         first = next(iter(broken.values()))
         raise InvalidInputError(f"Every item of the dataset failed to load; the first error was: {first}")
-    codes, classes = _encode_partial(raw_labels, broken, idx)
+    codes, classes = (None, None) if no_labels else _encode_partial(raw_labels, broken, idx, unlabelled)
     if feats is not None and broken:
         feats = feats.copy() if feats is given_features else feats
         feats[list(broken)] = np.nan
@@ -303,83 +309,15 @@ def _second(item: Any) -> Any:
     )
 
 
-def _encode_partial(raw: Any, broken: dict[int, str], index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+def _encode_partial(raw: Any, broken: dict[int, str], index: pd.Index, unlabelled: Any = False
+                    ) -> tuple[np.ndarray, np.ndarray]:
     values = raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else raw
     if not broken:
-        return encode_labels(values, index=index)
+        return encode_labels(values, index=index, unlabelled=unlabelled)
     ok = np.ones(len(index), dtype=bool)
     ok[list(broken)] = False
     kept = [v for v, good in zip(values, ok, strict=True) if good]
-    codes_ok, classes = encode_labels(kept, index=index[ok])
+    codes_ok, classes = encode_labels(kept, index=index[ok], unlabelled=unlabelled)
     codes = np.full(len(index), -1, dtype=np.int64)
     codes[ok] = codes_ok
     return codes, classes
-
-
-def dataset_images(dataset: Any, valid: np.ndarray, *, image_size: int = 32, num_workers: int = 0) -> torch.Tensor:
-    """The inputs (``item[0]``) of the ``valid`` items as one image batch (N, C, H, W).
-
-    Items may hold tensors or arrays of shape (C, H, W) or (H, W), or PIL images. All must have
-    one size; images larger than ``image_size`` on a side are shrunk (area averaging) to
-    ``image_size`` x ``image_size``, as an image folder's thumbnails are. uint8 stays uint8,
-    anything else becomes float32.
-
-    Examples
-    --------
-    >>> from torch.utils.data import TensorDataset
-    >>> ds = TensorDataset(torch.zeros(4, 1, 28, 28, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]))
-    >>> dataset_images(ds, np.ones(4, bool)).shape
-    torch.Size([4, 1, 28, 28])
-    """
-    positions = np.flatnonzero(valid)
-    images: list[torch.Tensor] = []
-    first_shape: tuple[int, ...] | None = None
-    for batch in _batches(torch.utils.data.Subset(dataset, positions.tolist()), 256, num_workers):
-        for j, item, error in batch:
-            position = int(positions[j])
-            if error is not None:
-                raise InvalidInputError(f"Item {position} of the dataset failed to load: {error}")
-            x = _as_chw(_first(item), position)
-            if first_shape is None:
-                first_shape = tuple(x.shape)
-            elif tuple(x.shape) != first_shape:
-                raise InvalidInputError(
-                    f"The dataset's images have different sizes: {first_shape} at item {int(positions[0])} and "
-                    f"{tuple(x.shape)} at item {position}; the CNN needs one size. Resize them in the dataset's "
-                    "transform (e.g. torchvision.transforms.Resize((32, 32))), or audit an image folder, whose "
-                    "images datafix resizes.")
-            images.append(x)
-    batch = torch.stack(images)
-    if max(batch.shape[-2:]) > image_size:
-        floats = torch.nn.functional.interpolate(batch.float(), size=(image_size, image_size), mode="area")
-        batch = floats.round().clamp(0, 255).to(torch.uint8) if batch.dtype == torch.uint8 else floats
-    return batch if batch.dtype == torch.uint8 else batch.to(torch.float32)
-
-
-def is_image_dataset(dataset: Any) -> bool:
-    """Whether the dataset's first item holds an image: a (C, H, W) tensor or array with 1, 3 or 4
-    channels, or a PIL image."""
-    if len(dataset) == 0:
-        return False
-    try:
-        x = _first(dataset[0])
-    except Exception:  # noqa: BLE001 - an unreadable first item: not known to be images
-        return False
-    if hasattr(x, "mode") and hasattr(x, "size") and hasattr(x, "convert"):
-        return True
-    shape = tuple(getattr(x, "shape", ()))
-    return len(shape) == 3 and shape[0] in (1, 3, 4) and min(shape[1:]) >= 8
-
-
-def _as_chw(x: Any, position: int) -> torch.Tensor:
-    if hasattr(x, "mode") and hasattr(x, "convert"):  # a PIL image
-        x = np.array(x.convert("RGB") if x.mode not in ("L", "RGB") else x)  # a writable copy
-        x = x[None] if x.ndim == 2 else np.moveaxis(x, -1, 0)
-    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
-    if t.ndim == 2:
-        t = t[None]
-    if t.ndim != 3 or t.shape[0] not in (1, 3, 4):
-        raise InvalidInputError(
-            f"Item {position} of the dataset is not an image (C, H, W) with 1, 3 or 4 channels: its input has shape "
-            f"{tuple(t.shape)}. model='cnn' needs images; pass features= or pred_probs= for other data.")
-    return t

@@ -47,6 +47,9 @@ class DataView:
         image array or tensor): :meth:`images` then gives them as a batch.
     targets : numpy.ndarray of float64 or None
         A regression target per sample (``codes`` and ``classes`` are then None).
+    image_rule : str or None
+        How a torch Dataset's images were turned into 8-bit pixels (e.g. normalised tensors
+        scaled back), for the report.
     kind : str
         The source type: ``"arrays"``, ``"frame"``, ``"torch"`` or ``"images"``.
     source : object
@@ -74,6 +77,7 @@ class DataView:
     image_stats: pd.DataFrame | None = None
     image_shape: tuple[int, int, int] | None = None
     targets: np.ndarray | None = None
+    image_rule: str | None = None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -106,6 +110,8 @@ class DataView:
             return self.source.iloc[position]
         if self.kind == "images":
             return self.source.samples[position][0]
+        if _is_image_items(self.source):
+            return self.source.dataset[position]
         return self.source[position]
 
     def images(self) -> Any:
@@ -115,7 +121,7 @@ class DataView:
 
         if self.image_shape is None:
             return None
-        if self.kind == "images":
+        if self.kind == "images" or _is_image_items(self.source):  # thumbnails: the features are their pixels
             pixels = np.nan_to_num(np.asarray(self.features) * 255.0).round().clip(0, 255).astype(np.uint8)
             return torch.from_numpy(pixels.reshape(len(self), *self.image_shape))
         data = self.source.detach().cpu() if isinstance(self.source, torch.Tensor) else torch.as_tensor(
@@ -146,6 +152,8 @@ class DataView:
 
             return read_image(self.source.samples[position][0], image_size)
         item = self.item(position)
+        if _is_image_items(self.source):
+            return self.source.image_of(item)
         return item[0] if isinstance(item, tuple) else item
 
     def as_table(self) -> pd.DataFrame | None:
@@ -182,6 +190,12 @@ class DataView:
     def with_features(self, features: np.ndarray | None, names: list[str] | None = None) -> DataView:
         """Return a new view with other features (the source stays as it is)."""
         return replace(self, features=_readonly(features), feature_names=names)
+
+
+def _is_image_items(source: Any) -> bool:
+    from datafix.data.image_items import ImageItems
+
+    return isinstance(source, ImageItems)
 
 
 def hash_rows(values: np.ndarray | pd.DataFrame) -> np.ndarray:

@@ -86,14 +86,18 @@ def describe_features(features: Any, view: Any) -> str:
     import torch
 
     width = f"{view.features.shape[1]} columns"
+    read = f"; {view.image_rule}" if getattr(view, "image_rule", None) else ""
     if isinstance(features, torch.nn.Module):
         name = getattr(features, "name", None)
         if isinstance(name, str) and getattr(features, "weights", None) is not None:  # a PretrainedExtractor
-            return f"{name} embeddings, weights from {str(features.weights)!r} ({width})"
+            return f"{name} embeddings, weights from {str(features.weights)!r} ({width}{read})"
         return f"computed by {type(features).__name__} ({width})"
     if callable(features):
         return f"computed by {getattr(features, '__name__', 'a function')} ({width})"
     if features is not None:
         return f"given ({width})"
+    if view.image_rule is not None:  # a torch Dataset of images
+        c, h, w = view.image_shape
+        return f"the images' pixels, {c} x {h} x {w} ({width}{read})"
     sources = {"frame": "the table's columns", "images": "image thumbnails", "arrays": "the data array"}
     return f"{sources.get(view.kind, 'the source')} ({width})"
