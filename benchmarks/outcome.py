@@ -45,6 +45,7 @@ split, more steps and seeds):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import platform
@@ -143,7 +144,7 @@ _FMNIST: dict[str, object] = {}
 
 
 def load_case(case: Case, mode: Mode, seed: int) -> Split:
-    rng = np.random.default_rng([seed, int(case.ratio), len(case.noise)])
+    rng = np.random.default_rng([seed, int(case.ratio)])  # the subset: the same for every kind of noise
     if case.data == "fmnist":
         if not _FMNIST:
             _FMNIST["train"] = dfx.datasets.load_fashion_mnist("train")
@@ -173,7 +174,8 @@ def load_case(case: Case, mode: Mode, seed: int) -> Split:
         X, truth, images = X_tr[keep], y_tr[keep], False
     else:
         raise ValueError(case.data)
-    return Split(X, truth, add_noise(truth, case.noise, rng), X_test, y_test.astype(np.int64), images)
+    noise_rng = np.random.default_rng([seed, int(case.ratio), sum(map(ord, case.noise))])
+    return Split(X, truth, add_noise(truth, case.noise, noise_rng), X_test, y_test.astype(np.int64), images)
 
 
 def vowel() -> pd.DataFrame:
@@ -188,13 +190,15 @@ def vowel() -> pd.DataFrame:
 
 
 def make_model(split: Split, k: int) -> torch.nn.Module:
+    """Two convolutions and a linear head for images (better and faster here than three
+    convolutions with global pooling: 0.795 against 0.740 clean on the ratio-10 case); a
+    one-hidden-layer MLP for rows."""
     if split.images:
-        c = split.X.shape[1]
+        c, side = split.X.shape[1], split.X.shape[2]
         return torch.nn.Sequential(
             torch.nn.Conv2d(c, 16, 3, padding=1), torch.nn.BatchNorm2d(16), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
             torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.BatchNorm2d(32), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.BatchNorm2d(64), torch.nn.ReLU(),
-            torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(64, k))
+            torch.nn.Flatten(), torch.nn.Dropout(0.25), torch.nn.Linear(32 * (side // 4) ** 2, k))
     return torch.nn.Sequential(torch.nn.Linear(split.X.shape[1], 128), torch.nn.ReLU(), torch.nn.Linear(128, k))
 
 
@@ -240,8 +244,8 @@ def train_and_score(split: Split, recipe: Recipe, k: int, seed: int, steps: int,
         if w is None:
             loss = loss_fn(logits, y[idx])
         else:
-            per = torch.nn.functional.cross_entropy(logits, y[idx], reduction="none") if recipe.loss is None else \
-                type(loss_fn)(priors=loss_fn.priors, reduction="none")(logits, y[idx])
+            shift = getattr(loss_fn, "adjustment", None)  # a logit-adjusted loss, per sample
+            per = torch.nn.functional.cross_entropy(logits if shift is None else logits + shift, y[idx], reduction="none")
             loss = (per * w[idx]).sum() / w[idx].sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -275,17 +279,16 @@ def hand_baseline(split: Split, k: int, seed: int) -> Recipe:
     return Recipe(positions[:, 0], labels)
 
 
-def datafix_recipe(split: Split, k: int, seed: int, pipeline: Callable | None = None) -> tuple[Recipe, dict]:
-    """Audit, the recommended pipeline (or ``pipeline(report)``), the plan's training set, sampler and loss."""
-    report = dfx.audit(split.X, labels=split.given, random_state=seed, verbose=False)
+def datafix_recipe(split: Split, report: dfx.Report, pipeline: Callable | None = None) -> tuple[Recipe, dict]:
+    """The recommended pipeline (or ``pipeline(report)``) on the audit: the plan's training set, sampler and loss."""
     pipe = Pipeline.recommended(report) if pipeline is None else pipeline(report)
     plan = pipe.fit(split.X, split.given, report=report)
-    labels = np.asarray(plan.training_labels, dtype=np.int64)
+    codes = np.searchsorted(plan.classes, plan.training_labels.astype(plan.classes.dtype))
     truth_kept = split.truth[plan.kept]
-    info = {"kept": len(plan.kept), "wrong kept": float((labels[: len(plan.kept)] != truth_kept).mean()),
+    info = {"kept": len(plan.kept), "wrong kept": float((codes[: len(plan.kept)] != truth_kept).mean()),
             "pipeline": " > ".join(s.name for s in pipe.steps)}
     weights = plan.weights if not np.all(plan.weights == 1) else None
-    return Recipe(plan.kept, labels, plan.sampler, plan.loss, weights), info
+    return Recipe(plan.kept, codes, plan.sampler, plan.loss, weights), info
 
 
 def lever_pipelines() -> dict[str, Callable]:
@@ -315,22 +318,35 @@ def lever_pipelines() -> dict[str, Callable]:
     }
 
 
-def run_case(case: Case, mode: Mode, seed: int, levers: bool) -> dict:
+#: The clean arm of a (data, ratio, seed): the same images and true labels for every kind of noise.
+_CLEAN: dict[tuple, float] = {}
+
+
+def run_case(case: Case, mode: Mode, seed: int, levers: bool, variants: dict[str, list[str]] | None = None) -> dict:
     split = load_case(case, mode, seed)
     k = int(max(split.truth.max(), split.y_test.max())) + 1
     everything = np.arange(len(split.X))
     row = {"case": case.name, "seed": seed, "train": len(split.X), "wrong": float((split.given != split.truth).mean()),
            "tail label wrong": float((split.truth[split.given == k - 1] != k - 1).mean())}
     started = time.perf_counter()
-    row["clean"] = train_and_score(split, Recipe(everything, split.truth), k, seed, mode.steps)
+    key = (case.data, case.ratio, seed, mode.name)
+    if key not in _CLEAN:
+        _CLEAN[key] = train_and_score(split, Recipe(everything, split.truth), k, seed, mode.steps)
+    row["clean"] = _CLEAN[key]
     row["raw"] = train_and_score(split, Recipe(everything, split.given), k, seed, mode.steps)
     row["hand"] = train_and_score(split, hand_baseline(split, k, seed), k, seed, mode.steps)
-    recipe, info = datafix_recipe(split, k, seed)
+    report = dfx.audit(split.X, labels=split.given, random_state=seed, verbose=False)
+    recipe, info = datafix_recipe(split, report)
     row["datafix"] = train_and_score(split, recipe, k, seed, mode.steps)
     row.update({f"datafix {key}": value for key, value in info.items()})
     if levers:
         for name, pipeline in lever_pipelines().items():
-            row[name] = train_and_score(split, datafix_recipe(split, k, seed, pipeline)[0], k, seed, mode.steps)
+            row[name] = train_and_score(split, datafix_recipe(split, report, pipeline)[0], k, seed, mode.steps)
+    for name, settings in (variants or {}).items():  # the datafix arm with other defaults (a rule's before / after)
+        with overridden(settings):
+            other = dfx.audit(split.X, labels=split.given, random_state=seed, verbose=False)
+            recipe, info = datafix_recipe(split, other)
+            row[name] = train_and_score(split, recipe, k, seed, mode.steps)
     row["seconds"] = time.perf_counter() - started
     return row
 
@@ -358,17 +374,26 @@ def summarise(table: pd.DataFrame, arms: list[str]) -> tuple[pd.DataFrame, list[
     return pd.DataFrame(rows).set_index("case"), verdicts
 
 
-def override(setting: str) -> None:
-    """``module.NAME=value``: set a module constant (a Python literal) for this run."""
+@contextlib.contextmanager
+def overridden(settings: list[str]):
+    """Set module constants (``module.NAME=value``, a Python literal) for the ``with`` block."""
     import ast
     import importlib
 
-    target, value = setting.split("=", 1)
-    module, name = target.rsplit(".", 1)
-    mod = importlib.import_module(module)
-    if not hasattr(mod, name):
-        raise SystemExit(f"--set: {module} has no {name}")
-    setattr(mod, name, ast.literal_eval(value))
+    saved = []
+    try:
+        for setting in settings:
+            target, value = setting.split("=", 1)
+            module, name = target.rsplit(".", 1)
+            mod = importlib.import_module(module)
+            if not hasattr(mod, name):
+                raise SystemExit(f"{module} has no {name}")
+            saved.append((mod, name, getattr(mod, name)))
+            setattr(mod, name, ast.literal_eval(value))
+        yield
+    finally:
+        for mod, name, value in reversed(saved):
+            setattr(mod, name, value)
 
 
 def main() -> None:
@@ -379,29 +404,32 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--cases", nargs="+", default=None, help="case names (default: all), e.g. 'fmnist LT10 symmetric'")
     parser.add_argument("--levers", action="store_true", help="also the arms that change one lever each")
-    parser.add_argument("--set", nargs="+", default=[], metavar="MODULE.NAME=VALUE",
-                        help="override a module constant for this run (a rule's before / after), e.g. "
-                             "datafix.checks.label.RARE_SHARE=0")
+    parser.add_argument("--variant", nargs="+", default=[], metavar="NAME:MODULE.NAME=VALUE[,...]",
+                        help="also the datafix arm with module constants overridden (a default's before / after), "
+                             "e.g. 'no rare rule:datafix.checks.label.RARE_SHARE=0'")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    for setting in args.set:
-        override(setting)
+    variants = {v.split(":", 1)[0]: v.split(":", 1)[1].split(",") for v in args.variant}
     mode = MODES[args.mode or "quick"]
     seeds = tuple(args.seeds) if args.seeds else mode.seeds
-    cases = [c for c in CASES if args.cases is None or c.name in args.cases]
+    unknown = set(args.cases or []) - {c.name for c in CASES}
+    if unknown:
+        raise SystemExit(f"unknown cases {sorted(unknown)}; the cases are {[c.name for c in CASES]}")
+    cases = CASES if args.cases is None else [next(c for c in CASES if c.name == name) for name in args.cases]
     warnings.filterwarnings("ignore")
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     started = time.perf_counter()
     rows = []
     for case in cases:
         for seed in seeds:
-            row = run_case(case, mode, seed, args.levers)
+            row = run_case(case, mode, seed, args.levers, variants)
             rows.append(row)
             print(f"{case.name} seed {seed}: clean {row['clean']:.3f} raw {row['raw']:.3f} hand {row['hand']:.3f} "
                   f"datafix {row['datafix']:.3f} (kept {row['datafix kept']} of {row['train']}, "
-                  f"{row['datafix wrong kept']:.1%} wrong; {row['seconds']:.0f} s)", flush=True)
+                  f"{row['datafix wrong kept']:.1%} wrong; {row['seconds']:.0f} s)"
+                  + "".join(f"; {name} {row[name]:.3f}" for name in variants), flush=True)
     table = pd.DataFrame(rows)
-    arms = ["clean", "raw", "hand", "datafix"] + (list(lever_pipelines()) if args.levers else [])
+    arms = ["clean", "raw", "hand", "datafix"] + (list(lever_pipelines()) if args.levers else []) + list(variants)
     summary, verdicts = summarise(table, arms)
     minutes = (time.perf_counter() - started) / 60
     shown = summary.round(3).to_string()
@@ -411,7 +439,7 @@ def main() -> None:
           f"{table['datafix pipeline'].iloc[0]}")
     if not args.no_write:
         command = f".venv/bin/python benchmarks/outcome.py --{mode.name}" + (" --levers" if args.levers else "") + \
-            (f" --set {' '.join(args.set)}" if args.set else "")
+            "".join(f" --variant '{v}'" for v in args.variant)
         write_section(f"outcome_{mode.name}", "\n".join([
             f"## The outcome: the model trained after the fix ({mode.name} mode)", "",
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch "

@@ -122,3 +122,33 @@ def test_wide_tables_get_a_chosen_regularisation_and_better_held_out_probabiliti
     narrow = cross_val_pred_probs(X[:, : WIDE_COLUMNS - 1], y, verbose=False)  # narrower: C=1 as before
     np.testing.assert_allclose(narrow, cross_val_pred_probs(X[:, : WIDE_COLUMNS - 1], y, model=make_model(C=1.0),
                                                             verbose=False))
+
+
+def test_the_regularisation_is_chosen_on_every_class_not_the_common_ones(monkeypatch):
+    """Issue 39: the plain held-out log-loss is ruled by the common classes; scored per class, the
+    chosen C is the one that serves the rare classes' held-out samples too."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    import datafix.signals.pred_probs as module
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), (600, 600, 10, 10))  # two head classes, two of 10 samples
+    X = rng.normal(size=(len(y), 300))
+    for c in range(4):
+        X[y == c, 3 * c:3 * c + 3] += 2.0
+    order = rng.permutation(len(y))
+    train, test = order[: len(y) * 3 // 4], order[len(y) * 3 // 4:]
+    balanced = module.choose_regularization(X, y, train, test)
+    monkeypatch.setattr(module, "C_SCORE", "plain")
+    plain = module.choose_regularization(X, y, train, test)
+    assert balanced != plain
+
+    def tail_log_loss(c: float) -> float:
+        scaler = StandardScaler().fit(X[train])
+        est = LogisticRegression(C=c, max_iter=100).fit(scaler.transform(X[train]), y[train])
+        proba = est.predict_proba(scaler.transform(X[test]))
+        rare = test[y[test] >= 2]
+        return float(-np.log(proba[np.isin(test, rare), y[rare]]).mean())
+
+    assert tail_log_loss(balanced) < tail_log_loss(plain)
