@@ -197,3 +197,37 @@ def test_all_identical_points_are_one_duplicate_group_and_nothing_crashes():
     assert issues["is_exact_duplicate"].all() and issues["duplicate_group_size"].eq(40).all()
     assert not issues["is_outlier"].any()
     assert report.summary().loc["label", "status"] == "ran"
+
+
+# -- identifier columns (issue 40, item 1) --------------------------------------------------------
+
+def _wine_with_copies():
+    """Wine, shuffled, with its first 5 rows appended again: 5 exact duplicate pairs."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame.sample(frac=1, random_state=0).reset_index(drop=True)
+    return pd.concat([wine, wine.iloc[:5]], ignore_index=True)
+
+
+def _row_ids(n, kind):
+    if kind == "integers":
+        return np.arange(n) + 1
+    if kind == "text":
+        return [f"row-{i:04d}" for i in range(n)]
+    customer = np.arange(n)  # the copied rows repeat their customer too
+    customer[-5:] = customer[:5]
+    return customer
+
+
+@pytest.mark.parametrize(("column", "kind"), [("row_id", "integers"), ("row_id", "text"), ("Unnamed: 0", "integers"),
+                                              ("customer", "repeating")])
+def test_an_identifier_column_hides_no_duplicate(column, kind):
+    wine = _wine_with_copies()
+    table = wine.assign(**{column: _row_ids(len(wine), kind)})
+    with pytest.warns(dfx.errors.DatafixWarning, match=f"'{column}'.*index_col="):
+        report = dfx.audit(table, labels="target", verbose=False)
+    issues = report.issues
+    assert issues["is_exact_duplicate"].sum() == 10 and issues["is_duplicate"].sum() == 10
+    assert set(issues.index[issues["is_exact_duplicate"]]) == {0, 1, 2, 3, 4, *range(178, 183)}
+    assert report.tables["columns"].loc[column, "is_id_like"]
+    assert column not in report.audited[2].feature_names

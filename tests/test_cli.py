@@ -106,3 +106,16 @@ def test_audit_writes_html(tmp_path):
     page = tmp_path / "a.html"
     assert main(["audit", str(path), "--label", "species", "--html", str(page), "-q"]) == 0
     assert page.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_duplicate_gate_sees_rows_that_differ_only_in_the_written_index(tmp_path, capsys):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    pd.concat([wine, wine.iloc[:5]], ignore_index=True).to_csv(tmp_path / "wine.csv")  # index as "Unnamed: 0"
+    status = main(["audit", str(tmp_path / "wine.csv"), "--label", "target", "--fail-on", "duplicate=0"])
+    err = capsys.readouterr().err
+    assert status == 1 and "duplicate flags 5.5% of the samples" in err
+    assert "'Unnamed: 0' holds one identifier per row" in err and "--index-col 'Unnamed: 0'" in err
+    assert main(["audit", str(tmp_path / "wine.csv"), "--label", "target", "--index-col", "Unnamed: 0", "-q",
+                 "--fail-on", "duplicate=0"]) == 1

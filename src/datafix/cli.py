@@ -32,6 +32,7 @@ FLAG_WORDS = (
     (r"task='(\w+)'", r"--task \1"),
     (r"features=", "--features FILE.npy"),
     (r"nan_policy='(\w+)'", r"--nan-policy \1"),
+    (r"index_col=('[^']+') in pd\.read_csv, or df\.set_index\('[^']+'\)", r"--index-col \1"),
     (r"The 'labels' argument", "The --label column"),
     (r"'annotators' (table|argument)", r"--annotators \1"),
     (r"labels=", "--label"),

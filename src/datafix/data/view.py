@@ -47,6 +47,9 @@ class DataView:
         image array or tensor): :meth:`images` then gives them as a batch.
     targets : numpy.ndarray of float64 or None
         A regression target per sample (``codes`` and ``classes`` are then None).
+    id_columns : tuple
+        Columns of ``table`` that identify rows (keys, row numbers): left out of ``features``
+        and ``hashes``.
     kind : str
         The source type: ``"arrays"``, ``"frame"``, ``"torch"`` or ``"images"``.
     source : object
@@ -74,6 +77,7 @@ class DataView:
     image_stats: pd.DataFrame | None = None
     image_shape: tuple[int, int, int] | None = None
     targets: np.ndarray | None = None
+    id_columns: tuple[Any, ...] = ()
 
     def __len__(self) -> int:
         return len(self.index)
