@@ -231,3 +231,31 @@ def test_an_identifier_column_hides_no_duplicate(column, kind):
     assert set(issues.index[issues["is_exact_duplicate"]]) == {0, 1, 2, 3, 4, *range(178, 183)}
     assert report.tables["columns"].loc[column, "is_id_like"]
     assert column not in report.audited[2].feature_names
+
+
+# -- a labels Series is matched by index (issue 40, item 2) ---------------------------------------
+
+def _wine_indexed():
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    return wine.set_axis(pd.RangeIndex(1000, 1000 + len(wine)))
+
+
+def test_a_labels_series_in_another_order_is_matched_by_index():
+    wine = _wine_indexed()
+    features, target = wine.drop(columns="target"), wine["target"]
+    by_column = dfx.audit(wine, labels="target", verbose=False).issues
+    shuffled = target.sample(frac=1, random_state=0)
+    by_series = dfx.audit(features, labels=shuffled, verbose=False).issues
+    assert (by_series["given_label"] == target).all()
+    pd.testing.assert_series_equal(by_series["is_label_issue"], by_column["is_label_issue"])
+    assert by_series.index.equals(wine.index)
+
+
+def test_a_labels_series_with_other_index_values_is_refused_naming_them():
+    wine = _wine_indexed()
+    positional = wine["target"].reset_index(drop=True)  # index 0..177 for rows 1000..1177
+    with pytest.raises(InvalidInputError, match=r"'labels' Series.*index.*\[1000, 1001, 1002.*\[0, 1, 2.*"
+                                                r"labels\.to_numpy\(\)"):
+        dfx.audit(wine.drop(columns="target"), labels=positional, verbose=False)

@@ -81,8 +81,9 @@ def audit(
     data : array-like, pandas.DataFrame, torch Dataset, str or os.PathLike, or DataView
         The samples (see :func:`datafix.data.as_view`).
     labels : str or array-like, optional
-        One label per sample, or a DataFrame's label column name. torch Datasets and image
-        folders bring their own. With ``task="regression"``: one number per sample.
+        One label per sample, or a DataFrame's label column name; a pandas Series is matched to
+        a DataFrame's rows by its index, as pandas aligns. torch Datasets and image folders bring
+        their own. With ``task="regression"``: one number per sample.
     features : array-like, torch.nn.Module, callable or str, optional
         Features per sample, or a feature extractor for torch Datasets, image folders and
         (N, C, H, W) image arrays: a module, a per-item function, or the name of a torchvision or

@@ -30,7 +30,9 @@ def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = Fal
     frame : pandas.DataFrame
         The table. Its index becomes the index of every datafix output.
     labels : str or array-like, optional
-        The name of the label column, or the labels themselves (one per row).
+        The name of the label column, or the labels themselves (one per row); a pandas Series
+        is matched to the rows by its index, as pandas aligns (an index that differs from the
+        frame's is refused).
     unlabelled : bool or label value, default False
         Whether missing labels (and this value) mark unlabelled samples (see
         :func:`~datafix.data.encode_labels`).
@@ -72,7 +74,7 @@ def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = Fal
         label_values = frame[labels]
         feature_frame = frame.drop(columns=[labels])
     else:
-        label_values = labels
+        label_values = aligned_labels(labels, frame.index)
     if ids is None:
         ids = id_columns(feature_frame)
         if ids:
@@ -90,6 +92,28 @@ def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = Fal
         table=feature_frame,
         id_columns=tuple(ids),
     )
+
+
+def aligned_labels(labels: Any, index: pd.Index) -> Any:
+    """``labels`` in the rows' order: a Series matched by its index, as pandas aligns; anything else
+    as it is (by position).
+
+    Examples
+    --------
+    >>> aligned_labels(pd.Series(["b", "a"], index=[11, 10]), pd.Index([10, 11])).tolist()
+    ['a', 'b']
+    """
+    if not isinstance(labels, pd.Series) or labels.index.equals(index):
+        return labels
+    check_unique_index(labels.index, name="labels", kind="Series")
+    lacking, extra = index.difference(labels.index, sort=False), labels.index.difference(index, sort=False)
+    if len(lacking) or len(extra):
+        raise InvalidInputError(
+            "The 'labels' Series is matched to the data's rows by its index, as pandas aligns, but the indexes "
+            f"differ: the data's rows {describe_positions(lacking)} have no label in it and its index values "
+            f"{describe_positions(extra)} are no row of the data. Give the labels the data's index "
+            "(labels.set_axis(df.index) when they are in the rows' order), or pass labels.to_numpy().")
+    return labels.reindex(index)
 
 
 def id_columns(frame: pd.DataFrame) -> list[Any]:
@@ -137,7 +161,7 @@ def _id_columns_note(frame: pd.DataFrame, ids: list[Any]) -> str:
             f"or df.set_index({first!r})" + (" once the repeated rows are dropped." if first in repeated else "."))
 
 
-def check_unique_index(index: pd.Index, *, name: str = "data") -> None:
+def check_unique_index(index: pd.Index, *, name: str = "data", kind: str = "DataFrame") -> None:
     """Raise when ``index`` repeats a value: every datafix output has one row per sample, by index.
 
     Examples
@@ -151,7 +175,7 @@ def check_unique_index(index: pd.Index, *, name: str = "data") -> None:
         return
     repeated = index[index.duplicated(keep="first")].unique()
     raise InvalidInputError(
-        f"The {name!r} DataFrame's index repeats {len(repeated)} values ({describe_positions(repeated)}) "
+        f"The {name!r} {kind}'s index repeats {len(repeated)} values ({describe_positions(repeated)}) "
         f"over {int(index.duplicated(keep=False).sum())} rows; datafix reports one row per sample, by index "
         "(a pd.concat without ignore_index=True gives such an index). Use df.reset_index(drop=True), or set "
         "a column with one value per row as the index."
