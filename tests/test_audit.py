@@ -87,17 +87,31 @@ def test_image_folder_audit_flags_a_mislabelled_image_and_reports_corrupt_files(
     assert report.issues["is_label_issue"].fillna(False).sum() <= 3
 
 
-def test_given_pred_probs_are_used_and_integer_classes_may_be_missing():
+def test_given_pred_probs_are_used_and_classes_lists_a_class_without_samples():
     rng = np.random.default_rng(0)
     y = np.array([0, 2] * 30)  # class 1 has no sample
     P = np.full((60, 3), 0.05)
     P[np.arange(60), y] = 0.9
     P[3] = [0.9, 0.05, 0.05]  # sample 3 is labelled 2 but looks like 0
-    report = dfx.audit(rng.normal(size=(60, 2)), y, pred_probs=P, checks="label",
+    report = dfx.audit(rng.normal(size=(60, 2)), y, pred_probs=P, classes=[0, 1, 2], checks="label",
                        check_params={"label": {"method": "cleanlab"}}, verbose=False)
-    assert report.signals["pred_probs"] == "given"
+    assert report.signals["pred_probs"] == "given" and report.params["classes"] == [0, 1, 2]
     assert report.issues["is_label_issue"].sum() == 1 and report.issues.loc[3, "is_label_issue"]
     assert report.issues.loc[3, "suggested_label"] == 0
+
+
+def test_pred_probs_with_more_columns_than_classes_is_a_shape_error():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)  # classes 0 and 1
+    P = np.full((len(y), 3), 1 / 3)
+    with pytest.raises(InvalidInputError, match=r"3 columns but the labels have 2 classes \(\[0, 1\]\).*classes="):
+        dfx.audit(X, y, pred_probs=P, verbose=False)
+    with pytest.raises(InvalidInputError, match=r"classes \[1\] that are not in the 'classes' argument"):
+        dfx.audit(X, y, pred_probs=P, classes=[0, 2, 3], verbose=False)
+    report = dfx.audit(X, y, pred_probs=P, classes=[1, 0, 2], checks="class_imbalance", verbose=False)
+    assert report.params["classes"] == [1, 0, 2]
+    assert report.tables["classes"]["count"].tolist() == [357, 212, 0]
 
 
 def test_same_seed_same_report(noisy_iris):
@@ -143,8 +157,10 @@ X4 = np.arange(8.0).reshape(4, 2)
         ({"labels": [0, 1, 0]}, InvalidInputError, "'labels' argument has 3 entries but the data has 4"),
         ({"labels": [0, 1, 0, 1], "features": np.zeros((3, 2))}, InvalidInputError, "'features' argument has 3 rows"),
         ({"labels": [0, 1, 0, 1], "pred_probs": np.full((3, 2), 0.5)}, InvalidInputError, r"got \(3, 2\)"),
-        ({"labels": ["a", "b", "a", "b"], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError, r"= \(4, 2\); got \(4, 3\)"),
-        ({"labels": [0, 5, 0, 5], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError, r"= \(4, 2\); got \(4, 3\)"),
+        ({"labels": ["a", "b", "a", "b"], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError,
+         r"3 columns but the labels have 2 classes \(\['a', 'b'\]\)"),
+        ({"labels": [0, 5, 0, 5], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError,
+         r"3 columns but the labels have 2 classes \(\[0, 5\]\).*with classes=\.$"),
         ({"labels": [0, 1, 0, 1], "pred_probs": [[1.2, -0.2]] * 4}, InvalidInputError, "negative values"),
         ({"labels": [0, 1, 0, 1], "pred_probs": [[2.0, 3.0]] * 4}, InvalidInputError, "must sum to 1"),
         ({"labels": [0.0, 1.5, 0.0, 1.0]}, InvalidInputError, "non-integer floats such as 1.5"),

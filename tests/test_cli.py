@@ -119,3 +119,18 @@ def test_the_duplicate_gate_sees_rows_that_differ_only_in_the_written_index(tmp_
     assert "'Unnamed: 0' holds one identifier per row" in err and "--index-col 'Unnamed: 0'" in err
     assert main(["audit", str(tmp_path / "wine.csv"), "--label", "target", "--index-col", "Unnamed: 0", "-q",
                  "--fail-on", "duplicate=0"]) == 1
+
+
+def test_pred_probs_for_a_class_the_table_misses_need_classes(tmp_path, capsys):
+    from sklearn.datasets import load_breast_cancer
+
+    table = load_breast_cancer(as_frame=True).frame
+    table.to_csv(tmp_path / "cancer.csv", index=False)
+    probs = np.full((len(table), 3), 1 / 3)
+    np.save(tmp_path / "p.npy", probs)
+    args = ["audit", str(tmp_path / "cancer.csv"), "--label", "target", "--pred-probs", str(tmp_path / "p.npy"), "-q"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "The --pred-probs file has 3 columns but the labels have 2 classes" in err
+    assert "--classes 0,1,2" in err and "classes=" not in err
+    assert main([*args, "--classes", "0,1,2"]) == 0

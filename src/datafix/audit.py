@@ -23,6 +23,7 @@ from datafix._validation import (
 from datafix.checks import resolve_checks
 from datafix.data import as_test_view, as_view
 from datafix.data.annotations import Annotations, read_annotations
+from datafix.data.classes import class_codes
 from datafix.data.labels import check_audit_labels
 from datafix.data.multilabel import check_multilabel_targets
 from datafix.data.targets import LABEL_TASKS, infer_task
@@ -62,6 +63,7 @@ def audit(
     multilabel: Any = None,
     annotators: Any = None,
     unlabelled: Any = None,
+    classes: Any = None,
     task: str | None = None,
     predictions: Any = None,
     knn_backend: str = "auto",
@@ -140,6 +142,10 @@ def audit(
         ``unlabelled`` check proposes a pseudo-label for each (label spreading over the kNN graph
         with the model trained on the labelled samples), and the
         :class:`~datafix.fix.PseudoLabel` step adds the confident ones to the training set.
+    classes : array-like, optional
+        Every class, in the order of ``pred_probs``' columns, when the labels may miss some (a
+        subset of a larger dataset): a listed class may have no sample, a label that is not
+        listed is refused. Default: the label values present, sorted.
     task : {"classification", "regression"}, optional
         What the labels are. Default: ``"regression"`` (with a note) for float labels with many
         distinct non-integral values (see ``datafix.data.targets.infer_task``), else
@@ -247,6 +253,8 @@ def audit(
                    task="regression" if regression else "classification", **read)
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
+    if classes is not None:
+        view = _with_classes(view, classes, given)
     names, Y = (None, None) if multilabel is None else check_multilabel_targets(multilabel, len(view))
     annotations = None
     if annotators is not None:  # the audit's labels are the majority vote; the annotators check finds the consensus
@@ -257,7 +265,7 @@ def audit(
         pred_probs[view.valid] = check_pred_probs(np.asarray(given)[view.valid] if len(given) == len(view) else given,
                                                   n=int(view.valid.sum()), n_classes=Y.shape[1], multilabel=True)
     elif pred_probs is not None:
-        view, pred_probs = align_pred_probs(view, pred_probs)
+        pred_probs = align_pred_probs(view, pred_probs)
     if predictions is not None:
         predictions = check_predictions(predictions, len(view))
     view = handle_non_finite(view, nan_policy)
@@ -330,6 +338,15 @@ def audit(
     }
     return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues,
                   audited=(data, labels, view))
+
+
+def _with_classes(view: Any, classes: Any, given: list[str]) -> Any:
+    """The view with the user's full class list (``audit(classes=)``): its codes re-read into it."""
+    if view.codes is None or given not in ([], ["labels"]):
+        raise InvalidInputError("The 'classes' argument lists the classes of labels=; it does not apply to "
+                                "regression targets, multilabel= or annotators=.")
+    where, listed = class_codes(view.classes, classes, name="labels")
+    return replace(view, codes=np.where(view.codes >= 0, where[np.maximum(view.codes, 0)], -1), classes=listed)
 
 
 def _columns(given: Any, name: str) -> list[str] | None:

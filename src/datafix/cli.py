@@ -26,10 +26,13 @@ REPORT_FORMATS = (".json", ".parquet", ".csv", ".html")
 TABLE_FORMATS = (".csv", ".parquet")
 #: Python argument names in datafix's messages, and the flags a command-line user types instead.
 FLAG_WORDS = (
+    (r"The 'pred_probs' argument", "The --pred-probs file"),
     (r"pred_probs=", "--pred-probs FILE.npy"),
     (r"The 'predictions' argument", "--predictions"),
     (r"predictions=", "--predictions FILE.npy"),
     (r"task='(\w+)'", r"--task \1"),
+    (r"classes=\[([^\]]*)\]", lambda m: "--classes " + m.group(1).replace(" ", "").replace("'", "")),
+    (r"classes=", "--classes"),
     (r"features=", "--features FILE.npy"),
     (r"nan_policy='(\w+)'", r"--nan-policy \1"),
     (r"index_col=('[^']+') in pd\.read_csv, or df\.set_index\('[^']+'\)", r"--index-col \1"),
@@ -119,6 +122,9 @@ def _common(p: argparse.ArgumentParser, *, signals: bool = True) -> None:
         p.add_argument("--pred-probs", type=Path, metavar="FILE.npy",
                        help="out-of-sample predicted probabilities from your own model, shape (n, classes), "
                             "columns in the order of the sorted label values")
+        p.add_argument("--classes", type=_class_list, metavar="A,B,...",
+                       help="every class in the order of the --pred-probs columns, when the table misses some "
+                            "(default: the label values present, sorted)")
         p.add_argument("--features", type=Path, metavar="FILE.npy",
                        help="features per sample, shape (n, d), e.g. a model's embeddings")
         p.add_argument("--task", choices=["classification", "regression"],
@@ -129,6 +135,11 @@ def _common(p: argparse.ArgumentParser, *, signals: bool = True) -> None:
                             "shape (n,)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no warnings")
+
+
+def _class_list(text: str) -> list[int | str]:
+    """``--classes 0,1,2`` or ``--classes cat,dog``: integers where they parse, as pandas reads a label column."""
+    return [int(v) if re.fullmatch(r"[+-]?\d+", v.strip()) else v.strip() for v in text.split(",")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -320,7 +331,7 @@ def _audit(args: argparse.Namespace) -> int:
     test = None if args.test is None else _read_table(args.test, args.index_col, "--test")
     report = audit(data, labels=labels, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, test=test,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", n),
-                   features=_read_array(args.features, "--features", n), task=args.task,
+                   features=_read_array(args.features, "--features", n), task=args.task, classes=args.classes,
                    predictions=_read_array(args.predictions, "--predictions", n),
                    random_state=args.seed, verbose=not args.quiet)
     return _print_and_write(report, args, gates)
@@ -346,7 +357,8 @@ def _audit_ray(args: argparse.Namespace) -> int:
 
     refused = [flag for flag, value in (("--annotators", args.annotators), ("--index-col", args.index_col),
                                         ("--pred-probs", args.pred_probs), ("--features", args.features),
-                                        ("--predictions", args.predictions)) if value is not None]
+                                        ("--predictions", args.predictions), ("--classes", args.classes))
+               if value is not None]
     if args.nan_policy != "raise":
         refused.append("--nan-policy")
     if refused:
@@ -425,7 +437,7 @@ def _fix(args: argparse.Namespace) -> int:
     frame = _read_table(args.path, args.index_col)
     report = audit(frame, labels=args.label, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, random_state=args.seed,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", len(frame)),
-                   features=_read_array(args.features, "--features", len(frame)), task=args.task,
+                   features=_read_array(args.features, "--features", len(frame)), task=args.task, classes=args.classes,
                    predictions=_read_array(args.predictions, "--predictions", len(frame)), verbose=not args.quiet)
     plan = pipeline.fit(frame, args.label, report=report)
     print(plan.summary().to_string() if len(plan.summary()) else "no changes")
