@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -134,3 +135,22 @@ def test_pred_probs_for_a_class_the_table_misses_need_classes(tmp_path, capsys):
     assert "The --pred-probs file has 3 columns but the labels have 2 classes" in err
     assert "--classes 0,1,2" in err and "classes=" not in err
     assert main([*args, "--classes", "0,1,2"]) == 0
+
+
+def test_fix_counts_every_dropped_row_under_a_step(tmp_path, capsys):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    wine["target"] = wine["target"].astype(float)
+    wine.loc[[7, 8], "target"] = np.nan  # unlabelled: a plan cannot train on them
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    (tmp_path / "none.yaml").write_text("steps: []\n")
+    assert main(["fix", str(tmp_path / "wine.csv"), "--label", "target", "-o", str(tmp_path / "out.csv"), "-q",
+                 "--config", str(tmp_path / "none.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "no changes" not in out and re.search(r"^unlabelled\s+2 ", out, re.M)
+    assert "176 of 178 rows kept, 2 dropped" in out and len(pd.read_csv(tmp_path / "out.csv")) == 176
+    wine.loc[3, "alcohol"] = np.nan
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    assert main(["fix", str(tmp_path / "wine.csv"), "--label", "target", "-o", str(tmp_path / "out.csv"), "-q"]) == 2
+    assert "--nan-policy impute to fill them" in capsys.readouterr().err

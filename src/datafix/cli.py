@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser, *, signals: bool = True) -> None:
     p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default: %(default)s)")
     p.add_argument("--nan-policy", choices=["raise", "drop", "impute"], default="raise",
-                   help="what to do with NaN/inf features (default: %(default)s)")
+                   help="what to do with rows whose features hold NaN/inf: raise an error, impute column medians "
+                        "for the audit (fix writes the rows unchanged), or drop them from the audit (reported as "
+                        "broken; fix's default pipeline drops them from its output) (default: %(default)s)")
     if signals:
         p.add_argument("--pred-probs", type=Path, metavar="FILE.npy",
                        help="out-of-sample predicted probabilities from your own model, shape (n, classes), "

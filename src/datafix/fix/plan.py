@@ -109,7 +109,9 @@ class Plan:
 
     def summary(self) -> pd.DataFrame:
         """One row per step, in pipeline order (steps that changed nothing too): how many samples
-        each action touched, and how many synthetic samples a step ``added``.
+        each action touched, and how many synthetic samples a step ``added``; then an
+        ``unlabelled`` row when samples still without a label were left out of the plan, so the
+        drops add up to every sample the plan does not keep.
 
         Examples
         --------
@@ -120,6 +122,7 @@ class Plan:
         True
         """
         steps = [s.name for s in self.pipeline.steps]
+        steps += [name for name in pd.unique(self.changes["step"]) if name not in steps]
         counts = pd.DataFrame(0, index=pd.Index(steps, name="step"), columns=list(SUMMARY_COLUMNS))
         if not self.changes.empty:
             seen = self.changes.groupby(["step", "action"]).size()
