@@ -121,15 +121,17 @@ def audit(
         number of columns; a torch Dataset or image folder gets features like ``data``.
     test_features : array-like, optional
         The test set's features, when ``features`` was given as an array.
-    multilabel : array-like or DataFrame of shape (n, L), optional
+    multilabel : array-like or DataFrame of shape (n, L), or list of str, optional
         For multilabel data, instead of ``labels``: a 0/1 indicator per sample and label (a
-        DataFrame's columns name the labels). The report gets a ``label_imbalance`` check
+        DataFrame's columns name the labels), or the names of those columns in ``data`` (a
+        DataFrame; they are then no features). The report gets a ``label_imbalance`` check
         (samples carrying a rare label), a per-label ``labels`` table (counts, IRLbl, SCUMBLE)
         and advice; the single-label checks are skipped.
     annotators : pandas.DataFrame or array-like, optional
         Several annotators' labels, instead of ``labels``: a long table with columns ``sample``
         (the data's index values), ``annotator``, ``label``, or a wide one with one column per
-        annotator, missing where an annotator did not label a sample (see
+        annotator (or those columns' names in ``data``, a DataFrame), missing where an annotator
+        did not label a sample (see
         ``datafix.data.annotations.read_annotations``). The audit's labels are then the
         majority vote; the ``annotators`` check gives each sample a consensus label (CROWDLAB on
         the pred_probs pooled with the neighbours' votes) and a score, and the ``annotators``
@@ -214,6 +216,9 @@ def audit(
     check_choice(nan_policy, "nan_policy", NAN_POLICIES)
     check_choice(knn_backend, "knn_backend", BACKENDS)
     rng = check_random_state(random_state)
+    source = data
+    data, multilabel = _label_columns(data, multilabel, "multilabel")
+    data, annotators = _label_columns(data, annotators, "annotators")
     given = [name for name, value in (("labels", labels), ("multilabel", multilabel), ("annotators", annotators))
              if value is not None]
     if len(given) > 1:
@@ -337,7 +342,22 @@ def audit(
         "classes": [py_value(c) for c in (view.classes if view.classes is not None else [])],
     }
     return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues,
-                  audited=(data, labels, view))
+                  audited=(source, labels, view))
+
+
+def _label_columns(data: Any, given: Any, name: str) -> tuple[Any, Any]:
+    """``multilabel`` / ``annotators`` given as column names of the DataFrame ``data`` (as the Ray
+    engine takes them): the data without those columns, and those columns."""
+    if not (isinstance(given, (list, tuple)) and given and all(isinstance(c, str) for c in given)):
+        return data, given
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidInputError(f"The {name!r} argument names columns, but the data is a {type(data).__name__}, not "
+                                f"a DataFrame; pass the {name} as a table or a matrix.")
+    missing = [c for c in given if c not in data.columns]
+    if missing:
+        raise InvalidInputError(f"The {name!r} argument names columns {missing} that the DataFrame does not have; its "
+                                f"columns are {list(map(str, data.columns))}.")
+    return data.drop(columns=list(given)), data[list(given)]
 
 
 def _with_classes(view: Any, classes: Any, given: list[str]) -> Any:

@@ -98,3 +98,19 @@ def test_only_a_label_rarer_than_the_imbalance_floor_is_rare():
     report = dfx.audit(X, multilabel=Y, checks="label_imbalance", verbose=False)
     assert report.tables["labels"]["is_rare"].tolist() == [False, False, False, True]
     np.testing.assert_array_equal(report.issues["is_rare_label"].to_numpy(bool), Y["zero"].to_numpy(bool))
+
+
+def test_multilabel_names_columns_of_the_frame():
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    tags = pd.DataFrame({"strong": wine["alcohol"] > 13, "first": wine["target"] == 0,
+                         "dark": wine["color_intensity"] > 7}).astype(int)
+    table = pd.concat([wine.drop(columns="target"), tags], axis=1)
+    by_name = dfx.audit(table, multilabel=["strong", "first", "dark"], verbose=False)
+    by_matrix = dfx.audit(wine.drop(columns="target"), multilabel=tags, verbose=False)
+    pd.testing.assert_frame_equal(by_name.issues, by_matrix.issues)
+    assert list(by_name.tables["labels"].index) == ["strong", "first", "dark"]
+    assert "dark" not in by_name.audited[2].feature_names  # a label column is no feature
+    with pytest.raises(InvalidInputError, match=r"'multilabel' argument names columns \['wet'\]"):
+        dfx.audit(table, multilabel=["strong", "wet"], verbose=False)
