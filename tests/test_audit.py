@@ -275,3 +275,32 @@ def test_a_labels_series_with_other_index_values_is_refused_naming_them():
     with pytest.raises(InvalidInputError, match=r"'labels' Series.*index.*\[1000, 1001, 1002.*\[0, 1, 2.*"
                                                 r"labels\.to_numpy\(\)"):
         dfx.audit(wine.drop(columns="target"), labels=positional, verbose=False)
+
+
+def test_params_record_the_folds_that_ran():
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)  # classes of 59, 71 and 48 samples: at most 71 stratified folds
+    report = dfx.audit(X, y, cv=500, checks="label", verbose=False)
+    assert report.params["cv"] == 71
+    assert report.signals["pred_probs"].startswith("71-fold cross-validation") and "cv=500" in report.signals["pred_probs"]
+    assert dfx.audit(X, y, cv=4, checks="label", verbose=False).params["cv"] == 4
+
+
+# -- a skipped check names the way out (issue 40, item 11) ----------------------------------------
+
+def test_every_skip_note_names_the_argument_that_makes_the_check_run():
+    class Sentences(torch.utils.data.Dataset):  # text items: no features datafix can derive
+        def __len__(self) -> int:
+            return 40
+
+        def __getitem__(self, i: int):
+            return f"review number {i}", i % 2
+
+    report = dfx.audit(Sentences(), verbose=False)
+    skipped = {name: c.reason for name, c in report.checks.items() if not c.ran and c.applies}
+    assert {"label", "outlier"} <= set(skipped)
+    for name in ("label", "outlier"):
+        assert "features=" in skipped[name], (name, skipped[name])
+    assert "pred_probs=" in skipped["label"]
+    assert "annotators=" in report.checks["annotators"].reason  # for other inputs: left out of the text report

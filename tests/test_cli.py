@@ -154,3 +154,15 @@ def test_fix_counts_every_dropped_row_under_a_step(tmp_path, capsys):
     wine.to_csv(tmp_path / "wine.csv", index=False)
     assert main(["fix", str(tmp_path / "wine.csv"), "--label", "target", "-o", str(tmp_path / "out.csv"), "-q"]) == 2
     assert "--nan-policy impute to fill them" in capsys.readouterr().err
+
+
+def test_skip_notes_name_flags(tmp_path, capsys):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    wine[["target"]].assign(name=[f"bottle {i}" for i in range(len(wine))]).to_csv(tmp_path / "w.csv", index=False)
+    assert main(["audit", str(tmp_path / "w.csv"), "--label", "target", "-q"]) == 0  # no feature column: a name only
+    out = capsys.readouterr().out
+    assert ("skipped (no pred_probs were given and there are no features to compute them from: pass --features "
+            "FILE.npy or --pred-probs FILE.npy): label") in out
+    assert "skipped (no features for a neighbour graph: pass --features FILE.npy" in out

@@ -41,6 +41,7 @@ from datafix.signals import (
 from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
+from datafix.signals.pred_probs import fold_count
 from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
@@ -326,12 +327,14 @@ def audit(
     if image_signals is not None:
         signals.provenance["features"] = (f"CNN embeddings ({view.features.shape[1]} columns: every sample through "
                                           f"each fold's network; label votes among each fold's held-out samples)")
-        signals.provenance["pred_probs"] = image_signals.describe(cv)
+        signals.folds = fold_count(view.codes[valid], cv)
+        signals.provenance["pred_probs"] = image_signals.describe(signals.folds)
     elif view.features is not None:
         signals.provenance["features"] = describe_features(features, view)
     issues, outcomes, tables, test_issues = run_checks(specs, signals, options, task, view, test_view)
     params = {
-        "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k_neighbors": k_neighbors,
+        "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "k_neighbors": k_neighbors,
+        "cv": cv if signals.folds is None else signals.folds,  # the folds that ran: at most the largest class
         "model": model if model is None or isinstance(model, str) else type(model).__name__,
         "task": "regression" if regression else "classification",
         "nan_policy": nan_policy, "checks": [s.name for s in specs if s.target == "train"], "knn_backend": knn_backend,

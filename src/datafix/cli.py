@@ -39,6 +39,8 @@ FLAG_WORDS = (
     (r"The 'labels' argument", "The --label column"),
     (r"'annotators' (table|argument)", r"--annotators \1"),
     (r"labels=", "--label"),
+    (r"\bannotators=", "--annotators FILE"),
+    (r"\btest=", "--test FILE"),
     (r"The 'cv' parameter", "--cv"),
     (r"The 'random_state' parameter", "--seed"),
 )
@@ -178,6 +180,11 @@ def flag_words(message: str) -> str:
     for pattern, flag in FLAG_WORDS:
         message = re.sub(pattern, flag, message)
     return message
+
+
+def _in_flags(text: str) -> str:
+    """A rendered report with its skip notes (``skipped (reason): checks``) said in flags."""
+    return "\n".join(flag_words(line) if line.startswith("skipped (") else line for line in text.split("\n"))
 
 
 # -- paths ----------------------------------------------------------------------------------------
@@ -343,7 +350,7 @@ def _print_and_write(report: Any, args: argparse.Namespace, gates: dict[str, flo
                      folder: Path | None = None) -> int:
     """Print the report, write -o/--output (``folder``: a report folder the audit already wrote) and
     --html, and apply the quality gates; the exit status."""
-    print(report.render())
+    print(_in_flags(report.render()))
     if args.output:
         print(f"report written to {folder if folder is not None else report.save(args.output)}")
     if args.html:

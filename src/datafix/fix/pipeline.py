@@ -206,8 +206,8 @@ class Pipeline:
             outcome = report.checks.get(step.check) if step.check else None
             if step.check and (outcome is None or not outcome.ran):
                 why = "it was not run" if outcome is None else f"it was skipped ({outcome.reason})"
-                hint = {"label": " Give features= (an array, or a feature module for torch Datasets) or "
-                                 "pred_probs= from your own model, and audit again."}.get(step.check, "")
+                hint = {"label": " Give features= or pred_probs= from your own model, and audit again."}.get(
+                    step.check, "")
                 raise InvalidInputError(
                     f"Step {step.name!r} acts on the {step.check!r} check's findings, but {why}.{hint} Or leave "
                     f"{type(step).__name__} out of the pipeline."

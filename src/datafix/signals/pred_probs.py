@@ -142,6 +142,31 @@ def _classes_with_counts(names: np.ndarray, counts: np.ndarray) -> str:
     return f"Class {shown} has" if len(names) == 1 else f"Classes {shown}{more} have"
 
 
+def fold_count(labels: np.ndarray, cv: int) -> int:
+    """The folds a stratified cross-validation runs: ``min(cv, size of the largest class)``
+    (labels -1, unlabelled, not counted).
+
+    Examples
+    --------
+    >>> fold_count(np.array([0, 0, 0, 1, 1, -1]), 5)
+    3
+    """
+    labels = np.asarray(labels)
+    return min(cv, int(np.bincount(labels[labels >= 0]).max()))
+
+
+def folds_described(folds: int, cv: int) -> str:
+    """``"5-fold cross-validation"``, saying why when fewer folds ran than ``cv`` asked for.
+
+    Examples
+    --------
+    >>> folds_described(71, 500)
+    '71-fold cross-validation (cv=500 asked; the largest class has 71 samples)'
+    """
+    why = f" (cv={cv} asked; the largest class has {folds} samples)" if folds < cv else ""
+    return f"{folds}-fold cross-validation{why}"
+
+
 def stratified_folds(labels: np.ndarray, k: int, cv: int, seed: int,
                      classes: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffled stratified (train, test) folds, ``min(cv, size of the largest class)`` of them,
@@ -150,7 +175,7 @@ def stratified_folds(labels: np.ndarray, k: int, cv: int, seed: int,
     user's label values ``classes``) that have fewer samples than folds."""
     counts = np.bincount(labels, minlength=k)
     names = np.arange(k) if classes is None else np.asarray(classes)
-    n_splits = min(cv, int(counts.max()))
+    n_splits = fold_count(labels, cv)
     if n_splits < 2:
         raise InvalidInputError(
             "Out-of-sample probabilities need at least one class with 2 samples; every class has "
