@@ -87,17 +87,31 @@ def test_image_folder_audit_flags_a_mislabelled_image_and_reports_corrupt_files(
     assert report.issues["is_label_issue"].fillna(False).sum() <= 3
 
 
-def test_given_pred_probs_are_used_and_integer_classes_may_be_missing():
+def test_given_pred_probs_are_used_and_classes_lists_a_class_without_samples():
     rng = np.random.default_rng(0)
     y = np.array([0, 2] * 30)  # class 1 has no sample
     P = np.full((60, 3), 0.05)
     P[np.arange(60), y] = 0.9
     P[3] = [0.9, 0.05, 0.05]  # sample 3 is labelled 2 but looks like 0
-    report = dfx.audit(rng.normal(size=(60, 2)), y, pred_probs=P, checks="label",
+    report = dfx.audit(rng.normal(size=(60, 2)), y, pred_probs=P, classes=[0, 1, 2], checks="label",
                        check_params={"label": {"method": "cleanlab"}}, verbose=False)
-    assert report.signals["pred_probs"] == "given"
+    assert report.signals["pred_probs"] == "given" and report.params["classes"] == [0, 1, 2]
     assert report.issues["is_label_issue"].sum() == 1 and report.issues.loc[3, "is_label_issue"]
     assert report.issues.loc[3, "suggested_label"] == 0
+
+
+def test_pred_probs_with_more_columns_than_classes_is_a_shape_error():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)  # classes 0 and 1
+    P = np.full((len(y), 3), 1 / 3)
+    with pytest.raises(InvalidInputError, match=r"3 columns but the labels have 2 classes \(\[0, 1\]\).*classes="):
+        dfx.audit(X, y, pred_probs=P, verbose=False)
+    with pytest.raises(InvalidInputError, match=r"classes \[1\] that are not in the 'classes' argument"):
+        dfx.audit(X, y, pred_probs=P, classes=[0, 2, 3], verbose=False)
+    report = dfx.audit(X, y, pred_probs=P, classes=[1, 0, 2], checks="class_imbalance", verbose=False)
+    assert report.params["classes"] == [1, 0, 2]
+    assert report.tables["classes"]["count"].tolist() == [357, 212, 0]
 
 
 def test_same_seed_same_report(noisy_iris):
@@ -143,8 +157,10 @@ X4 = np.arange(8.0).reshape(4, 2)
         ({"labels": [0, 1, 0]}, InvalidInputError, "'labels' argument has 3 entries but the data has 4"),
         ({"labels": [0, 1, 0, 1], "features": np.zeros((3, 2))}, InvalidInputError, "'features' argument has 3 rows"),
         ({"labels": [0, 1, 0, 1], "pred_probs": np.full((3, 2), 0.5)}, InvalidInputError, r"got \(3, 2\)"),
-        ({"labels": ["a", "b", "a", "b"], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError, r"= \(4, 2\); got \(4, 3\)"),
-        ({"labels": [0, 5, 0, 5], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError, r"= \(4, 2\); got \(4, 3\)"),
+        ({"labels": ["a", "b", "a", "b"], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError,
+         r"3 columns but the labels have 2 classes \(\['a', 'b'\]\)"),
+        ({"labels": [0, 5, 0, 5], "pred_probs": np.full((4, 3), 1 / 3)}, InvalidInputError,
+         r"3 columns but the labels have 2 classes \(\[0, 5\]\).*with classes=\.$"),
         ({"labels": [0, 1, 0, 1], "pred_probs": [[1.2, -0.2]] * 4}, InvalidInputError, "negative values"),
         ({"labels": [0, 1, 0, 1], "pred_probs": [[2.0, 3.0]] * 4}, InvalidInputError, "must sum to 1"),
         ({"labels": [0.0, 1.5, 0.0, 1.0]}, InvalidInputError, "non-integer floats such as 1.5"),
@@ -165,7 +181,7 @@ def test_bad_input_is_named(kwargs, error, message):
 def test_nan_features_name_rows_and_options_and_both_options_work(noisy_iris):
     X = noisy_iris.X.copy()
     X[[3, 40]] = np.nan
-    with pytest.raises(InvalidInputError, match=r"2 rows at \[3, 40\].*nan_policy='drop'.*nan_policy='impute'"):
+    with pytest.raises(InvalidInputError, match=r"2 rows at \[3, 40\].*nan_policy='impute'.*nan_policy='drop'"):
         dfx.audit(X, noisy_iris.y, verbose=False)
     dropped = dfx.audit(X, noisy_iris.y, nan_policy="drop", verbose=False)
     assert dropped.issues["is_broken"].sum() == 2
@@ -197,3 +213,94 @@ def test_all_identical_points_are_one_duplicate_group_and_nothing_crashes():
     assert issues["is_exact_duplicate"].all() and issues["duplicate_group_size"].eq(40).all()
     assert not issues["is_outlier"].any()
     assert report.summary().loc["label", "status"] == "ran"
+
+
+# -- identifier columns (issue 40, item 1) --------------------------------------------------------
+
+def _wine_with_copies():
+    """Wine, shuffled, with its first 5 rows appended again: 5 exact duplicate pairs."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame.sample(frac=1, random_state=0).reset_index(drop=True)
+    return pd.concat([wine, wine.iloc[:5]], ignore_index=True)
+
+
+def _row_ids(n, kind):
+    if kind == "integers":
+        return np.arange(n) + 1
+    if kind == "text":
+        return [f"row-{i:04d}" for i in range(n)]
+    customer = np.arange(n)  # the copied rows repeat their customer too
+    customer[-5:] = customer[:5]
+    return customer
+
+
+@pytest.mark.parametrize(("column", "kind"), [("row_id", "integers"), ("row_id", "text"), ("Unnamed: 0", "integers"),
+                                              ("customer", "repeating")])
+def test_an_identifier_column_hides_no_duplicate(column, kind):
+    wine = _wine_with_copies()
+    table = wine.assign(**{column: _row_ids(len(wine), kind)})
+    with pytest.warns(dfx.errors.DatafixWarning, match=f"'{column}'.*index_col="):
+        report = dfx.audit(table, labels="target", verbose=False)
+    issues = report.issues
+    assert issues["is_exact_duplicate"].sum() == 10 and issues["is_duplicate"].sum() == 10
+    assert set(issues.index[issues["is_exact_duplicate"]]) == {0, 1, 2, 3, 4, *range(178, 183)}
+    assert report.tables["columns"].loc[column, "is_id_like"]
+    assert column not in report.audited[2].feature_names
+
+
+# -- a labels Series is matched by index (issue 40, item 2) ---------------------------------------
+
+def _wine_indexed():
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    return wine.set_axis(pd.RangeIndex(1000, 1000 + len(wine)))
+
+
+def test_a_labels_series_in_another_order_is_matched_by_index():
+    wine = _wine_indexed()
+    features, target = wine.drop(columns="target"), wine["target"]
+    by_column = dfx.audit(wine, labels="target", verbose=False).issues
+    shuffled = target.sample(frac=1, random_state=0)
+    by_series = dfx.audit(features, labels=shuffled, verbose=False).issues
+    assert (by_series["given_label"] == target).all()
+    pd.testing.assert_series_equal(by_series["is_label_issue"], by_column["is_label_issue"])
+    assert by_series.index.equals(wine.index)
+
+
+def test_a_labels_series_with_other_index_values_is_refused_naming_them():
+    wine = _wine_indexed()
+    positional = wine["target"].reset_index(drop=True)  # index 0..177 for rows 1000..1177
+    with pytest.raises(InvalidInputError, match=r"'labels' Series.*index.*\[1000, 1001, 1002.*\[0, 1, 2.*"
+                                                r"labels\.to_numpy\(\)"):
+        dfx.audit(wine.drop(columns="target"), labels=positional, verbose=False)
+
+
+def test_params_record_the_folds_that_ran():
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)  # classes of 59, 71 and 48 samples: at most 71 stratified folds
+    report = dfx.audit(X, y, cv=500, checks="label", verbose=False)
+    assert report.params["cv"] == 71
+    assert report.signals["pred_probs"].startswith("71-fold cross-validation") and "cv=500" in report.signals["pred_probs"]
+    assert dfx.audit(X, y, cv=4, checks="label", verbose=False).params["cv"] == 4
+
+
+# -- a skipped check names the way out (issue 40, item 11) ----------------------------------------
+
+def test_every_skip_note_names_the_argument_that_makes_the_check_run():
+    class Sentences(torch.utils.data.Dataset):  # text items: no features datafix can derive
+        def __len__(self) -> int:
+            return 40
+
+        def __getitem__(self, i: int):
+            return f"review number {i}", i % 2
+
+    report = dfx.audit(Sentences(), verbose=False)
+    skipped = {name: c.reason for name, c in report.checks.items() if not c.ran and c.applies}
+    assert {"label", "outlier"} <= set(skipped)
+    for name in ("label", "outlier"):
+        assert "features=" in skipped[name], (name, skipped[name])
+    assert "pred_probs=" in skipped["label"]
+    assert "annotators=" in report.checks["annotators"].reason  # for other inputs: left out of the text report

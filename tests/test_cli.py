@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -106,3 +107,62 @@ def test_audit_writes_html(tmp_path):
     page = tmp_path / "a.html"
     assert main(["audit", str(path), "--label", "species", "--html", str(page), "-q"]) == 0
     assert page.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_duplicate_gate_sees_rows_that_differ_only_in_the_written_index(tmp_path, capsys):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    pd.concat([wine, wine.iloc[:5]], ignore_index=True).to_csv(tmp_path / "wine.csv")  # index as "Unnamed: 0"
+    status = main(["audit", str(tmp_path / "wine.csv"), "--label", "target", "--fail-on", "duplicate=0"])
+    err = capsys.readouterr().err
+    assert status == 1 and "duplicate flags 5.5% of the samples" in err
+    assert "'Unnamed: 0' holds one identifier per row" in err and "--index-col 'Unnamed: 0'" in err
+    assert main(["audit", str(tmp_path / "wine.csv"), "--label", "target", "--index-col", "Unnamed: 0", "-q",
+                 "--fail-on", "duplicate=0"]) == 1
+
+
+def test_pred_probs_for_a_class_the_table_misses_need_classes(tmp_path, capsys):
+    from sklearn.datasets import load_breast_cancer
+
+    table = load_breast_cancer(as_frame=True).frame
+    table.to_csv(tmp_path / "cancer.csv", index=False)
+    probs = np.full((len(table), 3), 1 / 3)
+    np.save(tmp_path / "p.npy", probs)
+    args = ["audit", str(tmp_path / "cancer.csv"), "--label", "target", "--pred-probs", str(tmp_path / "p.npy"), "-q"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "The --pred-probs file has 3 columns but the labels have 2 classes" in err
+    assert "--classes 0,1,2" in err and "classes=" not in err
+    assert main([*args, "--classes", "0,1,2"]) == 0
+
+
+def test_fix_counts_every_dropped_row_under_a_step(tmp_path, capsys):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    wine["target"] = wine["target"].astype(float)
+    wine.loc[[7, 8], "target"] = np.nan  # unlabelled: a plan cannot train on them
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    (tmp_path / "none.yaml").write_text("steps: []\n")
+    assert main(["fix", str(tmp_path / "wine.csv"), "--label", "target", "-o", str(tmp_path / "out.csv"), "-q",
+                 "--config", str(tmp_path / "none.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "no changes" not in out and re.search(r"^unlabelled\s+2 ", out, re.M)
+    assert "176 of 178 rows kept, 2 dropped" in out and len(pd.read_csv(tmp_path / "out.csv")) == 176
+    wine.loc[3, "alcohol"] = np.nan
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    assert main(["fix", str(tmp_path / "wine.csv"), "--label", "target", "-o", str(tmp_path / "out.csv"), "-q"]) == 2
+    assert "--nan-policy impute to fill them" in capsys.readouterr().err
+
+
+def test_skip_notes_name_flags(tmp_path, capsys):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    wine[["target"]].assign(name=[f"bottle {i}" for i in range(len(wine))]).to_csv(tmp_path / "w.csv", index=False)
+    assert main(["audit", str(tmp_path / "w.csv"), "--label", "target", "-q"]) == 0  # no feature column: a name only
+    out = capsys.readouterr().out
+    assert ("skipped (no pred_probs were given and there are no features to compute them from: pass --features "
+            "FILE.npy or --pred-probs FILE.npy): label") in out
+    assert "skipped (no features for a neighbour graph: pass --features FILE.npy" in out

@@ -212,7 +212,7 @@ def test_warnings_print_once_in_words_and_quiet_silences_them(table, tmp_path, c
     out = tmp_path / "clean.csv"
     assert main(["fix", str(table), "--label", "y", "-o", str(out)]) == 0
     err = capfd.readouterr().err
-    assert err.count("datafix: warning: Columns ['customer_id']") == 1 and ".py:" not in err
+    assert err.count("datafix: warning: Column 'customer_id' holds one identifier per row") == 1 and ".py:" not in err
     assert main(["fix", str(table), "--label", "y", "-o", str(out), "-q"]) == 0
     assert "warning" not in capfd.readouterr().err
 

@@ -29,3 +29,10 @@ def test_readme_quick_start_is_the_two_make_commands_and_ci_runs_the_test_one():
     assert commands == ["make demo", "make test"]
     ci = (README.parent / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_readme_and_docstring_say_undo_returns_a_new_plan():
+    from datafix.fix import Plan
+
+    assert 'plan = plan.undo("relabel")' in README.read_text()
+    assert "plan = plan.undo(" in Plan.undo.__doc__ and "unchanged" in Plan.undo.__doc__

@@ -32,9 +32,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     ...     pass
     >>> sorted(f.name for f in folder.iterdir())
     ['a.txt']
+    >>> atomic_write(folder / "nodir" / "c.txt", fails)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: Cannot write '.../nodir/c.txt': the folder '.../nodir' does not exist; create it first.
     """
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"Cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist; "
+                                "create it first.") from None
+    except OSError as err:  # not writable, a file where the folder should be: name the path, not the temporary
+        raise OSError(f"Cannot write {str(path)!r}: {err.strerror or err}.") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -23,6 +23,7 @@ from datafix._validation import (
 from datafix.checks import resolve_checks
 from datafix.data import as_test_view, as_view
 from datafix.data.annotations import Annotations, read_annotations
+from datafix.data.classes import class_codes
 from datafix.data.labels import check_audit_labels
 from datafix.data.multilabel import check_multilabel_targets
 from datafix.data.targets import LABEL_TASKS, infer_task
@@ -39,6 +40,7 @@ from datafix.signals import (
 from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.neighbors import BACKENDS
+from datafix.signals.pred_probs import fold_count
 from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
@@ -61,6 +63,7 @@ def audit(
     multilabel: Any = None,
     annotators: Any = None,
     unlabelled: Any = None,
+    classes: Any = None,
     task: str | None = None,
     predictions: Any = None,
     knn_backend: str = "auto",
@@ -80,8 +83,9 @@ def audit(
     data : array-like, pandas.DataFrame, torch Dataset, str or os.PathLike, or DataView
         The samples (see :func:`datafix.data.as_view`).
     labels : str or array-like, optional
-        One label per sample, or a DataFrame's label column name. torch Datasets and image
-        folders bring their own. With ``task="regression"``: one number per sample.
+        One label per sample, or a DataFrame's label column name; a pandas Series is matched to
+        a DataFrame's rows by its index, as pandas aligns. torch Datasets and image folders bring
+        their own. With ``task="regression"``: one number per sample.
     features : array-like, torch.nn.Module, callable or str, optional
         Features per sample, or a feature extractor for torch Datasets, image folders and
         (N, C, H, W) image arrays: a module, a per-item function, or the name of a torchvision or
@@ -117,15 +121,17 @@ def audit(
         number of columns; a torch Dataset or image folder gets features like ``data``.
     test_features : array-like, optional
         The test set's features, when ``features`` was given as an array.
-    multilabel : array-like or DataFrame of shape (n, L), optional
+    multilabel : array-like or DataFrame of shape (n, L), or list of str, optional
         For multilabel data, instead of ``labels``: a 0/1 indicator per sample and label (a
-        DataFrame's columns name the labels). The report gets a ``label_imbalance`` check
+        DataFrame's columns name the labels), or the names of those columns in ``data`` (a
+        DataFrame; they are then no features). The report gets a ``label_imbalance`` check
         (samples carrying a rare label), a per-label ``labels`` table (counts, IRLbl, SCUMBLE)
         and advice; the single-label checks are skipped.
     annotators : pandas.DataFrame or array-like, optional
         Several annotators' labels, instead of ``labels``: a long table with columns ``sample``
         (the data's index values), ``annotator``, ``label``, or a wide one with one column per
-        annotator, missing where an annotator did not label a sample (see
+        annotator (or those columns' names in ``data``, a DataFrame), missing where an annotator
+        did not label a sample (see
         ``datafix.data.annotations.read_annotations``). The audit's labels are then the
         majority vote; the ``annotators`` check gives each sample a consensus label (CROWDLAB on
         the pred_probs pooled with the neighbours' votes) and a score, and the ``annotators``
@@ -138,6 +144,10 @@ def audit(
         ``unlabelled`` check proposes a pseudo-label for each (label spreading over the kNN graph
         with the model trained on the labelled samples), and the
         :class:`~datafix.fix.PseudoLabel` step adds the confident ones to the training set.
+    classes : array-like, optional
+        Every class, in the order of ``pred_probs``' columns, when the labels may miss some (a
+        subset of a larger dataset): a listed class may have no sample, a label that is not
+        listed is refused. Default: the label values present, sorted.
     task : {"classification", "regression"}, optional
         What the labels are. Default: ``"regression"`` (with a note) for float labels with many
         distinct non-integral values (see ``datafix.data.targets.infer_task``), else
@@ -206,6 +216,9 @@ def audit(
     check_choice(nan_policy, "nan_policy", NAN_POLICIES)
     check_choice(knn_backend, "knn_backend", BACKENDS)
     rng = check_random_state(random_state)
+    source = data
+    data, multilabel = _label_columns(data, multilabel, "multilabel")
+    data, annotators = _label_columns(data, annotators, "annotators")
     given = [name for name, value in (("labels", labels), ("multilabel", multilabel), ("annotators", annotators))
              if value is not None]
     if len(given) > 1:
@@ -246,6 +259,8 @@ def audit(
                    task="regression" if regression else "classification", **read)
     if len(view) == 0:
         raise InvalidInputError("The 'data' argument is empty: there are no samples to audit.")
+    if classes is not None:
+        view = _with_classes(view, classes, given)
     names, Y = (None, None) if multilabel is None else check_multilabel_targets(multilabel, len(view))
     annotations = None
     if annotators is not None:  # the audit's labels are the majority vote; the annotators check finds the consensus
@@ -256,7 +271,7 @@ def audit(
         pred_probs[view.valid] = check_pred_probs(np.asarray(given)[view.valid] if len(given) == len(view) else given,
                                                   n=int(view.valid.sum()), n_classes=Y.shape[1], multilabel=True)
     elif pred_probs is not None:
-        view, pred_probs = align_pred_probs(view, pred_probs)
+        pred_probs = align_pred_probs(view, pred_probs)
     if predictions is not None:
         predictions = check_predictions(predictions, len(view))
     view = handle_non_finite(view, nan_policy)
@@ -311,12 +326,14 @@ def audit(
     if image_signals is not None:
         signals.provenance["features"] = (f"CNN embeddings ({view.features.shape[1]} columns: every sample through "
                                           f"each fold's network; label votes among each fold's held-out samples)")
-        signals.provenance["pred_probs"] = image_signals.describe(cv)
+        signals.folds = fold_count(view.codes[valid], cv)
+        signals.provenance["pred_probs"] = image_signals.describe(signals.folds)
     elif view.features is not None:
         signals.provenance["features"] = describe_features(features, view)
     issues, outcomes, tables, test_issues = run_checks(specs, signals, options, task, view, test_view)
     params = {
-        "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "cv": cv, "k_neighbors": k_neighbors,
+        "n_samples": len(view), "n_classes": view.n_classes, "source": view.kind, "k_neighbors": k_neighbors,
+        "cv": cv if signals.folds is None else signals.folds,  # the folds that ran: at most the largest class
         "model": model if model is None or isinstance(model, str) else type(model).__name__,
         "task": "regression" if regression else "classification",
         "nan_policy": nan_policy, "checks": [s.name for s in specs if s.target == "train"], "knn_backend": knn_backend,
@@ -327,7 +344,31 @@ def audit(
         "classes": [py_value(c) for c in (view.classes if view.classes is not None else [])],
     }
     return Report(issues, outcomes, params, dict(signals.provenance), library_versions(), tables, test_issues,
-                  audited=(data, labels, view))
+                  audited=(source, labels, view))
+
+
+def _label_columns(data: Any, given: Any, name: str) -> tuple[Any, Any]:
+    """``multilabel`` / ``annotators`` given as column names of the DataFrame ``data`` (as the Ray
+    engine takes them): the data without those columns, and those columns."""
+    if not (isinstance(given, (list, tuple)) and given and all(isinstance(c, str) for c in given)):
+        return data, given
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidInputError(f"The {name!r} argument names columns, but the data is a {type(data).__name__}, not "
+                                f"a DataFrame; pass the {name} as a table or a matrix.")
+    missing = [c for c in given if c not in data.columns]
+    if missing:
+        raise InvalidInputError(f"The {name!r} argument names columns {missing} that the DataFrame does not have; its "
+                                f"columns are {list(map(str, data.columns))}.")
+    return data.drop(columns=list(given)), data[list(given)]
+
+
+def _with_classes(view: Any, classes: Any, given: list[str]) -> Any:
+    """The view with the user's full class list (``audit(classes=)``): its codes re-read into it."""
+    if view.codes is None or given not in ([], ["labels"]):
+        raise InvalidInputError("The 'classes' argument lists the classes of labels=; it does not apply to "
+                                "regression targets, multilabel= or annotators=.")
+    where, listed = class_codes(view.classes, classes, name="labels")
+    return replace(view, codes=np.where(view.codes >= 0, where[np.maximum(view.codes, 0)], -1), classes=listed)
 
 
 def _columns(given: Any, name: str) -> list[str] | None:

@@ -26,15 +26,21 @@ REPORT_FORMATS = (".json", ".parquet", ".csv", ".html")
 TABLE_FORMATS = (".csv", ".parquet")
 #: Python argument names in datafix's messages, and the flags a command-line user types instead.
 FLAG_WORDS = (
+    (r"The 'pred_probs' argument", "The --pred-probs file"),
     (r"pred_probs=", "--pred-probs FILE.npy"),
     (r"The 'predictions' argument", "--predictions"),
     (r"predictions=", "--predictions FILE.npy"),
     (r"task='(\w+)'", r"--task \1"),
+    (r"classes=\[([^\]]*)\]", lambda m: "--classes " + m.group(1).replace(" ", "").replace("'", "")),
+    (r"classes=", "--classes"),
     (r"features=", "--features FILE.npy"),
     (r"nan_policy='(\w+)'", r"--nan-policy \1"),
+    (r"index_col=('[^']+') in pd\.read_csv, or df\.set_index\('[^']+'\)", r"--index-col \1"),
     (r"The 'labels' argument", "The --label column"),
     (r"'annotators' (table|argument)", r"--annotators \1"),
     (r"labels=", "--label"),
+    (r"\bannotators=", "--annotators FILE"),
+    (r"\btest=", "--test FILE"),
     (r"The 'cv' parameter", "--cv"),
     (r"The 'random_state' parameter", "--seed"),
 )
@@ -113,11 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser, *, signals: bool = True) -> None:
     p.add_argument("--cv", type=int, default=5, help="cross-validation folds (default: %(default)s)")
     p.add_argument("--nan-policy", choices=["raise", "drop", "impute"], default="raise",
-                   help="what to do with NaN/inf features (default: %(default)s)")
+                   help="what to do with rows whose features hold NaN/inf: raise an error, impute column medians "
+                        "for the audit (fix writes the rows unchanged), or drop them from the audit (reported as "
+                        "broken; fix's default pipeline drops them from its output) (default: %(default)s)")
     if signals:
         p.add_argument("--pred-probs", type=Path, metavar="FILE.npy",
                        help="out-of-sample predicted probabilities from your own model, shape (n, classes), "
                             "columns in the order of the sorted label values")
+        p.add_argument("--classes", type=_class_list, metavar="A,B,...",
+                       help="every class in the order of the --pred-probs columns, when the table misses some "
+                            "(default: the label values present, sorted)")
         p.add_argument("--features", type=Path, metavar="FILE.npy",
                        help="features per sample, shape (n, d), e.g. a model's embeddings")
         p.add_argument("--task", choices=["classification", "regression"],
@@ -128,6 +139,11 @@ def _common(p: argparse.ArgumentParser, *, signals: bool = True) -> None:
                             "shape (n,)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars and no warnings")
+
+
+def _class_list(text: str) -> list[int | str]:
+    """``--classes 0,1,2`` or ``--classes cat,dog``: integers where they parse, as pandas reads a label column."""
+    return [int(v) if re.fullmatch(r"[+-]?\d+", v.strip()) else v.strip() for v in text.split(",")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,6 +180,11 @@ def flag_words(message: str) -> str:
     for pattern, flag in FLAG_WORDS:
         message = re.sub(pattern, flag, message)
     return message
+
+
+def _in_flags(text: str) -> str:
+    """A rendered report with its skip notes (``skipped (reason): checks``) said in flags."""
+    return "\n".join(flag_words(line) if line.startswith("skipped (") else line for line in text.split("\n"))
 
 
 # -- paths ----------------------------------------------------------------------------------------
@@ -319,7 +340,7 @@ def _audit(args: argparse.Namespace) -> int:
     test = None if args.test is None else _read_table(args.test, args.index_col, "--test")
     report = audit(data, labels=labels, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, test=test,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", n),
-                   features=_read_array(args.features, "--features", n), task=args.task,
+                   features=_read_array(args.features, "--features", n), task=args.task, classes=args.classes,
                    predictions=_read_array(args.predictions, "--predictions", n),
                    random_state=args.seed, verbose=not args.quiet)
     return _print_and_write(report, args, gates)
@@ -329,7 +350,7 @@ def _print_and_write(report: Any, args: argparse.Namespace, gates: dict[str, flo
                      folder: Path | None = None) -> int:
     """Print the report, write -o/--output (``folder``: a report folder the audit already wrote) and
     --html, and apply the quality gates; the exit status."""
-    print(report.render())
+    print(_in_flags(report.render()))
     if args.output:
         print(f"report written to {folder if folder is not None else report.save(args.output)}")
     if args.html:
@@ -345,7 +366,8 @@ def _audit_ray(args: argparse.Namespace) -> int:
 
     refused = [flag for flag, value in (("--annotators", args.annotators), ("--index-col", args.index_col),
                                         ("--pred-probs", args.pred_probs), ("--features", args.features),
-                                        ("--predictions", args.predictions)) if value is not None]
+                                        ("--predictions", args.predictions), ("--classes", args.classes))
+               if value is not None]
     if args.nan_policy != "raise":
         refused.append("--nan-policy")
     if refused:
@@ -424,7 +446,7 @@ def _fix(args: argparse.Namespace) -> int:
     frame = _read_table(args.path, args.index_col)
     report = audit(frame, labels=args.label, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, random_state=args.seed,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", len(frame)),
-                   features=_read_array(args.features, "--features", len(frame)), task=args.task,
+                   features=_read_array(args.features, "--features", len(frame)), task=args.task, classes=args.classes,
                    predictions=_read_array(args.predictions, "--predictions", len(frame)), verbose=not args.quiet)
     plan = pipeline.fit(frame, args.label, report=report)
     print(plan.summary().to_string() if len(plan.summary()) else "no changes")

@@ -68,3 +68,49 @@ def test_few_shot_classes_get_the_augmentation_recipe_that_won():
     assert "recipe('autoaugment'" in text and "autoaugment" in RECIPES
     assert "recipe(" not in rebalancing_advice(np.array([500, 3]), multilabel=True)
     assert "recipe(" not in rebalancing_advice(np.array([500, 60]))  # no class is few-shot
+
+
+def _digit_labels():
+    """Digits with three tags: 'high' (5-9, 50 %), 'triple' (0, 3, 6, 9: 40 %) and 'low' (1, 2: 20 %)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    tags = pd.DataFrame({"high": y >= 5, "triple": y % 3 == 0, "low": np.isin(y, [1, 2])}).astype(int)
+    return X[:800], tags.iloc[:800], y[:800]
+
+
+def test_a_nearly_balanced_multilabel_set_has_no_rare_label():
+    X, Y, _ = _digit_labels()
+    report = dfx.audit(X, multilabel=Y, checks="label_imbalance", verbose=False)
+    table = report.tables["labels"]
+    assert table["irlbl"].max() < 3 and not table["is_rare"].any()
+    assert report.summary().loc["label_imbalance", "count"] == 0
+    assert "balanced enough" in report.checks["label_imbalance"].advice
+    loose = dfx.audit(X, multilabel=Y, checks="label_imbalance", check_params={"label_imbalance": {"min_ratio": 1.0}},
+                      verbose=False)  # without the floor, 'low' (IRLbl 2.4 > MeanIR 1.6) flags a fifth of the samples
+    assert loose.tables["labels"]["is_rare"].tolist() == [False, False, True]
+    assert loose.summary().loc["label_imbalance", "count"] == Y["low"].sum()
+
+
+def test_only_a_label_rarer_than_the_imbalance_floor_is_rare():
+    X, Y, y = _digit_labels()
+    Y = Y.assign(zero=(y == 0) & (np.arange(len(y)) % 4 == 0)).astype(int)  # about 2 % of the samples
+    report = dfx.audit(X, multilabel=Y, checks="label_imbalance", verbose=False)
+    assert report.tables["labels"]["is_rare"].tolist() == [False, False, False, True]
+    np.testing.assert_array_equal(report.issues["is_rare_label"].to_numpy(bool), Y["zero"].to_numpy(bool))
+
+
+def test_multilabel_names_columns_of_the_frame():
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    tags = pd.DataFrame({"strong": wine["alcohol"] > 13, "first": wine["target"] == 0,
+                         "dark": wine["color_intensity"] > 7}).astype(int)
+    table = pd.concat([wine.drop(columns="target"), tags], axis=1)
+    by_name = dfx.audit(table, multilabel=["strong", "first", "dark"], verbose=False)
+    by_matrix = dfx.audit(wine.drop(columns="target"), multilabel=tags, verbose=False)
+    pd.testing.assert_frame_equal(by_name.issues, by_matrix.issues)
+    assert list(by_name.tables["labels"].index) == ["strong", "first", "dark"]
+    assert "dark" not in by_name.audited[2].feature_names  # a label column is no feature
+    with pytest.raises(InvalidInputError, match=r"'multilabel' argument names columns \['wet'\]"):
+        dfx.audit(table, multilabel=["strong", "wet"], verbose=False)

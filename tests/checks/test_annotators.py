@@ -188,3 +188,16 @@ def test_cli_audits_and_fixes_with_an_annotator_file(tmp_path, capsys, annotated
     assert "Give --label (one label per row) or --annotators" in capsys.readouterr().err
     assert main(["audit", str(tmp_path / "data.csv"), "--annotators", str(tmp_path / "long.csv"), "-q"]) == 2
     assert "The --annotators table names" in capsys.readouterr().err
+
+
+def test_annotators_name_columns_of_the_frame(digits):
+    X, y = digits
+    wide = pd.DataFrame(simulate(y[:300], [0.9, 0.8, 0.7], [0.7, 0.7, 0.7]), columns=["p", "q", "r"]).replace(-1, np.nan)
+    table = pd.DataFrame(X[:300]).add_prefix("px").join(wide)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatafixWarning)
+        by_name = dfx.audit(table, annotators=["p", "q", "r"], verbose=False)
+        by_table = dfx.audit(table.drop(columns=["p", "q", "r"]), annotators=wide, verbose=False)
+    pd.testing.assert_frame_equal(by_name.issues, by_table.issues)
+    with pytest.raises(InvalidInputError, match="names columns, but the data is a ndarray"):
+        dfx.audit(X[:300], annotators=["p", "q", "r"], verbose=False)

@@ -250,3 +250,19 @@ def test_cli_audits_and_fixes_a_regression(corrupted, tmp_path, capsys):
     clean = pd.read_csv(tmp_path / "clean.csv", index_col="patient")
     assert 0 < len(frame) - len(clean) <= 0.2 * len(frame)
     assert pd.read_csv(source, index_col="patient").equals(frame)  # the input file is untouched
+
+
+@pytest.mark.parametrize("container", ["array", "series", "column"])
+def test_integer_labels_are_classes_whatever_holds_them(container):
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:300]
+    y = np.arange(300) % 100  # 100 distinct integers over 300 rows
+    data, labels = X, {"array": y, "series": pd.Series(y)}.get(container)
+    if container == "column":
+        data, labels = pd.DataFrame(X).add_prefix("px").assign(y=y), "y"
+    assert infer_task(y) is None and infer_task(pd.Series(y)) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DatafixWarning)  # no regression note
+        report = dfx.audit(data, labels=labels, checks="class_imbalance", verbose=False)
+    assert report.params["task"] == "classification" and report.params["n_classes"] == 100

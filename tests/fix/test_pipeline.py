@@ -220,3 +220,33 @@ def test_adjust_logits_refuses_a_regression_target():
     plan = Pipeline([AdjustLogits()]).fit(X, y, task="regression", verbose=False)
     with pytest.raises(InvalidInputError, match="regression"):
         plan.loss  # noqa: B018
+
+
+# -- every dropped row is counted under a named step (issue 40, item 5) ----------------------------
+
+@pytest.fixture(scope="module")
+def wine_with_gaps():
+    """Wine with 3 rows missing a feature and 2 rows missing their label."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    wine.loc[[3, 50, 100], "alcohol"] = np.nan
+    wine["target"] = wine["target"].astype(float)
+    wine.loc[[7, 8], "target"] = np.nan
+    return wine
+
+
+@pytest.mark.parametrize("steps", [[], [DropBroken(), DropLabelIssues()]])
+def test_unlabelled_rows_are_dropped_under_a_step_of_their_own(wine_with_gaps, steps):
+    plan = Pipeline(steps).fit(wine_with_gaps, "target", nan_policy="drop", verbose=False)
+    summary = plan.summary()
+    assert summary.loc["unlabelled", "drop"] == 2
+    assert int(summary["drop"].sum()) == plan.counts()["dropped"]
+    assert plan.changes.loc[[7, 8], "step"].tolist() == ["unlabelled", "unlabelled"]
+    assert "no label" in plan.explain(7)
+
+
+def test_the_nan_error_says_what_fix_does_with_the_rows(wine_with_gaps):
+    with pytest.raises(InvalidInputError, match=r"nan_policy='impute'.*stay.*fixed table.*nan_policy='drop'.*"
+                                                r"DropBroken.*drops them from the fixed table"):
+        Pipeline([DropBroken()]).fit(wine_with_gaps, "target", verbose=False)

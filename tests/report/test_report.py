@@ -75,3 +75,35 @@ def test_skipped_checks_say_why():
     assert s.loc["label", "status"] == "skipped"
     assert "no features" in s.loc["label", "note"]
     assert pd.isna(s.loc["label", "count"])
+
+
+# -- one reader per format, exact round trips, missing folders named (issue 40, item 7) -----------
+
+def test_json_round_trip_is_exact(report):
+    rep, _ = report
+    back = Report.from_json(rep.to_json())
+    pd.testing.assert_frame_equal(back.issues, rep.issues, check_dtype=False, check_exact=True)
+    for name, table in rep.tables.items():
+        pd.testing.assert_frame_equal(back.tables[name], table, check_dtype=False, check_exact=True)
+
+
+def test_read_parquet_reads_the_file_to_parquet_writes(report, tmp_path):
+    rep, _ = report
+    rep.to_parquet(tmp_path / "r.parquet")
+    back = Report.read_parquet(tmp_path / "r.parquet")
+    pd.testing.assert_frame_equal(back.issues, rep.issues, check_exact=True)
+    assert back.summary().equals(rep.summary()) and back.checks == rep.checks
+    assert Report.read_parquet(tmp_path / "r.parquet", lazy=True).summary().equals(rep.summary())
+    assert Report.read_parquet(tmp_path / "r.parquet", columns=["is_label_issue"]).issues.columns.tolist() == [
+        "is_label_issue"]
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "other.parquet")
+    with pytest.raises(FileNotFoundError, match="'.*other.parquet' is not a datafix report"):
+        Report.read_parquet(tmp_path / "other.parquet")
+
+
+@pytest.mark.parametrize("ending", [".json", ".parquet", ".csv", ".html"])
+def test_a_missing_folder_is_named(report, tmp_path, ending):
+    rep, _ = report
+    with pytest.raises(FileNotFoundError, match=r"the folder '.*nodir' does not exist; create it first") as err:
+        rep.save(tmp_path / "nodir" / f"x{ending}")
+    assert ".tmp" not in str(err.value) and not (tmp_path / "nodir").exists()

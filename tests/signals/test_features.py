@@ -11,7 +11,7 @@ def test_raise_names_rows_columns_and_options():
     df = pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0], "b": [1.0, 2.0, np.inf, 4.0], "y": [0, 1, 0, 1]},
                       index=["r1", "r2", "r3", "r4"])
     view = as_view(df, labels="y")
-    with pytest.raises(InvalidInputError, match=r"2 rows at \['r2', 'r3'\] \(columns \['a', 'b'\]\).*'drop'.*'impute'"):
+    with pytest.raises(InvalidInputError, match=r"2 rows at \['r2', 'r3'\] \(columns \['a', 'b'\]\).*'impute'.*'drop'"):
         handle_non_finite(view)
 
 

@@ -43,7 +43,8 @@ def test_signals_compute_each_signal_once_and_say_what_is_missing():
     assert s.pred_probs is s.pred_probs and s.neighbors is s.neighbors
     assert "cross-validation" in s.provenance["pred_probs"]
     bare = Signals(y, 2, verbose=False)
-    assert bare.missing("pred_probs") == "no pred_probs were given and there are no features to compute them from"
+    assert bare.missing("pred_probs") == ("no pred_probs were given and there are no features to compute them from: "
+                                          "pass features= or pred_probs=")
     assert bare.missing("neighbors") is not None
 
 

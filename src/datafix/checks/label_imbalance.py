@@ -1,7 +1,9 @@
 """Label imbalance for multilabel data: samples that carry a rare label.
 
 A label is rare when its IRLbl (largest label count / its count) is above the mean IRLbl
-(MeanIR, Charte et al.); a sample carrying a rare label is flagged ``is_rare_label``, scored by
+(MeanIR, Charte et al.) and at least ``min_ratio`` (default ``BALANCED_RATIO``, 3: below it the
+advice says no rebalancing is needed, so a nearly balanced set has no rare label); a sample
+carrying a rare label is flagged ``is_rare_label``, scored by
 the rarest of its labels (``1 / IRLbl``, lower = rarer). The ``labels`` table has one row per
 label: counts, IRLbl, SCUMBLE and ``is_rare``.
 """
@@ -11,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from datafix.checks.advice import rebalancing_advice
+from datafix._validation import Interval
+from datafix.checks.advice import BALANCED_RATIO, rebalancing_advice
 from datafix.checks.registry import CheckResult, register_check
 from datafix.data.multilabel import multilabel_imbalance
 from datafix.signals.bundle import Signals
@@ -24,9 +27,21 @@ from datafix.signals.bundle import Signals
     score="rare_label_score",
     description="samples that carry a rare label (multilabel)",
     tasks=("multilabel",),
+    params={"min_ratio": Interval(float, 1.0)},
 )
-def label_imbalance_check(signals: Signals) -> CheckResult:
+def label_imbalance_check(signals: Signals, *, min_ratio: float = BALANCED_RATIO) -> CheckResult:
     """Flag samples that carry a rare label; the ``labels`` table has one row per label.
+
+    Parameters
+    ----------
+    signals : Signals
+        The audit's shared signals (the label matrix).
+    min_ratio : float, default 3.0
+        A rare label's IRLbl is above MeanIR and at least this.
+
+    Returns
+    -------
+    CheckResult
 
     Examples
     --------
@@ -39,14 +54,15 @@ def label_imbalance_check(signals: Signals) -> CheckResult:
     Y = signals.multilabel
     table = multilabel_imbalance(Y, label_names=signals.label_names)
     irlbl = table["irlbl"].to_numpy()
-    minority = np.isfinite(irlbl) & (irlbl > table.attrs["mean_ir"])
+    minority = np.isfinite(irlbl) & (irlbl > table.attrs["mean_ir"]) & (irlbl >= min_ratio)
     table["is_rare"] = minority
     relative = np.where(np.isfinite(irlbl), 1.0 / irlbl, np.nan)
     carried = np.where(Y, relative, np.inf).min(axis=1)
     columns = pd.DataFrame({"is_rare_label": (Y & minority).any(axis=1),
                             "rare_label_score": np.where(np.isfinite(carried), carried, np.nan)})
     attrs = table.attrs
-    rule = (f"a label is rare when its IRLbl (largest label count / its count) is above MeanIR = {attrs['mean_ir']:.3g}; "
+    rule = (f"a label is rare when its IRLbl (largest label count / its count) is above MeanIR = {attrs['mean_ir']:.3g} "
+            f"and at least {min_ratio:g}; "
             f"CVIR {attrs['cvir']:.3g}, SCUMBLE {attrs['scumble']:.3g}, {attrs['samples_without_label']} samples without "
             "a label")
     return CheckResult(columns, rule, {"labels": table}, rebalancing_advice(table["count"].to_numpy(), multilabel=True))

@@ -4,7 +4,7 @@ Per sample (cleanlab Datalab's null issue): ``is_null`` when every feature is mi
 ``null_score`` = share of features present, ``n_missing``. Per column, in the ``columns``
 table: missing and infinite counts, distinct values, and flags for constant, near-constant
 (one value in at least 99 % of the rows), mixed-type (text beside numbers in one column) and
-ID-like columns (a distinct text or consecutive integer per row: a key, not a feature). Each
+ID-like columns (:func:`datafix.data.frame.id_columns`: a key, not a feature). Each
 column's ``kind`` says how it enters the features: ``number``, ``bool``, ``date`` (datetime
 columns and text that parses as dates: seconds since 1970-01-01, never called ID-like, with its
 ``first`` and ``last`` date), ``category`` (one-hot) or ``text`` (left out: too many values).
@@ -21,11 +21,8 @@ import pandas as pd
 
 from datafix._validation import Interval
 from datafix.checks.registry import TASKS, CheckResult, register_check
-from datafix.data.frame import MAX_CATEGORIES, as_dates
+from datafix.data.frame import MAX_CATEGORIES, as_dates, id_columns
 from datafix.signals.bundle import Signals
-
-#: An ID-like column needs at least this many rows to be called one.
-ID_MIN_ROWS = 20
 
 
 def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.DataFrame:
@@ -50,6 +47,7 @@ def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.Da
     """
     rows = []
     n = len(table)
+    ids = set(id_columns(table))
     numeric_columns = [i for i, (_, s) in enumerate(table.items()) if _is_numeric(s)]
     # numeric columns' counts (a sort each, which releases the GIL) on the machine's cores
     with ThreadPoolExecutor(max(1, min(len(numeric_columns), os.cpu_count() or 1, 8))) as pool:
@@ -60,19 +58,15 @@ def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.Da
         dates = as_dates(s)
         numeric = i in summaries
         if numeric:
-            n_present, missing, infinite, distinct, top, span = summaries[i]
+            n_present, missing, infinite, distinct, top = summaries[i]
             kinds: set[str] = set()
         else:
             present = s.dropna()
             n_present, missing, infinite = len(present), int(s.isna().sum()), 0
             counts = present.value_counts()
             distinct, top = len(counts), int(counts.iloc[0]) if len(counts) else 0
-            span = 0.0
             kinds = {_kind(v) for v in present} if s.dtype == object else set()
         top_share = float(top / n_present) if distinct else float("nan")
-        is_int = pd.api.types.is_integer_dtype(s)
-        text = not numeric and not pd.api.types.is_bool_dtype(s)
-        consecutive = is_int and distinct == n_present and distinct > 0 and span == distinct - 1
         kind = ("date" if dates is not None else "bool" if pd.api.types.is_bool_dtype(s) else "number" if numeric
                 else "category" if distinct <= MAX_CATEGORIES else "text")
         rows.append(
@@ -89,8 +83,7 @@ def column_quality(table: pd.DataFrame, *, near_constant: float = 0.99) -> pd.Da
                 "is_constant": distinct == 1,
                 "is_near_constant": distinct > 1 and top_share >= near_constant,
                 "is_mixed_type": len(kinds) > 1,
-                "is_id_like": (n >= ID_MIN_ROWS and distinct == n and dates is None
-                               and (bool(text) or bool(consecutive))),
+                "is_id_like": col in ids,
             }
         )
     columns = ["column", "kind", "first", "last", "missing", "infinite", "distinct", "top_share", "is_empty",
@@ -113,15 +106,14 @@ def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
 
-def _numeric_summary(s: pd.Series) -> tuple[int, int, int, int, int, float]:
-    """A numeric column's present, missing and infinite counts, distinct values, the count of the
-    most common one and the span (max - min), by NumPy (much faster than pandas per column)."""
+def _numeric_summary(s: pd.Series) -> tuple[int, int, int, int, int]:
+    """A numeric column's present, missing and infinite counts, distinct values and the count of
+    the most common one, by NumPy (much faster than pandas per column)."""
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
     finite_or_inf = values[~np.isnan(values)]
     n_present = len(finite_or_inf)
     distinct, top = _distinct_and_top(finite_or_inf)
-    span = float(finite_or_inf.max() - finite_or_inf.min()) if n_present else 0.0
-    return n_present, len(values) - n_present, int(np.isinf(finite_or_inf).sum()), distinct, top, span
+    return n_present, len(values) - n_present, int(np.isinf(finite_or_inf).sum()), distinct, top
 
 
 def _distinct_and_top(values: np.ndarray) -> tuple[int, int]:

@@ -104,9 +104,13 @@ def infer_task(values: Any, *, n: int | None = None) -> str | None:
     >>> rng = np.random.default_rng(0)
     >>> infer_task(rng.normal(size=200)), infer_task([0.0, 1.0, 1.0, 2.0]), infer_task(["a", "b"])
     ('regression', None, None)
+    >>> infer_task(pd.Series(np.arange(300) % 100)) is None  # integers are classes, in any container
+    True
     """
     if hasattr(values, "detach") and hasattr(values, "cpu"):
         values = values.detach().cpu().numpy()
+    if isinstance(values, pd.Series) and not pd.api.types.is_float_dtype(values):
+        return None  # integers (nullable ones too), text, categories: classes, as in an array
     try:
         data = np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan) if isinstance(values, pd.Series)
                           else values)

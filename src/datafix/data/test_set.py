@@ -50,7 +50,7 @@ def as_test_view(train: DataView, test: Any, *, features: Any = None, test_featu
             raise InvalidInputError(f"The 'test' DataFrame lacks the training feature columns {missing}.")
         columns = test[list(train.table.columns)]
         names = list(train.feature_names or [])
-        return from_frame(columns).with_features(encode_like(columns, names), names)
+        return from_frame(columns, ids=list(train.id_columns)).with_features(encode_like(columns, names), names)
     extractor = features if isinstance(features, torch.nn.Module) or callable(features) else None
     if train.kind in ("torch", "images"):
         if features is not None and extractor is None and test_features is None:

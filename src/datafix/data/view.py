@@ -50,6 +50,9 @@ class DataView:
     image_rule : str or None
         How a torch Dataset's images were turned into 8-bit pixels (e.g. normalised tensors
         scaled back), for the report.
+    id_columns : tuple
+        Columns of ``table`` that identify rows (keys, row numbers): left out of ``features``
+        and ``hashes``.
     kind : str
         The source type: ``"arrays"``, ``"frame"``, ``"torch"`` or ``"images"``.
     source : object
@@ -78,6 +81,7 @@ class DataView:
     image_shape: tuple[int, int, int] | None = None
     targets: np.ndarray | None = None
     image_rule: str | None = None
+    id_columns: tuple[Any, ...] = ()
 
     def __len__(self) -> int:
         return len(self.index)

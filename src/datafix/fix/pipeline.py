@@ -16,7 +16,7 @@ from datafix.data.adapt import as_view
 from datafix.data.labels import label_codes
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.fix.plan import Plan, _typed, nullable_labels
-from datafix.fix.steps import Step, step_from_config
+from datafix.fix.steps import Step, _proposals, step_from_config
 
 
 def _read_config(path: str | os.PathLike) -> Any:
@@ -63,6 +63,20 @@ def _audited_view(report: Any, data: Any, labels: Any) -> Any:
     audited_data, audited_labels, view = report.audited
     same_labels = audited_labels is labels or (isinstance(labels, str) and audited_labels == labels)
     return view if audited_data is data and same_labels else None
+
+
+#: The name under which a plan drops the samples still without a label after every step.
+UNLABELLED = "unlabelled"
+
+
+def _record(changes: dict[str, list], index: pd.Index, step: str, proposals: pd.DataFrame, old_label: Any,
+            new_label: Any) -> None:
+    """Append one step's decisions to the plan's ``changes`` columns."""
+    for name, values in (("index", index), ("step", [step] * len(index)), ("action", proposals["action"]),
+                         ("reason", proposals["reason"]), ("score", proposals["score"]),
+                         ("threshold", proposals["threshold"]), ("old_label", old_label),
+                         ("new_label", new_label), ("weight", proposals["weight"])):
+        changes.setdefault(name, []).extend(list(values))
 
 
 class Pipeline:
@@ -192,8 +206,8 @@ class Pipeline:
             outcome = report.checks.get(step.check) if step.check else None
             if step.check and (outcome is None or not outcome.ran):
                 why = "it was not run" if outcome is None else f"it was skipped ({outcome.reason})"
-                hint = {"label": " Give features= (an array, or a feature module for torch Datasets) or "
-                                 "pred_probs= from your own model, and audit again."}.get(step.check, "")
+                hint = {"label": " Give features= or pred_probs= from your own model, and audit again."}.get(
+                    step.check, "")
                 raise InvalidInputError(
                     f"Step {step.name!r} acts on the {step.check!r} check's findings, but {why}.{hint} Or leave "
                     f"{type(step).__name__} out of the pipeline."
@@ -232,15 +246,15 @@ class Pipeline:
             relabelled[pos[relabel]] = True
             reweight = action == "reweight"
             weight[pos[reweight]] = proposals["weight"].to_numpy(float)[reweight]
-            for name, values in (("index", view.index[pos]), ("step", [step.name] * len(pos)), ("action", action),
-                                 ("reason", proposals["reason"]), ("score", proposals["score"]),
-                                 ("threshold", proposals["threshold"]), ("old_label", old_label),
-                                 ("new_label", new_label), ("weight", proposals["weight"])):
-                changes.setdefault(name, []).extend(list(values))
+            _record(changes, view.index[pos], step.name, proposals.assign(action=action), old_label, new_label)
         if view.codes is not None:  # a sample still without a label (unlabelled, no pseudo-label) cannot be trained on
-            no_label = alive & (codes < 0) & view.valid & pd.isna(labels)
+            no_label = np.flatnonzero(alive & (codes < 0) & view.valid & pd.isna(labels))
             alive[no_label] = False
-            dropped_by[no_label] = "unlabelled"
+            dropped_by[no_label] = UNLABELLED
+            none = np.full(len(no_label), None, dtype=object)
+            _record(changes, view.index[no_label], UNLABELLED,
+                    _proposals(no_label, "drop", "no label: unlabelled, and no step gave it one", np.nan, np.nan),
+                    none, none)
         columns = ["step", "action", "reason", "score", "threshold", "old_label", "new_label", "weight"]
         frame = pd.DataFrame(changes).set_index("index") if changes else pd.DataFrame(columns=columns)
         if changes:  # the user's label dtype, also where a row has no new label (not floats with NaN)

@@ -109,7 +109,9 @@ class Plan:
 
     def summary(self) -> pd.DataFrame:
         """One row per step, in pipeline order (steps that changed nothing too): how many samples
-        each action touched, and how many synthetic samples a step ``added``.
+        each action touched, and how many synthetic samples a step ``added``; then an
+        ``unlabelled`` row when samples still without a label were left out of the plan, so the
+        drops add up to every sample the plan does not keep.
 
         Examples
         --------
@@ -120,6 +122,7 @@ class Plan:
         True
         """
         steps = [s.name for s in self.pipeline.steps]
+        steps += [name for name in pd.unique(self.changes["step"]) if name not in steps]
         counts = pd.DataFrame(0, index=pd.Index(steps, name="step"), columns=list(SUMMARY_COLUMNS))
         if not self.changes.empty:
             seen = self.changes.groupby(["step", "action"]).size()
@@ -172,7 +175,19 @@ class Plan:
         return framed(self.report.to_html(plan=self))
 
     def undo(self, step: str) -> Plan:
-        """The plan without ``step`` (by name), from the same report."""
+        """A new plan without ``step`` (by name), refit from the same report; this plan is unchanged.
+
+        Write ``plan = plan.undo("relabel")`` to go on with the new one.
+
+        Examples
+        --------
+        >>> import datafix as dfx
+        >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+        >>> plan = dfx.fix.Pipeline([dfx.fix.Relabel(), dfx.fix.DropLabelIssues()]).fit(data.X, data.y, verbose=False)
+        >>> undone = plan.undo("relabel")
+        >>> list(undone.summary().index), list(plan.summary().index)
+        (['drop_label_issues'], ['relabel', 'drop_label_issues'])
+        """
         names = [s.name for s in self.pipeline.steps]
         if step not in names:
             raise InvalidInputError(f"The pipeline has no step {step!r}; its steps are {names}.")

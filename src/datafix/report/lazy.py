@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from datafix.report.report import Report, flag_columns, leaked_rows, read_folder_meta, summary_table
+from datafix.report.report import Report, flag_columns, leaked_rows, read_report_meta, summary_table
 
 
 class LazyReport:
-    """A report folder (:meth:`Report.to_parquet_dataset`, ``audit_ray(output=...)``) opened
-    without reading its per-sample rows.
+    """A report folder (:meth:`Report.to_parquet_dataset`, ``audit_ray(output=...)``) or file
+    (:meth:`Report.to_parquet`) opened without reading its per-sample rows.
 
     What the audit found per check, its tables and parameters come from ``report.json``; the
     per-sample rows stay in the Parquet files until asked for. :meth:`summary` counts each
@@ -26,7 +25,7 @@ class LazyReport:
     Parameters
     ----------
     path : str or os.PathLike
-        The report folder.
+        The report folder or file.
 
     Attributes
     ----------
@@ -56,12 +55,11 @@ class LazyReport:
     def __init__(self, path: str | os.PathLike) -> None:
         import pyarrow.dataset as pads
 
-        self.path, meta = read_folder_meta(path)
+        self.path, files, meta = read_report_meta(path)
         self.checks = meta["checks"]
         self.params, self.signals, self.versions = meta["params"], meta["signals"], meta["versions"]
         self.tables, self.test_issues = meta["tables"], meta["test_issues"]
-        files = sorted(str(p) for p in (Path(self.path) / "issues").glob("*.parquet"))
-        self._dataset = pads.dataset(files, format="parquet")
+        self._dataset = pads.dataset([str(f) for f in files], format="parquet")
         pandas_meta = self._dataset.schema.pandas_metadata or {}
         self._index = [c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)]
         self.columns = [c for c in self._dataset.schema.names if c not in self._index]

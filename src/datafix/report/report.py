@@ -212,16 +212,20 @@ class Report:
         if not text.lstrip().startswith("{"):
             text = Path(source).read_text(encoding="utf-8")
         data = json.loads(text)
-        checks = {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()}
-        tables = {name: _read_table(t) for name, t in data.get("tables", {}).items()}
-        test = data.get("test_issues")
-        return cls(_read_table(data["issues"]), checks, data["params"], data["signals"], data["versions"],
-                   tables, None if test is None else _read_table(test))
+        return cls(_read_table(data["issues"]), **_report_fields(data))
 
     def to_parquet(self, path: str | os.PathLike) -> None:
-        """Write ``issues`` (with its index) as a Parquet file."""
-        table = _stringify_objects(self.issues)
-        atomic_write(path, lambda tmp: table.to_parquet(tmp, index=True))
+        """Write ``issues`` (with its index) as a Parquet file, the rest of the report (checks,
+        tables, parameters) in its metadata; :meth:`read_parquet` reads it back, and any Parquet
+        reader reads the rows.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(_stringify_objects(self.issues), preserve_index=True)
+        meta = json.dumps(self._to_dict(issues=False)).encode("utf-8")
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), REPORT_KEY: meta})
+        atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
     def to_parquet_dataset(self, path: str | os.PathLike, *, rows_per_file: int = 1_000_000) -> Path:
         """Write the report as a folder: ``issues/part-NNNNN.parquet`` (one row per sample, with
@@ -276,7 +280,8 @@ class Report:
     @classmethod
     def read_parquet(cls, path: str | os.PathLike, *, columns: list[str] | None = None,
                      lazy: bool = False) -> Report | Any:
-        """Read a report folder written by :meth:`to_parquet_dataset` (the Ray engine's output).
+        """Read a report written by :meth:`to_parquet` (a file) or :meth:`to_parquet_dataset` (a
+        folder, the Ray engine's output).
 
         The per-sample rows are read with pyarrow, memory-mapped, and only the ``columns`` asked
         for (default: all; the flag and score columns suffice for :meth:`summary`). With
@@ -285,7 +290,16 @@ class Report:
 
         Examples
         --------
-        See :meth:`to_parquet_dataset` and :class:`~datafix.report.LazyReport`.
+        >>> import tempfile, pathlib
+        >>> import datafix as dfx
+        >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+        >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "audit.parquet"
+        >>> report.to_parquet(path)
+        >>> Report.read_parquet(path).summary().equals(report.summary())
+        True
+
+        See :meth:`to_parquet_dataset` and :class:`~datafix.report.LazyReport` for folders.
         """
         if lazy:
             from datafix.report.lazy import LazyReport
@@ -294,10 +308,11 @@ class Report:
                 raise TypeError("read_parquet(lazy=True) reads no rows, so it takes no columns=; pass columns to "
                                 "LazyReport.flagged, iter_batches or to_report instead.")
             return LazyReport(path)
-        path, meta = read_folder_meta(path)
+        path, _, meta = read_report_meta(path)
         import pyarrow.parquet as pq
 
-        read = pq.read_table(path / "issues", columns=None if columns is None else [*columns], memory_map=True)
+        read = pq.read_table(path if path.is_file() else path / "issues", columns=None if columns is None else [*columns],
+                             memory_map=True)
         return cls(read.to_pandas(), **meta)
 
     def to_csv(self, path: str | os.PathLike) -> None:
@@ -316,10 +331,7 @@ class Report:
 
         page = render_html(self, plan, title=title, images=images)
         if path is not None:
-            try:
-                atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
-            except OSError as err:
-                raise OSError(f"Cannot write the HTML report to {str(path)!r}: {err.strerror or err}") from None
+            atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
         return page
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -332,19 +344,40 @@ class Report:
         return path
 
 
-def read_folder_meta(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
-    """A report folder's ``report.json`` as the keyword arguments of :class:`Report` (all but
-    ``issues``), after checking that the folder is a datafix report."""
+#: The key of a report's metadata (all but its rows) in a Parquet file that :meth:`Report.to_parquet` wrote.
+REPORT_KEY = b"datafix.report"
+
+
+def read_report_meta(path: str | os.PathLike) -> tuple[Path, list[Path], dict[str, Any]]:
+    """A report's path, its Parquet files and the keyword arguments of :class:`Report` (all but
+    ``issues``): a folder's ``report.json`` and ``issues/*.parquet``, or one Parquet file with
+    the report in its metadata; an error when ``path`` is neither."""
+    import pyarrow.parquet as pq
+
     path = Path(path)
+    if path.is_file():
+        try:
+            metadata = pq.read_schema(path).metadata or {}
+        except Exception:  # noqa: BLE001 - pyarrow's errors for a file that is not Parquet vary by version
+            metadata = {}
+        if REPORT_KEY not in metadata:
+            raise FileNotFoundError(f"{str(path)!r} is not a datafix report (a Parquet file without the report's "
+                                    "metadata); write one with Report.to_parquet.")
+        return path, [path], _report_fields(json.loads(metadata[REPORT_KEY]))
     if not (path / "report.json").is_file():
         raise FileNotFoundError(f"{str(path)!r} is not a datafix report folder (no report.json); write one with "
-                                "Report.to_parquet_dataset or audit_ray(output=...).")
+                                "Report.to_parquet_dataset or audit_ray(output=...), or a file with Report.to_parquet.")
     data = json.loads((path / "report.json").read_text(encoding="utf-8"))
+    return path, sorted((path / "issues").glob("*.parquet")), _report_fields(data)
+
+
+def _report_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """:meth:`Report.to_dict`'s content, but the rows, as the keyword arguments of :class:`Report`."""
     test = data.get("test_issues")
-    return path, {"checks": {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()},
-                  "params": data["params"], "signals": data["signals"], "versions": data["versions"],
-                  "tables": {name: _read_table(t) for name, t in data.get("tables", {}).items()},
-                  "test_issues": None if test is None else _read_table(test)}
+    return {"checks": {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()},
+            "params": data["params"], "signals": data["signals"], "versions": data["versions"],
+            "tables": {name: _read_table(t) for name, t in data.get("tables", {}).items()},
+            "test_issues": None if test is None else _read_table(test)}
 
 
 def flag_columns(checks: dict[str, CheckOutcome], issue: str) -> tuple[str, str | None]:
@@ -385,11 +418,21 @@ def summary_table(checks: dict[str, CheckOutcome], counts: dict[str, int], n: in
 
 
 def _table_json(frame: pd.DataFrame) -> dict:
-    return json.loads(frame.to_json(orient="table", index=True))
+    """pandas' table JSON of ``frame``, its floats written exactly (pandas rounds them to 10 digits)."""
+    table = json.loads(frame.to_json(orient="table", index=True))
+    names = [field["name"] for field in table["schema"]["fields"]]
+    values = [frame.index.get_level_values(i) for i in range(frame.index.nlevels)]
+    values += [frame.iloc[:, j] for j in range(frame.shape[1])]
+    for name, column in zip(names, values, strict=True):
+        if pd.api.types.is_float_dtype(column.dtype):
+            exact = pd.Series(column).to_numpy(dtype=np.float64, na_value=np.nan)
+            for row, value in zip(table["data"], exact.tolist(), strict=True):
+                row[name] = None if value != value else value  # NaN is null, as pandas writes it
+    return table
 
 
 def _read_table(data: dict) -> pd.DataFrame:
-    return pd.read_json(io.StringIO(json.dumps(data)), orient="table")
+    return pd.read_json(io.StringIO(json.dumps(data)), orient="table", precise_float=True)
 
 
 def library_versions() -> dict[str, str]:

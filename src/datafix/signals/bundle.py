@@ -12,7 +12,12 @@ import pandas as pd
 from datafix._validation import RandomState, check_random_state, renamed, seed_from
 from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
-from datafix.signals.pred_probs import cross_val_pred_probs, multilabel_pred_probs
+from datafix.signals.pred_probs import (
+    cross_val_pred_probs,
+    fold_count,
+    folds_described,
+    multilabel_pred_probs,
+)
 from datafix.signals.predictions import cross_val_predictions
 
 SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats", "multilabel",
@@ -20,6 +25,8 @@ SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "tabl
 
 
 _NOT_REGRESSION = "not a regression target"
+_NO_FEATURES = ("no pred_probs were given and there are no features to compute them from: pass features= or "
+                "pred_probs=")
 
 
 class MissingSignalError(DatafixError, LookupError):
@@ -159,6 +166,7 @@ class Signals:
         self._given_pred_probs = pred_probs
         self.model = model
         self.cv = cv
+        self.folds: int | None = None  # the cross-validation folds that ran, once some did
         self.k_neighbors = k_neighbors
         self.verbose = verbose
         rng = check_random_state(random_state)
@@ -188,38 +196,35 @@ class Signals:
     def missing(self, name: str) -> str | None:
         """Why signal ``name`` (``"a|b"``: either of them) cannot be had, or None when it can."""
         if name == "labels":
-            return None if self.labels is not None else "no labels were given"
+            return None if self.labels is not None else "no labels were given: pass labels="
         if name == "unlabelled":
             return None if self.labels is not None and (self.labels < 0).any() else "every sample has a label"
         if name == "features":
-            return None if self.features is not None else "no features were given or derived"
+            return None if self.features is not None else "no features were given or derived: pass features="
         if name == "targets":
             return None if self.targets is not None else _NOT_REGRESSION
         if name == "predictions":
             if self.targets is None:
                 return _NOT_REGRESSION
             return None if self._given_predictions is not None or self.features is not None else (
-                "no predictions were given and there are no features to compute them from")
+                "no predictions were given and there are no features to compute them from: pass features= or "
+                "predictions=")
         if name == "pred_probs":
             if self._given_pred_probs is not None:
                 return None
             if self.targets is not None:
                 return "a regression target has predictions, not pred_probs"
-            if self.multilabel is not None:
-                return None if self.features is not None else (
-                    "no pred_probs were given and there are no features to compute them from")
-            if self.labels is None:
-                return "no labels to cross-validate"
-            if self.features is None:
-                return "no pred_probs were given and there are no features to compute them from"
-            return None
+            if self.labels is None and self.multilabel is None:
+                return "no labels to cross-validate: pass labels="
+            return None if self.features is not None else _NO_FEATURES
         if name == "neighbors":
             return None if self.features is not None or "neighbors" in self.__dict__ else (
-                "no features for a neighbour graph")
+                "no features for a neighbour graph: pass features=")
         if name in ("hashes", "table", "image_stats", "multilabel", "test", "annotations"):
             what = {"hashes": "no content hashes", "table": "not a tabular source",
                     "image_stats": "not an image folder", "multilabel": "no multilabel targets were given",
-                    "test": "no test set was given", "annotations": "no annotators' labels were given"}
+                    "test": "no test set was given: pass test=",
+                    "annotations": "no annotators' labels were given: pass annotators= to run it"}
             return None if getattr(self, name) is not None else what[name]
         if "|" in name:  # any one of several signals will do
             reasons = [self.missing(part) for part in name.split("|")]
@@ -239,6 +244,7 @@ class Signals:
         if self.multilabel is not None:
             P = multilabel_pred_probs(self.features, self.multilabel, model=self.model, cv=self.cv,
                                       random_state=self._seeds["pred_probs"], verbose=self.verbose)
+            self.folds = self.cv
             self.provenance["pred_probs"] = (f"{self.cv}-fold cross-validation of {_describe(self.model)}, one model "
                                              "per label")
             return P
@@ -246,7 +252,8 @@ class Signals:
             self.features, self.labels, n_classes=self.n_classes, model=self.model, cv=self.cv,
             random_state=self._seeds["pred_probs"], verbose=self.verbose, classes=self.classes,
         )
-        self.provenance["pred_probs"] = f"{self.cv}-fold cross-validation of {_describe(self.model)}"
+        self.folds = fold_count(self.labels, self.cv)
+        self.provenance["pred_probs"] = f"{folds_described(self.folds, self.cv)} of {_describe(self.model)}"
         return P
 
     @cached_property
@@ -257,6 +264,7 @@ class Signals:
         self._require("predictions")
         predictions, name = cross_val_predictions(self.features, self.targets, model=self.model, cv=self.cv,
                                                   random_state=self._seeds["predictions"], verbose=self.verbose)
+        self.folds = self.cv
         chosen = " (chosen on the first fold by median absolute error)" if self.model is None else ""
         self.provenance["predictions"] = f"{self.cv}-fold cross-validation of {name}{chosen}"
         self.prediction_model = name if self.model is None else self.model  # what make_regressor builds again

@@ -130,9 +130,9 @@ class ImageSignals:
     seconds: float
     device: str
 
-    def describe(self, cv: int) -> str:
-        """One line for the report's signals section."""
-        return (f"{cv}-fold cross-validation of a small ResNet ({self.epochs} epochs per fold on {self.device}, "
+    def describe(self, folds: int) -> str:
+        """One line for the report's signals section (``folds``: how many ran)."""
+        return (f"{folds}-fold cross-validation of a small ResNet ({self.epochs} epochs per fold on {self.device}, "
                 f"held-out accuracy {self.cv_accuracy:.3f}, {self.seconds:.0f} s)")
 
 

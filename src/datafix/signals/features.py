@@ -56,9 +56,10 @@ def handle_non_finite(view: DataView, nan_policy: str = "raise") -> DataView:
         raise InvalidInputError(
             f"The features have NaN or inf in {int(bad_rows.sum())} rows at "
             f"{describe_positions(view.index[bad_rows])} (columns "
-            f"{describe_positions([names[j] for j in cols])}). Pass nan_policy='drop' to leave those "
-            "rows out of the audit (they are reported as broken), or nan_policy='impute' to fill "
-            "them with column medians."
+            f"{describe_positions([names[j] for j in cols])}). Pass nan_policy='impute' to fill them with column "
+            "medians for the audit (the rows stay, unchanged, in a fixed table), or nan_policy='drop' to mark "
+            "those rows broken: they are left out of the audit, and a fix's DropBroken step (in datafix fix's "
+            "default pipeline) drops them from the fixed table."
         )
     if nan_policy == "drop":
         return view.with_broken({int(i): "non-finite features" for i in np.flatnonzero(bad_rows)})

@@ -142,6 +142,31 @@ def _classes_with_counts(names: np.ndarray, counts: np.ndarray) -> str:
     return f"Class {shown} has" if len(names) == 1 else f"Classes {shown}{more} have"
 
 
+def fold_count(labels: np.ndarray, cv: int) -> int:
+    """The folds a stratified cross-validation runs: ``min(cv, size of the largest class)``
+    (labels -1, unlabelled, not counted).
+
+    Examples
+    --------
+    >>> fold_count(np.array([0, 0, 0, 1, 1, -1]), 5)
+    3
+    """
+    labels = np.asarray(labels)
+    return min(cv, int(np.bincount(labels[labels >= 0]).max()))
+
+
+def folds_described(folds: int, cv: int) -> str:
+    """``"5-fold cross-validation"``, saying why when fewer folds ran than ``cv`` asked for.
+
+    Examples
+    --------
+    >>> folds_described(71, 500)
+    '71-fold cross-validation (cv=500 asked; the largest class has 71 samples)'
+    """
+    why = f" (cv={cv} asked; the largest class has {folds} samples)" if folds < cv else ""
+    return f"{folds}-fold cross-validation{why}"
+
+
 def stratified_folds(labels: np.ndarray, k: int, cv: int, seed: int,
                      classes: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffled stratified (train, test) folds, ``min(cv, size of the largest class)`` of them,
@@ -150,7 +175,7 @@ def stratified_folds(labels: np.ndarray, k: int, cv: int, seed: int,
     user's label values ``classes``) that have fewer samples than folds."""
     counts = np.bincount(labels, minlength=k)
     names = np.arange(k) if classes is None else np.asarray(classes)
-    n_splits = min(cv, int(counts.max()))
+    n_splits = fold_count(labels, cv)
     if n_splits < 2:
         raise InvalidInputError(
             "Out-of-sample probabilities need at least one class with 2 samples; every class has "
@@ -388,12 +413,12 @@ def choose_regularization(features: np.ndarray, labels: np.ndarray, train: np.nd
     return C_GRID[int(np.argmin(losses))]
 
 
-def align_pred_probs(view: Any, pred_probs: Any) -> tuple[Any, np.ndarray]:
-    """Check ``pred_probs`` against a :class:`~datafix.data.DataView`; return the view and the probabilities.
+def align_pred_probs(view: Any, pred_probs: Any) -> np.ndarray:
+    """Check ``pred_probs`` against a :class:`~datafix.data.DataView`; return them as float64.
 
     The probabilities come back full-length (NaN rows for broken samples), their usable rows
-    validated. Integer labels ``0..K-1`` may leave some of the K classes with no sample;
-    ``pred_probs`` then still has K columns, and the view's classes are widened to ``0..K-1``.
+    validated. They need one column per class of the view, in its order: a model that knows a
+    class the data miss needs that class listed (``audit(classes=)``).
 
     Parameters
     ----------
@@ -405,24 +430,25 @@ def align_pred_probs(view: Any, pred_probs: Any) -> tuple[Any, np.ndarray]:
     Examples
     --------
     >>> from datafix.data import as_view
-    >>> view = as_view(np.zeros((3, 1)), labels=[0, 2, 0])
-    >>> view2, P = align_pred_probs(view, np.full((3, 3), 1 / 3))
-    >>> view2.classes.tolist(), P.shape
-    ([0, 1, 2], (3, 3))
+    >>> view = as_view(np.zeros((3, 1)), labels=[0, 1, 0])
+    >>> align_pred_probs(view, np.full((3, 2), 0.5)).shape
+    (3, 2)
+    >>> align_pred_probs(view, np.full((3, 3), 1 / 3))
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidInputError: The 'pred_probs' argument has 3 columns but the labels have 2 classes ([0, 1]): give one column per class, in the order of the sorted classes; when the model knows classes these data miss, list every class in the columns' order with classes= (e.g. classes=[0, 1, 2]).
     """
-    from dataclasses import replace
-
     if view.codes is None:
         raise InvalidInputError("The 'pred_probs' argument needs labels to compare with.")
     shape = np.shape(pred_probs)
-    n_cols = shape[1] if len(shape) == 2 else None
-    classes = view.classes
-    if (
-        n_cols is not None and n_cols > len(classes) and classes.dtype.kind in "iu"
-        and classes.min() >= 0 and classes.max() < n_cols
-    ):
-        codes = np.where(view.codes >= 0, classes[np.maximum(view.codes, 0)], -1).astype(np.int64)
-        view = replace(view, codes=codes, classes=np.arange(n_cols))
+    if len(shape) == 2 and shape[1] != view.n_classes:
+        codes_like = view.classes.dtype.kind in "iu" and 0 <= view.classes.min() and view.classes.max() < shape[1]
+        example = f" (e.g. classes={list(range(shape[1]))})" if codes_like else ""
+        raise InvalidInputError(
+            f"The 'pred_probs' argument has {shape[1]} columns but the labels have {view.n_classes} classes "
+            f"({describe_positions(view.classes)}): give one column per class, in the order of the sorted classes; "
+            "when the model knows classes these data miss, list every class in the columns' order with classes="
+            f"{example}.")
     if len(shape) != 2 or shape[0] != len(view):
         raise InvalidInputError(
             f"The 'pred_probs' argument must have shape (n_samples, n_classes) = ({len(view)}, "
@@ -431,4 +457,4 @@ def align_pred_probs(view: Any, pred_probs: Any) -> tuple[Any, np.ndarray]:
     valid = view.valid
     P = np.array(pred_probs, dtype=np.float64) if valid.all() else np.full(shape, np.nan)
     P[valid] = check_pred_probs(np.asarray(pred_probs)[valid], n=int(valid.sum()), n_classes=view.n_classes)
-    return view, P
+    return P
