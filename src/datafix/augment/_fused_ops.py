@@ -168,42 +168,31 @@ class FusedOps(tuple):
         """Every kernel argument the ops fill (per-sample arrays and constants)."""
         return tuple(name for op in self for name in (*op.arrays, *op.constants))
 
-    @functools.cached_property
-    def positions(self) -> dict[type, int]:
-        """Each covered class's position."""
-        return {op.cls: i for i, op in enumerate(self)}
-
-    def covering_op(self, kind: type, drawn: bool) -> FusedOp | None:
-        """The op covering transforms of class ``kind`` (its class or a base along the MRO), or
-        None. With ``drawn`` (the kernel draws the parameters itself), only if ``kind`` draws and
-        applies as the covered class does. Looked up once per class."""
-        found = self._covering_ops.get((kind, drawn), False)
-        if found is False:
-            at = next((self.positions[cls] for cls in kind.__mro__ if cls in self.positions), None)
-            found = None if at is None else self[at]
-            if found is not None and drawn and (kind.params is not found.cls.params or kind.apply is not found.cls.apply):
-                found = None
-            self._covering_ops[kind, drawn] = found
-        return found
-
-    @functools.cached_property
-    def _covering_ops(self) -> dict[tuple[type, bool], FusedOp | None]:
-        return {}
-
 
 #: The fused colour ops in the order the kernel applies them.
 FUSED_OPS = FusedOps((Jitter(), Gamma(), Grayscale(), Erasing(), Norm()))
 
 
+@functools.lru_cache(maxsize=128)
+def _covering_op(ops: FusedOps, kind: type, drawn: bool) -> FusedOp | None:
+    """The op of ``ops`` covering transforms of class ``kind`` (its class or a base along the
+    MRO), or None. With ``drawn`` (the kernel draws the parameters itself), only if ``kind``
+    draws and applies as the covered class does. Cached: one look-up per class."""
+    op = next((op for cls in kind.__mro__ for op in ops if op.cls is cls), None)
+    if op is None or (drawn and (kind.params is not op.cls.params or kind.apply is not op.cls.apply)):
+        return None
+    return op
+
+
 def covering(transforms: Sequence[Any], drawn: bool = False) -> list[FusedOp] | None:
     """The ops running ``transforms`` (the colour part of a pipeline, after its geometry), or None
-    unless each is covered (see :meth:`FusedOps.covering_op`), at most once, in the kernel's
-    order, with three values per constant. The one eligibility rule of both fused paths."""
+    unless each is covered (see :func:`_covering_op`), at most once, in the kernel's order, with
+    three values per constant. The one eligibility rule of both fused paths."""
     ops: list[FusedOp] = []
     for t in transforms:
-        op = FUSED_OPS.covering_op(type(t), drawn)
-        if op is None or any(len(values) != 3 for values in op.constant_values(t)):
+        op = _covering_op(FUSED_OPS, type(t), drawn)
+        if op is None or (op.constants and any(len(values) != 3 for values in op.constant_values(t))):
             return None  # (a constant of another length: the torch path raises the error that names the channels)
         ops.append(op)
-    positions = [FUSED_OPS.positions[op.cls] for op in ops]
+    positions = [FUSED_OPS.index(op) for op in ops]
     return ops if positions == sorted(set(positions)) else None
