@@ -183,3 +183,87 @@ def test_a_pickled_pipeline_leaves_its_kernel_table_behind(monkeypatch):
     copy = pickle.loads(pickle.dumps(aug))
     assert copy._tables == {} and aug._tables
     assert copy(torch.zeros(2, 3, 8, 8, dtype=torch.uint8)).shape == (2, 3, 8, 8)
+
+
+class _Recorder:
+    """Stands in for the Triton kernel: records each launch's arguments (by name)."""
+
+    def __init__(self) -> None:
+        self.launches: list[dict] = []
+
+    def __getitem__(self, grid):
+        return lambda **kwargs: self.launches.append(kwargs)
+
+
+def test_a_new_fused_op_descriptor_is_picked_up_everywhere(monkeypatch):
+    """One more FusedOp in FUSED_OPS reaches the order in errors, both eligibility checks, the
+    plan's switches, gate, table row and constants, and the kernel's arguments by name on both
+    paths; nothing else lists the ops."""
+    from datafix.augment import _fused, _fused_ops, _kernel_draws
+    from datafix.augment._stages import ColorStage, GeometryStage
+    from datafix.augment.base import ColorTransform, applied
+
+    class Tint(ColorTransform):
+        def params(self, draw, shape, active):
+            return {"tint": applied(draw.uniform(self, 1)[:, 0], self.p, active).float()}
+
+        def apply(self, images, params):
+            return images * (1 - 0.1 * params["tint"].view(-1, 1, 1, 1))
+
+    class TintOp(_fused_ops.FusedOp):
+        cls = Tint
+        flags = ("DO_T",)
+        arrays = {"tint": ("tint", torch.float32)}
+        constants = ("tint_rgb",)
+        gate = "TINT"
+
+        def constant_values(self, t):
+            return ((0.9, 0.8, 0.7),)
+
+        def row(self, t, size):
+            return [t.p, 0.25]
+
+    *colour, norm = _fused_ops.FUSED_OPS
+    monkeypatch.setattr(_fused_ops, "FUSED_OPS", _fused_ops.FusedOps((*colour, TintOp(), norm)))
+    assert "ColorJitter, RandomGamma, RandomGrayscale, RandomErasing, Normalize" in A.Compose.__doc__
+    x = torch.zeros(2, 3, 8, 8)
+    with pytest.raises(ValueError, match="covers geometry then ColorJitter, RandomGamma, RandomGrayscale, "
+                                         "RandomErasing, Tint, Normalize"):
+        A.Compose([A.GaussianBlur(p=1.0)], backend="triton")(x)
+
+    flip = GeometryStage(torch.eye(3)[None].repeat(2, 1, 1), (8, 8), True, torch.eye(3)[None].repeat(2, 1, 1))
+    tint, normalize = ColorStage(Tint(p=0.5), {"tint": torch.tensor([1.0, 0.0])}), ColorStage(A.Normalize(), {})
+    assert _fused.eligible([flip, ColorStage(A.RandomErasing(), {}), tint, normalize], x)
+    assert not _fused.eligible([flip, normalize, tint], x)  # out of order
+    assert not _fused.eligible([tint, tint], x)  # twice
+
+    transforms = [A.HorizontalFlip(), A.ColorJitter(contrast=0.2), tint.transform, A.Normalize()]
+    keys = {id(t): 10 + i for i, t in enumerate(transforms)}
+    plan = _kernel_draws.plan(transforms, keys, (2, 3, 8, 8))
+    assert plan is not None and plan.flags["DO_T"] and plan.flags["TINT"] == 10 and plan.flags["GAMMA"] == 0
+    assert len(plan.rows) == 11 and plan.rows[10][:3] == (12.0, 0.5, 0.25)
+    assert plan.constants["tint_rgb"] == (0.9, 0.8, 0.7) and "fill" not in plan.constants
+    assert _kernel_draws.plan(transforms[::-1], keys, (2, 3, 8, 8)) is None
+
+    kernel = _Recorder()
+    monkeypatch.setattr(_fused, "_fused_kernel", kernel)
+    _fused.run_drawn(x, plan, torch.zeros(11, 24), None, 5, torch.float32, None)
+    summing, main = kernel.launches  # contrast: a summing launch first, without the later ops
+    assert main["DO_T"] and main["TINT"] == 10 and not summing["DO_T"] and not summing["TINT"]
+    assert torch.equal(main["tint_rgb"], torch.tensor([0.9, 0.8, 0.7]))
+    kernel.launches.clear()
+    _fused.run(x, [flip, tint, normalize], torch.float32, None)
+    (main,) = kernel.launches
+    assert main["DO_T"] and main["DO_N"] and not main["DO_E"] and torch.equal(main["tint"], torch.tensor([1.0, 0.0]))
+    assert torch.equal(main["tint_rgb"], torch.tensor([0.9, 0.8, 0.7]))
+
+
+def test_a_normalize_for_other_channels_leaves_the_kernel_to_the_torch_path_error():
+    # the kernel reads three values per constant: a one-channel Normalize on RGB images used to
+    # reach it on the draw-in-kernel path and read past its constants
+    from datafix.augment import _kernel_draws
+
+    norm = A.Normalize(mean=(0.5,), std=(0.5,))
+    assert _kernel_draws.plan([norm], {id(norm): 1}, (2, 3, 8, 8)) is None
+    with pytest.raises(ValueError, match="Normalize needs images with 1 channels"):
+        A.Compose([norm], backend="triton")(torch.zeros(2, 3, 8, 8, dtype=torch.uint8))

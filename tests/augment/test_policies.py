@@ -13,10 +13,16 @@ from datafix.augment.policies import (
     OPS,
     SIGNED,
     apply_op,
-    rand_augment_space,
-    trivial_augment_space,
+    magnitudes,
+    policy_ops,
 )
 from datafix.errors import InvalidInputError
+
+
+def space(column, bins, size, names=None):
+    """A policy's magnitudes per op name, from the one table."""
+    names = policy_ops(column) if names is None else names
+    return dict(zip(names, magnitudes(column, names, bins, size), strict=True))
 
 
 def draw_params(policy, batch=30000, size=(32, 32), seed=0):
@@ -25,8 +31,8 @@ def draw_params(policy, batch=30000, size=(32, 32), seed=0):
 
 
 @pytest.mark.parametrize("policy, space", [
-    (A.RandAugment(num_ops=2, magnitude=9), lambda: rand_augment_space(31, (32, 32))),
-    (A.TrivialAugmentWide(), lambda: trivial_augment_space(31)),
+    (A.RandAugment(num_ops=2, magnitude=9), lambda: space("rand", 31, (32, 32))),
+    (A.TrivialAugmentWide(), lambda: space("wide", 31, (32, 32))),
 ])
 def test_ops_magnitudes_and_signs_follow_torchvision(policy, space):
     params = draw_params(policy)
@@ -117,14 +123,13 @@ def test_each_op_matches_torchvision():
     import torchvision.transforms.autoaugment as tv
     from torchvision.transforms import InterpolationMode
 
-    from datafix.augment.policies import AUTOAUGMENT_OPS, autoaugment_space
+    from datafix.augment.policies import AUTOAUGMENT_OPS
 
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (1, 3, 20, 24), dtype=torch.uint8, generator=g)
-    space = autoaugment_space((20, 24))
-    space.update({name: table for name, table in rand_augment_space(31, (20, 24)).items()})
+    table = space("rand", 31, (20, 24), AUTOAUGMENT_OPS)
     for name in AUTOAUGMENT_OPS:
-        for m in (space[name][-1].item(), space[name][len(space[name]) // 2].item()):
+        for m in (table[name][-1].item(), table[name][len(table[name]) // 2].item()):
             for sign in ((1.0, -1.0) if name in SIGNED else (1.0,)):
                 ours = apply_op(x.float() / 255, name, torch.tensor([sign * m]))[0]
                 if name in UINT8_ONLY:
@@ -138,7 +143,7 @@ def test_each_op_matches_torchvision():
 
 
 def test_augmix_draws_chains_weights_and_mixing_like_torchvision():
-    from datafix.augment.policies import AUGMIX_OPS, augmix_space
+    from datafix.augment.policies import AUGMIX_OPS
 
     policy = A.AugMix(severity=3, width=3, depth=-1, alpha=1.0)
     params = draw_params(policy, batch=20000)
@@ -150,9 +155,9 @@ def test_augmix_draws_chains_weights_and_mixing_like_torchvision():
     active = ops[ops > 0]
     freq = torch.bincount(active, minlength=len(AUGMIX_OPS))[1:] / len(active)
     assert (freq - 1 / 13).abs().max() < 0.01  # the 13 ops equally likely, Identity never drawn
-    space = augmix_space(10, (32, 32))
+    table = space("augmix", 10, (32, 32))
     for code, name in enumerate(AUGMIX_OPS[1:], start=1):
-        allowed = space[name][:3].abs() if space[name].numel() > 1 else space[name]
+        allowed = table[name][:3].abs()
         assert torch.isin(magnitudes[ops == code].abs(), allowed).all(), name  # bins below severity 3
     weights, m = params["weights"], params["m"]
     assert torch.allclose(weights.sum(1), torch.ones(len(weights))) and (weights > 0).all()
@@ -186,7 +191,7 @@ def test_augmix_bad_options_are_refused(kwargs, match):
 
 @pytest.mark.parametrize("name", ["imagenet", "cifar10", "svhn"])
 def test_autoaugment_draws_sub_policies_steps_and_signs_like_torchvision(name):
-    from datafix.augment.policies import AUTOAUGMENT_OPS, AUTOAUGMENT_POLICIES, autoaugment_space
+    from datafix.augment.policies import AUTOAUGMENT_OPS, AUTOAUGMENT_POLICIES
 
     policy = A.AutoAugment(name)
     params = draw_params(policy, batch=50000)
@@ -194,7 +199,7 @@ def test_autoaugment_draws_sub_policies_steps_and_signs_like_torchvision(name):
     steps = AUTOAUGMENT_POLICIES[name]
     share = np.bincount(choice.numpy(), minlength=25) / len(choice)
     assert np.abs(share - 1 / 25).max() < 0.006  # sub-policies uniform
-    table = autoaugment_space((32, 32))
+    table = space("rand", 10, (32, 32), AUTOAUGMENT_OPS)
     for sub in (0, 7, 14):  # each step applied with its probability, at its bin, signed at random
         rows = choice == sub
         for step, (op, prob, bin_) in enumerate(steps[sub]):
@@ -227,3 +232,40 @@ def test_invert_and_autoaugment_outputs():
     assert torch.equal(A.Compose([A.AutoAugment("svhn", p=0.0)], seed=0)(x), x)
     with pytest.raises(InvalidInputError, match="'policy'.*imagenet.*cifar10.*svhn"):
         A.AutoAugment("coco")
+
+
+def test_a_new_table_row_is_drawn_and_run_by_every_policy_and_path(monkeypatch, photos):
+    """One more row of POLICY_OPS joins each policy's ops (AugMix's before its all_ops extras),
+    gets its magnitudes and signs, and runs through its batched kernel on the torch path and its
+    per-image kernel on the OpenCV path; nothing else lists the ops."""
+    from datafix.augment import policies as P
+
+    ran = []
+
+    def batched(x, m):
+        ran.append("batched")
+        return (x * (1.0 - m.abs()).view(-1, 1, 1, 1)).clamp(0.0, 1.0)
+
+    def image(im, m):
+        ran.append("image")
+        return (im * (1.0 - abs(m))).astype(np.uint8)
+
+    def line(bins, size):
+        return torch.linspace(0.0, 0.5, bins)
+
+    monkeypatch.setitem(P.POLICY_OPS, "Darken", P.PolicyOp(True, line, line, line, batched, image))
+    rand, wide, mix, auto = A.RandAugment(), A.TrivialAugmentWide(), A.AugMix(), A.AutoAugment()
+    assert rand.op_names == wide.op_names == (*OPS, "Darken") and auto.op_names[-1] == "Darken"
+    assert mix.op_names.index("Darken") == mix.op_names.index("Brightness") - 1  # before the all_ops extras
+    params = draw_params(wide, batch=3000)
+    darken = params["magnitudes"][params["ops"] == len(OPS)]
+    assert 150 < len(darken) < 250 and (darken < 0).any() and (darken > 0).any()  # drawn 1 in 15, signed
+    assert torch.isin(darken.abs(), line(31, (32, 32))).all()
+    assert torch.equal(apply_op(torch.ones(2, 3, 2, 2), "Darken", torch.tensor([0.5, -0.25]))[:, 0, 0, 0],
+                       torch.tensor([0.5, 0.75]))
+    x = photos.repeat(4, 1, 1, 1)  # 16 uint8 images of 107 x 160
+    A.Compose([wide], seed=0, backend="torch")(x)
+    assert "batched" in ran and "image" not in ran
+    ran.clear()
+    A.Compose([wide], seed=0, backend="opencv")(x)
+    assert "image" in ran and "batched" not in ran

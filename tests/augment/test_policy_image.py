@@ -32,7 +32,8 @@ def test_each_op_kernel_matches_the_torch_op_within_a_level(photo, op, magnitude
     image = np.ascontiguousarray(photo[:, :, :channels])
     code = P.AUTOAUGMENT_OPS.index(op)
     inverse = P.op_inverses(P.AUTOAUGMENT_OPS, torch.tensor([code]), torch.tensor([magnitude]), image.shape[:2])[0]
-    out = _policy_image.apply_op(image, op, magnitude, inverse.numpy() if op in P.GEOMETRIC else None)
+    kernel = P.POLICY_OPS[op].image  # the op's OpenCV kernel; a geometric op warps through its inverse
+    out = _policy_image.warp(image, inverse.numpy()) if kernel is None else kernel(image, magnitude)
     assert out.dtype == np.uint8 and out.shape == image.shape
     diff = np.abs(out.astype(np.float32) - _reference(image, op, magnitude))
     if op in ("ShearX", "ShearY", "Rotate"):

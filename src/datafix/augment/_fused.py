@@ -6,10 +6,12 @@ registers and writes the output once, instead of one full pass over the batch pe
 needs each sample's mean gray after the warp, so a first launch of the same kernel only sums it
 (reading the uint8 input a second time is cheaper than writing and re-reading a float batch).
 
-Eligible pipelines: geometry (one fused segment) first, then colour ops in this order, each at
-most once: ColorJitter, RandomGamma, RandomGrayscale, RandomErasing, Normalize; no containers,
-3 channels, no gradient. Anything else runs on the torch reference path. Tested against the
-reference under ``TRITON_INTERPRET=1`` on a CPU and on CUDA when a GPU is present.
+Eligible pipelines: geometry (one fused segment) first, then the colour ops of
+:data:`datafix.augment._fused_ops.FUSED_OPS`, each at most once, in that order (its
+:func:`~datafix.augment._fused_ops.covering`); no containers, 3 channels, no gradient. Anything
+else runs on the torch reference path. The host passes the kernel's arguments by name, as the
+ops' descriptors name them. Tested against the reference under ``TRITON_INTERPRET=1`` on a CPU
+and on CUDA when a GPU is present.
 """
 
 from __future__ import annotations
@@ -20,16 +22,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from datafix.augment import _fused_ops
 from datafix.augment._kernel_draws import KernelPlan
 from datafix.augment._stages import GeometryStage
 from datafix.augment._tensor import constant
-from datafix.augment.color import (
-    ColorJitter,
-    Normalize,
-    RandomErasing,
-    RandomGamma,
-    RandomGrayscale,
-)
 
 try:  # Triton ships with CUDA builds of torch; CPU-only installs have no fast path
     import triton
@@ -37,54 +33,6 @@ try:  # Triton ships with CUDA builds of torch; CPU-only installs have no fast p
 except ImportError:  # pragma: no cover - depends on the install
     triton = None
     tl = None
-
-def _pack_jitter(t: ColorJitter, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
-                 device: Any) -> None:
-    used = t.active_parts()
-    for key, flag, arg in (("brightness", "DO_B", "bright"), ("contrast", "DO_C", "contrast"),
-                           ("saturation", "DO_S", "sat"), ("hue", "DO_H", "hue")):
-        if used[key]:
-            flags[flag] = True
-            args[arg] = params[key].to(torch.float32).contiguous()
-
-
-def _pack_gamma(t: RandomGamma, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
-                device: Any) -> None:
-    flags["DO_G"] = True
-    args["gamma"] = params["gamma"].to(torch.float32).contiguous()
-
-
-def _pack_grayscale(t: RandomGrayscale, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
-                    device: Any) -> None:
-    flags["DO_GRAY"] = True
-    args["gray_on"] = params["on"].to(torch.int32).contiguous()
-
-
-def _pack_erasing(t: RandomErasing, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
-                  device: Any) -> None:
-    flags["DO_E"] = True
-    args["box"] = params["box"].to(torch.int32).contiguous()
-    args["fill"] = constant(t.value if isinstance(t.value, tuple) else (t.value,) * 3, device)
-
-
-def _pack_normalize(t: Normalize, params: dict[str, Any], args: dict[str, Any], flags: dict[str, bool],
-                    device: Any) -> None:
-    flags["DO_N"] = True
-    args["norm_mean"] = constant(t.mean, device)
-    args["norm_scale"] = constant(tuple(1.0 / s for s in t.std), device)
-
-
-#: The colour ops the kernel covers, in the order it applies them, each with the function that
-#: packs its drawn parameters into the kernel's arguments. Looked up along a class's MRO, so a
-#: subclass of ColorJitter keeps the fast path.
-PACKERS: dict[type, Any] = {ColorJitter: _pack_jitter, RandomGamma: _pack_gamma, RandomGrayscale: _pack_grayscale,
-                            RandomErasing: _pack_erasing, Normalize: _pack_normalize}
-ORDER = tuple(PACKERS)
-
-
-def covered(transform: Any) -> type | None:
-    """The kernel-covered class ``transform`` is (or derives from), or None."""
-    return next((cls for cls in type(transform).__mro__ if cls in PACKERS), None)
 
 
 def available() -> bool:
@@ -96,16 +44,10 @@ def eligible(stages: list[Any], x: Tensor) -> bool:
     """Whether these stages (in order) fit the fused kernel."""
     if x.shape[1] != 3 or x.requires_grad or x.dtype not in (torch.uint8, torch.float32):
         return False
-    kinds = []
-    for i, stage in enumerate(stages):
-        if isinstance(stage, GeometryStage):
-            if i != 0:
-                return False
-        else:
-            kinds.append(covered(stage.transform))
-    if any(k is None for k in kinds) or len(set(kinds)) != len(kinds):
+    colour = stages[1:] if stages and isinstance(stages[0], GeometryStage) else stages
+    if any(isinstance(stage, GeometryStage) for stage in colour):
         return False
-    return kinds == sorted(kinds, key=ORDER.index)
+    return _fused_ops.covering([stage.transform for stage in colour]) is not None
 
 
 if triton is not None:
@@ -153,7 +95,8 @@ if triton is not None:
                       SRC_U8: tl.constexpr, DO_WARP: tl.constexpr, DO_B: tl.constexpr, DO_C: tl.constexpr,
                       DO_S: tl.constexpr, DO_H: tl.constexpr, DO_G: tl.constexpr, DO_GRAY: tl.constexpr,
                       DO_E: tl.constexpr, DO_N: tl.constexpr, SUM_ONLY: tl.constexpr, BLOCK: tl.constexpr,
-                      DRAWN: tl.constexpr = False, HAS_IDS: tl.constexpr = False, JITTER: tl.constexpr = False,
+                      DRAWN: tl.constexpr = False, HAS_IDS: tl.constexpr = False, JITTER: tl.constexpr = 0,
+                      GAMMA: tl.constexpr = 0, GRAY: tl.constexpr = 0, ERASE: tl.constexpr = 0,
                       G0: tl.constexpr = 0, G1: tl.constexpr = 0, G2: tl.constexpr = 0, G3: tl.constexpr = 0,
                       G4: tl.constexpr = 0, G5: tl.constexpr = 0):
         b = tl.program_id(1)
@@ -169,7 +112,7 @@ if triton is not None:
             key = (key_hi.to(tl.uint32) << 16) | key_lo.to(tl.uint32)
             a, c01, tx, c10, d, ty = drawn_inverse(plan, key, id_lo, id_hi, G0, G1, G2, G3, G4, G5)
             f_b, f_c, f_s, f_h, f_g, gray_flag, ex0, ey0, ex1, ey1 = drawn_color(plan, key, id_lo, id_hi, OH, OW,
-                                                                                   JITTER, DO_G, DO_GRAY, DO_E)
+                                                                                   JITTER, GAMMA, GRAY, ERASE)
         else:  # parameters drawn on the host, packed into per-sample arrays
             a = tl.load(inv + b * 6)
             c01 = tl.load(inv + b * 6 + 1)
@@ -267,33 +210,33 @@ if triton is not None:
             tl.atomic_add(gray_sum + b, tl.sum(acc, axis=0))
 
 
+def _output(x: Tensor, size: tuple[int, int], output_dtype: torch.dtype,
+            memory_format: torch.memory_format | None) -> Tensor:
+    return torch.empty((x.shape[0], 3, *size), device=x.device, dtype=output_dtype,
+                       memory_format=memory_format or torch.contiguous_format)
+
+
 def run(x: Tensor, stages: list[Any], output_dtype: torch.dtype,
         memory_format: torch.memory_format | None) -> Tensor:
     """Apply ``stages`` (checked by :func:`eligible`) to ``x`` with the fused kernel."""
     batch, _, height, width = x.shape
-    device = x.device
-    ones = torch.ones(batch, device=device, dtype=torch.float32)
-    zeros3 = constant([0.0, 0.0, 0.0], device)
-    args: dict[str, Any] = {"bright": ones, "contrast": ones, "sat": ones, "hue": ones, "gamma": ones,
-                            "gray_on": torch.zeros(batch, device=device, dtype=torch.int32),
-                            "box": torch.zeros(batch, 4, device=device, dtype=torch.int32), "fill": zeros3,
-                            "norm_mean": zeros3, "norm_scale": constant([1.0, 1.0, 1.0], device)}
-    flags = dict.fromkeys(("DO_WARP", "DO_B", "DO_C", "DO_S", "DO_H", "DO_G", "DO_GRAY", "DO_E", "DO_N"), False)
-    inv = torch.zeros(batch, 6, device=device, dtype=torch.float32)
-    out_h, out_w = height, width
-    for stage in stages:
-        if isinstance(stage, GeometryStage):
-            inv = stage.inverse[:, :2].reshape(batch, 6).contiguous()
-            out_h, out_w = stage.size
-            flags["DO_WARP"] = True
-        else:
-            PACKERS[covered(stage.transform)](stage.transform, stage.params, args, flags, device)
-    out = torch.empty((batch, 3, out_h, out_w), device=device, dtype=output_dtype,
-                      memory_format=memory_format or torch.contiguous_format)
-    gray_sum = torch.zeros(batch, device=device, dtype=torch.float32)
-    pointers = (inv, args["bright"], args["contrast"], gray_sum, args["sat"], args["hue"], args["gamma"],
-                args["gray_on"], args["box"], args["fill"], args["norm_mean"], args["norm_scale"], inv, inv, 0, 0)
-    _launch(x, out, pointers, flags)
+    inv = torch.zeros(batch, 6, device=x.device, dtype=torch.float32)
+    flags = dict.fromkeys(("DO_WARP", *_fused_ops.FUSED_OPS.switches), False)
+    size, colour = (height, width), stages
+    if stages and isinstance(stages[0], GeometryStage):
+        inv = stages[0].inverse[:, :2].reshape(batch, 6).contiguous()
+        size, colour = stages[0].size, stages[1:]
+        flags["DO_WARP"] = True
+    args: dict[str, Any] = {}
+    for stage, op in zip(colour, _fused_ops.covering([stage.transform for stage in colour]) or [], strict=True):
+        flags.update(op.switches(stage.transform))
+        args.update(op.pack(stage.params))
+        args.update({name: constant(values, x.device) for name, values in op.constant_args(stage.transform).items()})
+    out = _output(x, size, output_dtype, memory_format)
+    gray_sum = torch.zeros(batch, device=x.device, dtype=torch.float32)
+    # an argument no op filled points at ``inv``: the kernel loads it but its switch is off
+    _launch(x, out, {**dict.fromkeys(_fused_ops.FUSED_OPS.arguments, inv), **args, "inv": inv, "gray_sum": gray_sum,
+                     "plan": inv, "ids": inv, "key_lo": 0, "key_hi": 0}, flags)
     return out
 
 
@@ -305,19 +248,13 @@ def run_drawn(x: Tensor, plan: KernelPlan, table: Tensor, ids: Tensor | None, ke
     Torch operations issued: the output's allocation, and a zeroed per-sample sum when contrast
     is jittered; ``table`` and the constants are made once per pipeline and device.
     """
-    batch = x.shape[0]
-    out_h, out_w = plan.size
-    out = torch.empty((batch, 3, out_h, out_w), device=x.device, dtype=output_dtype,
-                      memory_format=memory_format or torch.contiguous_format)
-    gray_sum = torch.zeros(batch, device=x.device, dtype=torch.float32) if plan.flags["DO_C"] else table
-    fill = constant(plan.fill, x.device)
-    mean, scale = constant(plan.norm[0], x.device), constant(plan.norm[1], x.device)
-    pointers = (table,) * 3 + (gray_sum,) + (table,) * 5 + (fill, mean, scale, table,
-                                                            table if ids is None else ids, key & 0xFFFF, key >> 16)
-    flags = dict(plan.flags, DRAWN=True, HAS_IDS=ids is not None,
-                 JITTER=any(plan.flags[f] for f in ("DO_B", "DO_C", "DO_S", "DO_H")),
-                 **{f"G{i}": op for i, op in enumerate(plan.geometry)})
-    _launch(x, out, pointers, flags)
+    out = _output(x, plan.size, output_dtype, memory_format)
+    gray_sum = torch.zeros(x.shape[0], device=x.device, dtype=torch.float32) if plan.flags["DO_C"] else table
+    constants = {name: constant(values, x.device) for name, values in plan.constants.items()}
+    # the per-sample arrays are not read on this path: they point at the table
+    args = {**dict.fromkeys(_fused_ops.FUSED_OPS.arguments, table), **constants, "inv": table, "gray_sum": gray_sum,
+            "plan": table, "ids": table if ids is None else ids, "key_lo": key & 0xFFFF, "key_hi": key >> 16}
+    _launch(x, out, args, dict(plan.flags, DRAWN=True, HAS_IDS=ids is not None))
     return out
 
 
@@ -341,15 +278,19 @@ def _multiprocessors(device: int) -> int:
     return torch.cuda.get_device_properties(device).multi_processor_count
 
 
-def _launch(x: Tensor, out: Tensor, pointers: tuple[Any, ...], flags: dict[str, Any]) -> None:
-    """The kernel over the batch: a first launch sums each sample's gray when contrast needs it."""
-    height, width = x.shape[2], x.shape[3]
+def _launch(x: Tensor, out: Tensor, args: dict[str, Any], flags: dict[str, Any]) -> None:
+    """The kernel over the batch, its arguments by name: a first launch sums each sample's gray
+    when contrast needs it (that launch runs the warp and brightness only: every other switch and
+    gate is off)."""
     out_h, out_w = out.shape[2], out.shape[3]
     block, warps = BLOCK, WARPS
     grid = (_programs_per_sample(triton.cdiv(out_h * out_w, block), x), x.shape[0])
-    common = (x, out, *pointers, height, width, out_h, out_w, *x.stride(), *out.stride())
-    if flags["DO_C"]:  # the sum pass needs the warp and brightness only
-        summing = dict(flags, DO_S=False, DO_H=False, DO_G=False, DO_GRAY=False, DO_E=False, DO_N=False)
-        _fused_kernel[grid](*common, SRC_U8=x.dtype == torch.uint8, SUM_ONLY=True, BLOCK=block, num_warps=warps,
-                            **summing)
-    _fused_kernel[grid](*common, SRC_U8=x.dtype == torch.uint8, SUM_ONLY=False, BLOCK=block, num_warps=warps, **flags)
+    common = dict(args, src=x, out=out, H=x.shape[2], W=x.shape[3], OH=out_h, OW=out_w,
+                  **dict(zip(("s_b", "s_c", "s_h", "s_w"), x.stride(), strict=True)),
+                  **dict(zip(("o_b", "o_c", "o_h", "o_w"), out.stride(), strict=True)),
+                  SRC_U8=x.dtype == torch.uint8, BLOCK=block, num_warps=warps)
+    if flags["DO_C"]:
+        ops = _fused_ops.FUSED_OPS
+        off = [name for name in (*ops.switches, *ops.gates) if name in flags and name not in ("DO_B", "DO_C", "JITTER")]
+        _fused_kernel[grid](**common, SUM_ONLY=True, **dict(flags, **dict.fromkeys(off, False)))
+    _fused_kernel[grid](**common, SUM_ONLY=False, **flags)

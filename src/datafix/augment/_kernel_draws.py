@@ -9,9 +9,11 @@ So both paths agree sample by sample (to float rounding), and a call is one kern
 when ColorJitter changes contrast, which needs each sample's mean gray first).
 
 Covered: leading geometric transforms of the exact classes in :data:`GEOMETRY_OPS` (at most
-:data:`MAX_GEOMETRY`), then the colour ops of the packed fused path (ColorJitter, RandomGamma,
-RandomGrayscale, RandomErasing, Normalize), each at most once, in that order, with their own
-``params`` (a subclass that draws differently falls back to drawing on the host).
+:data:`MAX_GEOMETRY`), then the colour ops of :data:`datafix.augment._fused_ops.FUSED_OPS` under
+the packed path's rule (:func:`~datafix.augment._fused_ops.covering`), each with its own
+``params`` and ``apply`` (a subclass that draws differently falls back to drawing on the host).
+Each colour op that draws has a row after the geometry's, in order, which the kernel finds
+through the op's gate (a ``tl.constexpr`` holding the row, 0 when the op draws nothing).
 """
 
 from __future__ import annotations
@@ -22,13 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from datafix.augment.color import (
-    ColorJitter,
-    Normalize,
-    RandomErasing,
-    RandomGamma,
-    RandomGrayscale,
-)
+from datafix.augment import _fused_ops
+from datafix.augment._fused_ops import span as _span
 from datafix.augment.geometry import (
     Affine,
     CenterCrop,
@@ -49,13 +46,7 @@ except ImportError:  # pragma: no cover - depends on the install
 MAX_GEOMETRY = 6
 ROW = 24  # floats per table row
 FLIP_X, FLIP_Y, AFFINE, RESIZED_CROP, CROP, FIXED = 1, 2, 3, 4, 5, 6
-JITTER_ROW, GAMMA_ROW, GRAY_ROW, ERASE_ROW = MAX_GEOMETRY, MAX_GEOMETRY + 1, MAX_GEOMETRY + 2, MAX_GEOMETRY + 3
-ROWS = MAX_GEOMETRY + 4
-
-
-def _span(lo_hi: tuple[float, float]) -> list[float]:
-    """(low, width) of a range, as the torch path's ``low + (high - low) * u`` uses them."""
-    return [lo_hi[0], lo_hi[1] - lo_hi[0]]
+_GEOMETRY_FLAGS = {f"G{i}": 0 for i in range(MAX_GEOMETRY)}  # one opcode per geometry row (0: none)
 
 
 def _flip(t: Any, key: int, size: tuple[int, int]) -> tuple[int, list[float]]:
@@ -101,28 +92,17 @@ def _resize(t: Resize, key: int, size: tuple[int, int]) -> tuple[int, list[float
 GEOMETRY_OPS: dict[type, Any] = {HorizontalFlip: _flip, VerticalFlip: _flip, Affine: _affine,
                                  RandomResizedCrop: _resized_crop, RandomCrop: _crop, CenterCrop: _center_crop,
                                  Resize: _resize}
-COLOR_ROWS: dict[type, int] = {ColorJitter: JITTER_ROW, RandomGamma: GAMMA_ROW, RandomGrayscale: GRAY_ROW,
-                               RandomErasing: ERASE_ROW, Normalize: -1}
 
 
 @dataclass(frozen=True)
 class KernelPlan:
-    """A pipeline as the kernel runs it: geometry opcodes, colour flags, the constants' table."""
+    """A pipeline as the kernel runs it: its ``tl.constexpr`` values (switches, gates, geometry
+    opcodes ``G0``...), the constants' table, the output size and the per-channel constants."""
 
-    geometry: tuple[int, ...]
-    flags: dict[str, bool]
+    flags: dict[str, Any]
     rows: tuple[tuple[float, ...], ...]
     size: tuple[int, int]
-    fill: tuple[float, ...]
-    norm: tuple[tuple[float, ...], tuple[float, ...]]
-
-
-def _color_class(t: Any) -> type | None:
-    """The covered colour class ``t`` is, if it draws and applies as that class does."""
-    cls = next((c for c in type(t).__mro__ if c in COLOR_ROWS), None)
-    if cls is None or type(t).params is not cls.params or type(t).apply is not cls.apply:
-        return None
-    return cls
+    constants: dict[str, tuple[float, ...]]
 
 
 def plan(transforms: list[Any], keys: dict[int, int], shape: tuple[int, ...]) -> KernelPlan | None:
@@ -130,56 +110,34 @@ def plan(transforms: list[Any], keys: dict[int, int], shape: tuple[int, ...]) ->
     if len(shape) != 4 or shape[1] != 3:
         return None
     size = (int(shape[2]), int(shape[3]))
-    rows = [[0.0] * ROW for _ in range(ROWS)]
-    geometry: list[int] = []
-    flags = dict.fromkeys(("DO_WARP", "DO_B", "DO_C", "DO_S", "DO_H", "DO_G", "DO_GRAY", "DO_E", "DO_N"), False)
-    fill: tuple[float, ...] = (0.0, 0.0, 0.0)
-    norm: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
-    order: list[type] = []
-    for t in transforms:
-        if t.kind == "geometry":
-            row = GEOMETRY_OPS.get(type(t))
-            if order or row is None or len(geometry) == MAX_GEOMETRY:
-                return None
-            made = row(t, keys[id(t)], size)
-            if made is None:
-                return None
-            opcode, values = made
-            rows[len(geometry)][:len(values)] = [float(v) for v in values]
-            geometry.append(opcode)
-            size = t.output_size(size)
-            flags["DO_WARP"] = True
-            continue
-        cls = _color_class(t)
-        if cls is None or (order and list(COLOR_ROWS).index(cls) <= list(COLOR_ROWS).index(order[-1])):
+    lead = next((i for i, t in enumerate(transforms) if t.kind != "geometry"), len(transforms))
+    ops = _fused_ops.covering(transforms[lead:], drawn=True)
+    if ops is None or lead > MAX_GEOMETRY:
+        return None
+    gates = _fused_ops.FUSED_OPS.gates  # the i-th gate's row follows the geometry's
+    rows = [[0.0] * ROW for _ in range(MAX_GEOMETRY + len(gates))]
+    flags: dict[str, Any] = {"DO_WARP": lead > 0, **dict.fromkeys(_fused_ops.FUSED_OPS.switches, False),
+                             **dict.fromkeys(gates, 0), **_GEOMETRY_FLAGS}
+    for i, t in enumerate(transforms[:lead]):
+        row = GEOMETRY_OPS.get(type(t))
+        made = None if row is None else row(t, keys[id(t)], size)
+        if made is None:
             return None
-        order.append(cls)
-        key = float(keys[id(t)])
-        if cls is ColorJitter:
-            used = t.active_parts()
-            flags.update(DO_B=used["brightness"], DO_C=used["contrast"], DO_S=used["saturation"], DO_H=used["hue"])
-            values = [key, t.p, *_span(t.brightness), *_span(t.contrast), *_span(t.saturation), *_span(t.hue)]
-        elif cls is RandomGamma:
-            flags["DO_G"] = True
-            values = [key, t.p, *_span(t.gamma)]
-        elif cls is RandomGrayscale:
-            flags["DO_GRAY"] = True
-            values = [key, t.p]
-        elif cls is RandomErasing:
-            value = t.value if isinstance(t.value, tuple) else (t.value,) * 3
-            if len(value) != 3:
-                return None  # the host path raises the error that names the channels
-            flags["DO_E"] = True
-            fill = value
-            lo, hi = math.log(t.ratio[0]), math.log(t.ratio[1])
-            values = [key, t.p, size[0] * size[1], *_span(t.scale), lo, hi - lo]
-        else:
-            flags["DO_N"] = True
-            norm = (tuple(t.mean), tuple(1.0 / s for s in t.std))
-            continue
-        rows[COLOR_ROWS[cls]][:len(values)] = [float(v) for v in values]
-    geometry += [0] * (MAX_GEOMETRY - len(geometry))
-    return KernelPlan(tuple(geometry), flags, tuple(tuple(r) for r in rows), size, fill, norm)
+        flags[f"G{i}"], values = made
+        rows[i][:len(values)] = [float(v) for v in values]
+        size = t.output_size(size)
+    constants: dict[str, tuple[float, ...]] = {}
+    for t, op in zip(transforms[lead:], ops, strict=True):
+        switches = op.switches(t)
+        flags.update(switches)
+        if op.constants:
+            constants.update(op.constant_args(t))
+        if op.gate:
+            row = MAX_GEOMETRY + gates.index(op.gate)
+            flags[op.gate] = row if any(switches.values()) else 0
+            values = [keys[id(t)], *op.row(t, size)]
+            rows[row][:len(values)] = [float(v) for v in values]
+    return KernelPlan(flags, tuple(tuple(r) for r in rows), size, constants)
 
 
 if triton is not None:
@@ -344,10 +302,11 @@ if triton is not None:
         return ia, ib, -(ia * m02 + ib * m12), ic, id_, -(ic * m02 + id_ * m12)
 
     @triton.jit
-    def drawn_color(plan, key, id_lo, id_hi, OH, OW, DO_JITTER: tl.constexpr, DO_G: tl.constexpr,
-                    DO_GRAY: tl.constexpr, DO_E: tl.constexpr):
+    def drawn_color(plan, key, id_lo, id_hi, OH, OW, JITTER: tl.constexpr, GAMMA: tl.constexpr,
+                    GRAY: tl.constexpr, ERASE: tl.constexpr):
         """The sample's colour parameters: brightness, contrast, saturation, hue, gamma, grayscale
-        (0 / 1) and the erasing box (x0, y0, x1, y1; empty when not erased)."""
+        (0 / 1) and the erasing box (x0, y0, x1, y1; empty when not erased). Each gate is its op's
+        table row (``_fused_ops.FusedOps.gates``), 0 when the op draws nothing."""
         bright = tl.full((), 1.0, tl.float32)
         contrast = tl.full((), 1.0, tl.float32)
         sat = tl.full((), 1.0, tl.float32)
@@ -358,24 +317,24 @@ if triton is not None:
         ey0 = tl.full((), 0.0, tl.float32)
         ex1 = tl.full((), 0.0, tl.float32)
         ey1 = tl.full((), 0.0, tl.float32)
-        if DO_JITTER:
-            row = plan + 6 * 24
+        if JITTER:
+            row = plan + JITTER * 24
             h = sample_hash(key, row, id_lo, id_hi)
             on = (uniform(h, 0) < tl.load(row + 1)).to(tl.float32)
             bright = 1.0 + on * (_ranged(row, 2, uniform(h, 1)) - 1.0)
             contrast = 1.0 + on * (_ranged(row, 4, uniform(h, 2)) - 1.0)
             sat = 1.0 + on * (_ranged(row, 6, uniform(h, 3)) - 1.0)
             hue = on * _ranged(row, 8, uniform(h, 4))
-        if DO_G:
-            row = plan + 7 * 24
+        if GAMMA:
+            row = plan + GAMMA * 24
             h = sample_hash(key, row, id_lo, id_hi)
             on = (uniform(h, 0) < tl.load(row + 1)).to(tl.float32)
             gamma = 1.0 + on * (_ranged(row, 2, uniform(h, 1)) - 1.0)
-        if DO_GRAY:
-            row = plan + 8 * 24
+        if GRAY:
+            row = plan + GRAY * 24
             gray_on = uniform(sample_hash(key, row, id_lo, id_hi), 0) < tl.load(row + 1)
-        if DO_E:
-            row = plan + 9 * 24
+        if ERASE:
+            row = plan + ERASE * 24
             h = sample_hash(key, row, id_lo, id_hi)
             on = uniform(h, 0) < tl.load(row + 1)
             found, bx, by, bw, bh = _first_box(h, tl.load(row + 2), row, 1, OW * 1.0, OH * 1.0, True, 10)

@@ -6,9 +6,10 @@ kernels run each op on that image while it sits in cache, in one or two OpenCV c
 brightness and contrast one ``addWeighted``, posterize, solarize and invert bitwise ops, colour
 and sharpness one blend with the gray or the 3 x 3 box mean, autocontrast and equalize one
 per-channel lookup table, the geometric ops one nearest-neighbour ``warpAffine`` through the
-batch's inverse matrix. The results are the batched torch ops' (the
-reference, :func:`datafix.augment.policies.apply_op`) up to uint8 rounding after each op.
-Images that are not uint8 with 1 or 3 channels run the torch op on the one image.
+batch's inverse matrix. :data:`datafix.augment.policies.POLICY_OPS` names each op's kernel
+here. The results are the batched torch ops' (the reference,
+:func:`datafix.augment.policies.apply_op`) up to uint8 rounding after each op. Images that are
+not uint8 with 1 or 3 channels run the torch op on the one image.
 """
 
 from __future__ import annotations
@@ -49,6 +50,26 @@ def _gray(image: np.ndarray) -> np.ndarray:
 def _affine(image: np.ndarray, factor: float, shift: float) -> np.ndarray:
     """``factor * image + shift``, rounded and saturated (one OpenCV pass)."""
     return cv2.addWeighted(image, factor, image, 0.0, shift).reshape(image.shape)
+
+
+def brightness(image: np.ndarray, factor: float) -> np.ndarray:
+    """``factor * image`` (PIL's ImageEnhance.Brightness)."""
+    return _affine(image, factor, 0.0)
+
+
+def contrast(image: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the mean luma (PIL's ImageEnhance.Contrast)."""
+    return _affine(image, factor, (1.0 - factor) * _mean_gray(image))
+
+
+def color(image: np.ndarray, factor: float) -> np.ndarray:
+    """Blend with the luma (PIL's ImageEnhance.Color)."""
+    return _blend(image, _gray(image), factor)
+
+
+def invert(image: np.ndarray) -> np.ndarray:
+    """``255 - image``."""
+    return cv2.bitwise_not(image).reshape(image.shape)
 
 
 def _mean_gray(image: np.ndarray) -> float:
@@ -126,33 +147,6 @@ def warp(image: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     return out.reshape(image.shape)
 
 
-def apply_op(image: np.ndarray, op: str, magnitude: float, inverse: np.ndarray | None) -> np.ndarray:
-    """One policy op on an (H, W, C) uint8 image with 1 or 3 channels; ``inverse``, the (2, 3)
-    matrix of a geometric op (None for the others)."""
-    if op == "Identity":
-        return image
-    if inverse is not None:
-        return warp(image, inverse)
-    factor = 1.0 + magnitude
-    if op == "Brightness":
-        return _affine(image, factor, 0.0)
-    if op == "Color":
-        return _blend(image, _gray(image), factor)
-    if op == "Contrast":
-        return _affine(image, factor, (1.0 - factor) * _mean_gray(image))
-    if op == "Sharpness":
-        return sharpness(image, factor)
-    if op == "Posterize":
-        return posterize(image, int(magnitude))
-    if op == "Solarize":
-        return solarize(image, np.float32(magnitude) / np.float32(255.0))
-    if op == "AutoContrast":
-        return autocontrast(image)
-    if op == "Invert":
-        return cv2.bitwise_not(image).reshape(image.shape)
-    return equalize(image)
-
-
 def fast(image: np.ndarray) -> bool:
     """Whether the OpenCV kernels take ``image`` (uint8 with 1 or 3 channels)."""
     return image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] in (1, 3)
@@ -175,16 +169,22 @@ def on_image(image: np.ndarray, kernel: Callable[[np.ndarray], np.ndarray],
     return kernel(image) if fast(image) else with_torch(image, reference)
 
 
-def chain(image: np.ndarray, op_names: Sequence[str], geometric: Sequence[bool], ops: np.ndarray,
-          magnitudes: np.ndarray, inverses: np.ndarray, reference: Callable[..., torch.Tensor]) -> np.ndarray:
-    """A sample's slots one after the other (code 0, Identity, skipped): ``op_names[code]``,
-    ``geometric[code]`` whether it warps through ``inverses``; ``reference(x, name, magnitude)``,
-    the batched torch op, runs images the OpenCV kernels do not take."""
+def chain(image: np.ndarray, names: Sequence[str], kernels: Sequence[Callable[[np.ndarray, float], np.ndarray] | None],
+          ops: np.ndarray, magnitudes: np.ndarray, inverses: np.ndarray,
+          reference: Callable[..., torch.Tensor]) -> np.ndarray:
+    """A sample's slots one after the other (code 0, Identity, skipped): op ``names[code]`` runs
+    ``kernels[code](image, magnitude)`` (the op's OpenCV kernel), or the nearest warp through the
+    slot's inverse where that is None (a geometric op); ``reference(x, name, magnitude)``, the
+    batched torch op, runs images the OpenCV kernels do not take."""
     for code, magnitude, inverse in zip(ops.tolist(), magnitudes.tolist(), inverses, strict=True):
         if code == 0:
             continue
-        name = op_names[code]
-        image = on_image(image, partial(apply_op, op=name, magnitude=magnitude,
-                                        inverse=inverse if geometric[code] else None),
-                         partial(reference, op=name, magnitude=torch.tensor([magnitude])))
+        kernel = kernels[code]
+        own = partial(warp, inverse=inverse) if kernel is None else partial(_with_magnitude, kernel, magnitude)
+        image = on_image(image, own, partial(reference, op=names[code], magnitude=torch.tensor([magnitude])))
     return image if image.ndim == 3 else image[:, :, None]
+
+
+def _with_magnitude(kernel: Callable[[np.ndarray, float], np.ndarray], magnitude: float,
+                    image: np.ndarray) -> np.ndarray:
+    return kernel(image, magnitude)

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from datafix._validation import check_choice, check_int
-from datafix.augment import _fused, _kernel_draws, _per_image, _warp, base
+from datafix.augment import _fused, _fused_ops, _kernel_draws, _per_image, _warp, base
 from datafix.augment._checks import check_batch, check_images, check_values
 from datafix.augment._random import RandomSource, scalar_key
 from datafix.augment._stages import ColorStage, GeometryStage, Stage
@@ -218,10 +218,10 @@ class Compose(nn.Module):
         at 224 x 224 on 2 cores, where every batched op streams 150 MB through memory; the
         policies and tone ops run there as OpenCV kernels on uint8 images, 7-9x their batched
         torch) and batched torch for smaller images (3.8x faster at 32 x 32, where per-image
-        call overhead dominates); see docs/benchmarks.md. On CUDA, "auto" runs eligible pipelines (geometry, then
-        ColorJitter / RandomGamma / RandomGrayscale / RandomErasing / Normalize in that order) as
-        one fused Triton kernel when Triton is installed, and batched torch otherwise; "triton"
-        forces the fused kernel (also on a CPU under ``TRITON_INTERPRET=1``, for testing). A
+        call overhead dominates); see docs/benchmarks.md. On CUDA, "auto" runs eligible
+        pipelines (geometry, then {fused_ops}, each at most once, in that order) as one fused
+        Triton kernel when Triton is installed, and batched torch otherwise; "triton" forces the
+        fused kernel (also on a CPU under ``TRITON_INTERPRET=1``, for testing). A
         plain call on that path draws every parameter inside the kernel (same numbers as the
         torch path, sample by sample): one launch, two torch operations, nothing per transform.
         With ``sample_ids`` such a call can be captured in a CUDA graph (``torch.cuda.graph``;
@@ -500,9 +500,9 @@ class Compose(nn.Module):
             if not _fused.available():
                 raise InvalidInputError("backend='triton' needs Triton (it comes with CUDA builds of torch).")
             if not _fused.eligible(stages, x) or self.output_dtype == torch.uint8:
-                raise InvalidInputError("backend='triton' covers geometry then ColorJitter, RandomGamma, "
-                                        "RandomGrayscale, RandomErasing, Normalize (in that order, 3 channels, "
-                                        "no gradient, a float output_dtype); this pipeline needs backend='torch'.")
+                raise InvalidInputError(f"backend='triton' covers geometry then {_fused_ops.FUSED_OPS.order} (in that "
+                                        "order, 3 channels, no gradient, a float output_dtype); this pipeline "
+                                        "needs backend='torch'.")
             return True
         return (self.backend == "auto" and x.is_cuda and _fused.available() and _fused.eligible(stages, x)
                 and self.output_dtype != torch.uint8)
@@ -526,3 +526,7 @@ class Compose(nn.Module):
 
 
 base.RUN_ALONE[0] = lambda transform: Compose([transform])  # a transform called alone: a one-step Compose
+
+
+# the fused kernel's colour ops, named from their descriptors (datafix.augment._fused_ops)
+Compose.__doc__ = (Compose.__doc__ or "").replace("{fused_ops}", _fused_ops.FUSED_OPS.order)

@@ -6,14 +6,18 @@ id)`` like every datafix op), and each op runs once per batch on the samples tha
 op sets, magnitude bins and signs follow torchvision's definitions (``RandAugment(num_ops=2,
 magnitude=9, num_magnitude_bins=31)``, ``TrivialAugmentWide(num_magnitude_bins=31)``):
 geometric ops (shear, translate, rotate) resample with nearest neighbours and fill 0, as
-torchvision's defaults do; the tone ops are :mod:`datafix.augment.tone`'s.
+torchvision's defaults do; the tone ops are :mod:`datafix.augment.tone`'s. Every op is one row of
+:data:`POLICY_OPS` (its magnitudes in each policy, its sign, its batched and per-image kernels),
+which the batched path, the CPU per-image path and each policy's op list read.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,52 +33,126 @@ from datafix.augment.tone import autocontrast, equalize, posterize, sharpness, s
 from datafix.errors import InvalidInputError
 
 Params = dict[str, Tensor]
+#: An op's magnitudes: (bins, (height, width)) -> one value per bin (one 0 for an op without).
+Magnitudes = Callable[[int, tuple[int, int]], Tensor]
 
-#: The ops in torchvision's order; the first five are geometric.
-OPS = ("Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness", "Color", "Contrast",
-       "Sharpness", "Posterize", "Solarize", "AutoContrast", "Equalize")
-GEOMETRIC = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
+
+def _line(start: float, stop: float) -> Magnitudes:
+    return lambda bins, size: torch.linspace(start, stop, bins)
+
+
+def _side(axis: int, times: float, over: float = 1.0) -> Magnitudes:
+    """Shifts up to ``times * side / over`` pixels of the image's side ``axis`` (0: height, 1: width)."""
+    return lambda bins, size: torch.linspace(0.0, times * size[axis] / over, bins)
+
+
+def _bits(most: int, span: int) -> Magnitudes:
+    """Posterize's bits: from ``most`` down by ``span`` over the bins."""
+    return lambda bins, size: most - (torch.arange(bins) / ((bins - 1) / span)).round()
+
+
+def _none(bins: int, size: tuple[int, int]) -> Tensor:
+    return torch.zeros(1)
+
+
+def _factor(x: Tensor, magnitude: Tensor) -> Tensor:
+    """``1 + magnitude`` per sample, broadcast over ``x``."""
+    return (1.0 + magnitude).view(-1, 1, 1, 1).to(x.dtype)
+
+
+@dataclass(frozen=True)
+class PolicyOp:
+    """One op of the policies, described once: a row of torchvision's ``_AUGMENTATION_SPACE``
+    tables (one per policy there, merged here) with the op's kernels.
+
+    Attributes
+    ----------
+    signed : bool
+        Whether a drawn magnitude gets a random sign.
+    rand, wide, augmix : callable or None
+        The op's magnitudes (:data:`Magnitudes`) in RandAugment (AutoAugment reads them over 10
+        bins), TrivialAugmentWide and AugMix, as torchvision defines them; None leaves the op out
+        of that policy (AutoAugment takes every op, one 0 where ``rand`` is None).
+    batched : callable or None
+        ``batched(images, magnitude)``: the op on a float batch in [0, 1] with one signed
+        magnitude per sample (the reference); None for a geometric op.
+    image : callable or None
+        ``image(image, magnitude)``: the op on one (H, W, C) uint8 image with 1 or 3 channels
+        (an OpenCV kernel of :mod:`datafix.augment._policy_image`); None for a geometric op.
+    warp : str or None
+        For a geometric op, the parameter of :func:`geometric_inverse` its magnitude sets:
+        "shear_x", "shear_y", "translate_x", "translate_y" or "rotate".
+    all_ops : bool
+        One of the ops AugMix adds with torchvision's ``all_ops=True`` (they overlap ImageNet-C's
+        corruptions): AugMix lists them after the others, as torchvision does.
+    """
+
+    signed: bool
+    rand: Magnitudes | None
+    wide: Magnitudes | None
+    augmix: Magnitudes | None
+    batched: Callable[[Tensor, Tensor], Tensor] | None = None
+    image: Callable[[np.ndarray, float], np.ndarray] | None = None
+    warp: str | None = None
+    all_ops: bool = False
+
+
+#: Every op of the policies, in torchvision's order (the first five after Identity geometric):
+#: its magnitudes per policy, sign, and batched and per-image kernels. RandAugment,
+#: TrivialAugmentWide and AugMix draw from the ops with magnitudes in their column, AutoAugment's
+#: sub-policies name any of them.
+POLICY_OPS: dict[str, PolicyOp] = {
+    "Identity": PolicyOp(False, _none, _none, _none, lambda x, m: x, lambda im, m: im),
+    "ShearX": PolicyOp(True, _line(0.0, 0.3), _line(0.0, 0.99), _line(0.0, 0.3), warp="shear_x"),
+    "ShearY": PolicyOp(True, _line(0.0, 0.3), _line(0.0, 0.99), _line(0.0, 0.3), warp="shear_y"),
+    "TranslateX": PolicyOp(True, _side(1, 150.0 / 331.0), _line(0.0, 32.0), _side(1, 1.0, 3.0), warp="translate_x"),
+    "TranslateY": PolicyOp(True, _side(0, 150.0 / 331.0), _line(0.0, 32.0), _side(0, 1.0, 3.0), warp="translate_y"),
+    "Rotate": PolicyOp(True, _line(0.0, 30.0), _line(0.0, 135.0), _line(0.0, 30.0), warp="rotate"),
+    "Brightness": PolicyOp(True, _line(0.0, 0.9), _line(0.0, 0.99), _line(0.0, 0.9),
+                           lambda x, m: (x * _factor(x, m)).clamp(0.0, 1.0),
+                           lambda im, m: _policy_image.brightness(im, 1.0 + m), all_ops=True),
+    "Color": PolicyOp(True, _line(0.0, 0.9), _line(0.0, 0.99), _line(0.0, 0.9),
+                      lambda x, m: (_factor(x, m) * x + (1.0 - _factor(x, m)) * grayscale(x)).clamp(0.0, 1.0),
+                      lambda im, m: _policy_image.color(im, 1.0 + m), all_ops=True),
+    "Contrast": PolicyOp(True, _line(0.0, 0.9), _line(0.0, 0.99), _line(0.0, 0.9),
+                         lambda x, m: (_factor(x, m) * x + (1.0 - _factor(x, m))
+                                       * grayscale(x).mean(dim=(-3, -2, -1), keepdim=True)).clamp(0.0, 1.0),
+                         lambda im, m: _policy_image.contrast(im, 1.0 + m), all_ops=True),
+    "Sharpness": PolicyOp(True, _line(0.0, 0.9), _line(0.0, 0.99), _line(0.0, 0.9),
+                          lambda x, m: sharpness(x, 1.0 + m),
+                          lambda im, m: _policy_image.sharpness(im, 1.0 + m), all_ops=True),
+    "Posterize": PolicyOp(False, _bits(8, 4), _bits(8, 6), _bits(4, 4),
+                          lambda x, m: posterize(x, m.to(torch.int64)),
+                          lambda im, m: _policy_image.posterize(im, int(m))),
+    "Solarize": PolicyOp(False, _line(255.0, 0.0), _line(255.0, 0.0), _line(255.0, 0.0),
+                         lambda x, m: solarize(x, m / 255.0),
+                         lambda im, m: _policy_image.solarize(im, np.float32(m) / np.float32(255.0))),
+    "AutoContrast": PolicyOp(False, _none, _none, _none, lambda x, m: autocontrast(x),
+                             lambda im, m: _policy_image.autocontrast(im)),
+    "Equalize": PolicyOp(False, _none, _none, _none, lambda x, m: equalize(x), lambda im, m: _policy_image.equalize(im)),
+    "Invert": PolicyOp(False, None, None, None, lambda x, m: 1.0 - x, lambda im, m: _policy_image.invert(im)),
+}
+
+
+def policy_ops(column: str | None) -> tuple[str, ...]:
+    """The ops of :data:`POLICY_OPS` with magnitudes in ``column`` ("rand", "wide" or "augmix";
+    None: every op), in torchvision's order for that policy (AugMix's ``all_ops`` extras last)."""
+    names = [name for name, op in POLICY_OPS.items() if column is None or getattr(op, column) is not None]
+    return tuple(sorted(names, key=lambda name: POLICY_OPS[name].all_ops) if column == "augmix" else names)
+
+
+def magnitudes(column: str, names: Sequence[str], bins: int, size: tuple[int, int]) -> Tensor:
+    """(len(names), bins) magnitudes of ops ``names`` from ``column`` on images of ``size`` (an
+    op without magnitudes repeats one value; one 0 where the column has none)."""
+    values = [(getattr(POLICY_OPS[name], column) or _none)(bins, size) for name in names]
+    return torch.stack([v.expand(bins) if v.numel() == 1 else v for v in values])
+
+
+#: RandAugment's and TrivialAugmentWide's 14 ops (the first five after Identity geometric).
+OPS = policy_ops("rand")
+GEOMETRIC = tuple(name for name, op in POLICY_OPS.items() if op.warp)
 #: Ops whose magnitude gets a random sign.
-SIGNED = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness", "Color", "Contrast", "Sharpness")
-
-
-def rand_augment_space(num_bins: int, size: tuple[int, int]) -> dict[str, Tensor]:
-    """torchvision's RandAugment magnitudes per op (``num_bins`` values; one 0 for the ops without)."""
-    h, w = size
-    line = torch.linspace
-    return {"Identity": torch.zeros(1), "ShearX": line(0.0, 0.3, num_bins), "ShearY": line(0.0, 0.3, num_bins),
-            "TranslateX": line(0.0, 150.0 / 331.0 * w, num_bins), "TranslateY": line(0.0, 150.0 / 331.0 * h, num_bins),
-            "Rotate": line(0.0, 30.0, num_bins), "Brightness": line(0.0, 0.9, num_bins),
-            "Color": line(0.0, 0.9, num_bins), "Contrast": line(0.0, 0.9, num_bins),
-            "Sharpness": line(0.0, 0.9, num_bins),
-            "Posterize": 8 - (torch.arange(num_bins) / ((num_bins - 1) / 4)).round(),
-            "Solarize": line(255.0, 0.0, num_bins), "AutoContrast": torch.zeros(1), "Equalize": torch.zeros(1)}
-
-
-def augmix_space(num_bins: int, size: tuple[int, int]) -> dict[str, Tensor]:
-    """torchvision's AugMix magnitudes (``all_ops=True``): translations up to a third of the side,
-    posterize from 4 bits down."""
-    h, w = size
-    line = torch.linspace
-    return {"Identity": torch.zeros(1), "ShearX": line(0.0, 0.3, num_bins), "ShearY": line(0.0, 0.3, num_bins),
-            "TranslateX": line(0.0, w / 3.0, num_bins), "TranslateY": line(0.0, h / 3.0, num_bins),
-            "Rotate": line(0.0, 30.0, num_bins),
-            "Posterize": 4 - (torch.arange(num_bins) / ((num_bins - 1) / 4)).round(),
-            "Solarize": line(255.0, 0.0, num_bins), "AutoContrast": torch.zeros(1), "Equalize": torch.zeros(1),
-            "Brightness": line(0.0, 0.9, num_bins), "Color": line(0.0, 0.9, num_bins),
-            "Contrast": line(0.0, 0.9, num_bins), "Sharpness": line(0.0, 0.9, num_bins)}
-
-
-def trivial_augment_space(num_bins: int) -> dict[str, Tensor]:
-    """torchvision's TrivialAugmentWide magnitudes per op (the wide ranges)."""
-    line = torch.linspace
-    return {"Identity": torch.zeros(1), "ShearX": line(0.0, 0.99, num_bins), "ShearY": line(0.0, 0.99, num_bins),
-            "TranslateX": line(0.0, 32.0, num_bins), "TranslateY": line(0.0, 32.0, num_bins),
-            "Rotate": line(0.0, 135.0, num_bins), "Brightness": line(0.0, 0.99, num_bins),
-            "Color": line(0.0, 0.99, num_bins), "Contrast": line(0.0, 0.99, num_bins),
-            "Sharpness": line(0.0, 0.99, num_bins),
-            "Posterize": 8 - (torch.arange(num_bins) / ((num_bins - 1) / 6)).round(),
-            "Solarize": line(255.0, 0.0, num_bins), "AutoContrast": torch.zeros(1), "Equalize": torch.zeros(1)}
+SIGNED = tuple(name for name, op in POLICY_OPS.items() if op.signed)
 
 
 def geometric_inverse(op: str | Sequence[str], magnitude: Tensor, size: tuple[int, int]) -> Tensor:
@@ -84,16 +162,16 @@ def geometric_inverse(op: str | Sequence[str], magnitude: Tensor, size: tuple[in
     rotation counter-clockwise about the centre."""
     h, w = size
     b = magnitude.shape[0]
-    names = [op] * b if isinstance(op, str) else list(op)
+    warps = [POLICY_OPS[name].warp for name in ([op] * b if isinstance(op, str) else op)]
 
-    def where(name: str, value: Tensor) -> Tensor:
-        chosen = torch.tensor([n == name for n in names], device=magnitude.device)
+    def where(warp: str, value: Tensor) -> Tensor:
+        chosen = torch.tensor([w_ == warp for w_ in warps], device=magnitude.device)
         return torch.where(chosen, value, torch.zeros_like(value))
 
-    sx, sy = where("ShearX", torch.atan(magnitude)), where("ShearY", torch.atan(magnitude))
-    tx, ty = where("TranslateX", torch.trunc(magnitude)), where("TranslateY", torch.trunc(magnitude))
-    rot = where("Rotate", -magnitude * (math.pi / 180.0))  # F.rotate(img, angle) inverts with -angle
-    corner = torch.tensor([n != "Rotate" for n in names], device=magnitude.device, dtype=magnitude.dtype)
+    sx, sy = where("shear_x", torch.atan(magnitude)), where("shear_y", torch.atan(magnitude))
+    tx, ty = where("translate_x", torch.trunc(magnitude)), where("translate_y", torch.trunc(magnitude))
+    rot = where("rotate", -magnitude * (math.pi / 180.0))  # F.rotate(img, angle) inverts with -angle
+    corner = torch.tensor([w_ != "rotate" for w_ in warps], device=magnitude.device, dtype=magnitude.dtype)
     cx, cy = corner * (-w * 0.5), corner * (-h * 0.5)  # centred coordinates (0 = image centre)
     a = torch.cos(rot - sy) / torch.cos(sy)
     bb = -(a * torch.tan(sx) + torch.sin(rot))
@@ -112,43 +190,37 @@ def geometric_inverse(op: str | Sequence[str], magnitude: Tensor, size: tuple[in
 
 def apply_op(x: Tensor, op: str, magnitude: Tensor) -> Tensor:
     """One op on every image of ``x`` (float, [0, 1]) with per-sample ``magnitude`` (signed)."""
-    if op == "Identity":
-        return x
-    if op in GEOMETRIC:
+    kernel = POLICY_OPS[op].batched
+    if kernel is None:
         return warp_nearest(x, geometric_inverse(op, magnitude, x.shape[-2:]), x.shape[-2:], fill=0)
-    f = (1.0 + magnitude).view(-1, 1, 1, 1).to(x.dtype)
-    if op == "Brightness":
-        return (x * f).clamp(0.0, 1.0)
-    if op == "Color":
-        return (f * x + (1.0 - f) * grayscale(x)).clamp(0.0, 1.0)
-    if op == "Contrast":
-        return (f * x + (1.0 - f) * grayscale(x).mean(dim=(-3, -2, -1), keepdim=True)).clamp(0.0, 1.0)
-    if op == "Sharpness":
-        return sharpness(x, 1.0 + magnitude)
-    if op == "Posterize":
-        return posterize(x, magnitude.to(torch.int64))
-    if op == "Solarize":
-        return solarize(x, magnitude / 255.0)
-    if op == "AutoContrast":
-        return autocontrast(x)
-    if op == "Invert":
-        return 1.0 - x
-    return equalize(x)
+    return kernel(x, magnitude)
 
 
 class _Policy(ColorTransform):
     """Shared machinery: ``num_ops`` slots per sample, each an op, a magnitude bin and a sign.
 
-    ``op_names`` lists the ops a slot draws from (code 0, Identity, marks a slot not drawn);
+    ``column`` names the policy's magnitudes in :data:`POLICY_OPS`, and ``op_names`` the ops a
+    slot draws from (code 0, Identity, marks a slot not drawn): those with magnitudes there;
     ``draw_identity`` says whether Identity is among the ops drawn.
     """
 
     num_ops = 1
-    op_names: tuple[str, ...] = OPS
+    column = "rand"
     draw_identity = True
 
-    def _space(self, size: tuple[int, int]) -> dict[str, Tensor]:
-        raise NotImplementedError
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        """The ops of :data:`POLICY_OPS` this policy draws from, in its order."""
+        return self._op_names
+
+    @functools.cached_property
+    def _op_names(self) -> tuple[str, ...]:  # read from the table once per policy
+        return policy_ops(self.column)
+
+    def _table(self, size: tuple[int, int], device: torch.device) -> tuple[Tensor, Tensor]:
+        """(ops, bins) magnitudes of ``op_names`` on images of ``size``, and whether each op is signed."""
+        table = magnitudes(self.column, self.op_names, self.num_magnitude_bins, size).to(device)
+        return table, torch.tensor([POLICY_OPS[name].signed for name in self.op_names], device=device)
 
     def _bins(self, u: Tensor) -> Tensor:
         raise NotImplementedError
@@ -161,9 +233,7 @@ class _Policy(ColorTransform):
     def _slots(self, u: Tensor, on: Tensor, size: tuple[int, int]) -> Params:
         """Ops and signed magnitudes (B, num_ops) from 3 uniforms per slot; Identity where ``on`` is False."""
         names = self.op_names
-        space = self._space(size)
-        table = torch.stack([_padded(space[name], self.num_magnitude_bins) for name in names]).to(u.device)
-        signed_ops = torch.tensor([name in SIGNED for name in names], device=u.device)
+        table, signed_ops = self._table(size, u.device)
         first = 0 if self.draw_identity else 1
         ops, magnitudes = [], []
         for slot in range(u.shape[1] // 3):
@@ -183,13 +253,12 @@ class _Policy(ColorTransform):
         return {**params, "inverses": op_inverses(self.op_names, params["ops"], params["magnitudes"], size)}
 
     def apply_image(self, image: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
-        return _policy_image.chain(image, self.op_names, self._geometric, params["ops"], params["magnitudes"],
+        return _policy_image.chain(image, self.op_names, self._image_kernels(), params["ops"], params["magnitudes"],
                                    params["inverses"], apply_op)
 
-    @functools.cached_property
-    def _geometric(self) -> tuple[bool, ...]:
-        """Whether each op of ``op_names`` is geometric (read per image on the CPU path: computed once)."""
-        return tuple(name in GEOMETRIC for name in self.op_names)
+    def _image_kernels(self) -> list[Any]:
+        """The per-image kernel of each op of ``op_names`` (None: geometric)."""
+        return [POLICY_OPS[name].image for name in self.op_names]
 
     def _chain(self, images: Tensor, ops: Tensor, magnitudes: Tensor) -> Tensor:
         """The slots' ops one after the other. Per slot the batch is sorted by op (every geometric
@@ -199,7 +268,7 @@ class _Policy(ColorTransform):
         x = images
         names = self.op_names
         # the sort key: Identity 0, every geometric op 1, the others after
-        group = torch.tensor([0 if c == 0 else 1 if g else 1 + c for c, g in enumerate(self._geometric)],
+        group = torch.tensor([0 if c == 0 else 1 if POLICY_OPS[name].warp else 1 + c for c, name in enumerate(names)],
                              device=ops.device)
         for slot in range(ops.shape[1]):
             op, magnitude = ops[:, slot], magnitudes[:, slot]
@@ -230,15 +299,10 @@ def op_inverses(op_names: tuple[str, ...], ops: Tensor, magnitudes: Tensor, size
     codes, values = ops.reshape(-1), magnitudes.reshape(-1)
     out = torch.eye(3, dtype=torch.float32, device=ops.device)[:2].repeat(codes.shape[0], 1, 1)
     names = [op_names[code] for code in codes.tolist()]
-    warped = [i for i, name in enumerate(names) if name in GEOMETRIC]
+    warped = [i for i, name in enumerate(names) if POLICY_OPS[name].warp]
     if warped:
         out[warped] = geometric_inverse([names[i] for i in warped], values[warped], size)[:, :2]
     return out.view(*ops.shape, 2, 3)
-
-
-def _padded(values: Tensor, bins: int) -> Tensor:
-    """An op's magnitudes as ``bins`` values (a single value repeated)."""
-    return values.expand(bins) if values.numel() == 1 else values
 
 
 class RandAugment(_Policy):
@@ -275,9 +339,6 @@ class RandAugment(_Policy):
                                     f"{self.num_magnitude_bins}; got {magnitude}.")
         self.slots = 1 + 3 * self.num_ops
 
-    def _space(self, size: tuple[int, int]) -> dict[str, Tensor]:
-        return rand_augment_space(self.num_magnitude_bins, size)
-
     def _bins(self, u: Tensor) -> Tensor:
         return torch.full_like(u, self.magnitude, dtype=torch.int64)
 
@@ -300,21 +361,20 @@ class TrivialAugmentWide(_Policy):
     torch.Size([8, 3, 16, 16])
     """
 
+    column = "wide"
+
     def __init__(self, num_magnitude_bins: int = 31, p: float = 1.0) -> None:
         super().__init__(p)
         self.num_magnitude_bins = check_int(num_magnitude_bins, "num_magnitude_bins", minimum=2)
         self.num_ops = 1
         self.slots = 4
 
-    def _space(self, size: tuple[int, int]) -> dict[str, Tensor]:
-        return trivial_augment_space(self.num_magnitude_bins)
-
     def _bins(self, u: Tensor) -> Tensor:
         return (u * self.num_magnitude_bins).floor().clamp(max=self.num_magnitude_bins - 1).to(torch.int64)
 
 
-#: AutoAugment's ops: the 14 and Invert.
-AUTOAUGMENT_OPS = (*OPS, "Invert")
+#: AutoAugment's ops: every op of the table (the 14 and Invert).
+AUTOAUGMENT_OPS = policy_ops(None)
 #: AutoAugment reads magnitudes from this many bins (RandAugment's ranges).
 AUTOAUGMENT_BINS = 10
 #: The learned policies of the AutoAugment paper (Cubuk et al. 2019, appendix), in the order
@@ -369,11 +429,6 @@ AUTOAUGMENT_POLICIES: dict[str, tuple[tuple[tuple[str, float, int | None], ...],
 }
 
 
-def autoaugment_space(size: tuple[int, int]) -> dict[str, Tensor]:
-    """torchvision's AutoAugment magnitudes: RandAugment's ranges over 10 bins, and Invert."""
-    return {**rand_augment_space(AUTOAUGMENT_BINS, size), "Invert": torch.zeros(1)}
-
-
 class AutoAugment(_Policy):
     """AutoAugment (Cubuk et al. 2019): per sample, one of the policy's 25 learned sub-policies, uniformly,
     each of its two steps applied with its own probability at its own magnitude bin (of 10) with a
@@ -395,8 +450,6 @@ class AutoAugment(_Policy):
     (torch.Size([8, 3, 32, 32]), torch.float32)
     """
 
-    op_names = AUTOAUGMENT_OPS
-
     def __init__(self, policy: str = "imagenet", p: float = 1.0) -> None:
         super().__init__(p)
         self.policy = check_choice(policy, "policy", tuple(AUTOAUGMENT_POLICIES))
@@ -404,8 +457,9 @@ class AutoAugment(_Policy):
         self.num_magnitude_bins = AUTOAUGMENT_BINS
         self.slots = 2 + 2 * self.num_ops  # gate, sub-policy, then per step: apply, sign
 
-    def _space(self, size: tuple[int, int]) -> dict[str, Tensor]:
-        return autoaugment_space(size)
+    @functools.cached_property
+    def _op_names(self) -> tuple[str, ...]:  # every op: the sub-policies name them (RandAugment's magnitudes)
+        return policy_ops(None)
 
     def params(self, draw: Draw, shape: tuple[int, ...], active: Tensor | None) -> Params:
         u = draw.uniform(self, self.slots)
@@ -415,9 +469,7 @@ class AutoAugment(_Policy):
         codes = torch.tensor([[self.op_names.index(op) for op, _, _ in sub] for sub in steps], device=device)
         probs = torch.tensor([[prob for _, prob, _ in sub] for sub in steps], device=device)
         bins = torch.tensor([[b or 0 for _, _, b in sub] for sub in steps], device=device)
-        space = self._space(tuple(shape[-2:]))
-        table = torch.stack([_padded(space[name], AUTOAUGMENT_BINS) for name in self.op_names]).to(device)
-        signed_ops = torch.tensor([name in SIGNED for name in self.op_names], device=device)
+        table, signed_ops = self._table(tuple(shape[-2:]), device)
         choice = (u[:, 1] * len(steps)).floor().clamp(max=len(steps) - 1).to(torch.int64)
         ops, magnitudes = [], []
         for step in range(self.num_ops):
@@ -431,8 +483,7 @@ class AutoAugment(_Policy):
 
 
 #: AugMix's ops in torchvision's order (Identity first: the code of a step beyond a chain's depth).
-AUGMIX_OPS = ("Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Posterize", "Solarize",
-              "AutoContrast", "Equalize", "Brightness", "Color", "Contrast", "Sharpness")
+AUGMIX_OPS = policy_ops("augmix")
 #: torchvision's AugMix reads magnitudes from this many bins, the first ``severity`` of them.
 AUGMIX_BINS = 10
 
@@ -466,7 +517,7 @@ class AugMix(_Policy):
     (torch.Size([4, 3, 16, 16]), True)
     """
 
-    op_names = AUGMIX_OPS
+    column = "augmix"
     draw_identity = False
 
     def __init__(self, severity: int = 3, width: int = 3, depth: int = -1, alpha: float = 1.0, p: float = 1.0) -> None:
@@ -484,9 +535,6 @@ class AugMix(_Policy):
         self.num_magnitude_bins = AUGMIX_BINS
         self.max_depth = 3 if self.depth == -1 else self.depth
         self.slots = 1 + self.width * (1 + 3 * self.max_depth) + (self.width + 2) * GAMMA_SLOTS
-
-    def _space(self, size: tuple[int, int]) -> dict[str, Tensor]:
-        return augmix_space(AUGMIX_BINS, size)
 
     def _bins(self, u: Tensor) -> Tensor:
         return (u * self.severity).floor().clamp(max=self.severity - 1).to(torch.int64)
@@ -519,8 +567,9 @@ class AugMix(_Policy):
         scale = np.float32(1.0 / 255.0) if image.dtype == np.uint8 else np.float32(1.0)
         m = np.float32(params["m"])
         mixed = (image.astype(np.float32) * (scale * m)).reshape(image.shape[0], image.shape[1], -1)
+        kernels = self._image_kernels()
         for i in range(self.width):
-            out = _policy_image.chain(image, self.op_names, self._geometric, params["ops"][i],
+            out = _policy_image.chain(image, self.op_names, kernels, params["ops"][i],
                                       params["magnitudes"][i], params["inverses"][i], apply_op)
             mixed += out.astype(np.float32) * (scale * (np.float32(1.0) - m) * np.float32(params["weights"][i]))
         return np.clip(mixed, 0.0, 1.0, out=mixed)
