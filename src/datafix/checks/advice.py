@@ -13,6 +13,9 @@ that table; ``docs/benchmarks.md`` has the numbers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 #: Below this largest / smallest class ratio, no lever is worth its cost.
@@ -69,3 +72,83 @@ def rebalancing_advice(counts: np.ndarray, *, multilabel: bool = False) -> str:
         if not multilabel:
             text += f"; for images, {AUGMENT_ADVICE}"
     return text
+
+
+@dataclass(frozen=True)
+class AdvisedStep:
+    """One step of the fix datafix recommends: a fix step's config, the check whose findings it
+    acts on (the step is left out when that check did not run), and why, in the report's words."""
+
+    config: dict[str, Any]
+    check: str | None
+    why: str
+    imbalanced_only: bool = False
+
+
+#: The fix datafix recommends, in order: ``Pipeline.recommended(report)`` builds it and the
+#: report's advice says it. Chosen on ``benchmarks/outcome.py`` (noisy long-tailed Fashion-MNIST,
+#: digits and Vowel, the model trained after the fix; each lever measured with ``--levers``).
+RECOMMENDED_FIX = (
+    AdvisedStep({"step": "drop_broken"}, None, "broken samples cannot be trained on"),
+    AdvisedStep({"step": "consensus"}, "annotators", "the annotators' consensus is a better label than their majority"),
+    AdvisedStep({"step": "drop_label_issues"}, "label",
+                "dropping the flagged samples (at most half of each class) trained better models than relabelling "
+                "or down-weighting them"),
+    AdvisedStep({"step": "drop_near_duplicates"}, "duplicate", "one of each group of near-copies is enough"),
+    AdvisedStep({"step": "adjust_logits"}, None,
+                "imbalanced classes: the logit-adjusted loss led every other lever on long tails", imbalanced_only=True),
+)
+
+
+def recommended_fix(report: Any) -> list[AdvisedStep]:
+    """The steps of :data:`RECOMMENDED_FIX` that apply to what ``report`` found.
+
+    Examples
+    --------
+    >>> import datafix as dfx
+    >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+    >>> [s.config["step"] for s in recommended_fix(dfx.audit(data.X, labels=data.y, verbose=False))]
+    ['drop_broken', 'drop_label_issues', 'drop_near_duplicates']
+    """
+    ran = {name for name, outcome in report.checks.items() if outcome.ran}
+    return [s for s in RECOMMENDED_FIX
+            if (s.check is None or s.check in ran) and (not s.imbalanced_only or is_imbalanced(report))]
+
+
+def is_imbalanced(report: Any) -> bool:
+    """Whether the report's classes have a largest / smallest count ratio of at least :data:`BALANCED_RATIO`."""
+    classes = report.tables.get("classes")
+    if classes is None or "count" not in classes or report.params.get("task") == "regression":
+        return False
+    counts = classes["count"].to_numpy()
+    counts = counts[counts > 0]
+    return len(counts) > 1 and counts.max() / counts.min() >= BALANCED_RATIO
+
+
+def describe_fix(steps: list[AdvisedStep]) -> str:
+    """The recommended fix in one line, for the report.
+
+    Examples
+    --------
+    >>> describe_fix(list(RECOMMENDED_FIX[:1]))
+    'Pipeline.recommended(report): drop_broken (broken samples cannot be trained on)'
+    """
+    return "Pipeline.recommended(report): " + " > ".join(f"{s.config['step']} ({s.why})" for s in steps)
+
+
+def fix_advice(report: Any) -> list[str]:
+    """The report's line on the recommended fix: none when it would only drop broken samples and
+    nothing is broken (a regression target, no label check).
+
+    Examples
+    --------
+    >>> import datafix as dfx
+    >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+    >>> fix_advice(dfx.audit(data.X, labels=data.y, verbose=False))[0].split(" (")[0]
+    'Pipeline.recommended(report): drop_broken'
+    """
+    steps = recommended_fix(report)
+    broken = "is_broken" in report.issues and bool(report.issues["is_broken"].any())
+    if [s.config["step"] for s in steps] == ["drop_broken"] and not broken:
+        return []
+    return [describe_fix(steps)]

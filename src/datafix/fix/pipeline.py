@@ -127,11 +127,13 @@ class Pipeline:
 
     @classmethod
     def recommended(cls, report: Any) -> Pipeline:
-        """The pipeline datafix recommends for what ``report`` found.
+        """The pipeline datafix recommends for what ``report`` found, the one its advice names.
 
-        Drop broken samples, drop label issues, keep one of each near-duplicate group and, when
-        the classes are imbalanced (largest / smallest at least ``BALANCED_RATIO``), train with
-        the logit-adjusted loss (``plan.loss``). Steps whose check did not run are left out.
+        The steps of :data:`datafix.checks.advice.RECOMMENDED_FIX` (chosen on
+        ``benchmarks/outcome.py``) that apply: drop broken samples, drop label issues, keep one of
+        each near-duplicate group and, when the classes are imbalanced (largest / smallest at
+        least ``BALANCED_RATIO``), train with the logit-adjusted loss (``plan.loss``). Steps
+        whose check did not run are left out.
 
         Parameters
         ----------
@@ -146,22 +148,9 @@ class Pipeline:
         >>> [s.name for s in Pipeline.recommended(report).steps]
         ['drop_broken', 'drop_label_issues', 'drop_near_duplicates']
         """
-        from datafix.checks.advice import BALANCED_RATIO
-        from datafix.fix.steps import AdjustLogits, DropBroken, DropLabelIssues, DropNearDuplicates
+        from datafix.checks.advice import recommended_fix
 
-        ran = {name for name, outcome in report.checks.items() if outcome.ran}
-        steps: list[Step] = [DropBroken()]
-        if "label" in ran:
-            steps.append(DropLabelIssues())
-        if "duplicate" in ran:
-            steps.append(DropNearDuplicates())
-        classes = report.tables.get("classes")
-        if classes is not None and "count" in classes and report.params.get("task") != "regression":
-            counts = classes["count"].to_numpy()
-            counts = counts[counts > 0]
-            if len(counts) > 1 and counts.max() / counts.min() >= BALANCED_RATIO:
-                steps.append(AdjustLogits())
-        return cls(steps)
+        return cls([step_from_config(dict(s.config)) for s in recommended_fix(report)])
 
     # -- fitting --------------------------------------------------------------------------------
 

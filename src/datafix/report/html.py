@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datafix.checks.advice import fix_advice
 from datafix.report.text import fmt_number, label_display, shows_alike
 
 MAX_ROWS = 50
@@ -218,6 +219,7 @@ def _cards(report) -> str:
 
 def _advice(report) -> list[str]:
     advice = [(c.name, c.advice) for c in report.checks.values() if c.ran and c.advice]
+    advice += [("fix", line) for line in fix_advice(report)]
     return [f"<p class=advice><b>{_e(name)}:</b> {_e(text)}</p>" for name, text in advice]
 
 

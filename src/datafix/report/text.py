@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from datafix.checks.advice import fix_advice
+
 if TYPE_CHECKING:
     from datafix.report.report import Report
 
@@ -75,6 +77,7 @@ def render_text(report: Report, max_rows: int = 10) -> str:
     if rules:
         lines += ["rules:", *rules, ""]
     advice = [f"  {c.name}: {c.advice}" for c in report.checks.values() if c.ran and c.advice]
+    advice += [f"  fix: {line}" for line in fix_advice(report)]
     if advice:
         lines += ["advice:", *advice, ""]
     for c in report.checks.values():
