@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench data screenshots clean
+.PHONY: demo test test-data lint docs bench data screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,16 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples docs
 
+# Real Fashion-MNIST images for the tests of torchvision's FashionMNIST (Debian's package; installed
+# when missing and this is root on Debian, else those tests say why they skip).
+FMNIST := /usr/share/datasets/fashion-mnist
+test-data:
+	@test -d $(FMNIST) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null; } || \
+		echo "note: $(FMNIST) missing (make data as root installs it); the Fashion-MNIST tests will skip"
+
 # The tests, then the documentation site: building it runs every example of the gallery.
-test: lint
+test: lint test-data
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --doctest-modules src/datafix tests
 	$(MAKE) docs
 
