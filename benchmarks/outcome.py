@@ -420,6 +420,7 @@ def main() -> None:
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     started = time.perf_counter()
     rows = []
+    levers = list(lever_pipelines()) if args.levers else []
     for case in cases:
         for seed in seeds:
             row = run_case(case, mode, seed, args.levers, variants)
@@ -427,7 +428,7 @@ def main() -> None:
             print(f"{case.name} seed {seed}: clean {row['clean']:.3f} raw {row['raw']:.3f} hand {row['hand']:.3f} "
                   f"datafix {row['datafix']:.3f} (kept {row['datafix kept']} of {row['train']}, "
                   f"{row['datafix wrong kept']:.1%} wrong; {row['seconds']:.0f} s)"
-                  + "".join(f"; {name} {row[name]:.3f}" for name in variants), flush=True)
+                  + "".join(f"; {name} {row[name]:.3f}" for name in [*levers, *variants]), flush=True)
     table = pd.DataFrame(rows)
     arms = ["clean", "raw", "hand", "datafix"] + (list(lever_pipelines()) if args.levers else []) + list(variants)
     summary, verdicts = summarise(table, arms)
