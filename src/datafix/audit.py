@@ -318,6 +318,7 @@ def audit(
         model=model, cv=cv, k_neighbors=k_neighbors, knn_backend=knn_backend, random_state=rng, verbose=verbose,
         vote_neighbors=None if image_signals is None else fold_graph(
             image_signals.held_out_embeddings, image_signals.folds, k_neighbors, backend=knn_backend),
+        margins=None if image_signals is None else image_signals.margins,
     )
     if annotations is not None:
         signals.provenance["labels"] = f"majority vote of {len(annotations.annotators)} annotators"

@@ -212,3 +212,44 @@ def test_training_on_one_cpu_thread_does_not_corrupt_memory():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
+
+
+# -- training dynamics and ensembles (issue 43) ---------------------------------------------------
+
+def test_a_sample_fitted_late_gets_a_lower_margin_and_dynamics_flag_it():
+    x, y = two_shapes(30)
+    wrong = np.array([0, 7, 40, 51])
+    given = y.copy()
+    given[wrong] = 1 - given[wrong]
+    out = cnn_cross_val(torch.from_numpy(x), given, cv=3, width=8, verbose=False)
+    right = np.setdiff1d(np.arange(len(y)), wrong)
+    assert out.margins[wrong].max() < np.median(out.margins[right])  # the networks fit them late, if at all
+    report = dfx.audit(x, given, model="cnn", cv=3, check_params={"label": {"score": "dynamics"}}, verbose=False)
+    flagged = np.flatnonzero(report.issues["is_label_issue"].to_numpy(bool))
+    assert set(wrong) <= set(flagged) and len(flagged) <= 8
+    assert "the lowest the training margin" in report.checks["label"].rule
+    score = report.issues["label_score"].to_numpy()
+    for c in (0, 1):  # within each given class, the flagged samples have the lowest scores
+        mine = given == c
+        is_flagged = report.issues["is_label_issue"].to_numpy(bool) & mine
+        if is_flagged.any():
+            assert score[is_flagged].max() <= score[mine & ~is_flagged].min()
+
+
+def test_an_ensemble_is_reproducible_by_seed_and_one_model_is_the_default():
+    x, y = two_shapes(16)
+    one = cnn_cross_val(torch.from_numpy(x), y, cv=2, width=4, epochs=3, verbose=False)
+    also_one = cnn_cross_val(torch.from_numpy(x), y, cv=2, width=4, epochs=3, n_models=1, verbose=False)
+    np.testing.assert_array_equal(one.pred_probs, also_one.pred_probs)
+    two = cnn_cross_val(torch.from_numpy(x), y, cv=2, width=4, epochs=3, n_models=2, verbose=False)
+    again = cnn_cross_val(torch.from_numpy(x), y, cv=2, width=4, epochs=3, n_models=2, verbose=False)
+    np.testing.assert_array_equal(two.pred_probs, again.pred_probs)
+    assert not np.allclose(two.pred_probs, one.pred_probs) and two.n_models == 2
+    np.testing.assert_array_equal(two.embeddings, one.embeddings)  # the first network's, as with one model
+    assert "2 small ResNets per fold, averaged" in two.describe(2)
+
+
+def test_scores_by_training_margins_need_them():
+    x, y = two_shapes(12)
+    with pytest.raises(InvalidInputError, match="score='pooled' ranks by training margins.*model='cnn'"):
+        dfx.audit(x.reshape(len(x), -1), y, check_params={"label": {"score": "pooled"}}, verbose=False)

@@ -34,7 +34,7 @@ from cleanlab.rank import get_label_quality_scores
 from datafix._validation import Interval, Options, check_params, py_value
 from datafix.checks.registry import CheckResult, register_check
 from datafix.checks.regression import TARGET_NEIGHBORS, find_target_issues
-from datafix.errors import warn_user
+from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.bundle import Signals
 from datafix.signals.neighbors import KNNGraph, neighbor_weights
 
@@ -147,7 +147,13 @@ PARAMS = {
     "rounds": Interval(int, 1),
     "min_examples_per_class": Interval(int, 0),
     "threshold": Interval(float, 0.0, 100.0),
+    "score": Options("probs", "dynamics", "pooled"),
 }
+#: What each ``score`` ranks the samples by, for the report's rule.
+SCORES = {"probs": "the pooled probability of the given label",
+          "dynamics": "the training margin (area under the margin: the given label's logit minus the largest other, "
+                      "averaged over the epochs the sample was trained on)",
+          "pooled": "the mean of the pooled probability of the given label and the sigmoid of the training margin"}
 
 
 def find_label_issues(
@@ -160,6 +166,8 @@ def find_label_issues(
     rounds: int = 2,
     min_examples_per_class: int = 1,
     classes: np.ndarray | None = None,
+    score: str = "probs",
+    margins: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Flag and score likely label errors.
 
@@ -187,12 +195,21 @@ def find_label_issues(
         (cleanlab's rule: the only sample of a class is never flagged).
     classes : numpy.ndarray of shape (K,), optional
         The user's label values of the codes, for warnings (default: the codes).
+    score : {"probs", "dynamics", "pooled"}, default "probs"
+        What picks the flagged samples: confident learning estimates how many of each given class
+        are wrong, and the lowest of this score are flagged, class by class (cleanlab's
+        prune-by-rank). ``"probs"``: the pooled probability of the given label (confident
+        learning's own choice); ``"dynamics"``: the training ``margins`` (a sample the network
+        fits late or never is suspect); ``"pooled"``: the mean of the two (sigmoid of the margin).
+    margins : numpy.ndarray of shape (n,), optional
+        In-sample training margins (:attr:`datafix.signals.ImageSignals.margins`); needed by
+        ``score="dynamics"`` and ``"pooled"``.
 
     Returns
     -------
     pandas.DataFrame
         One row per sample: ``is_label_issue`` (bool), ``label_score`` (in [0, 1], lower = more
-        likely wrong: the pooled probability of the given label), ``given_label``,
+        likely wrong: the ``score``), ``given_label``,
         ``suggested_label`` (codes), ``suggested_confidence``.
 
     Examples
@@ -206,8 +223,11 @@ def find_label_issues(
     >>> int(out.loc[6, "suggested_label"])
     0
     """
-    check_params({"method": method, "knn_weight": knn_weight, "rounds": rounds,
+    check_params({"method": method, "knn_weight": knn_weight, "rounds": rounds, "score": score,
                   "min_examples_per_class": min_examples_per_class}, PARAMS, "function 'find_label_issues'")
+    if score != "probs" and (margins is None or len(margins) != len(labels)):
+        raise InvalidInputError(f"score={score!r} ranks by training margins: pass margins= (one per sample), which "
+                                "the CNN cross-validation records (model='cnn'); or use score='probs'.")
     labels = np.asarray(labels, dtype=np.int64)
     P = np.asarray(pred_probs, dtype=np.float64)
     n, k_classes = P.shape
@@ -262,18 +282,40 @@ def find_label_issues(
         shown = ", ".join(repr(py_value(names[c])) for c in sorted(too_few))
         warn_user(f"Classes {shown} have too few samples for confident learning to flag every label issue in "
                   f"them (min_examples_per_class={min_examples_per_class}); look at them by hand.")
-    score = np.full(n, np.nan)
-    score[known] = get_label_quality_scores(given, pooled[known], method="self_confidence")
+    quality = np.full(n, np.nan)
+    quality[known] = get_label_quality_scores(given, pooled[known], method="self_confidence")
+    if score != "probs":
+        fitted = 1.0 / (1.0 + np.exp(-np.asarray(margins, dtype=np.float64)))
+        quality = np.where(known, fitted if score == "dynamics" else (quality + fitted) / 2, np.nan)
+        flagged = lowest_per_class(flagged, labels, quality)
     suggested = pooled.argmax(axis=1)
     return pd.DataFrame(
         {
             "is_label_issue": flagged.astype(bool),
-            "label_score": score,
+            "label_score": quality,
             "given_label": labels,
             "suggested_label": suggested.astype(np.int64),
             "suggested_confidence": pooled[np.arange(n), suggested],
         }
     )
+
+
+def lowest_per_class(flagged: np.ndarray, labels: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """As many flags per given class as ``flagged`` has, on that class's lowest ``score`` instead.
+
+    Examples
+    --------
+    >>> lowest_per_class(np.array([True, False, False, True]), np.array([0, 0, 0, 1]),
+    ...                  np.array([0.9, 0.1, 0.5, 0.2])).tolist()
+    [False, True, False, True]
+    """
+    out = np.zeros(len(flagged), dtype=bool)
+    for c in np.unique(labels[labels >= 0]):
+        members = np.flatnonzero(labels == c)
+        count = int(flagged[members].sum())
+        if count:
+            out[members[np.argsort(score[members], kind="stable")[:count]]] = True
+    return out
 
 
 #: Neighbours that vote on each label of a multilabel sample (the nearest of the shared graph's):
@@ -373,7 +415,7 @@ def find_multilabel_issues(
     params=PARAMS,
 )
 def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float | str = "auto", rounds: int = 2,
-                min_examples_per_class: int = 1, threshold: float = 3.0) -> CheckResult:
+                min_examples_per_class: int = 1, threshold: float = 3.0, score: str = "probs") -> CheckResult:
     """Run :func:`find_label_issues` on the audit's shared signals (:func:`find_multilabel_issues` for
     multilabel targets, :func:`datafix.checks.regression.find_target_issues` for a regression
     target; ``threshold`` applies to a regression only).
@@ -405,10 +447,17 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
                                        rounds=rounds, min_examples_per_class=min_examples_per_class)
         return CheckResult(found, "per label, " + _rule(graph, method, knn_weight, rounds, min_examples_per_class)
                            + "; a sample is flagged when any of its labels looks missing (+) or spurious (-)")
+    margins = signals.margins
+    if score != "probs" and margins is None:
+        raise InvalidInputError(f"The label check's score={score!r} ranks by training margins, which only the CNN "
+                                "cross-validation records: audit images with model='cnn', or use score='probs'.")
     found = find_label_issues(signals.labels, signals.pred_probs, neighbors=graph, classes=signals.classes,
                               method=method, knn_weight=knn_weight, rounds=rounds,
-                              min_examples_per_class=min_examples_per_class)
-    return CheckResult(found, _rule(graph, method, knn_weight, rounds, min_examples_per_class))
+                              min_examples_per_class=min_examples_per_class, score=score, margins=margins)
+    rule = _rule(graph, method, knn_weight, rounds, min_examples_per_class)
+    if score != "probs":
+        rule += f"; within each class's count of issues, the lowest {SCORES[score]} are flagged"
+    return CheckResult(found, rule)
 
 
 def _target_advice(targets: np.ndarray, found: pd.DataFrame) -> str:
@@ -438,8 +487,9 @@ RARE_TARGET_DENSITY = 0.2
 def _rule(graph: KNNGraph | None, method: str, knn_weight: float | str, rounds: int, min_examples_per_class: int) -> str:
     if method == "ensemble" and graph is not None:
         rule = (f"confident learning (cleanlab) on out-of-sample pred_probs pooled with the label votes of the "
-                f"{graph.k} nearest neighbours (knn_weight={knn_weight}, {rounds} rounds; a class under half a "
-                "uniform share of the labels keeps the larger of the model's and the pooled count of issues)")
+                f"{graph.k} nearest neighbours (knn_weight={knn_weight}, {rounds} rounds; in a two-class problem a "
+                "class under half a uniform share of the labels keeps the larger of the model's and the pooled "
+                "count of issues)")
     else:
         rule = "confident learning (cleanlab) on out-of-sample pred_probs"
     return rule + f"; at least {min_examples_per_class} sample of each class stays unflagged"

@@ -105,6 +105,9 @@ class Signals:
     neighbors : KNNGraph, optional
         The shared kNN graph when it was computed elsewhere (the Ray engine's sharded search,
         :func:`datafix.scale.audit_ray`); otherwise it is computed from ``features`` on first use.
+    margins : numpy.ndarray of shape (n,), optional
+        Training dynamics (:attr:`datafix.signals.ImageSignals.margins`), for the label check's
+        ``score="dynamics"`` or ``"pooled"``.
     random_state : int, numpy.random.Generator or None
         Seed for everything random the signals do.
     verbose : bool
@@ -144,10 +147,12 @@ class Signals:
         knn_backend: str = "auto",
         vote_neighbors: KNNGraph | None = None,
         neighbors: KNNGraph | None = None,
+        margins: np.ndarray | None = None,
         random_state: RandomState = 0,
         verbose: bool = True,
     ) -> None:
         self.labels = labels
+        self.margins = margins
         self.n_classes = n_classes
         self.classes = classes if classes is not None else np.arange(n_classes)
         self.features = features

@@ -119,6 +119,14 @@ class ImageSignals:
     seconds : float
         Wall time of the whole cross-validation.
     device : str
+    margins : numpy.ndarray of shape (n,)
+        Training dynamics: each sample's logit margin (its given label's logit minus the largest
+        other logit) averaged over every epoch of every fold in which it was trained on, the
+        area under the margin of Pleiss et al. (2020). A sample the networks fit late or never
+        (a wrong label, usually) has a low or negative margin. Recorded from the training
+        batches' own logits: no extra training.
+    n_models : int
+        Networks trained per fold (their probabilities and margins averaged).
     """
 
     pred_probs: np.ndarray
@@ -129,10 +137,13 @@ class ImageSignals:
     cv_accuracy: float
     seconds: float
     device: str
+    margins: np.ndarray | None = None
+    n_models: int = 1
 
     def describe(self, folds: int) -> str:
         """One line for the report's signals section (``folds``: how many ran)."""
-        return (f"{folds}-fold cross-validation of a small ResNet ({self.epochs} epochs per fold on {self.device}, "
+        models = f"{self.n_models} small ResNets per fold, averaged" if self.n_models > 1 else "a small ResNet"
+        return (f"{folds}-fold cross-validation of {models} ({self.epochs} epochs per fold on {self.device}, "
                 f"held-out accuracy {self.cv_accuracy:.3f}, {self.seconds:.0f} s)")
 
 
@@ -179,8 +190,9 @@ def cnn_cross_val(
     random_state: RandomState = 0,
     verbose: bool = True,
     classes: Any = None,
+    n_models: int = 1,
 ) -> ImageSignals:
-    """Out-of-sample ``pred_probs`` and embeddings by K-fold training of :class:`SmallResNet`.
+    """Out-of-sample ``pred_probs``, embeddings and training dynamics by K-fold training of :class:`SmallResNet`.
 
     Parameters
     ----------
@@ -209,6 +221,10 @@ def cnn_cross_val(
         Show progress per fold and epoch.
     classes : array-like of shape (K,), optional
         The user's label values of the codes, for warnings and errors (default: the codes).
+    n_models : int, default 1
+        Networks trained per fold, each from its own seed (an ensemble): the held-out
+        probabilities and the training margins are their means, the embeddings the first
+        network's. Costs ``n_models`` times the training time.
 
     Returns
     -------
@@ -220,8 +236,8 @@ def cnn_cross_val(
     >>> y = np.repeat([0, 1], 20)
     >>> x = torch.from_numpy((rng.random((40, 1, 8, 8)) * 60 + y[:, None, None, None] * 150).astype(np.uint8))
     >>> out = cnn_cross_val(x, y, cv=2, width=4, verbose=False)
-    >>> out.pred_probs.shape, out.embeddings.shape, out.cv_accuracy > 0.9
-    ((40, 2), (40, 32), True)
+    >>> out.pred_probs.shape, out.embeddings.shape, out.cv_accuracy > 0.9, out.margins.shape
+    ((40, 2), (40, 32), True, (40,))
     """
     from datafix import augment as A
 
@@ -237,7 +253,9 @@ def cnn_cross_val(
     height, width_px = x.shape[2], x.shape[3]
     n_train = len(labels) - len(folds[0][1])
     n_epochs = default_epochs(n_train, batch_size) if epochs is None else check_int(epochs, "epochs", minimum=1)
+    n_models = check_int(n_models, "n_models", minimum=1)
     P = np.zeros((len(labels), k))
+    margin_sum, margin_count = np.zeros(len(labels)), np.zeros(len(labels))
     E = np.zeros((len(labels), len(folds) * 4 * width), dtype=np.float32)
     H = np.zeros((len(labels), 4 * width), dtype=np.float32)
     fold_of = np.zeros(len(labels), dtype=np.int64)
@@ -245,47 +263,69 @@ def cnn_cross_val(
         fold_of[test] = f
     augment = A.Compose([A.RandomCrop((height, width_px), padding=max(1, height // 8)), A.HorizontalFlip()],
                         seed=seed % (2**31), backend="torch")
-    bar = tqdm(total=len(folds) * n_epochs, desc="CNN cross-validation", unit="epoch", disable=not verbose,
-               leave=False)
+    bar = tqdm(total=len(folds) * n_epochs * n_models, desc="CNN cross-validation", unit="epoch",
+               disable=not verbose, leave=False)
     y_all = torch.from_numpy(labels)
     for f, (train, _) in enumerate(folds):
-        torch.manual_seed(seed + f)
-        net = SmallResNet(x.shape[1], k, width).to(dev, memory_format=torch.channels_last)
-        steps = n_epochs * math.ceil(len(train) / batch_size)
-        opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=5e-4)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.25)
-        order_rng = np.random.default_rng([seed, f])
-        for epoch in range(n_epochs):
-            net.train()
-            augment.set_epoch(epoch)
-            for idx in np.array_split(order_rng.permutation(train), math.ceil(len(train) / batch_size)):
-                ids = torch.from_numpy(idx)
-                xb = augment(x[ids].to(dev), sample_ids=ids.to(dev)).contiguous(memory_format=torch.channels_last)
-                loss = nn.functional.cross_entropy(net(xb), y_all[ids].to(dev), label_smoothing=0.1)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-            bar.set_postfix(fold=f + 1, loss=float(loss.detach()))
-            bar.update(1)
-        net.eval()
         block = slice(f * 4 * width, (f + 1) * 4 * width)
         held_out = fold_of == f
-        with torch.inference_mode():  # every sample through this fold's network: one space for all samples
-            for chunk in np.array_split(np.arange(len(labels)), math.ceil(len(labels) / 512)):
-                xb = x[torch.from_numpy(chunk)].to(dev)
-                xb = xb.to(torch.float32) / 255.0 if xb.dtype == torch.uint8 else xb
-                emb = net.embed(xb.contiguous(memory_format=torch.channels_last))
-                E[chunk, block] = emb.float().cpu().numpy()
-                mine = chunk[held_out[chunk]]
-                if len(mine):
-                    own = emb[torch.from_numpy(held_out[chunk])]
-                    P[mine] = torch.softmax(net.head(own), dim=1).double().cpu().numpy()
-                    H[mine] = own.float().cpu().numpy()
+        for m in range(n_models):
+            net = _train_fold(x, y_all, train, k, width, n_epochs, batch_size, augment, dev, seed, f, m,
+                              margin_sum, margin_count, bar)
+            with torch.inference_mode():  # every sample through this fold's network: one space for all samples
+                for chunk in np.array_split(np.arange(len(labels)), math.ceil(len(labels) / 512)):
+                    xb = x[torch.from_numpy(chunk)].to(dev)
+                    xb = xb.to(torch.float32) / 255.0 if xb.dtype == torch.uint8 else xb
+                    emb = net.embed(xb.contiguous(memory_format=torch.channels_last))
+                    if m == 0:
+                        E[chunk, block] = emb.float().cpu().numpy()
+                    mine = chunk[held_out[chunk]]
+                    if len(mine):
+                        own = emb[torch.from_numpy(held_out[chunk])]
+                        P[mine] += torch.softmax(net.head(own), dim=1).double().cpu().numpy() / n_models
+                        if m == 0:
+                            H[mine] = own.float().cpu().numpy()
         E[:, block] = (E[:, block] - E[:, block].mean(axis=0)) / (E[:, block].std(axis=0) + 1e-6)
     bar.close()
     accuracy = float((P.argmax(axis=1) == labels).mean())
-    return ImageSignals(P, E, H, fold_of, n_epochs, accuracy, time.perf_counter() - started, str(dev))
+    margins = margin_sum / np.maximum(margin_count, 1)
+    return ImageSignals(P, E, H, fold_of, n_epochs, accuracy, time.perf_counter() - started, str(dev), margins,
+                        n_models)
+
+
+def _train_fold(x: Tensor, y_all: Tensor, train: np.ndarray, k: int, width: int, n_epochs: int, batch_size: int,
+                augment: Any, dev: torch.device, seed: int, fold: int, member: int, margin_sum: np.ndarray,
+                margin_count: np.ndarray, bar: Any) -> SmallResNet:
+    """One network trained on a fold's ``train`` positions (``member``: its place in the ensemble,
+    for its seed), adding each training batch's logit margins to ``margin_sum`` / ``margin_count``."""
+    torch.manual_seed(seed + fold + 7919 * member)
+    net = SmallResNet(x.shape[1], k, width).to(dev, memory_format=torch.channels_last)
+    steps = n_epochs * math.ceil(len(train) / batch_size)
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.25)
+    order_rng = np.random.default_rng([seed, fold] if member == 0 else [seed, fold, member])
+    for epoch in range(n_epochs):
+        net.train()
+        augment.set_epoch(epoch)
+        for idx in np.array_split(order_rng.permutation(train), math.ceil(len(train) / batch_size)):
+            ids = torch.from_numpy(idx)
+            xb = augment(x[ids].to(dev), sample_ids=ids.to(dev)).contiguous(memory_format=torch.channels_last)
+            yb = y_all[ids].to(dev)
+            logits = net(xb)
+            loss = nn.functional.cross_entropy(logits, yb, label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():  # the area under the margin: given label's logit minus the largest other
+                own = logits.gather(1, yb[:, None])[:, 0]
+                other = logits.scatter(1, yb[:, None], float("-inf")).max(dim=1).values
+                np.add.at(margin_sum, idx, (own - other).double().cpu().numpy())
+                np.add.at(margin_count, idx, 1.0)
+        bar.set_postfix(fold=fold + 1, loss=float(loss.detach()))
+        bar.update(1)
+    net.eval()
+    return net
 
 
 def fold_graph(held_out_embeddings: np.ndarray, folds: np.ndarray, k_neighbors: int, **options: Any) -> Any:
