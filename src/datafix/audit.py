@@ -18,7 +18,6 @@ from datafix._validation import (
     check_int,
     check_random_state,
     py_value,
-    renamed,
 )
 from datafix.checks import resolve_checks
 from datafix.data import as_test_view, as_view
@@ -45,7 +44,6 @@ from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
 
-@renamed(k="k_neighbors")
 def audit(
     data: Any,
     labels: Any = None,
@@ -107,7 +105,7 @@ def audit(
     cv : int, default 5
         Cross-validation folds.
     k_neighbors : int, default 40
-        Neighbours in the shared kNN graph (old name ``k``: deprecated).
+        Neighbours in the shared kNN graph.
     checks : str or list of str, optional
         The checks to run (default: all; see :func:`datafix.checks.list_checks`). With ``test``,
         the checks on the test set (``leakage``) run too.

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafix._validation import RandomState, check_random_state, renamed, seed_from
+from datafix._validation import RandomState, check_random_state, seed_from
 from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
 from datafix.signals.pred_probs import (
@@ -120,7 +120,6 @@ class Signals:
     (True, (150, 3), 40)
     """
 
-    @renamed(k="k_neighbors")
     def __init__(
         self,
         labels: np.ndarray | None,

@@ -24,7 +24,7 @@ from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from datafix._threads import thread_pool
-from datafix._validation import check_choice, check_int, renamed
+from datafix._validation import check_choice, check_int
 from datafix.errors import InvalidInputError
 
 BACKENDS = ("auto", "exact", "ivf", "faiss")
@@ -77,7 +77,6 @@ class KNNGraph:
         return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.backend)
 
 
-@renamed(k="k_neighbors")
 def knn_graph(
     features: np.ndarray,
     k_neighbors: int = 40,
@@ -95,7 +94,7 @@ def knn_graph(
     features : numpy.ndarray or torch.Tensor of shape (n, d)
         Finite features; float16, float32 and float64 are accepted.
     k_neighbors : int, default 40
-        Neighbours per sample; capped at n - 1 (the old name ``k`` works for one more release).
+        Neighbours per sample; capped at n - 1.
     metric : {"euclidean", "cosine"}, default "euclidean"
         Distance between rows.
     standardize : bool, default True
@@ -128,7 +127,6 @@ def knn_graph(
     return _search(X, X, k, metric, _pick_backend(backend, n, device), device, exclude_self=True, verbose=verbose)
 
 
-@renamed(k="k_neighbors")
 def knn_query(
     reference: np.ndarray,
     queries: np.ndarray,

@@ -21,7 +21,6 @@ from datafix._validation import (
     check_choice,
     check_int,
     py_value,
-    renamed,
     resolve_device,
     sampling_targets,
 )
@@ -65,7 +64,7 @@ class TorchSMOTE:
     device : str or torch.device, optional
         Where to run (default: the tensor's device, else CUDA when available, else CPU).
     random_state : int, default 0
-        Seeds the draws (old name ``seed``: deprecated).
+        Seeds the draws.
 
     Examples
     --------
@@ -75,7 +74,6 @@ class TorchSMOTE:
     ((1, 2), [1], np.True_)
     """
 
-    @renamed(seed="random_state")
     def __init__(self, sampling_strategy: Any = "auto", *, k_neighbors: int = 5, neighbors: str = "auto",
                  device: str | torch.device | None = None, random_state: int = 0) -> None:
         self.sampling_strategy = sampling_strategy
