@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from datafix import scale
 from datafix._validation import (
     RandomState,
     check_choice,
@@ -19,16 +20,17 @@ from datafix._validation import (
     check_random_state,
     py_value,
 )
-from datafix.checks import resolve_checks
+from datafix.checks.registry import check_options, resolve_checks
 from datafix.data import as_test_view, as_view
 from datafix.data.annotations import Annotations, read_annotations
 from datafix.data.classes import class_codes
 from datafix.data.labels import check_audit_labels
 from datafix.data.multilabel import check_multilabel_targets
 from datafix.data.targets import LABEL_TASKS, infer_task
-from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
+from datafix.errors import InvalidInputError, warn_user
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
+from datafix.scale.ray_audit import is_image_folder
 from datafix.signals import (
     HeldOutSet,
     Signals,
@@ -241,7 +243,7 @@ def audit(
     specs = resolve_checks(checks)
     if test is not None:  # a test set is audited by the test-set checks whatever ``checks`` names
         specs += [s for s in resolve_checks(None) if s.target == "test" and s not in specs]
-    options = _check_options(check_params, specs)
+    options = check_options(check_params, specs)
     read = {"label_fn": label_fn, "batch_size": batch_size, "image_size": image_size,
             "num_workers": num_workers, "verbose": verbose}
 
@@ -382,9 +384,6 @@ def _columns(given: Any, name: str) -> list[str] | None:
 def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: Any, *, others: dict[str, bool],
                   **options: Any) -> Report:
     """``audit(..., engine="ray")``: :func:`datafix.scale.audit_ray`, refusing what it does not take."""
-    from datafix.scale import audit_ray
-    from datafix.scale.ray_audit import is_image_folder
-
     refused = [name for name, given in others.items() if given]
     if refused:
         raise InvalidInputError(f"The {refused[0]!r} argument is not supported by engine='ray' yet; audit with "
@@ -410,7 +409,7 @@ def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: 
             test_index, test = test.index, ray.data.from_pandas(test.reset_index(drop=True))
     if isinstance(features, str) and not images:  # a column; for an image folder, a pretrained model's name
         features = [features]
-    report = audit_ray(data, labels or "label", features=features, pred_probs=pred_probs, test=test, **options)
+    report = scale.audit_ray(data, labels or "label", features=features, pred_probs=pred_probs, test=test, **options)
     if index is not None:
         report = replace(report, issues=report.issues.set_axis(index))
     if report.test_issues is not None and (index is not None or test_index is not None):
@@ -474,17 +473,3 @@ def _check_regression_arguments(given: list[str], unlabelled: Any, pred_probs: A
                                 "regressor name or a scikit-learn regressor.")
     if model is not None:
         make_regressor(model)  # a classifier or an unknown name: refused now, before any data is read
-
-
-def _check_options(check_params: Mapping[str, Mapping[str, Any]] | None, specs: list[Any]) -> dict[str, dict]:
-    """Each check's options, validated against its declared parameters before any data is read."""
-    if check_params is None:
-        return {}
-    if not isinstance(check_params, Mapping):
-        raise InvalidTypeError("The 'check_params' parameter must be a dict of check name to options.")
-    by_name = {s.name: s for s in specs}
-    unknown = [name for name in check_params if name not in by_name]
-    if unknown:
-        raise InvalidInputError(f"The 'check_params' parameter has options for {unknown[0]!r}, which is not among the "
-                                f"checks to run {sorted(by_name)}.")
-    return {name: by_name[name].check_options(opts) for name, opts in check_params.items()}

@@ -15,7 +15,7 @@ pytest.importorskip("ray.data")
 
 import datafix as dfx  # noqa: E402
 from datafix.errors import InvalidInputError  # noqa: E402
-from datafix.report import Report  # noqa: E402
+from datafix.report import LazyReport, Report  # noqa: E402
 from datafix.scale import audit_ray  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("ray")
@@ -111,7 +111,7 @@ def test_audit_engine_ray_keeps_the_frames_index_and_the_report_folder_reads_bac
     assert back.summary().equals(report.summary())
     flags_only = Report.read_parquet(folder, columns=["is_label_issue"])
     assert list(flags_only.issues.columns) == ["is_label_issue"]
-    lazy = Report.read_parquet(folder, lazy=True)          # the Ray report read without its rows
+    lazy = LazyReport.read_parquet(folder)          # the Ray report read without its rows
     pd.testing.assert_frame_equal(lazy.summary(), report.summary())
     pd.testing.assert_frame_equal(lazy.flagged("label"), report.flagged("label"))
 

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from datafix._validation import Constraint, check_params
-from datafix.errors import InvalidInputError
+from datafix.errors import InvalidInputError, InvalidTypeError
 
 #: The label tasks a check can apply to: one class per sample, a set of labels per sample, or a
 #: number per sample.
@@ -206,3 +206,29 @@ def resolve_checks(names: str | list[str] | tuple[str, ...] | None) -> list[Chec
             f"The 'checks' parameter names unknown checks {unknown}; the checks are {list_checks()}."
         )
     return [CHECKS[n] for n in CHECKS if n in names]
+
+
+def check_options(check_params: Mapping[str, Mapping[str, Any]] | None, specs: list[CheckSpec]) -> dict[str, dict]:
+    """Each check's options (``audit(check_params=...)``), validated against its declared
+    parameters before any data is read; the one check for :func:`datafix.audit` and
+    :func:`datafix.scale.audit_ray`.
+
+    Examples
+    --------
+    >>> check_options({"outlier": {"k_neighbors": 5}}, resolve_checks("outlier"))
+    {'outlier': {'k_neighbors': 5}}
+    >>> check_options({"label": {}}, resolve_checks("outlier"))
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidInputError: The 'check_params' parameter has options for 'label', which is not among the checks to run ['outlier'].
+    """
+    if check_params is None:
+        return {}
+    if not isinstance(check_params, Mapping):
+        raise InvalidTypeError("The 'check_params' parameter must be a dict of check name to options.")
+    by_name = {s.name: s for s in specs}
+    unknown = [name for name in check_params if name not in by_name]
+    if unknown:
+        raise InvalidInputError(f"The 'check_params' parameter has options for {unknown[0]!r}, which is not among the "
+                                f"checks to run {sorted(by_name)}.")
+    return {name: by_name[name].check_options(opts) for name, opts in check_params.items()}

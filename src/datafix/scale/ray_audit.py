@@ -51,9 +51,9 @@ from datafix._validation import (
     py_value,
     seed_from,
 )
-from datafix.checks import resolve_checks
 from datafix.checks.label import MULTILABEL_NEIGHBORS
 from datafix.checks.null import column_quality, null_rule
+from datafix.checks.registry import check_options, resolve_checks
 from datafix.data.annotations import Annotations
 from datafix.data.image_folder import IMAGE_EXTENSIONS, ImageFolderDataset
 from datafix.data.labels import encode_labels
@@ -62,7 +62,7 @@ from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
-from datafix.report.report import CheckOutcome
+from datafix.report.shared import CheckOutcome
 from datafix.scale import blocks as B
 from datafix.scale import lda as L
 from datafix.scale.shards import (
@@ -253,10 +253,8 @@ def audit_ray(
         raise InvalidInputError("task='regression' and predictions= are for a regression target; multilabel= and "
                                 "annotators= are for classes.")
     _connect(ray, address)
-    from datafix.audit import _check_options
-
     specs = resolve_checks(checks)
-    options = _check_options(check_params, specs)
+    options = check_options(check_params, specs)
     rng = check_random_state(random_state)
     started = time.perf_counter()
     context = ray.data.DataContext.get_current()
