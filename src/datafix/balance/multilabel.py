@@ -208,7 +208,7 @@ def mlsmote(X: Any, Y: Any, *, k_neighbors: int = 5, label_set: str = "ranking",
             new_Y.append(Y[bag])
             parents.append(np.column_stack([bag, bag]))
             continue
-        nns = bag[knn_graph(X[bag], k_l, standardize=False, backend="exact").indices]  # (len(bag), k_l)
+        nns = bag[knn_graph(X[bag], k_l, standardize=False, knn_backend="exact").indices]  # (len(bag), k_l)
         pick = nns[np.arange(len(bag)), rng.integers(0, k_l, size=len(bag))]
         step = rng.random((len(bag), 1))
         new_X.append(X[bag] + step * (X[pick] - X[bag]))

@@ -273,8 +273,8 @@ class Signals:
     def neighbors(self) -> KNNGraph:
         """The shared kNN graph on standardised features."""
         self._require("neighbors")
-        graph = knn_graph(self.features, self.k_neighbors, backend=self.knn_backend, verbose=self.verbose)
-        self.provenance["neighbors"] = f"{graph.backend} {graph.metric} kNN graph, k={graph.k}, standardised features"
+        graph = knn_graph(self.features, self.k_neighbors, knn_backend=self.knn_backend, verbose=self.verbose)
+        self.provenance["neighbors"] = f"{graph.knn_backend} {graph.metric} kNN graph, k={graph.k}, standardised features"
         return graph
 
     def _require(self, name: str) -> None:
