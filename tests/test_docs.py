@@ -212,8 +212,9 @@ def test_the_guide_has_a_page_per_job():
 
 
 def _page_param(page: Path):
-    # the Ray page starts a local cluster: in the "ray" xdist group, never beside another one
-    return pytest.param(page, id=page.name, marks=[pytest.mark.xdist_group("ray")] if page.stem == "scale" else [])
+    # the Ray page starts a local cluster: in the "ray" xdist group, never beside another one, and slow
+    ray = [pytest.mark.xdist_group("ray"), pytest.mark.slow]
+    return pytest.param(page, id=page.name, marks=ray if page.stem == "scale" else [])
 
 
 @pytest.mark.parametrize("page", [_page_param(p) for p in GUIDE if _python_blocks(p)])

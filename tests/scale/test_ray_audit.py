@@ -18,7 +18,7 @@ from datafix.errors import InvalidInputError  # noqa: E402
 from datafix.report import LazyReport, Report  # noqa: E402
 from datafix.scale import audit_ray  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("ray")
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.slow]  # a local Ray cluster: make test, not make check
 
 #: The gather-free LDA probe (hashed folds) against the single machine's LDA (stratified folds): 1.0 measured.
 JACCARD_LDA = 0.95

@@ -15,7 +15,7 @@ import datafix as dfx  # noqa: E402
 from datafix.errors import InvalidInputError  # noqa: E402
 from datafix.scale import audit_ray  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("ray")
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.slow]  # a local Ray cluster: make test, not make check
 MODEL = "mobilenet_v3_small"
 
 
