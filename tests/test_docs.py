@@ -213,8 +213,10 @@ def test_the_guide_has_a_page_per_job():
 
 def _page_param(page: Path):
     # the Ray page starts a local cluster: in the "ray" xdist group, never beside another one, and slow
+    # the auditing and migrating pages audit real datasets (60-130 s in make check): slow too
     ray = [pytest.mark.xdist_group("ray"), pytest.mark.slow]
-    return pytest.param(page, id=page.name, marks=ray if page.stem == "scale" else [])
+    marks = ray if page.stem == "scale" else [pytest.mark.slow] if page.stem in ("auditing", "migrating") else []
+    return pytest.param(page, id=page.name, marks=marks)
 
 
 @pytest.mark.parametrize("page", [_page_param(p) for p in GUIDE if _python_blocks(p)])
