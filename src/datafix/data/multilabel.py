@@ -89,7 +89,7 @@ def multilabel_imbalance(Y: Any, label_names: Any = None) -> MultilabelImbalance
     The table's columns: ``count``, ``share`` (of samples), ``irlbl`` (largest label count /
     this count), ``scumble`` (how much this label co-occurs with labels of very different
     frequency, mean over its samples); the dataset's measures: ``mean_ir``, ``cvir``,
-    ``scumble``, ``samples_without_label`` (see :class:`MultilabelImbalance`).
+    ``scumble``, ``samples_without_label`` (a ``datafix.data.multilabel.MultilabelImbalance``).
 
     Parameters
     ----------
