@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-data lint docs bench data screenshots clean
+.PHONY: demo test test-data check lint docs bench data screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test-data:
 test: lint test-data
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --doctest-modules src/datafix tests
 	$(MAKE) docs
+
+# The fast inner loop: ruff, then the tests not marked slow (no Ray cluster, no CNN training, no
+# documentation build), within 3 minutes on 2 cores. `make test` runs everything, as CI does.
+check: lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not slow" --doctest-modules src/datafix tests
 
 # The site in docs/_build/html. Strict: warnings are errors, cross-references nitpicky; a broken
 # reference, an example that raises, or a public name without an example fails it by name.

@@ -96,7 +96,7 @@ def resample_part() -> list[str]:
         ("TomekLinks", "tomek_links", TomekLinks, False),
         ("EditedNearestNeighbours", "edited_nearest_neighbours", EditedNearestNeighbours, False),
     ]
-    graph, t_graph = timed(knn_graph, X, k=10, standardize=False, backend="exact")
+    graph, t_graph = timed(knn_graph, X, k_neighbors=10, standardize=False, knn_backend="exact")
     lines = [f"data: make_classification n=100,000, d=32, classes 90/10 %; shared exact graph (k=10): built once in {t_graph:.1f} s"]
     total_imb = total_own = total_shared = 0.0
     for label, name, peer, seeded in cases:

@@ -148,7 +148,7 @@ def run_engine(engine: str, n: int, blocks: int, object_store_gib: float | None 
         ds = ray.data.range(blocks, override_num_blocks=blocks).map_batches(
             lambda batch: make(int(batch["id"][0]), rows), batch_size=1, batch_format="numpy")
         given = {"predictions": "fitted"} if regression else {"pred_probs": P_COLUMNS}
-        report = audit_ray(ds, **labels, features=X_COLUMNS, **given, checks=checks, verbose=False)
+        report = audit_ray(ds, **labels, feature_columns=X_COLUMNS, **given, checks=checks, verbose=False)
         truth = pd.concat([make(b, rows)[["truth_label", "truth_outlier", "truth_duplicate"]]
                            for b in range(blocks)], ignore_index=True)  # after the run: not in its peak
     seconds = time.perf_counter() - started
@@ -170,10 +170,10 @@ def graph_recall(n: int) -> None:
     X = pd.concat([make_block(b, n // blocks) for b in range(blocks)], ignore_index=True)[X_COLUMNS].to_numpy(
         np.float64)
     X = (X - X.mean(0)) / X.std(0)
-    exact = knn_graph(X, 10, standardize=False, backend="exact")
-    local = knn_graph(X, 10, standardize=False, backend="ivf").indices
+    exact = knn_graph(X, 10, standardize=False, knn_backend="exact")
+    local = knn_graph(X, 10, standardize=False, knn_backend="ivf").indices
     hits = np.mean([len(np.intersect1d(local[i], exact.indices[i])) / 10 for i in range(len(X))])
-    print(f"graph recall@10, n={len(X):,}, the IVF search (knn_graph backend='ivf', the Ray engine's): {hits:.4f}",
+    print(f"graph recall@10, n={len(X):,}, the IVF search (knn_graph knn_backend='ivf', the Ray engine's): {hits:.4f}",
           flush=True)
 
 

@@ -54,39 +54,25 @@ def test_version_is_a_string():
     assert isinstance(datafix.__version__, str) and datafix.__version__.count(".") == 2
 
 
-def test_old_parameter_names_work_for_one_release_with_a_deprecation_warning():
-    """Issue 16: one name per idea (k_neighbors, weighting, random_state on NumPy-side objects, labels)."""
+def test_old_parameter_names_are_refused():
+    """Issue 41: 0.1.0 was never released, so an old name is an error, not a warning."""
     import numpy as np
-    import pandas as pd
 
     import datafix as dfx
     from datafix.balance import class_weights
-    from datafix.fix import Synthesize
     from datafix.fix.steps import step_from_config
     from datafix.signals import knn_graph
-    from datafix.synth import GaussianCopulaGenerator, TorchSMOTE, evaluate
+    from datafix.synth import TorchSMOTE
 
     X = np.random.default_rng(0).normal(size=(60, 3))
     y = np.r_[np.zeros(40, int), np.ones(20, int)]
-    df = pd.DataFrame({"a": X[:, 0], "y": y})
-    with pytest.warns(DeprecationWarning, match="'k' parameter is now called 'k_neighbors'"):
-        assert knn_graph(X, k=3).k == 3
-    with pytest.warns(DeprecationWarning, match="'k' parameter is now called 'k_neighbors'"):
-        assert dfx.audit(X, y, k=5, checks="outlier", verbose=False).params["k_neighbors"] == 5
-    with pytest.warns(DeprecationWarning, match="option 'k' is now called 'k_neighbors'"):
+    with pytest.raises(TypeError, match="'k'"):
+        knn_graph(X, k=3)
+    with pytest.raises(TypeError, match="'method'"):
+        class_weights(y, method="sqrt")
+    with pytest.raises(TypeError, match="'seed'"):
+        TorchSMOTE(seed=4)
+    with pytest.raises(TypeError, match="check 'outlier' has no option 'k'"):
         dfx.audit(X, y, checks="outlier", check_params={"outlier": {"k": 5}}, verbose=False)
-    with pytest.warns(DeprecationWarning, match="'method' parameter is now called 'weighting'"):
-        assert np.allclose(class_weights(y, method="sqrt"), class_weights(y, weighting="sqrt"))
-    with pytest.warns(DeprecationWarning, match="'seed' parameter is now called 'random_state'"):
-        assert TorchSMOTE(seed=4).random_state == 4
-    with pytest.warns(DeprecationWarning, match="'label' parameter is now called 'labels'"):
-        gen = GaussianCopulaGenerator(random_state=1).fit(df, label="y")
-    with pytest.warns(DeprecationWarning, match="sample_with_provenance"):
-        rows, prov = gen.sample(5, label=1, return_provenance=True)
-    assert len(rows) == len(prov) == 5
-    with pytest.warns(DeprecationWarning, match="'label' parameter is now called 'labels'"):
-        evaluate(df, gen.sample(30), label="y")
-    with pytest.warns(DeprecationWarning, match="'seed' parameter is now called 'random_state'"):
-        assert Synthesize(seed=3).random_state == 3
-    with pytest.warns(DeprecationWarning, match="config key 'seed' is now 'random_state'"):
-        assert step_from_config({"step": "synthesize", "seed": 3}) == Synthesize(random_state=3)
+    with pytest.raises(ValueError, match=r"no parameter \['seed'\]"):
+        step_from_config({"step": "synthesize", "seed": 3})

@@ -304,3 +304,26 @@ def test_every_skip_note_names_the_argument_that_makes_the_check_run():
         assert "features=" in skipped[name], (name, skipped[name])
     assert "pred_probs=" in skipped["label"]
     assert "annotators=" in report.checks["annotators"].reason  # for other inputs: left out of the text report
+
+
+def test_feature_columns_pick_a_dataframes_features_and_a_string_is_a_model_name():
+    """Issue 41, point 4: columns go through feature_columns=; features= given a string names a model."""
+    data = dfx.datasets.load_noisy("wine", noise=0.1, random_state=0)
+    frame = data.frame("cultivar")
+    columns = list(frame.columns[:5])
+    frame["noise"] = np.random.default_rng(0).normal(size=len(frame)) * 100
+    picked = dfx.audit(frame, labels="cultivar", feature_columns=columns, checks=["label", "outlier"], verbose=False)
+    cut = dfx.audit(frame[[*columns, "cultivar"]], labels="cultivar", checks=["label", "outlier"], verbose=False)
+    pd.testing.assert_frame_equal(picked.issues, cut.issues)
+    whole = dfx.audit(frame, labels="cultivar", checks=["label", "outlier"], verbose=False)
+    assert not whole.issues["label_score"].equals(picked.issues["label_score"])  # the noise column counted there
+    with pytest.raises(ValueError, match="columns \\['nope'\\] that the DataFrame does not have"):
+        dfx.audit(frame, labels="cultivar", feature_columns=["nope"], verbose=False)
+    with pytest.raises(ValueError, match="Give one of 'features'"):
+        dfx.audit(frame, labels="cultivar", features=frame[columns].to_numpy(), feature_columns=columns, verbose=False)
+    with pytest.raises(ValueError, match="names columns of a DataFrame"):
+        dfx.audit(data.X, data.y, feature_columns=["a"], verbose=False)
+    with pytest.raises(TypeError, match="list of column names"):
+        dfx.audit(frame, labels="cultivar", feature_columns="alcohol", verbose=False)
+    with pytest.raises(ValueError, match="'alcohol'"):  # a model's name, and no model has that name
+        dfx.audit(frame, labels="cultivar", features="alcohol", verbose=False)

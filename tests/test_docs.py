@@ -212,8 +212,11 @@ def test_the_guide_has_a_page_per_job():
 
 
 def _page_param(page: Path):
-    # the Ray page starts a local cluster: in the "ray" xdist group, never beside another one
-    return pytest.param(page, id=page.name, marks=[pytest.mark.xdist_group("ray")] if page.stem == "scale" else [])
+    # the Ray page starts a local cluster: in the "ray" xdist group, never beside another one, and slow
+    # the auditing and migrating pages audit real datasets (60-130 s in make check): slow too
+    ray = [pytest.mark.xdist_group("ray"), pytest.mark.slow]
+    marks = ray if page.stem == "scale" else [pytest.mark.slow] if page.stem in ("auditing", "migrating") else []
+    return pytest.param(page, id=page.name, marks=marks)
 
 
 @pytest.mark.parametrize("page", [_page_param(p) for p in GUIDE if _python_blocks(p)])

@@ -10,6 +10,7 @@ pytestmark = pytest.mark.xdist_group("ray")  # its Ray example starts a local cl
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+@pytest.mark.slow  # its Ray example starts a local cluster
 def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "the README has no python example"

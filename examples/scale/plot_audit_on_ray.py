@@ -46,7 +46,7 @@ for flag in ["is_label_issue", "is_duplicate", "is_outlier"]:
 # columns, or lazily: a :class:`~datafix.report.LazyReport` counts flags in the files and reads
 # only the flagged rows, so a report of a hundred million rows opens on a laptop.
 print(sorted(p.name for p in output.iterdir()))
-lazy = dfx.Report.read_parquet(output, lazy=True)
+lazy = dfx.report.LazyReport.read_parquet(output)
 print(lazy)
 lazy.flagged("label", columns=["given_label", "suggested_label", "label_score"]).head()
 

@@ -230,41 +230,6 @@ def sampling_targets(sampling_strategy: Any, codes: np.ndarray, kind: str) -> np
     return out
 
 
-def renamed(**old_to_new: str) -> Any:
-    """Decorator: accept a parameter's old name for one release, with a DeprecationWarning.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> @renamed(k="k_neighbors")
-    ... def f(*, k_neighbors=1):
-    ...     return k_neighbors
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     f(k=3), caught[0].category.__name__
-    (3, 'DeprecationWarning')
-    """
-    import functools
-    import warnings
-
-    def wrap(func: Any) -> Any:
-        @functools.wraps(func)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            for old, new in old_to_new.items():
-                if old in kwargs:
-                    if new in kwargs:
-                        raise InvalidTypeError(f"Pass {new!r} only; {old!r} is its old name.")
-                    warnings.warn(f"{func.__qualname__.replace('.__init__', '')}: the {old!r} parameter is now "
-                                  f"called {new!r}; {old!r} will be removed in the next release.",
-                                  DeprecationWarning, stacklevel=2)
-                    kwargs[new] = kwargs.pop(old)
-            return func(*args, **kwargs)
-
-        return inner
-
-    return wrap
-
-
 def resolve_device(device: Any = None, data: Any = None) -> Any:
     """The one device rule: ``device`` when given, else the data's device (a tensor), else CUDA
     when available, else the CPU. Objects store ``device`` as given and resolve it when they run.

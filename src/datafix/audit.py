@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import torch
 
+from datafix import scale
 from datafix._validation import (
     RandomState,
     check_choice,
     check_int,
     check_random_state,
     py_value,
-    renamed,
 )
-from datafix.checks import resolve_checks
+from datafix.checks.registry import check_options, resolve_checks
 from datafix.data import as_test_view, as_view
 from datafix.data.annotations import Annotations, read_annotations
 from datafix.data.classes import class_codes
@@ -30,6 +30,7 @@ from datafix.data.targets import LABEL_TASKS, infer_task
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
+from datafix.scale.ray_audit import is_image_folder
 from datafix.signals import (
     HeldOutSet,
     Signals,
@@ -45,13 +46,13 @@ from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
 
-@renamed(k="k_neighbors")
 def audit(
     data: Any,
     labels: Any = None,
     features: Any = None,
     pred_probs: Any = None,
     *,
+    feature_columns: list[str] | None = None,
     model: Any = None,
     cv: int = 5,
     k_neighbors: int = 40,
@@ -91,11 +92,16 @@ def audit(
         (N, C, H, W) image arrays: a module, a per-item function, or the name of a torchvision or
         timm model (``"resnet18"``, ``"timm/convnext_tiny"``) with ``weights=`` its local
         checkpoint, run with the model's own preprocessing in batches on the device (see
-        :func:`datafix.signals.pretrained_extractor`).
+        :func:`datafix.signals.pretrained_extractor`). A string is always a model's name; a
+        DataFrame's columns go through ``feature_columns``.
     pred_probs : array-like of shape (n, K), optional
         Out-of-sample predicted probabilities from your own model, columns in the order of the
         sorted classes. Computed by cross-validation on ``features`` when not given. With
         ``multilabel``: shape (n, L), each label's probability (sigmoid outputs).
+    feature_columns : list of str, optional
+        For a DataFrame (or, with ``engine="ray"``, a table on the cluster): the columns that
+        are the features and that the duplicate and null checks compare (default: every column
+        but the labels), instead of ``features``.
     model : None, "cnn", "logistic", "lda", "linear", "mlp" or a scikit-learn classifier
         The cross-validation model (see :func:`datafix.signals.make_model`). ``"cnn"``, for
         images (an image folder, an (N, C, H, W) array or tensor, a torch Dataset of image
@@ -107,7 +113,7 @@ def audit(
     cv : int, default 5
         Cross-validation folds.
     k_neighbors : int, default 40
-        Neighbours in the shared kNN graph (old name ``k``: deprecated).
+        Neighbours in the shared kNN graph.
     checks : str or list of str, optional
         The checks to run (default: all; see :func:`datafix.checks.list_checks`). With ``test``,
         the checks on the test set (``leakage``) run too.
@@ -180,7 +186,8 @@ def audit(
     engine : {"local", "ray"}, default "local"
         ``"ray"``: run on a Ray cluster, streaming (:func:`datafix.scale.audit_ray`, with the
         extra ``datafix[ray]``), for a DataFrame, a Parquet / CSV path or a ``ray.data.Dataset``
-        (which always runs there) with a label column; ``features`` then names columns and
+        (which always runs there) with a label column; ``feature_columns`` then names the
+        feature columns, ``features`` a function of a batch or a model's name, and
         ``pred_probs`` the probability column(s).
 
     Returns
@@ -205,7 +212,7 @@ def audit(
     k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
     check_choice(engine, "engine", ("local", "ray"))
     if engine == "ray" or type(data).__module__.startswith("ray.data"):
-        return _audit_on_ray(data, labels, features, pred_probs, test, model=model, cv=cv, k_neighbors=k_neighbors,
+        return _audit_on_ray(data, labels, features, pred_probs, test, feature_columns=feature_columns, model=model, cv=cv, k_neighbors=k_neighbors,
                              checks=checks, check_params=check_params, random_state=random_state, verbose=verbose,
                              weights=weights, image_size=image_size,
                              multilabel=_columns(multilabel, "multilabel"),
@@ -219,6 +226,8 @@ def audit(
     source = data
     data, multilabel = _label_columns(data, multilabel, "multilabel")
     data, annotators = _label_columns(data, annotators, "annotators")
+    if feature_columns is not None:
+        data = _feature_columns(data, labels, features, feature_columns)
     given = [name for name, value in (("labels", labels), ("multilabel", multilabel), ("annotators", annotators))
              if value is not None]
     if len(given) > 1:
@@ -243,7 +252,7 @@ def audit(
     specs = resolve_checks(checks)
     if test is not None:  # a test set is audited by the test-set checks whatever ``checks`` names
         specs += [s for s in resolve_checks(None) if s.target == "test" and s not in specs]
-    options = _check_options(check_params, specs)
+    options = check_options(check_params, specs)
     read = {"label_fn": label_fn, "batch_size": batch_size, "image_size": image_size,
             "num_workers": num_workers, "verbose": verbose}
 
@@ -317,7 +326,7 @@ def audit(
         predictions=None if predictions is None else predictions[valid],
         model=model, cv=cv, k_neighbors=k_neighbors, knn_backend=knn_backend, random_state=rng, verbose=verbose,
         vote_neighbors=None if image_signals is None else fold_graph(
-            image_signals.held_out_embeddings, image_signals.folds, k_neighbors, backend=knn_backend),
+            image_signals.held_out_embeddings, image_signals.folds, k_neighbors, knn_backend=knn_backend),
         margins=None if image_signals is None else image_signals.margins,
     )
     if annotations is not None:
@@ -363,6 +372,25 @@ def _label_columns(data: Any, given: Any, name: str) -> tuple[Any, Any]:
     return data.drop(columns=list(given)), data[list(given)]
 
 
+def _feature_columns(data: Any, labels: Any, features: Any, feature_columns: Any) -> pd.DataFrame:
+    """The DataFrame ``data`` cut to ``feature_columns`` and its label column (``audit(feature_columns=)``)."""
+    if features is not None:
+        raise InvalidInputError("Give one of 'features' (computed features or a model's name) and 'feature_columns' "
+                                "(columns of the DataFrame), not both.")
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidInputError(f"The 'feature_columns' argument names columns of a DataFrame; the data is a "
+                                f"{type(data).__name__}: pass features= an array instead.")
+    if isinstance(feature_columns, str) or not all(isinstance(c, str) for c in feature_columns):
+        raise InvalidTypeError(f"The 'feature_columns' argument must be a list of column names; got "
+                               f"{feature_columns!r}.")
+    missing = [c for c in feature_columns if c not in data.columns]
+    if missing or not feature_columns:
+        raise InvalidInputError(f"The 'feature_columns' argument names columns {missing} that the DataFrame does not "
+                                f"have; its columns are {list(map(str, data.columns))}.")
+    label = [labels] if isinstance(labels, str) and labels in data.columns and labels not in feature_columns else []
+    return data[[*feature_columns, *label]]
+
+
 def _with_classes(view: Any, classes: Any, given: list[str]) -> Any:
     """The view with the user's full class list (``audit(classes=)``): its codes re-read into it."""
     if view.codes is None or given not in ([], ["labels"]):
@@ -385,9 +413,6 @@ def _columns(given: Any, name: str) -> list[str] | None:
 def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: Any, *, others: dict[str, bool],
                   **options: Any) -> Report:
     """``audit(..., engine="ray")``: :func:`datafix.scale.audit_ray`, refusing what it does not take."""
-    from datafix.scale import audit_ray
-    from datafix.scale.ray_audit import is_image_folder
-
     refused = [name for name, given in others.items() if given]
     if refused:
         raise InvalidInputError(f"The {refused[0]!r} argument is not supported by engine='ray' yet; audit with "
@@ -397,12 +422,14 @@ def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: 
     if not isinstance(labels, str) and not ((images or others_labels) and labels is None):
         raise InvalidInputError("With engine='ray' the labels are a column: pass labels= the column's name (an "
                                 "image folder's labels are its subfolders: leave labels out).")
-    for name, value in (("features", features), ("pred_probs", pred_probs)):
-        if value is not None and not (isinstance(value, str) or callable(value) and name == "features" or (
-                isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))):
-            raise InvalidInputError(f"With engine='ray' the {name!r} argument names columns of the data (or, for "
-                                    "features, is a function of a batch); arrays stay on one machine: use "
-                                    "engine='local'.")
+    if features is not None and not (isinstance(features, str) or callable(features)):
+        raise InvalidInputError("With engine='ray' the 'features' argument is a function of a batch, a module class "
+                                "or a model's name, and feature_columns= names columns; arrays stay on one machine: "
+                                "use engine='local'.")
+    if pred_probs is not None and not (isinstance(pred_probs, str) or (
+            isinstance(pred_probs, (list, tuple)) and all(isinstance(v, str) for v in pred_probs))):
+        raise InvalidInputError("With engine='ray' the 'pred_probs' argument names columns of the data; arrays stay "
+                                "on one machine: use engine='local'.")
     index, test_index = None, None
     if isinstance(data, pd.DataFrame) or isinstance(test, pd.DataFrame):
         import ray.data
@@ -411,9 +438,7 @@ def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: 
             index, data = data.index, ray.data.from_pandas(data.reset_index(drop=True))
         if isinstance(test, pd.DataFrame):
             test_index, test = test.index, ray.data.from_pandas(test.reset_index(drop=True))
-    if isinstance(features, str) and not images:  # a column; for an image folder, a pretrained model's name
-        features = [features]
-    report = audit_ray(data, labels or "label", features=features, pred_probs=pred_probs, test=test, **options)
+    report = scale.audit_ray(data, labels or "label", features=features, pred_probs=pred_probs, test=test, **options)
     if index is not None:
         report = replace(report, issues=report.issues.set_axis(index))
     if report.test_issues is not None and (index is not None or test_index is not None):
@@ -477,17 +502,3 @@ def _check_regression_arguments(given: list[str], unlabelled: Any, pred_probs: A
                                 "regressor name or a scikit-learn regressor.")
     if model is not None:
         make_regressor(model)  # a classifier or an unknown name: refused now, before any data is read
-
-
-def _check_options(check_params: Mapping[str, Mapping[str, Any]] | None, specs: list[Any]) -> dict[str, dict]:
-    """Each check's options, validated against its declared parameters before any data is read."""
-    if check_params is None:
-        return {}
-    if not isinstance(check_params, Mapping):
-        raise InvalidTypeError("The 'check_params' parameter must be a dict of check name to options.")
-    by_name = {s.name: s for s in specs}
-    unknown = [name for name in check_params if name not in by_name]
-    if unknown:
-        raise InvalidInputError(f"The 'check_params' parameter has options for {unknown[0]!r}, which is not among the "
-                                f"checks to run {sorted(by_name)}.")
-    return {name: by_name[name].check_options(opts) for name, opts in check_params.items()}

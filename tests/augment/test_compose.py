@@ -222,15 +222,6 @@ def test_copies_and_pickles_give_the_same_augmentation():
     assert solo(torch.rand(2, 3, 4, 4)).shape == (2, 3, 4, 4)
 
 
-def test_targets_through_the_call_still_work_with_a_deprecation_warning():
-    aug = A.Compose([A.HorizontalFlip(p=1.0)], seed=0)
-    x = torch.zeros(2, 3, 8, 8)
-    boxes = torch.tensor([[[0.0, 0.0, 2.0, 2.0]]]).repeat(2, 1, 1)
-    with pytest.warns(DeprecationWarning, match="with_targets"):
-        old = aug(x, boxes=boxes)
-    assert torch.equal(old.boxes, A.Compose([A.HorizontalFlip(p=1.0)], seed=0).with_targets(x, boxes=boxes).boxes)
-
-
 def test_a_drawn_call_replays_exactly_and_the_call_returns_a_tensor():
     aug = A.Compose([A.RandomResizedCrop(12), A.ColorJitter(0.4, 0.4), A.RandomErasing(p=0.5)], seed=1)
     x = torch.randint(0, 256, (5, 3, 16, 16), dtype=torch.uint8)

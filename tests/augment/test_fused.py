@@ -82,6 +82,7 @@ def _check(result: dict) -> None:
         assert err < (1e-3 if name.startswith("big") else 1e-4), (name, err)  # then x 4.4 by Normalize
 
 
+@pytest.mark.slow  # Triton's interpreter on the CPU: the slowest test of make check (366 s under load)
 def test_fused_kernel_matches_the_reference_in_the_interpreter():
     _check(_errors("cpu"))
 

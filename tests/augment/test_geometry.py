@@ -53,8 +53,8 @@ def test_keypoint_moves_with_the_image(backend):
 def test_rotation_angles_are_uniform_over_the_range():
     batch = 4000
     keypoints = torch.tensor([[[30.0, 15.0]]]).repeat(batch, 1, 1)  # right of the centre (15, 15)
-    out = A.Compose([A.Affine(degrees=(-30, 50), p=1.0)], seed=1)(torch.zeros(batch, 1, 31, 31),
-                                                                   keypoints=keypoints)
+    out = A.Compose([A.Affine(degrees=(-30, 50), p=1.0)], seed=1).with_targets(torch.zeros(batch, 1, 31, 31),
+                                                                                keypoints=keypoints)
     d = out.keypoints[:, 0] - 15.0
     angle = torch.rad2deg(torch.atan2(-d[:, 1], d[:, 0]))  # counter-clockwise on screen is positive
     assert stats.kstest(angle.numpy(), stats.uniform(loc=-30, scale=80).cdf).pvalue > 0.01

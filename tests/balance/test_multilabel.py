@@ -28,10 +28,12 @@ def make_Y(seed=0, n=400):
 
 def test_imbalance_table_follows_charte_et_al():
     Y = np.array([[1, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 1]])
-    t = multilabel_imbalance(Y, label_names=["a", "b", "c"])
+    m = multilabel_imbalance(Y, label_names=["a", "b", "c"])
+    t = m.table
     np.testing.assert_allclose(t["irlbl"], [1.0, 2.0, 4.0])
-    assert t.attrs["mean_ir"] == pytest.approx(7 / 3)
-    assert t.attrs["cvir"] == pytest.approx(np.std([1, 2, 4], ddof=1) / (7 / 3))
+    assert m.mean_ir == pytest.approx(7 / 3)
+    assert m.cvir == pytest.approx(np.std([1, 2, 4], ddof=1) / (7 / 3))
+    assert m.minority.tolist() == [False, False, True] and m.samples_without_label == 0
     # sample [1, 1, 1]: IRLbl 1, 2, 4 -> 1 - geometric / arithmetic mean
     sample_scumble = 1 - 2.0 / (7 / 3)
     sample_ab = 1 - np.sqrt(2) / 1.5
@@ -127,8 +129,8 @@ def test_mlsmote_makes_rows_for_rare_labels_between_parents():
     Y = make_Y()
     X = rng.normal(size=(len(Y), 5)) + Y[:, [3]] * 3.0
     new = mlsmote(X, Y, k_neighbors=3, random_state=0)
-    table = multilabel_imbalance(Y)
-    assert set(new.minority_labels) == set(np.flatnonzero(table["irlbl"] > table.attrs["mean_ir"]))
+    imbalance = multilabel_imbalance(Y)
+    assert set(new.minority_labels) == set(np.flatnonzero(imbalance.table["irlbl"] > imbalance.mean_ir))
     assert len(new.X) == Y[:, new.minority_labels].sum()
     base, other = new.parents[:, 0], new.parents[:, 1]
     # every new row lies on the segment between its parents, which share the minority label

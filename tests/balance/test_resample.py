@@ -79,7 +79,7 @@ def test_fast_paths_equal_imblearn(imbalanced, name, peer, params, dtype):
 @pytest.mark.parametrize("name, peer, params", FAST_CASES)
 def test_fast_paths_reuse_a_given_neighbour_graph(imbalanced, name, peer, params):
     X, y = imbalanced
-    graph = knn_graph(X, k_neighbors=12, standardize=False, backend="exact")
+    graph = knn_graph(X, k_neighbors=12, standardize=False, knn_backend="exact")
     seeded = {"random_state": 3} if "random_state" in peer().get_params() else {}
     expected_X, _ = peer(**params, **seeded).fit_resample(X, y)
     X_res, _ = Resampler(name, params=params, **seeded).fit_resample(X, y, neighbors=graph)

@@ -73,10 +73,10 @@ def test_forgetting_set_epoch_warns_once_and_says_what_happens():
 
 
 def test_class_weight_schedule_drw():
-    drw = ClassWeightSchedule(LABELS, method="effective", beta=0.99, schedule=Deferred(2))
+    drw = ClassWeightSchedule(LABELS, weighting="effective", beta=0.99, schedule=Deferred(2))
     assert torch.equal(drw(0), torch.ones(3)) and torch.equal(drw(1), torch.ones(3))
     torch.testing.assert_close(drw(2), class_weights(LABELS, "effective", beta=0.99))
-    half = ClassWeightSchedule(LABELS, method="inverse", schedule=Progressive(2))(1)
+    half = ClassWeightSchedule(LABELS, weighting="inverse", schedule=Progressive(2))(1)
     w = np.array([900, 90, 10.0]) ** -0.5
     torch.testing.assert_close(half, torch.tensor(w / w.mean(), dtype=torch.float32))
     with pytest.raises(InvalidInputError, match="schedule"):

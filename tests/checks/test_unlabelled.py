@@ -87,6 +87,10 @@ def test_pseudo_labels_train_a_better_model_than_the_labels_alone(digits):
     train = np.r_[kept, chosen]
     with_pseudo = make_model(None).fit(X[train], np.r_[y[kept], found["pseudo_label"].to_numpy()[chosen]])
     assert with_pseudo.score(X_test, y_test) >= alone + 0.03
+    model_only = find_pseudo_labels(labels, P, neighbors=knn_graph(X, 40, verbose=False), model_weight=1.0)
+    np.testing.assert_array_equal(model_only["pseudo_label"].to_numpy()[unlabelled], P[unlabelled].argmax(1))
+    with pytest.raises(ValueError, match="'model_weight'"):
+        find_pseudo_labels(labels, P, model_weight=1.5)
 
 
 def test_balanced_pseudo_labels_cap_a_common_class():

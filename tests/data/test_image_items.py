@@ -55,6 +55,7 @@ def audit_quietly(*args, **kwargs):
 
 
 @needs_fmnist
+@pytest.mark.slow  # 400 Fashion-MNIST images audited twice per transform (100-330 s each in make check)
 @pytest.mark.parametrize("transform", ["pil", "to_tensor", "normalize"])
 def test_a_torchvision_fashion_mnist_gets_every_check_and_equals_the_array_audit(fmnist_root, transform):
     made = {"pil": None, "to_tensor": T.ToTensor(),
@@ -82,6 +83,7 @@ def test_a_torchvision_fashion_mnist_gets_every_check_and_equals_the_array_audit
 
 
 @needs_fmnist
+@pytest.mark.slow  # three audits of 300 Fashion-MNIST images (330 s in make check)
 def test_normalised_tensors_without_their_mean_and_std_are_scaled_back_and_said(fmnist_root):
     made = T.Compose([T.ToTensor(), T.Normalize((0.2860,), (0.3530,))])
     subset = torch.utils.data.Subset(tvd.FashionMNIST(str(fmnist_root), train=False, transform=made), range(300))
@@ -103,6 +105,7 @@ def folder_of(images: np.ndarray, labels: np.ndarray, root) -> None:
         Image.fromarray(image[0]).save(root / f"c{label}" / f"{i:04d}.png")
 
 
+@pytest.mark.slow  # three audits of 300 images (95 s in make check)
 def test_torchvision_imagefolder_equals_the_folder_audit(tmp_path):
     from sklearn.datasets import load_digits
 

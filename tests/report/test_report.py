@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import datafix as dfx
-from datafix.report import Report
+from datafix.report import LazyReport, Report
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_read_parquet_reads_the_file_to_parquet_writes(report, tmp_path):
     back = Report.read_parquet(tmp_path / "r.parquet")
     pd.testing.assert_frame_equal(back.issues, rep.issues, check_exact=True)
     assert back.summary().equals(rep.summary()) and back.checks == rep.checks
-    assert Report.read_parquet(tmp_path / "r.parquet", lazy=True).summary().equals(rep.summary())
+    assert LazyReport.read_parquet(tmp_path / "r.parquet").summary().equals(rep.summary())
     assert Report.read_parquet(tmp_path / "r.parquet", columns=["is_label_issue"]).issues.columns.tolist() == [
         "is_label_issue"]
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "other.parquet")

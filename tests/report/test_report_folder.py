@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import datafix as dfx
-from datafix.report import Report
+from datafix.report import LazyReport, Report
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def messy_report():
 def test_a_lazy_folder_gives_what_the_report_in_memory_gives(messy_report, tmp_path):
     report = messy_report
     folder = report.to_parquet_dataset(tmp_path / "audit", rows_per_file=50)   # 4 files
-    lazy = Report.read_parquet(folder, lazy=True)
+    lazy = LazyReport.read_parquet(folder)
     assert lazy.n_samples == len(report.issues) and lazy.columns == list(report.issues.columns)
     pd.testing.assert_frame_equal(lazy.summary(), report.summary())
     assert report.summary().loc["broken", "count"] == 1
@@ -64,21 +64,21 @@ def test_a_lazy_folder_gives_what_the_report_in_memory_gives(messy_report, tmp_p
 
 def test_a_lazy_folder_refuses_what_it_does_not_have(report, tmp_path):
     folder = report.to_parquet_dataset(tmp_path / "audit")
-    lazy = Report.read_parquet(folder, lazy=True)
+    lazy = LazyReport.read_parquet(folder)
     with pytest.raises(KeyError, match="No results for issue 'blurry'"):
         lazy.flagged("blurry")
     with pytest.raises(KeyError, match="no column 'labl_score'.*label_score"):
         lazy.flagged("label", columns=["labl_score"])
-    with pytest.raises(TypeError, match="lazy=True.*columns="):
-        Report.read_parquet(folder, columns=["is_label_issue"], lazy=True)
+    with pytest.raises(TypeError, match="lazy"):  # one return type: the lazy reader is LazyReport's own
+        Report.read_parquet(folder, lazy=True)
     with pytest.raises(FileNotFoundError, match="not a datafix report folder"):
-        Report.read_parquet(tmp_path, lazy=True)
+        LazyReport.read_parquet(tmp_path)
 
 
 def test_a_lazy_folder_gives_the_leaked_test_rows_as_the_report_does(tmp_path):
     data = dfx.datasets.load_noisy("iris", random_state=0)
     report = dfx.audit(data.X[:120], labels=data.y[:120], test=data.X[100:150], verbose=False)
-    lazy = Report.read_parquet(report.to_parquet_dataset(tmp_path / "audit"), lazy=True)
+    lazy = LazyReport.read_parquet(report.to_parquet_dataset(tmp_path / "audit"))
     assert len(report.flagged("leakage")) >= 20                      # rows 100..119 are in both (iris repeats a row too)
     pd.testing.assert_frame_equal(lazy.flagged("leakage"), report.flagged("leakage"))
     pd.testing.assert_frame_equal(lazy.summary(), report.summary())

@@ -15,10 +15,10 @@ pytest.importorskip("ray.data")
 
 import datafix as dfx  # noqa: E402
 from datafix.errors import InvalidInputError  # noqa: E402
-from datafix.report import Report  # noqa: E402
+from datafix.report import LazyReport, Report  # noqa: E402
 from datafix.scale import audit_ray  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("ray")
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.slow]  # a local Ray cluster: make test, not make check
 
 #: The gather-free LDA probe (hashed folds) against the single machine's LDA (stratified folds): 1.0 measured.
 JACCARD_LDA = 0.95
@@ -111,7 +111,7 @@ def test_audit_engine_ray_keeps_the_frames_index_and_the_report_folder_reads_bac
     assert back.summary().equals(report.summary())
     flags_only = Report.read_parquet(folder, columns=["is_label_issue"])
     assert list(flags_only.issues.columns) == ["is_label_issue"]
-    lazy = Report.read_parquet(folder, lazy=True)          # the Ray report read without its rows
+    lazy = LazyReport.read_parquet(folder)          # the Ray report read without its rows
     pd.testing.assert_frame_equal(lazy.summary(), report.summary())
     pd.testing.assert_frame_equal(lazy.flagged("label"), report.flagged("label"))
 
@@ -121,15 +121,15 @@ def test_the_ivf_index_is_the_single_machine_ivf_search_spread_over_shards_and_d
     frame = frame.astype({c: np.float32 for c in frame.columns if c != "y"})  # embeddings come as float32
     test = leaky_test_set(frame, seed=12).astype(np.float32)
     ds = ray.data.from_pandas(frame).repartition(4)
-    first = audit_ray(ds, labels="y", index="ivf", n_shards=3, random_state=3,
+    first = audit_ray(ds, labels="y", knn_backend="ivf", n_shards=3, random_state=3,
                       test=ray.data.from_pandas(test).repartition(3), verbose=False)
-    again = audit_ray(ds, labels="y", index="ivf", n_shards=2, random_state=3, verbose=False)
+    again = audit_ray(ds, labels="y", knn_backend="ivf", n_shards=2, random_state=3, verbose=False)
     pd.testing.assert_frame_equal(first.issues, again.issues)  # whatever the number of shards
     local = dfx.audit(frame, labels="y", knn_backend="ivf", random_state=3, test=test, verbose=False)
     for flag in ("is_label_issue", "is_outlier", "is_duplicate", "is_exact_duplicate"):
         assert (first.issues[flag] == local.issues[flag]).all(), flag
     np.testing.assert_allclose(first.issues["outlier_score"], local.issues["outlier_score"], rtol=1e-6)
-    assert first.params["index"] == "ivf" and "ivf euclidean kNN graph" in first.signals["neighbors"]
+    assert first.params["knn_backend"] == "ivf" and "ivf euclidean kNN graph" in first.signals["neighbors"]
     leaks, local_leaks = first.test_issues, local.test_issues  # the test rows searched in the IVF cells
     for column in ("is_leaked", "is_exact_leak"):
         pd.testing.assert_series_equal(leaks[column], local_leaks[column], check_index=False)
@@ -146,7 +146,7 @@ def test_the_sharded_ivf_graph_is_the_single_machine_ivf_graph_row_for_row(clust
     rng = np.random.default_rng(5)
     X = rng.normal(size=(8000, 12)) + rng.integers(0, 4, 8000)[:, None]
     X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
-    local = knn_graph(X, 40, standardize=False, backend="ivf")
+    local = knn_graph(X, 40, standardize=False, knn_backend="ivf")
     frame = pd.DataFrame({B.ROW: np.arange(len(X))})
     frame[B.FEATURES] = list(X)
     run = _Run(ray, "y", None, None, 1000, False)
@@ -156,7 +156,7 @@ def test_the_sharded_ivf_graph_is_the_single_machine_ivf_graph_row_for_row(clust
     graph = run.graph(index, ids, len(X), 40, 40)
     np.testing.assert_array_equal(graph.indices, local.indices)
     np.testing.assert_allclose(graph.distances, local.distances, rtol=1e-6)
-    exact = knn_graph(X, 40, standardize=False, backend="exact")
+    exact = knn_graph(X, 40, standardize=False, knn_backend="exact")
     recall = np.mean([len(np.intersect1d(a, b)) for a, b in zip(graph.indices, exact.indices, strict=True)]) / 40
     assert recall > 0.8  # the IVF's recall at this size; benchmarks/scale.py --graph-recall at 100,000
 
@@ -201,7 +201,7 @@ def test_a_worker_killed_during_map_batches_is_retried_and_the_report_is_identic
     ds = ray.data.from_pandas(frame).repartition(4)
     survived = audit_ray(ds, labels="y", features=dies_once, verbose=False)
     assert marker.exists()
-    plain = audit_ray(ds, labels="y", features=columns, verbose=False)
+    plain = audit_ray(ds, labels="y", feature_columns=columns, verbose=False)
     pd.testing.assert_frame_equal(survived.issues, plain.issues)
     assert not ds.context.execution_options.preserve_order  # the user's Dataset keeps its own context
 
@@ -309,7 +309,7 @@ def test_an_embedding_column_and_a_feature_class_on_an_actor_pool(cluster):
 
     frame = noisy_table(3000, seed=8)
     columns = [f"x{i}" for i in range(12)]
-    plain = audit_ray(ray.data.from_pandas(frame), labels="y", features=columns, verbose=False)
+    plain = audit_ray(ray.data.from_pandas(frame), labels="y", feature_columns=columns, verbose=False)
     vectors = pd.DataFrame({"emb": list(frame[columns].to_numpy()), "y": frame["y"]})
     embedded = audit_ray(ray.data.from_pandas(vectors).repartition(3), labels="y", verbose=False)
     assert embedded.params["n_samples"] == 3000
@@ -424,6 +424,10 @@ def test_an_image_folder_with_a_feature_module_class_on_an_actor_pool(cluster, i
     for flag in ("is_label_issue", "is_duplicate", "is_outlier"):
         assert jaccard(on_ray.issues[flag], single.issues[flag]) >= 0.95 or not single.issues[flag].any(), flag
     with pytest.raises(InvalidInputError, match="features= is a torch module"):
+        audit_ray(str(image_folder), features=len, verbose=False)
+    with pytest.raises(InvalidInputError, match="has no columns: leave feature_columns= out"):
+        audit_ray(str(image_folder), feature_columns=["x"], verbose=False)
+    with pytest.raises(TypeError, match=r"pass the columns \['x'\] as feature_columns="):  # a string is a model
         audit_ray(str(image_folder), features=["x"], verbose=False)
 
 

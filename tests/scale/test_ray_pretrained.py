@@ -15,7 +15,7 @@ import datafix as dfx  # noqa: E402
 from datafix.errors import InvalidInputError  # noqa: E402
 from datafix.scale import audit_ray  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("ray")
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.slow]  # a local Ray cluster: make test, not make check
 MODEL = "mobilenet_v3_small"
 
 
@@ -89,8 +89,10 @@ def test_audit_with_engine_ray_hands_a_model_name_and_its_weights_to_the_ray_eng
     assert (called["data"], called["labels"], called["features"]) == (str(digits_folder), "label", MODEL)
     assert called["weights"] == weights and called["image_size"] == 24
     table = pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]})
-    dfx.audit(table, labels="y", features="x", engine="ray")  # for a table, one name is one column
-    assert called["features"] == ["x"]
+    dfx.audit(table, labels="y", feature_columns=["x"], engine="ray")  # columns have their own argument
+    assert called["feature_columns"] == ["x"] and called["features"] is None
+    dfx.audit(table, labels="y", features="x", engine="ray")  # a string is a model's name, handed on as it is
+    assert called["features"] == "x"
 
 
 def test_a_model_name_needs_its_weights_file_and_an_image_folder(cluster, weights, digits_folder):

@@ -13,6 +13,8 @@ from datafix.errors import InvalidInputError
 from datafix.signals import cnn_cross_val
 from datafix.signals.cnn import default_epochs
 
+pytestmark = pytest.mark.slow  # trains small CNNs: make test, not make check
+
 
 def two_shapes(n_per_class: int = 24, size: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Vertical vs horizontal bars on noise: pixels alone do not separate them linearly well."""

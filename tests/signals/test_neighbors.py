@@ -87,16 +87,16 @@ def test_n_smaller_than_k_and_a_single_sample():
 
 
 def test_small_chunks_give_the_same_graph(blobs, monkeypatch):
-    full = knn_graph(blobs[:700], 8, backend="exact")
+    full = knn_graph(blobs[:700], 8, knn_backend="exact")
     monkeypatch.setattr(nb, "_chunk_rows", lambda n_ref, device: 7)
-    chunked = knn_graph(blobs[:700], 8, backend="exact")
+    chunked = knn_graph(blobs[:700], 8, knn_backend="exact")
     np.testing.assert_array_equal(full.indices, chunked.indices)
 
 
 def test_ivf_recall_against_exact(blobs):
-    exact = knn_graph(blobs, 10, backend="exact")
-    ivf = knn_graph(blobs, 10, backend="ivf")
-    assert ivf.backend == "ivf"
+    exact = knn_graph(blobs, 10, knn_backend="exact")
+    ivf = knn_graph(blobs, 10, knn_backend="ivf")
+    assert ivf.knn_backend == "ivf"
     assert recall(ivf, exact) > 0.97
     found = ivf.indices == exact.indices
     np.testing.assert_allclose(ivf.distances[found], exact.distances[found], rtol=1e-5)
@@ -104,17 +104,17 @@ def test_ivf_recall_against_exact(blobs):
 
 def test_faiss_recall_against_exact(blobs):
     pytest.importorskip("faiss")
-    exact = knn_graph(blobs, 10, backend="exact")
-    approx = knn_graph(blobs, 10, backend="faiss")
-    assert approx.backend == "faiss"
+    exact = knn_graph(blobs, 10, knn_backend="exact")
+    approx = knn_graph(blobs, 10, knn_backend="faiss")
+    assert approx.knn_backend == "faiss"
     assert recall(approx, exact) > 0.9
     assert not (approx.indices == np.arange(len(blobs))[:, None]).any()
 
 
 def test_auto_picks_ivf_only_for_large_n_on_cpu(monkeypatch, blobs):
     monkeypatch.setattr(nb, "APPROX_AUTO_MIN_N", 1000)
-    assert knn_graph(blobs[:900], 5, device="cpu").backend == "exact"
-    assert knn_graph(blobs[:1500], 5, device="cpu").backend == "ivf"
+    assert knn_graph(blobs[:900], 5, device="cpu").knn_backend == "exact"
+    assert knn_graph(blobs[:1500], 5, device="cpu").knn_backend == "ivf"
 
 
 def test_query_finds_copies_and_checks_columns(blobs):
@@ -135,8 +135,8 @@ def test_bad_features_are_named(X, message):
 @pytest.mark.gpu
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
 def test_gpu_graph_equals_cpu_graph(blobs):
-    cpu = knn_graph(blobs, 10, backend="exact", device="cpu")
-    gpu = knn_graph(blobs, 10, backend="exact", device="cuda")
+    cpu = knn_graph(blobs, 10, knn_backend="exact", device="cpu")
+    gpu = knn_graph(blobs, 10, knn_backend="exact", device="cuda")
     np.testing.assert_array_equal(cpu.indices, gpu.indices)
     np.testing.assert_allclose(cpu.distances, gpu.distances)
 

@@ -86,6 +86,5 @@ def test_device_pipeline_mode_keys_each_virtual_sample_by_its_index():
     assert not torch.allclose(ordered[12], ordered[source])  # a virtual sample differs from its source
     with pytest.raises(ValueError, match="use KeyedOversampler"):
         AugmentedOversampler(images, [0] * 9 + [1] * 3, None)
-    with pytest.warns(DeprecationWarning, match="return_index"):  # the old flag, for one release
-        old = AugmentedOversampler(images, [0] * 9 + [1] * 3, None, return_index=True, seed=1)
-    assert old[15][2] == 15
+    with pytest.raises(TypeError, match="return_index"):  # 0.1.0 has no old names (issue 41)
+        AugmentedOversampler(images, [0] * 9 + [1] * 3, None, return_index=True, seed=1)

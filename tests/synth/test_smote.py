@@ -47,7 +47,7 @@ def test_seeded_and_tensor_in_tensor_out(data):
 
 def test_approximate_neighbours_for_large_classes(data):
     X, y = data
-    new = TorchSMOTE(neighbors="ivf", random_state=0).sample(X, y)
+    new = TorchSMOTE(knn_backend="ivf", random_state=0).sample(X, y)
     assert len(new.X) == 2 * 300 - 40 - 12
 
 

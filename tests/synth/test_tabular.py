@@ -73,7 +73,7 @@ def test_bad_input(frame):
     with pytest.raises(InvalidInputError, match="not fitted"):
         GaussianCopulaGenerator().sample(3)
     with pytest.raises(InvalidInputError, match="missing values"):
-        GaussianCopulaGenerator().fit(frame.assign(target=frame["target"].where(frame.index > 0)), label="target")
+        GaussianCopulaGenerator().fit(frame.assign(target=frame["target"].where(frame.index > 0)), labels="target")
     one = pd.concat([frame.iloc[:50].assign(target="a"), frame.iloc[50:51].assign(target="solo")])
     with pytest.warns(DatafixWarning, match="one row"):
         solo = GaussianCopulaGenerator().fit(one, labels="target").sample(3, label="solo")

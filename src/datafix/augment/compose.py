@@ -7,7 +7,6 @@ once. Runs made only of flips and crops are done by exact indexing.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -313,7 +312,7 @@ class Compose(nn.Module):
         state["_tables"] = {}
         return state
 
-    def forward(self, images: Tensor, *, sample_ids: Tensor | None = None, **targets: Any) -> Any:
+    def forward(self, images: Tensor, *, sample_ids: Tensor | None = None) -> Tensor:
         """Augment a batch and return the images (B, C, H', W'), float.
 
         Parameters
@@ -323,14 +322,10 @@ class Compose(nn.Module):
         sample_ids : Tensor, optional
             (B,) ints (dataset indices): draws are then keyed on (seed, epoch, id), so a sample's
             augmentation does not depend on the batch it is in.
-        **targets
-            Deprecated: use :meth:`with_targets`, which always returns an AugmentedBatch.
+
+        Masks, boxes and keypoints go through :meth:`with_targets`, which returns an
+        :class:`AugmentedBatch`.
         """
-        if any(v is not None for v in targets.values()):
-            warnings.warn("Passing masks, boxes or keypoints to Compose(...) is deprecated and will be removed in "
-                          "the next release: call Compose.with_targets(...), which always returns an AugmentedBatch.",
-                          DeprecationWarning, stacklevel=2)
-            return self.with_targets(images, sample_ids=sample_ids, **targets)
         out = self._drawn_in_kernel(images, sample_ids)
         if out is not None:
             return out

@@ -134,7 +134,7 @@ class LazySMOTE(Dataset):
             self._members[c] = members
             self._add[c] = int(add[c])
             self._neighbours[c] = (
-                members[knn_graph(X[members], k_c, standardize=False, backend="exact").indices] if k_c > 0
+                members[knn_graph(X[members], k_c, standardize=False, knn_backend="exact").indices] if k_c > 0
                 else members[:, None]  # a single sample: its own "neighbour", step 0
             )
         if lowered:

@@ -28,7 +28,7 @@ def neighbours_of(X: np.ndarray, rows: np.ndarray, k: int, graph: KNNGraph | Non
     """
     if graph is not None and graph.indices.shape[0] == len(X) and graph.k >= k:
         return graph.indices[rows, :k]
-    return knn_query(X, X[rows], k, standardize=False, backend="exact", self_positions=rows).indices
+    return knn_query(X, X[rows], k, standardize=False, knn_backend="exact", self_positions=rows).indices
 
 
 def adasyn(X, y, strategy, *, n_neighbors=5, random_state=None, graph=None):
@@ -53,7 +53,7 @@ def adasyn(X, y, strategy, *, n_neighbors=5, random_state=None, graph=None):
         if not n_samples:
             raise ValueError("No samples will be generated with the provided ratio settings.")
         local = np.arange(len(target))
-        nns = knn_query(X_class, X_class, n_neighbors, standardize=False, backend="exact", self_positions=local).indices
+        nns = knn_query(X_class, X_class, n_neighbors, standardize=False, knn_backend="exact", self_positions=local).indices
         rows = np.repeat(local, n_generate)
         cols = rng.choice(n_neighbors, size=n_samples)
         diffs = X_class[nns[rows, cols]] - X_class[rows]
@@ -78,7 +78,7 @@ def borderline_smote(X, y, strategy, *, k_neighbors=5, m_neighbors=10, kind="bor
         X_danger = X[target[danger]]
         if kind == "borderline-1":
             pool, pool_y = X[target], None
-            nns = knn_query(pool, X_danger, k_neighbors, standardize=False, backend="exact",
+            nns = knn_query(pool, X_danger, k_neighbors, standardize=False, knn_backend="exact",
                             self_positions=np.flatnonzero(danger)).indices
         else:
             pool, pool_y = X, y

@@ -198,9 +198,7 @@ def mlsmote(X: Any, Y: Any, *, k_neighbors: int = 5, label_set: str = "ranking",
     k = check_int(k_neighbors, "k_neighbors", minimum=1)
     check_choice(label_set, "label_set", ("ranking", "union", "intersection"))
     rng = check_random_state(random_state)
-    table = multilabel_imbalance(Y)
-    minority = np.flatnonzero(table["irlbl"].to_numpy() > table.attrs["mean_ir"])
-    minority = minority[np.isfinite(table["irlbl"].to_numpy()[minority])]
+    minority = np.flatnonzero(multilabel_imbalance(Y).minority)
     new_X, new_Y, parents = [], [], []
     for label in minority:
         bag = np.flatnonzero(Y[:, label])
@@ -210,7 +208,7 @@ def mlsmote(X: Any, Y: Any, *, k_neighbors: int = 5, label_set: str = "ranking",
             new_Y.append(Y[bag])
             parents.append(np.column_stack([bag, bag]))
             continue
-        nns = bag[knn_graph(X[bag], k_l, standardize=False, backend="exact").indices]  # (len(bag), k_l)
+        nns = bag[knn_graph(X[bag], k_l, standardize=False, knn_backend="exact").indices]  # (len(bag), k_l)
         pick = nns[np.arange(len(bag)), rng.integers(0, k_l, size=len(bag))]
         step = rng.random((len(bag), 1))
         new_X.append(X[bag] + step * (X[pick] - X[bag]))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from datafix._validation import check_int, renamed
+from datafix._validation import check_int
 from datafix.balance.weights import per_class_weights
 from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError, InvalidTypeError
@@ -129,7 +129,6 @@ class ClassWeightSchedule:
     >>> loss_fn = torch.nn.CrossEntropyLoss(weight=drw(1))  # rebuild it at each epoch
     """
 
-    @renamed(method="weighting")
     def __init__(self, labels: Any, weighting: str = "effective", *, schedule: Schedule, beta: float = 0.999,
                  temperature: float = 2.0, classes: Any = None) -> None:
         if check_schedule(schedule) is None:

@@ -26,14 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from datafix._validation import check_choice, check_float, renamed
+from datafix._validation import check_choice, check_float
 from datafix.data.classes import class_codes, class_counts
 from datafix.errors import InvalidInputError
 
 METHODS = ("inverse", "sqrt", "power", "effective", "none")
 
 
-@renamed(method="weighting")
 def per_class_weights(
     counts: np.ndarray, weighting: str = "inverse", *, temperature: float = 2.0, beta: float = 0.999
 ) -> np.ndarray:
@@ -80,7 +79,6 @@ def per_class_weights(
     return np.where(present, w, 0.0)
 
 
-@renamed(method="weighting")
 def class_weights(
     labels: Any,
     weighting: str = "inverse",

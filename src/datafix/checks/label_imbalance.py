@@ -52,17 +52,16 @@ def label_imbalance_check(signals: Signals, *, min_ratio: float = BALANCED_RATIO
     (2, [False, True])
     """
     Y = signals.multilabel
-    table = multilabel_imbalance(Y, label_names=signals.label_names)
+    imbalance = multilabel_imbalance(Y, label_names=signals.label_names)
+    table = imbalance.table
     irlbl = table["irlbl"].to_numpy()
-    minority = np.isfinite(irlbl) & (irlbl > table.attrs["mean_ir"]) & (irlbl >= min_ratio)
+    minority = imbalance.minority & (irlbl >= min_ratio)
     table["is_rare"] = minority
     relative = np.where(np.isfinite(irlbl), 1.0 / irlbl, np.nan)
     carried = np.where(Y, relative, np.inf).min(axis=1)
     columns = pd.DataFrame({"is_rare_label": (Y & minority).any(axis=1),
                             "rare_label_score": np.where(np.isfinite(carried), carried, np.nan)})
-    attrs = table.attrs
-    rule = (f"a label is rare when its IRLbl (largest label count / its count) is above MeanIR = {attrs['mean_ir']:.3g} "
-            f"and at least {min_ratio:g}; "
-            f"CVIR {attrs['cvir']:.3g}, SCUMBLE {attrs['scumble']:.3g}, {attrs['samples_without_label']} samples without "
-            "a label")
+    rule = (f"a label is rare when its IRLbl (largest label count / its count) is above MeanIR = "
+            f"{imbalance.mean_ir:.3g} and at least {min_ratio:g}; CVIR {imbalance.cvir:.3g}, SCUMBLE "
+            f"{imbalance.scumble:.3g}, {imbalance.samples_without_label} samples without a label")
     return CheckResult(columns, rule, {"labels": table}, rebalancing_advice(table["count"].to_numpy(), multilabel=True))

@@ -23,7 +23,7 @@ def find_leakage(
     train_graph: KNNGraph | None = None,
     test_nearest: KNNGraph | None = None,
     threshold: float = 0.13,
-    backend: str = "auto",
+    knn_backend: str = "auto",
 ) -> pd.DataFrame:
     """Flag each test sample that duplicates a training sample.
 
@@ -46,8 +46,8 @@ def find_leakage(
         not needed, ``train_graph`` is.
     threshold : float, default 0.13
         Near-copy threshold, as a share of the median nearest-neighbour distance.
-    backend : str, default "auto"
-        kNN backend for the test-to-train search.
+    knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
+        The kNN search for the test-to-train search (see :func:`datafix.signals.knn_graph`).
 
     Returns
     -------
@@ -76,9 +76,9 @@ def find_leakage(
     near = np.zeros(n_test, bool)
     q = test_nearest
     if q is None and train_features is not None and test_features is not None and len(train_features) > 1:
-        q = knn_query(train_features, test_features, 1, backend=backend)
+        q = knn_query(train_features, test_features, 1, knn_backend=knn_backend)
         if train_graph is None or train_graph.k == 0:
-            train_graph = knn_graph(train_features, 1, backend=backend)
+            train_graph = knn_graph(train_features, 1, knn_backend=knn_backend)
     if q is not None:
         if train_graph is None or train_graph.k == 0:
             raise InvalidInputError("find_leakage: test_nearest= needs train_graph=, whose median nearest-neighbour "
@@ -119,6 +119,6 @@ def leakage_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
     graph = signals.neighbors if signals.computed("neighbors") else None  # else a 1-NN graph is built
     found = find_leakage(signals.features, signals.test.features, train_hashes=signals.hashes,
                          test_hashes=signals.test.hashes, train_graph=graph, test_nearest=signals.test.nearest,
-                         threshold=threshold, backend=signals.knn_backend)
+                         threshold=threshold, knn_backend=signals.knn_backend)
     return CheckResult(found, f"identical content hash, or nearest training sample closer than {threshold} x the "
                               "median nearest-neighbour distance in the training set")

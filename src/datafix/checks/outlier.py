@@ -76,7 +76,6 @@ PARAMS = {
     description="samples far from the rest of the data",
     params=PARAMS,
     tasks=TASKS,
-    renamed={"k": "k_neighbors"},
 )
 def outlier_check(
     signals: Signals, *, method: str = "auto", k_neighbors: int = 10, fence_scale: float | None = None,
@@ -91,7 +90,7 @@ def outlier_check(
     method : {"auto", "knn", "isolation_forest", "lof", "entropy"}, default "auto"
         ``"auto"``: ``"knn"`` with features, ``"entropy"`` with pred_probs only.
     k_neighbors : int, default 10
-        Neighbours in the kNN score (at most the graph's; old name ``k``: deprecated).
+        Neighbours in the kNN score (at most the graph's).
     fence_scale : float, optional
         The fence is ``Q3 + fence_scale * IQR`` of the log kNN distances (default 5) or of the
         entropies (default 1.7). Lower flags more.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -12,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from datafix._validation import Constraint, check_params
-from datafix.errors import InvalidInputError
+from datafix.errors import InvalidInputError, InvalidTypeError
 
 #: The label tasks a check can apply to: one class per sample, a set of labels per sample, or a
 #: number per sample.
@@ -73,8 +72,6 @@ class CheckSpec:
         ``check_params`` against it before reading any data, and the check does not again.
     tasks : tuple of str
         The label tasks it applies to (``"single"``, ``"multilabel"``, ``"regression"``).
-    renamed : dict of str to str
-        Old option names still accepted for one release (old -> new).
     target : {"train", "test"}
         Whose samples its rows are: the audited data's, or the held-out test set's (its
         columns then make ``Report.test_issues``).
@@ -91,20 +88,10 @@ class CheckSpec:
     params: Mapping[str, Constraint] = field(default_factory=dict)
     tasks: tuple[str, ...] = ("single",)
     target: str = "train"
-    renamed: Mapping[str, str] = field(default_factory=dict)
 
     def check_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """``options`` validated against ``params`` (unknown names and bad values raise).
-
-        An option's old name (``renamed``) still works for one release, with a DeprecationWarning.
-        """
-        options = dict(options)
-        for old, new in self.renamed.items():
-            if old in options and new not in options:
-                warnings.warn(f"Check {self.name!r}: the option {old!r} is now called {new!r}; {old!r} will be "
-                              "removed in the next release.", DeprecationWarning, stacklevel=3)
-                options[new] = options.pop(old)
-        return check_params(options, self.params, f"check {self.name!r}")
+        """``options`` validated against ``params`` (unknown names and bad values raise)."""
+        return check_params(dict(options), self.params, f"check {self.name!r}")
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -128,7 +115,6 @@ def register_check(
     params: Mapping[str, Constraint] | None = None,
     tasks: tuple[str, ...] = ("single",),
     target: str = "train",
-    renamed: Mapping[str, str] | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Decorator that adds a check function to :data:`CHECKS` under ``name``.
 
@@ -153,8 +139,6 @@ def register_check(
         The tasks it applies to (``"single"``, ``"multilabel"``, ``"regression"``).
     target : {"train", "test"}, default "train"
         Which set its rows describe.
-    renamed : mapping of str to str, optional
-        Old option names accepted for one release, with a deprecation warning.
 
     Examples
     --------
@@ -177,7 +161,7 @@ def register_check(
         if set(options) != keywords:
             raise ValueError(f"Check {name!r}: params {sorted(options)} must name its keyword options {sorted(keywords)}.")
         CHECKS[name] = CheckSpec(name, func, requires, flag, score, uses, label_columns, description, options,
-                                 tuple(tasks), target, dict(renamed or {}))
+                                 tuple(tasks), target)
         return func
 
     return add
@@ -222,3 +206,29 @@ def resolve_checks(names: str | list[str] | tuple[str, ...] | None) -> list[Chec
             f"The 'checks' parameter names unknown checks {unknown}; the checks are {list_checks()}."
         )
     return [CHECKS[n] for n in CHECKS if n in names]
+
+
+def check_options(check_params: Mapping[str, Mapping[str, Any]] | None, specs: list[CheckSpec]) -> dict[str, dict]:
+    """Each check's options (``audit(check_params=...)``), validated against its declared
+    parameters before any data is read; the one check for :func:`datafix.audit` and
+    :func:`datafix.scale.audit_ray`.
+
+    Examples
+    --------
+    >>> check_options({"outlier": {"k_neighbors": 5}}, resolve_checks("outlier"))
+    {'outlier': {'k_neighbors': 5}}
+    >>> check_options({"label": {}}, resolve_checks("outlier"))
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidInputError: The 'check_params' parameter has options for 'label', which is not among the checks to run ['outlier'].
+    """
+    if check_params is None:
+        return {}
+    if not isinstance(check_params, Mapping):
+        raise InvalidTypeError("The 'check_params' parameter must be a dict of check name to options.")
+    by_name = {s.name: s for s in specs}
+    unknown = [name for name in check_params if name not in by_name]
+    if unknown:
+        raise InvalidInputError(f"The 'check_params' parameter has options for {unknown[0]!r}, which is not among the "
+                                f"checks to run {sorted(by_name)}.")
+    return {name: by_name[name].check_options(opts) for name, opts in check_params.items()}

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from datafix._validation import Interval, check_params
+from datafix._validation import Interval, check_param, check_params
 from datafix.checks.registry import CheckResult, register_check
 from datafix.signals.bundle import Signals
 from datafix.signals.neighbors import KNNGraph, neighbor_weights
@@ -144,6 +144,7 @@ def find_pseudo_labels(
     alpha: float = 0.9,
     iterations: int = 30,
     min_confidence: float = 0.5,
+    model_weight: float | None = None,
 ) -> pd.DataFrame:
     """A pseudo-label and its confidence for every unlabelled sample (see the module's docstring).
 
@@ -162,13 +163,15 @@ def find_pseudo_labels(
         See :func:`spread_labels`.
     min_confidence : float, default 0.5
         ``is_confident_pseudo_label`` from this confidence on.
+    model_weight : float in [0, 1], optional
+        The model's weight in the average with the spreading (with ``neighbors``); default:
+        :func:`choose_model_weight`'s choice, the fewest errors on hidden labels.
 
     Returns
     -------
     pandas.DataFrame
         One row per sample: ``is_unlabelled``, ``pseudo_label`` (code; -1 for labelled samples),
         ``pseudo_confidence`` (NaN for labelled samples), ``is_confident_pseudo_label``.
-        ``attrs["model_weight"]``: the model's weight in the average.
 
     Examples
     --------
@@ -179,13 +182,15 @@ def find_pseudo_labels(
     """
     check_params({"alpha": alpha, "iterations": iterations, "min_confidence": min_confidence}, PARAMS,
                  "function 'find_pseudo_labels'")
+    if model_weight is not None:
+        model_weight = check_param(model_weight, "model_weight", Interval(float, 0.0, 1.0))
     labels = np.asarray(labels, dtype=np.int64)
     P = np.asarray(pred_probs, dtype=np.float64)
     unlabelled = labels < 0
-    weight = 1.0
     pooled = P
     if neighbors is not None and neighbors.k > 0:
-        weight = choose_model_weight(labels, P, neighbors, alpha=alpha, iterations=iterations)
+        weight = model_weight if model_weight is not None else choose_model_weight(
+            labels, P, neighbors, alpha=alpha, iterations=iterations)
         F = spread_labels(labels, neighbors, P.shape[1], alpha=alpha, iterations=iterations)
         pooled = (1.0 - weight) * F + weight * P
     best = pooled.argmax(axis=1)
@@ -196,7 +201,6 @@ def find_pseudo_labels(
         "pseudo_confidence": confidence,
         "is_confident_pseudo_label": unlabelled & (np.nan_to_num(confidence) >= min_confidence),
     })
-    out.attrs["model_weight"] = weight
     return out
 
 
@@ -224,13 +228,16 @@ def unlabelled_check(signals: Signals, *, alpha: float = 0.9, iterations: int = 
     (38, True)
     """
     graph = signals.neighbors if signals.missing("neighbors") is None else None
-    found = find_pseudo_labels(signals.labels, signals.pred_probs, neighbors=graph, alpha=alpha,
-                               iterations=iterations, min_confidence=min_confidence)
+    labels = np.asarray(signals.labels, dtype=np.int64)
+    weight = None if graph is None or graph.k == 0 else choose_model_weight(
+        labels, np.asarray(signals.pred_probs, dtype=np.float64), graph, alpha=alpha, iterations=iterations)
+    found = find_pseudo_labels(labels, signals.pred_probs, neighbors=graph, alpha=alpha, iterations=iterations,
+                               min_confidence=min_confidence, model_weight=weight)
     n_unlabelled = int(found["is_unlabelled"].sum())
     confident = int(found["is_confident_pseudo_label"].sum())
     rule = ((f"pseudo-labels by label spreading over the {min(graph.k, SPREAD_NEIGHBORS)} nearest neighbours "
              f"(alpha={alpha}, {iterations} rounds) averaged with the model's pred_probs (weight "
-             f"{found.attrs['model_weight']:.1f}, the fewest errors on hidden labels)") if graph is not None else
+             f"{weight:.1f}, the fewest errors on hidden labels)") if weight is not None else
             "pseudo-labels from the model's pred_probs (no neighbour graph)") + (
         f"; confident when the pseudo-label's share is at least {min_confidence}")
     advice = (f"{confident} of the {n_unlabelled} unlabelled samples have a confident pseudo-label; add them to "

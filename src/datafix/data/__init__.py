@@ -4,7 +4,8 @@ from datafix.data.adapt import as_view
 from datafix.data.arrays import from_arrays
 from datafix.data.frame import from_frame
 from datafix.data.image_folder import ImageFolderDataset, from_image_folder
-from datafix.data.image_items import ImageItems, from_image_items
+from datafix.data.image_items import from_image_items
+from datafix.data.items import ImageItems
 from datafix.data.labels import decode_labels, encode_labels
 from datafix.data.test_set import as_test_view
 from datafix.data.torch_dataset import from_torch_dataset

@@ -13,7 +13,8 @@ import torch
 from datafix.data.arrays import as_feature_matrix, from_arrays
 from datafix.data.frame import from_frame
 from datafix.data.image_folder import from_image_folder
-from datafix.data.image_items import ImageItems, from_image_items, holds_images
+from datafix.data.image_items import from_image_items
+from datafix.data.items import ImageItems, holds_images
 from datafix.data.torch_dataset import embed_images, from_torch_dataset
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError

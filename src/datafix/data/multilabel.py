@@ -7,6 +7,7 @@ Label data, not a rebalancing lever: the audit's ``label_imbalance`` check and
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,12 +44,52 @@ def check_multilabel(Y: Any, *, name: str = "Y", warn: bool = True) -> np.ndarra
     return Y
 
 
-def multilabel_imbalance(Y: Any, label_names: Any = None) -> pd.DataFrame:
-    """Per-label imbalance table; dataset measures in ``.attrs``.
+@dataclass(frozen=True)
+class MultilabelImbalance:
+    """What :func:`multilabel_imbalance` measures: a table per label and the dataset's measures.
 
-    Columns: ``count``, ``share`` (of samples), ``irlbl`` (largest label count / this count),
-    ``scumble`` (how much this label co-occurs with labels of very different frequency, mean
-    over its samples). ``attrs``: ``mean_ir``, ``cvir``, ``scumble``, ``samples_without_label``.
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per label: ``count``, ``share`` (of samples), ``irlbl`` (largest label count /
+        this count), ``scumble`` (how much this label co-occurs with labels of very different
+        frequency, mean over its samples).
+    mean_ir : float
+        MeanIR, the mean IRLbl of the labels present.
+    cvir : float
+        The coefficient of variation of the IRLbl.
+    scumble : float
+        SCUMBLE of the dataset (mean over the samples).
+    samples_without_label : int
+        Samples that carry no label.
+
+    Examples
+    --------
+    >>> m = multilabel_imbalance([[1, 0], [1, 1]])
+    >>> m.table["count"].tolist(), m.mean_ir, m.samples_without_label
+    ([2, 1], 1.5, 0)
+    """
+
+    table: pd.DataFrame
+    mean_ir: float
+    cvir: float
+    scumble: float
+    samples_without_label: int
+
+    @property
+    def minority(self) -> np.ndarray:
+        """Whether each label is a minority label: its IRLbl is finite and above MeanIR."""
+        irlbl = self.table["irlbl"].to_numpy()
+        return np.isfinite(irlbl) & (irlbl > self.mean_ir)
+
+
+def multilabel_imbalance(Y: Any, label_names: Any = None) -> MultilabelImbalance:
+    """Per-label imbalance table and the dataset's measures (Charte et al.).
+
+    The table's columns: ``count``, ``share`` (of samples), ``irlbl`` (largest label count /
+    this count), ``scumble`` (how much this label co-occurs with labels of very different
+    frequency, mean over its samples); the dataset's measures: ``mean_ir``, ``cvir``,
+    ``scumble``, ``samples_without_label`` (a ``datafix.data.multilabel.MultilabelImbalance``).
 
     Parameters
     ----------
@@ -59,9 +100,9 @@ def multilabel_imbalance(Y: Any, label_names: Any = None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> t = multilabel_imbalance([[1, 0], [1, 0], [1, 1], [1, 0]], label_names=["cat", "rare"])
-    >>> t["irlbl"].tolist(), t.attrs["mean_ir"]
-    ([1.0, 4.0], 2.5)
+    >>> m = multilabel_imbalance([[1, 0], [1, 0], [1, 1], [1, 0]], label_names=["cat", "rare"])
+    >>> m.table["irlbl"].tolist(), m.mean_ir, m.minority.tolist()
+    ([1.0, 4.0], 2.5, [False, True])
     """
     Y = check_multilabel(Y, warn=False)
     counts = Y.sum(axis=0)
@@ -81,9 +122,7 @@ def multilabel_imbalance(Y: Any, label_names: Any = None) -> pd.DataFrame:
         raise InvalidInputError(f"The 'label_names' argument has {len(names)} names for {Y.shape[1]} labels.")
     table = pd.DataFrame({"count": counts, "share": counts / len(Y), "irlbl": irlbl, "scumble": per_label},
                          index=pd.Index(names, name="label"))
-    table.attrs.update(mean_ir=mean_ir, cvir=cvir, scumble=float(scumble_i.mean()),
-                       samples_without_label=int((~Y.any(axis=1)).sum()))
-    return table
+    return MultilabelImbalance(table, mean_ir, cvir, float(scumble_i.mean()), int((~Y.any(axis=1)).sum()))
 
 
 def check_multilabel_targets(multilabel: Any, n: int) -> tuple[list[Any], np.ndarray]:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datafix.data.items import ImageItems
 from datafix.data.labels import decode_labels
 
 
@@ -197,8 +198,6 @@ class DataView:
 
 
 def _is_image_items(source: Any) -> bool:
-    from datafix.data.image_items import ImageItems
-
     return isinstance(source, ImageItems)
 
 

@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 
 from datafix._validation import check_float
+from datafix.audit import audit
 from datafix.data.adapt import as_view
 from datafix.data.labels import label_codes
 from datafix.errors import InvalidInputError, InvalidTypeError
 from datafix.fix.plan import Plan, _typed, nullable_labels
 from datafix.fix.steps import Step, _proposals, step_from_config
+from datafix.report import Report
 
 
 def _read_config(path: str | os.PathLike) -> Any:
@@ -160,11 +162,9 @@ class Pipeline:
         The data are read once: the plan reuses the view the audit built when ``report`` comes
         from these very ``data`` and ``labels``.
         """
-        import datafix as dfx
-
         if report is None:
-            report = dfx.audit(data, labels, **audit_kwargs)
-        elif not isinstance(report, dfx.Report):
+            report = audit(data, labels, **audit_kwargs)
+        elif not isinstance(report, Report):
             raise InvalidTypeError(f"The 'report' argument must be a datafix Report; got {type(report).__name__}.")
         view = _audited_view(report, data, labels)
         if view is None and report.params.get("engine") == "ray":

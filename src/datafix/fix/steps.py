@@ -11,7 +11,6 @@ when it is built (``params``: one constraint per parameter).
 from __future__ import annotations
 
 import inspect
-import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,7 +23,6 @@ from datafix._validation import (
     Interval,
     Options,
     check_param,
-    renamed,
 )
 from datafix.balance.weights import METHODS
 from datafix.errors import InvalidInputError
@@ -91,8 +89,6 @@ class Step:
     reads_label_check: ClassVar[bool] = False
     #: Each parameter's constraint, checked when the step is built.
     params: ClassVar[dict[str, Constraint]] = {}
-    #: Old parameter names still accepted for one release (old -> new), also in configs.
-    renamed: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         for key, constraint in self.params.items():
@@ -421,7 +417,7 @@ class Synthesize(Step):
     sampling_strategy : float, str or dict, default "auto"
         How many per class, as in imbalanced-learn's over-samplers.
     random_state : int, default 0
-        Seeds the generator (old name ``seed``: deprecated).
+        Seeds the generator.
 
     Notes
     -----
@@ -438,7 +434,6 @@ class Synthesize(Step):
     sampling_strategy: Any = "auto"
     random_state: int = 0
     name: ClassVar[str] = "synthesize"
-    renamed: ClassVar[dict[str, str]] = {"seed": "random_state"}
     params: ClassVar[dict[str, Constraint]] = {"method": Options(*SYNTH_METHODS), "sampling_strategy": SAMPLING_STRATEGY,
                                                "random_state": Interval(int, 0)}
 
@@ -556,8 +551,6 @@ class AdjustLogits(Step):
         return LogitAdjustedLoss(plan.training_labels, classes=plan.classes, tau=self.tau)
 
 
-Synthesize.__init__ = renamed(seed="random_state")(Synthesize.__init__)  # type: ignore[method-assign]
-
 STEPS: dict[str, type[Step]] = {
     cls.name: cls for cls in (DropBroken, DropLabelIssues, Relabel, Consensus, PseudoLabel, DropOutliers, DropNearDuplicates, Reweight,
                               Rebalance, Synthesize, Augment, AdjustLogits)
@@ -573,11 +566,6 @@ def step_from_config(config: dict[str, Any]) -> Step:
         raise InvalidInputError(f"Unknown step {name!r}; the steps are {sorted(STEPS)}.")
     cls = STEPS[name]
     params = {k: v for k, v in config.items() if k != "step"}
-    for old, new in cls.renamed.items():
-        if old in params and new not in params:
-            warnings.warn(f"Step {name!r}: the config key {old!r} is now {new!r}; {old!r} will be removed in the next "
-                          "release.", DeprecationWarning, stacklevel=2)
-            params[new] = params.pop(old)
     valid = list(inspect.signature(cls).parameters)
     unknown = sorted(set(params) - set(valid))
     if unknown:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from datafix.checks.registry import CheckSpec
 from datafix.data.labels import decode_labels
-from datafix.report.report import CheckOutcome
+from datafix.report.shared import CheckOutcome
 from datafix.signals.bundle import KIND_SIGNALS, Signals
 
 _TASK_WORDS = {"single": "single-label data", "multilabel": "multilabel data", "regression": "regression targets"}

@@ -8,12 +8,15 @@ from typing import Any
 
 import pandas as pd
 
-from datafix.report.report import Report, flag_columns, leaked_rows, read_report_meta, summary_table
+from datafix.report.report import Report
+from datafix.report.shared import flag_columns, leaked_rows, read_report_meta, summary_table
 
 
 class LazyReport:
     """A report folder (:meth:`Report.to_parquet_dataset`, ``audit_ray(output=...)``) or file
-    (:meth:`Report.to_parquet`) opened without reading its per-sample rows.
+    (:meth:`Report.to_parquet`) opened without reading its per-sample rows:
+    ``LazyReport.read_parquet(path)`` (or ``LazyReport(path)``), where
+    :meth:`Report.read_parquet` reads every row.
 
     What the audit found per check, its tables and parameters come from ``report.json``; the
     per-sample rows stay in the Parquet files until asked for. :meth:`summary` counts each
@@ -43,7 +46,7 @@ class LazyReport:
     >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
     >>> report = dfx.audit(data.X, labels=data.y, verbose=False)
     >>> folder = report.to_parquet_dataset(pathlib.Path(tempfile.mkdtemp()) / "audit")
-    >>> lazy = dfx.Report.read_parquet(folder, lazy=True)
+    >>> lazy = dfx.report.LazyReport.read_parquet(folder)
     >>> lazy.n_samples, lazy.summary().equals(report.summary())
     (150, True)
     >>> lazy.flagged("label").equals(report.flagged("label"))
@@ -64,6 +67,22 @@ class LazyReport:
         self._index = [c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)]
         self.columns = [c for c in self._dataset.schema.names if c not in self._index]
         self.n_samples = self._dataset.count_rows()
+
+    @classmethod
+    def read_parquet(cls, path: str | os.PathLike) -> LazyReport:
+        """Open a report file or folder lazily: nothing but its metadata is read.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import datafix as dfx
+        >>> data = dfx.datasets.load_noisy("iris", noise=0.1, random_state=0)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "audit.parquet"
+        >>> dfx.audit(data.X, labels=data.y, verbose=False).to_parquet(path)
+        >>> LazyReport.read_parquet(path).n_samples
+        150
+        """
+        return cls(path)
 
     def __repr__(self) -> str:
         ran = [c.name for c in self.checks.values() if c.ran]

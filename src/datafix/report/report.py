@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
@@ -15,60 +14,21 @@ import numpy as np
 import pandas as pd
 
 from datafix._io import atomic_write
+from datafix.report.shared import (
+    REPORT_KEY,
+    CheckOutcome,
+    flag_columns,
+    leaked_rows,
+    read_report_meta,
+    read_table,
+    report_fields,
+    summary_table,
+    table_json,
+)
 from datafix.report.text import render_text
 
 #: Packages whose versions every report records.
 VERSIONED = ("datafix", "numpy", "pandas", "scikit-learn", "torch", "cleanlab")
-
-
-class SummaryFrame(pd.DataFrame):
-    """A summary table that prints whole: no column cut to pandas' 50 characters, no row hidden."""
-
-    @property
-    def _constructor(self) -> type[SummaryFrame]:
-        return SummaryFrame
-
-    def __repr__(self) -> str:
-        return self.to_string()
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """What happened to one check in an audit.
-
-    Attributes
-    ----------
-    name : str
-        The check's registry name.
-    ran : bool
-        Whether it ran.
-    flag, score : str
-        Its flag and score columns in ``Report.issues``.
-    columns : tuple of str
-        All its columns in ``Report.issues``.
-    reason : str
-        Why it was skipped (empty when it ran).
-    description : str
-        One line about the issue type.
-    rule : str
-        The threshold rule the check applied, with its numbers.
-    advice : str
-        What to do about it, where the check knows (the imbalance checks do).
-    applies : bool
-        False when the check was skipped because it is for another kind of data (an image
-        check on a table): reports then leave it out of their "skipped" lists.
-    """
-
-    name: str
-    ran: bool
-    flag: str
-    score: str
-    columns: tuple[str, ...] = ()
-    reason: str = ""
-    description: str = ""
-    rule: str = ""
-    advice: str = ""
-    applies: bool = True
 
 
 @dataclass(frozen=True)
@@ -178,10 +138,10 @@ class Report:
             "versions": dict(self.versions),
             "checks": {k: vars(v) for k, v in self.checks.items()},
             "summary": json.loads(summary.to_json(orient="records")),
-            "issues": _table_json(self.issues) if issues else {"rows": len(self.issues),
+            "issues": table_json(self.issues) if issues else {"rows": len(self.issues),
                                                                 "columns": [str(c) for c in self.issues.columns]},
-            "tables": {name: _table_json(t) for name, t in self.tables.items()},
-            "test_issues": None if self.test_issues is None else _table_json(self.test_issues),
+            "tables": {name: table_json(t) for name, t in self.tables.items()},
+            "test_issues": None if self.test_issues is None else table_json(self.test_issues),
         }
         return out
 
@@ -212,7 +172,7 @@ class Report:
         if not text.lstrip().startswith("{"):
             text = Path(source).read_text(encoding="utf-8")
         data = json.loads(text)
-        return cls(_read_table(data["issues"]), **_report_fields(data))
+        return cls(read_table(data["issues"]), **report_fields(data))
 
     def to_parquet(self, path: str | os.PathLike) -> None:
         """Write ``issues`` (with its index) as a Parquet file, the rest of the report (checks,
@@ -278,15 +238,15 @@ class Report:
         return path
 
     @classmethod
-    def read_parquet(cls, path: str | os.PathLike, *, columns: list[str] | None = None,
-                     lazy: bool = False) -> Report | Any:
+    def read_parquet(cls, path: str | os.PathLike, *, columns: list[str] | None = None) -> Report:
         """Read a report written by :meth:`to_parquet` (a file) or :meth:`to_parquet_dataset` (a
         folder, the Ray engine's output).
 
         The per-sample rows are read with pyarrow, memory-mapped, and only the ``columns`` asked
-        for (default: all; the flag and score columns suffice for :meth:`summary`). With
-        ``lazy=True`` no row is read: a :class:`~datafix.report.LazyReport` is returned, whose
-        summary counts flags in the files and whose ``flagged`` reads only the flagged rows.
+        for (default: all; the flag and score columns suffice for :meth:`summary`). To read no
+        row at all, :meth:`LazyReport.read_parquet <datafix.report.LazyReport.read_parquet>`
+        opens the same file or folder as a :class:`~datafix.report.LazyReport`, whose summary
+        counts flags in the files and whose ``flagged`` reads only the flagged rows.
 
         Examples
         --------
@@ -301,13 +261,6 @@ class Report:
 
         See :meth:`to_parquet_dataset` and :class:`~datafix.report.LazyReport` for folders.
         """
-        if lazy:
-            from datafix.report.lazy import LazyReport
-
-            if columns is not None:
-                raise TypeError("read_parquet(lazy=True) reads no rows, so it takes no columns=; pass columns to "
-                                "LazyReport.flagged, iter_batches or to_report instead.")
-            return LazyReport(path)
         path, _, meta = read_report_meta(path)
         import pyarrow.parquet as pq
 
@@ -342,97 +295,6 @@ class Report:
             raise ValueError(f"Cannot tell the report format from {str(path)!r}: use .json, .parquet, .csv or .html.")
         writers[path.suffix.lower()](path)
         return path
-
-
-#: The key of a report's metadata (all but its rows) in a Parquet file that :meth:`Report.to_parquet` wrote.
-REPORT_KEY = b"datafix.report"
-
-
-def read_report_meta(path: str | os.PathLike) -> tuple[Path, list[Path], dict[str, Any]]:
-    """A report's path, its Parquet files and the keyword arguments of :class:`Report` (all but
-    ``issues``): a folder's ``report.json`` and ``issues/*.parquet``, or one Parquet file with
-    the report in its metadata; an error when ``path`` is neither."""
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    if path.is_file():
-        try:
-            metadata = pq.read_schema(path).metadata or {}
-        except Exception:  # noqa: BLE001 - pyarrow's errors for a file that is not Parquet vary by version
-            metadata = {}
-        if REPORT_KEY not in metadata:
-            raise FileNotFoundError(f"{str(path)!r} is not a datafix report (a Parquet file without the report's "
-                                    "metadata); write one with Report.to_parquet.")
-        return path, [path], _report_fields(json.loads(metadata[REPORT_KEY]))
-    if not (path / "report.json").is_file():
-        raise FileNotFoundError(f"{str(path)!r} is not a datafix report folder (no report.json); write one with "
-                                "Report.to_parquet_dataset or audit_ray(output=...), or a file with Report.to_parquet.")
-    data = json.loads((path / "report.json").read_text(encoding="utf-8"))
-    return path, sorted((path / "issues").glob("*.parquet")), _report_fields(data)
-
-
-def _report_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """:meth:`Report.to_dict`'s content, but the rows, as the keyword arguments of :class:`Report`."""
-    test = data.get("test_issues")
-    return {"checks": {k: CheckOutcome(**{**v, "columns": tuple(v["columns"])}) for k, v in data["checks"].items()},
-            "params": data["params"], "signals": data["signals"], "versions": data["versions"],
-            "tables": {name: _read_table(t) for name, t in data.get("tables", {}).items()},
-            "test_issues": None if test is None else _read_table(test)}
-
-
-def flag_columns(checks: dict[str, CheckOutcome], issue: str) -> tuple[str, str | None]:
-    """The flag and score columns of ``issue`` (``"broken"`` has no score); a KeyError naming
-    what the report has for an issue it has no results for."""
-    if issue == "broken":
-        return "is_broken", None
-    if issue in checks and checks[issue].ran:
-        return checks[issue].flag, checks[issue].score
-    ran = ["broken", *(c.name for c in checks.values() if c.ran)]
-    raise KeyError(f"No results for issue {issue!r}; this report has {ran}.")
-
-
-def leaked_rows(test_issues: pd.DataFrame) -> pd.DataFrame:
-    """The test samples that copy a training sample, closest first."""
-    leaked = test_issues[test_issues["is_leaked"].fillna(False).astype(bool)]
-    return leaked.sort_values("leak_distance", kind="stable")
-
-
-def summary_table(checks: dict[str, CheckOutcome], counts: dict[str, int], n: int,
-                  test_issues: pd.DataFrame | None = None) -> SummaryFrame:
-    """The summary of :meth:`Report.summary` from the number flagged per flag column: one code
-    path for a report in memory and one read lazily from its folder."""
-    rows = [{"issue": "broken", "count": counts["is_broken"], "status": "ran",
-             "note": "samples that could not be read or used"}]
-    for c in checks.values():
-        rows.append({"issue": c.name, "count": counts[c.flag] if c.ran else pd.NA,
-                     "status": "ran" if c.ran else "skipped", "note": c.description if c.ran else c.reason})
-    out = pd.DataFrame(rows).set_index("issue")
-    out["count"] = out["count"].astype("Int64")
-    out.insert(1, "share", (out["count"] / n).astype("Float64") if n else pd.NA)
-    if test_issues is not None:
-        leaked = int(test_issues["is_leaked"].fillna(False).astype(bool).sum())
-        n_test = len(test_issues)
-        out.loc["leakage"] = [leaked, leaked / n_test if n_test else pd.NA, "ran",
-                              "test samples that copy a training sample (share of the test set)"]
-    return SummaryFrame(out)
-
-
-def _table_json(frame: pd.DataFrame) -> dict:
-    """pandas' table JSON of ``frame``, its floats written exactly (pandas rounds them to 10 digits)."""
-    table = json.loads(frame.to_json(orient="table", index=True))
-    names = [field["name"] for field in table["schema"]["fields"]]
-    values = [frame.index.get_level_values(i) for i in range(frame.index.nlevels)]
-    values += [frame.iloc[:, j] for j in range(frame.shape[1])]
-    for name, column in zip(names, values, strict=True):
-        if pd.api.types.is_float_dtype(column.dtype):
-            exact = pd.Series(column).to_numpy(dtype=np.float64, na_value=np.nan)
-            for row, value in zip(table["data"], exact.tolist(), strict=True):
-                row[name] = None if value != value else value  # NaN is null, as pandas writes it
-    return table
-
-
-def _read_table(data: dict) -> pd.DataFrame:
-    return pd.read_json(io.StringIO(json.dumps(data)), orient="table", precise_float=True)
 
 
 def library_versions() -> dict[str, str]:

@@ -51,9 +51,9 @@ from datafix._validation import (
     py_value,
     seed_from,
 )
-from datafix.checks import resolve_checks
 from datafix.checks.label import MULTILABEL_NEIGHBORS
 from datafix.checks.null import column_quality, null_rule
+from datafix.checks.registry import check_options, resolve_checks
 from datafix.data.annotations import Annotations
 from datafix.data.image_folder import IMAGE_EXTENSIONS, ImageFolderDataset
 from datafix.data.labels import encode_labels
@@ -62,7 +62,7 @@ from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.report import Report, library_versions
 from datafix.report.assemble import run_checks
-from datafix.report.report import CheckOutcome
+from datafix.report.shared import CheckOutcome
 from datafix.scale import blocks as B
 from datafix.scale import lda as L
 from datafix.scale.shards import (
@@ -103,7 +103,8 @@ def audit_ray(
     data: Any,
     labels: str = "label",
     *,
-    features: Sequence[str] | Callable[[pd.DataFrame], Any] | type | str | None = None,
+    features: Callable[[pd.DataFrame], Any] | type | str | None = None,
+    feature_columns: Sequence[str] | None = None,
     weights: str | os.PathLike | None = None,
     pred_probs: str | Sequence[str] | None = None,
     task: str | None = None,
@@ -114,7 +115,7 @@ def audit_ray(
     checks: str | list[str] | None = None,
     check_params: Mapping[str, Mapping[str, Any]] | None = None,
     k_neighbors: int = 40,
-    index: str = "auto",
+    knn_backend: str = "auto",
     n_shards: int | None = None,
     probe_rows: int = 200_000,
     model: Any = None,
@@ -129,7 +130,7 @@ def audit_ray(
     """Audit a Ray Dataset (or a Parquet / CSV path that Ray Data reads) on a Ray cluster.
 
     The result equals the single-machine :func:`datafix.audit` of the same table with
-    ``index="exact"`` (label issues, outliers, duplicates, nulls, class counts: tested on
+    ``knn_backend="exact"`` (label issues, outliers, duplicates, nulls, class counts: tested on
     20,000 rows in 4 blocks), while the driver holds only a few numbers per row; see
     ``datafix.scale.ray_audit`` for the passes and ``docs/scale.md`` for the limits.
 
@@ -140,18 +141,21 @@ def audit_ray(
         subfolder per class.
     labels : str, default "label"
         The label column. Missing values mark unlabelled rows (left out of the label check).
-    features : list of str, callable or class, optional
-        The feature columns (default: every column but the labels and ``pred_probs``; numbers
-        as they are, text one-hot as in ``datafix.data.frame.encode_features``, a column of
-        equal-length vectors, such as a model's embeddings, side by side). A function
-        of a pandas batch returning an ``(rows, d)`` array runs in Ray tasks; a class (built once
+    features : callable, class or str, optional
+        How to compute the features (default: from the columns, see ``feature_columns``). A
+        function of a pandas batch returning an ``(rows, d)`` array runs in Ray tasks; a class (built once
         per actor, then called on batches: a torch model's wrapper) runs on an actor pool, one
         GPU per actor when the cluster has GPUs. For an image folder: a torch module (Ray tasks)
         or a module class (an actor pool), given the float thumbnails (B, 3, S, S) in [0, 255]
         as :func:`datafix.audit` gives a feature module, or a pretrained model's name
         (``"resnet18"``, ``"timm/convnext_tiny"``: :func:`datafix.signals.pretrained_extractor`,
         built once per actor from ``weights``, the thumbnails read at the network's resize
-        side); default: the thumbnails' pixels.
+        side); default: the thumbnails' pixels. A string is always a model's name.
+    feature_columns : list of str, optional
+        The feature columns of a table (default: every column but the labels and
+        ``pred_probs``; numbers as they are, text one-hot as in
+        ``datafix.data.frame.encode_features``, a column of equal-length vectors, such as a
+        model's embeddings, side by side).
     weights : str or os.PathLike, optional
         With ``features=`` a model name: the local checkpoint file (nothing is downloaded); every
         node of the cluster reads it at this path.
@@ -188,8 +192,9 @@ def audit_ray(
         a sample of at most ``probe_rows`` rows on the driver.
     checks, check_params, k_neighbors, cv, random_state, verbose
         As in :func:`datafix.audit`; the checks in :data:`SUPPORTED_CHECKS` run.
-    index : {"auto", "exact", "ivf"}, default "auto"
-        The sharded neighbour search: ``"exact"`` (the single-machine exact graph) or ``"ivf"``
+    knn_backend : {"auto", "exact", "ivf"}, default "auto"
+        The sharded neighbour search (the name :func:`datafix.audit` and
+        :func:`datafix.signals.knn_graph` give it): ``"exact"`` (the single-machine exact graph) or ``"ivf"``
         (the single-machine IVF search, approximate, and the same graph); ``"auto"``: exact up to
         30,000 rows.
     n_shards : int, optional
@@ -226,9 +231,10 @@ def audit_ray(
     k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
     probe_rows = check_int(probe_rows, "probe_rows", minimum=2)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    check_choice(index, "index", ("auto", *INDEXES))
+    check_choice(knn_backend, "knn_backend", ("auto", *INDEXES))
     if not isinstance(labels, str):
         raise InvalidTypeError("audit_ray reads the labels from a column: pass labels= the column's name.")
+    feature_columns = _feature_columns(features, feature_columns)
     if task is not None:
         check_choice(task, "task", LABEL_TASKS)
     if predictions is not None and not isinstance(predictions, str):
@@ -253,10 +259,8 @@ def audit_ray(
         raise InvalidInputError("task='regression' and predictions= are for a regression target; multilabel= and "
                                 "annotators= are for classes.")
     _connect(ray, address)
-    from datafix.audit import _check_options
-
     specs = resolve_checks(checks)
-    options = _check_options(check_params, specs)
+    options = check_options(check_params, specs)
     rng = check_random_state(random_state)
     started = time.perf_counter()
     context = ray.data.DataContext.get_current()
@@ -265,7 +269,7 @@ def audit_ray(
     context.enable_progress_bars = verbose
     try:
         source = _dataset(ray, data)
-        run = _Run(ray, labels, features, pred_probs, batch_size, verbose, task=task, predictions=predictions,
+        run = _Run(ray, labels, features if feature_columns is None else feature_columns, pred_probs, batch_size, verbose, task=task, predictions=predictions,
                    multilabel=None if multilabel is None else list(multilabel),
                    annotators=None if annotators is None else list(annotators))
         images = isinstance(source, _ImageFolder)
@@ -278,7 +282,8 @@ def audit_ray(
         if isinstance(features, str):
             if not images:
                 raise InvalidInputError(f"features={features!r} names a pretrained network, which embeds images: "
-                                        "audit an image folder, or for a table pass features= a list of columns.")
+                                        "audit an image folder, or for a table pass feature_columns= a list of "
+                                        "columns.")
             extractor = pretrained_extractor(features, weights, device="cpu")  # refuses a bad name or file here
             image_size = max(image_size, extractor.resize)
             run.features = partial(pretrained_extractor, features, weights)  # built once per actor
@@ -287,6 +292,9 @@ def audit_ray(
         elif weights is not None:
             raise InvalidInputError("The 'weights' argument is the checkpoint of the model that features= names (e.g. "
                                     "features='resnet18', weights='resnet18.pth'); features is not a model name.")
+        elif images and feature_columns is not None:
+            raise InvalidInputError("An image folder has no columns: leave feature_columns= out (features= embeds "
+                                    "the images).")
         elif images and features is not None and not (isinstance(features, type) or hasattr(features, "forward")):
             raise InvalidInputError("For an image folder, features= is a torch module (run in Ray tasks), a "
                                     "module class (built once per actor of a pool, on a GPU when the cluster has "
@@ -297,7 +305,7 @@ def audit_ray(
             raise InvalidInputError("The 'test' argument must be of the training data's kind: "
                                     f"{'an image folder' if images else 'a table (a Ray Dataset, Parquet or CSV)'}.")
         ds, n = run.with_row_ids(source.rows(ray) if images else source)
-        kind = index if index != "auto" else "exact" if n <= APPROX_AUTO_MIN_N else "ivf"
+        kind = knn_backend if knn_backend != "auto" else "exact" if n <= APPROX_AUTO_MIN_N else "ivf"
         dtype = np.float64 if kind == "exact" else np.float32
         table = None
         if images:
@@ -416,7 +424,7 @@ def audit_ray(
         tables.update(more)
     params = {"n_samples": n, "n_classes": n_classes, "source": "images" if images else "ray", "engine": "ray",
               "cv": cv,
-              "k_neighbors": k_neighbors, "index": kind, "n_shards": shards, "probe_rows": probe_rows,
+              "k_neighbors": k_neighbors, "knn_backend": kind, "n_shards": shards, "probe_rows": probe_rows,
               "model": model if model is None or isinstance(model, str) else type(model).__name__,
               "task": "regression" if regression else "classification",
               "checks": [s.name for s in specs if s.target == "train"],
@@ -429,6 +437,23 @@ def audit_ray(
     if output is not None:
         report.to_parquet_dataset(output)
     return report
+
+
+def _feature_columns(features: Any, feature_columns: Any) -> list[str] | None:
+    """``feature_columns`` as a list of column names; a refusal naming the argument for columns
+    given to ``features`` (a string there is a model's name) or for both given."""
+    if isinstance(features, (list, tuple)):
+        raise InvalidTypeError("The 'features' argument computes features (a function, a class or a model's name); "
+                               f"pass the columns {list(features)} as feature_columns=.")
+    if feature_columns is None:
+        return None
+    if isinstance(feature_columns, str) or not all(isinstance(c, str) for c in feature_columns):
+        raise InvalidTypeError("The 'feature_columns' argument must be a list of column names; got "
+                               f"{feature_columns!r}.")
+    if features is not None:
+        raise InvalidInputError("Give one of 'features' (computed features) and 'feature_columns' (columns), not "
+                                "both.")
+    return list(feature_columns)
 
 
 def _import_ray() -> Any:
@@ -679,7 +704,7 @@ class _Run:
             chosen = list(self.features)
             unknown = [c for c in chosen if c not in table_columns]
             if unknown:
-                raise InvalidInputError(f"The 'features' argument names columns {unknown} that the dataset does not "
+                raise InvalidInputError(f"The 'feature_columns' argument names columns {unknown} that the dataset does not "
                                         f"have (or that hold labels / pred_probs); its columns are {names}.")
             table_columns = chosen
         encoding, names_out, empty, wide = [], [], [], []
@@ -708,8 +733,8 @@ class _Run:
             warn_user(f"Columns {wide} have more than {B.MAX_CATEGORIES} distinct text values (IDs or free text?) "
                       "and were left out of the features.")
         if not encoding and not callable(self.features):
-            raise InvalidInputError("The dataset has no feature columns besides the labels: pass features= (column "
-                                    "names or a function of a batch).")
+            raise InvalidInputError("The dataset has no feature columns besides the labels: pass feature_columns= "
+                                    "(column names) or features= (a function of a batch).")
         return B.Layout(self.label if label_columns == [self.label] else None, classes, table_columns, encoding,
                         names_out, probs, self.features if callable(self.features) else None, np.dtype(dtype),
                         regression, self.predictions, self.multilabel, self.annotators), profile
@@ -1016,7 +1041,7 @@ class ShardedGraph(KNNGraph):
             return self
         if k > self.indices.shape[1]:
             raise ValueError(f"The driver holds {self.indices.shape[1]} neighbours per row; {k} were asked for.")
-        return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.backend)
+        return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.knn_backend)
 
     def neighbor_median(self, values: np.ndarray, *, skip: np.ndarray | None = None, fallback: np.ndarray
                         ) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafix._validation import RandomState, check_random_state, renamed, seed_from
+from datafix._validation import RandomState, check_random_state, seed_from
 from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
 from datafix.signals.pred_probs import (
@@ -123,7 +123,6 @@ class Signals:
     (True, (150, 3), 40)
     """
 
-    @renamed(k="k_neighbors")
     def __init__(
         self,
         labels: np.ndarray | None,
@@ -279,8 +278,8 @@ class Signals:
     def neighbors(self) -> KNNGraph:
         """The shared kNN graph on standardised features."""
         self._require("neighbors")
-        graph = knn_graph(self.features, self.k_neighbors, backend=self.knn_backend, verbose=self.verbose)
-        self.provenance["neighbors"] = f"{graph.backend} {graph.metric} kNN graph, k={graph.k}, standardised features"
+        graph = knn_graph(self.features, self.k_neighbors, knn_backend=self.knn_backend, verbose=self.verbose)
+        self.provenance["neighbors"] = f"{graph.knn_backend} {graph.metric} kNN graph, k={graph.k}, standardised features"
         return graph
 
     def _require(self, name: str) -> None:

@@ -5,7 +5,7 @@ matrix, the chunk size follows the memory available. Candidates are chosen in fl
 their distances recomputed in float64, so ties and zero distances (identical points) come out
 exact, and ties are broken by position (deterministic).
 
-For large n on a CPU, ``backend="auto"`` switches to ``"ivf"``: an inverted-file search in torch
+For large n on a CPU, ``knn_backend="auto"`` switches to ``"ivf"``: an inverted-file search in torch
 (k-means cells; each cell's points are searched, as one matrix product, against the points of the
 cells nearest to it). ``"faiss"`` (the optional ``faiss`` extra, IVF-Flat) is there too; on the
 2-core benchmark machine its per-query scans were several times slower than ``"ivf"``'s batched
@@ -24,12 +24,12 @@ from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from datafix._threads import thread_pool
-from datafix._validation import check_choice, check_int, renamed
+from datafix._validation import check_choice, check_int
 from datafix.errors import InvalidInputError
 
 BACKENDS = ("auto", "exact", "ivf", "faiss")
 METRICS = ("euclidean", "cosine")
-#: Above this many samples, ``backend="auto"`` uses the approximate ``"ivf"`` search on a CPU.
+#: Above this many samples, ``knn_backend="auto"`` uses the approximate ``"ivf"`` search on a CPU.
 APPROX_AUTO_MIN_N = 30_000
 _EXTRA_CANDIDATES = 8
 
@@ -49,14 +49,14 @@ class KNNGraph:
         distance exactly 0 either way).
     metric : str
         ``"euclidean"`` or ``"cosine"`` (``1 - cosine similarity``).
-    backend : str
-        ``"exact"`` or ``"faiss"``.
+    knn_backend : str
+        The search that built the graph: ``"exact"``, ``"ivf"`` or ``"faiss"``.
     """
 
     indices: np.ndarray
     distances: np.ndarray
     metric: str
-    backend: str = "exact"
+    knn_backend: str = "exact"
 
     @property
     def k(self) -> int:
@@ -74,17 +74,16 @@ class KNNGraph:
         """
         if k >= self.k:
             return self
-        return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.backend)
+        return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.knn_backend)
 
 
-@renamed(k="k_neighbors")
 def knn_graph(
     features: np.ndarray,
     k_neighbors: int = 40,
     *,
     metric: str = "euclidean",
     standardize: bool = True,
-    backend: str = "auto",
+    knn_backend: str = "auto",
     device: str | torch.device | None = None,
     verbose: bool = False,
 ) -> KNNGraph:
@@ -95,13 +94,13 @@ def knn_graph(
     features : numpy.ndarray or torch.Tensor of shape (n, d)
         Finite features; float16, float32 and float64 are accepted.
     k_neighbors : int, default 40
-        Neighbours per sample; capped at n - 1 (the old name ``k`` works for one more release).
+        Neighbours per sample; capped at n - 1.
     metric : {"euclidean", "cosine"}, default "euclidean"
         Distance between rows.
     standardize : bool, default True
         Z-score each column first (constant columns become 0), so that no column dominates by
         its scale.
-    backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
+    knn_backend : {"auto", "exact", "ivf", "faiss"}, default "auto"
         ``"auto"``: exact, except on a CPU above ``APPROX_AUTO_MIN_N`` samples, where it is
         ``"ivf"``. ``"ivf"`` and ``"faiss"`` are approximate (recall measured in the tests).
     device : str or torch.device, optional
@@ -120,15 +119,14 @@ def knn_graph(
     >>> g.indices.ravel().tolist(), g.distances.ravel().tolist()
     ([1, 0, 1], [1.0, 1.0, 2.0])
     """
-    X, k, device = _prepare(features, k_neighbors, metric, backend, device, standardize, name="features")
+    X, k, device = _prepare(features, k_neighbors, metric, knn_backend, device, standardize, name="features")
     n = len(X)
     k = min(k, n - 1)
     if k < 1:
         return KNNGraph(np.empty((n, 0), np.int64), np.empty((n, 0)), metric)
-    return _search(X, X, k, metric, _pick_backend(backend, n, device), device, exclude_self=True, verbose=verbose)
+    return _search(X, X, k, metric, _pick_backend(knn_backend, n, device), device, exclude_self=True, verbose=verbose)
 
 
-@renamed(k="k_neighbors")
 def knn_query(
     reference: np.ndarray,
     queries: np.ndarray,
@@ -136,7 +134,7 @@ def knn_query(
     *,
     metric: str = "euclidean",
     standardize: bool = True,
-    backend: str = "auto",
+    knn_backend: str = "auto",
     device: str | torch.device | None = None,
     verbose: bool = False,
     self_positions: np.ndarray | None = None,
@@ -149,7 +147,7 @@ def knn_query(
     ----------
     reference, queries : numpy.ndarray of shape (n_ref, d) and (n_query, d)
         Finite features.
-    k_neighbors, metric, standardize, backend, device, verbose
+    k_neighbors, metric, standardize, knn_backend, device, verbose
         As in :func:`knn_graph`.
     self_positions : array of int, optional
         When the queries are rows of the reference set: ``self_positions[i]`` is query i's own
@@ -162,8 +160,8 @@ def knn_query(
     >>> g.indices.ravel().tolist(), g.distances.ravel().tolist()
     ([1, 0], [1.0, 0.0])
     """
-    R, k, device = _prepare(reference, k_neighbors, metric, backend, device, False, name="reference")
-    Q, _, _ = _prepare(queries, 1, metric, backend, device, False, name="queries")
+    R, k, device = _prepare(reference, k_neighbors, metric, knn_backend, device, False, name="reference")
+    Q, _, _ = _prepare(queries, 1, metric, knn_backend, device, False, name="queries")
     if R.shape[1] != Q.shape[1]:
         raise InvalidInputError(
             f"The reference set has {R.shape[1]} feature columns but the queries have {Q.shape[1]}."
@@ -174,22 +172,22 @@ def knn_query(
         R, Q = (R - mean) / scale, (Q - mean) / scale
     if self_positions is not None:
         self_positions = np.asarray(self_positions, dtype=np.int64)
-        if self_positions.shape != (len(Q),) or backend not in ("auto", "exact"):
+        if self_positions.shape != (len(Q),) or knn_backend not in ("auto", "exact"):
             raise InvalidInputError(
-                "The 'self_positions' argument needs one reference row per query and backend='exact'."
+                "The 'self_positions' argument needs one reference row per query and knn_backend='exact'."
             )
         k = min(k, len(R) - 1)
         idx, dist = _exact_search(R, Q, k, metric, device, exclude_self=False, verbose=verbose,
                                   self_positions=self_positions)
         return KNNGraph(idx, dist, metric, "exact")
     k = min(k, len(R))
-    return _search(R, Q, k, metric, _pick_backend(backend, len(R), device), device, exclude_self=False, verbose=verbose)
+    return _search(R, Q, k, metric, _pick_backend(knn_backend, len(R), device), device, exclude_self=False, verbose=verbose)
 
 
 def _prepare(features, k, metric, backend, device, standardize, *, name):
     k = check_int(k, "k_neighbors", minimum=1)
     check_choice(metric, "metric", METRICS)
-    check_choice(backend, "backend", BACKENDS)
+    check_choice(backend, "knn_backend", BACKENDS)
     if isinstance(features, torch.Tensor):
         features = features.detach().cpu().numpy()
     X = np.asarray(features)
@@ -233,7 +231,7 @@ def _import_faiss(required: bool):
         import faiss
     except ImportError:
         if required:
-            raise InvalidInputError("backend='faiss' needs faiss: pip install 'datafix[faiss]'.") from None
+            raise InvalidInputError("knn_backend='faiss' needs faiss: pip install 'datafix[faiss]'.") from None
         return None
     return faiss
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from datafix._validation import check_float, check_int, renamed
+from datafix._validation import check_float, check_int
 from datafix.errors import InvalidInputError, warn_user
 from datafix.synth._table import (
     from_quantiles,
@@ -36,7 +36,7 @@ class GaussianCopulaGenerator:
     shrinkage : float, default 0.02
         Weight of the identity in the correlation estimate (stabilises small classes).
     random_state : int, default 0
-        Seeds the draws (old name ``seed``: deprecated).
+        Seeds the draws.
 
     Examples
     --------
@@ -52,16 +52,14 @@ class GaussianCopulaGenerator:
 
     method = "gaussian_copula"
 
-    @renamed(seed="random_state")
     def __init__(self, *, shrinkage: float = 0.02, random_state: int = 0) -> None:
         self.shrinkage = check_float(shrinkage, "shrinkage", low=0.0, high=1.0)
         self.random_state = check_int(random_state, "random_state", minimum=0)
 
-    @renamed(label="labels")
     def fit(self, df: pd.DataFrame, labels: Any) -> GaussianCopulaGenerator:
         """Learn each class's marginals and score correlation from ``df`` (not modified).
 
-        ``labels``: the name of the label column (old name ``label``: deprecated).
+        ``labels``: the name of the label column.
         """
         label = labels
         self.roles_ = table_roles(df, label)
@@ -122,16 +120,12 @@ class GaussianCopulaGenerator:
         frame = self._sample(n, label)
         return frame, provenance(len(frame), self.method, self.random_state)
 
-    def sample(self, n: int, label: Any = None, *, return_provenance: bool = False) -> pd.DataFrame:
+    def sample(self, n: int, label: Any = None) -> pd.DataFrame:
         """``n`` synthetic rows of class ``label`` (default: classes in their training proportions).
 
         Returns a DataFrame with the training frame's columns and dtypes (integers rounded).
-        :meth:`sample_with_provenance` also returns the provenance table;
-        ``return_provenance=True`` is deprecated (a return type that depends on a flag).
+        :meth:`sample_with_provenance` also returns the provenance table.
         """
-        if return_provenance:
-            _warn_return_provenance()
-            return self.sample_with_provenance(n, label)
         return self._sample(n, label)
 
     def _sample(self, n: int, label: Any) -> pd.DataFrame:
@@ -177,9 +171,3 @@ class GaussianCopulaGenerator:
         if not hasattr(self, "_models"):
             raise InvalidInputError(f"{type(self).__name__} is not fitted: call fit(df, labels=...) first.")
 
-
-def _warn_return_provenance() -> None:
-    import warnings
-
-    warnings.warn("sample(..., return_provenance=True) is deprecated and will be removed in the next release: "
-                  "call sample_with_provenance(n, label).", DeprecationWarning, stacklevel=3)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-from datafix._validation import check_float, renamed
+from datafix._validation import check_float
 from datafix.errors import InvalidInputError
 from datafix.signals.neighbors import knn_graph, knn_query
 from datafix.synth._table import split_frame, table_roles
@@ -52,7 +52,6 @@ class SynthQuality:
     dcr: np.ndarray
 
 
-@renamed(label="labels")
 def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Any, *, test: pd.DataFrame | None = None,
              copy_distance: float = 0.05, classifier: Any = None, random_state: int = 0) -> SynthQuality:
     """Measure ``synthetic`` against ``real`` (both DataFrames with the same columns).
@@ -62,7 +61,7 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Any, *, test: 
     real, synthetic : pandas.DataFrame
         Same columns, including ``labels``.
     labels : column name
-        The label column of both frames (old name ``label``: deprecated).
+        The label column of both frames.
     test : pandas.DataFrame, optional
         Held-out real rows for TSTR / TRTR; default: a stratified third of ``real`` (the other
         two thirds are then the training real rows).

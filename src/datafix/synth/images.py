@@ -42,8 +42,6 @@ class AugmentedOversampler(Dataset):
         weight drawn from Beta(alpha, alpha).
     seed : int, default 0
         Keys the virtual samples' augmentation draws.
-    return_index : bool, optional
-        Deprecated (use :class:`KeyedOversampler`): append the item's index to every item.
 
     Examples
     --------
@@ -69,22 +67,17 @@ class AugmentedOversampler(Dataset):
     (torch.Size([4, 3, 8, 8]), [0, 0, 1, 1], True)
     """
 
-    def __init__(self, dataset: Any, labels: Any = None, transform: Any = None, *, sampling_strategy: Any = "auto",
-                 mixup_alpha: float | None = None, seed: int = 0, return_index: bool | None = None) -> None:
-        if return_index is not None:
-            import warnings
+    #: Whether items end with their index (:class:`KeyedOversampler`).
+    _keyed = False
 
-            warnings.warn("AugmentedOversampler(return_index=...) is deprecated and will be removed in the next "
-                          "release (item shapes that depend on a flag): use KeyedOversampler, whose items end with "
-                          "their index, for a batch pipeline on the device.", DeprecationWarning, stacklevel=2)
-        return_index = bool(return_index) or getattr(self, "_keyed", False)
-        if transform is None and not return_index:
+    def __init__(self, dataset: Any, labels: Any = None, transform: Any = None, *, sampling_strategy: Any = "auto",
+                 mixup_alpha: float | None = None, seed: int = 0) -> None:
+        if transform is None and not self._keyed:
             raise InvalidInputError("transform=None leaves augmentation to a batch pipeline keyed by index: use "
                                     "KeyedOversampler (without a transform, virtual samples would be plain copies).")
         if transform is not None and not (callable(transform) or hasattr(transform, "set_random_seed")):
             raise InvalidTypeError("The 'transform' argument must be an albumentations transform, a callable "
                                    "transform(image, rng), or None.")
-        self.return_index = bool(return_index)
         if mixup_alpha is not None and not mixup_alpha > 0:
             raise InvalidInputError(f"The 'mixup_alpha' parameter must be positive; got {mixup_alpha}.")
         codes, self.classes = class_codes(dataset if labels is None else labels)
@@ -128,7 +121,7 @@ class AugmentedOversampler(Dataset):
         return self._with_index((image, *item[1:]) if isinstance(item, tuple) else image, i)
 
     def _with_index(self, item: Any, i: int) -> Any:
-        if not self.return_index:
+        if not self._keyed:
             return item
         return (*item, i) if isinstance(item, tuple) else (item, i)
 

@@ -21,7 +21,6 @@ from datafix._validation import (
     check_choice,
     check_int,
     py_value,
-    renamed,
     resolve_device,
     sampling_targets,
 )
@@ -60,12 +59,13 @@ class TorchSMOTE:
     k_neighbors : int, default 5
         Same-class neighbours to interpolate towards; lowered for a class with ``k`` or fewer
         rows, and a class with one row is copied (both with a warning).
-    neighbors : {"auto", "exact", "ivf"}, default "auto"
-        Search for the neighbours: ``"auto"`` is exact on a GPU and below 30,000 rows per class.
+    knn_backend : {"auto", "exact", "ivf"}, default "auto"
+        The neighbour search (see :func:`datafix.signals.knn_graph`): ``"auto"`` is exact on a GPU
+        and below 30,000 rows per class.
     device : str or torch.device, optional
         Where to run (default: the tensor's device, else CUDA when available, else CPU).
     random_state : int, default 0
-        Seeds the draws (old name ``seed``: deprecated).
+        Seeds the draws.
 
     Examples
     --------
@@ -75,12 +75,11 @@ class TorchSMOTE:
     ((1, 2), [1], np.True_)
     """
 
-    @renamed(seed="random_state")
-    def __init__(self, sampling_strategy: Any = "auto", *, k_neighbors: int = 5, neighbors: str = "auto",
+    def __init__(self, sampling_strategy: Any = "auto", *, k_neighbors: int = 5, knn_backend: str = "auto",
                  device: str | torch.device | None = None, random_state: int = 0) -> None:
         self.sampling_strategy = sampling_strategy
         self.k_neighbors = check_int(k_neighbors, "k_neighbors", minimum=1)
-        self.neighbors = check_choice(neighbors, "neighbors", ("auto", "exact", "ivf"))
+        self.knn_backend = check_choice(knn_backend, "knn_backend", ("auto", "exact", "ivf"))
         self.device = device
         self.random_state = check_int(random_state, "random_state", minimum=0)
 
@@ -143,7 +142,7 @@ class TorchSMOTE:
         return SyntheticRows(new if is_tensor else new.cpu().numpy(), y_new, prov)
 
     def _neighbours(self, Xc: torch.Tensor, k: int, device: torch.device) -> np.ndarray:
-        backend = self.neighbors
+        backend = self.knn_backend
         if backend == "auto":
             backend = "ivf" if device.type == "cpu" and len(Xc) > 30_000 else "exact"
-        return knn_graph(Xc, k, standardize=False, backend=backend, device=device).indices
+        return knn_graph(Xc, k, standardize=False, knn_backend=backend, device=device).indices

@@ -17,7 +17,7 @@ import torch
 from scipy.stats import norm
 from torch import nn
 
-from datafix._validation import check_int, renamed, resolve_device
+from datafix._validation import check_int, resolve_device
 from datafix.errors import InvalidInputError
 from datafix.synth._table import (
     from_quantiles,
@@ -27,7 +27,6 @@ from datafix.synth._table import (
     split_frame,
     table_roles,
 )
-from datafix.synth.copula import _warn_return_provenance
 
 
 class ConditionalVAEGenerator:
@@ -42,7 +41,7 @@ class ConditionalVAEGenerator:
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.
     random_state : int, default 0
-        Seeds the draws (old name ``seed``: deprecated).
+        Seeds the draws.
 
     Examples
     --------
@@ -56,7 +55,6 @@ class ConditionalVAEGenerator:
 
     method = "conditional_vae"
 
-    @renamed(seed="random_state")
     def __init__(self, *, epochs: int = 300, latent_dim: int = 16, hidden: int = 128, batch_size: int = 256,
                  device: str | torch.device | None = None, random_state: int = 0) -> None:
         self.epochs = check_int(epochs, "epochs", minimum=1)
@@ -66,11 +64,10 @@ class ConditionalVAEGenerator:
         self.device = device  # resolved when fitting (datafix._validation.resolve_device)
         self.random_state = check_int(random_state, "random_state", minimum=0)
 
-    @renamed(label="labels")
     def fit(self, df: pd.DataFrame, labels: Any) -> ConditionalVAEGenerator:
         """Train on ``df`` (not modified).
 
-        ``labels``: the name of the label column (old name ``label``: deprecated).
+        ``labels``: the name of the label column.
         """
         label = labels
         self.device_ = resolve_device(self.device)
@@ -151,15 +148,11 @@ class ConditionalVAEGenerator:
         frame = self._sample(n, label)
         return frame, provenance(len(frame), self.method, self.random_state)
 
-    def sample(self, n: int, label: Any = None, *, return_provenance: bool = False) -> pd.DataFrame:
+    def sample(self, n: int, label: Any = None) -> pd.DataFrame:
         """``n`` synthetic rows of class ``label`` (default: classes in their training proportions).
 
-        :meth:`sample_with_provenance` also returns the provenance table; ``return_provenance=True``
-        is deprecated.
+        :meth:`sample_with_provenance` also returns the provenance table.
         """
-        if return_provenance:
-            _warn_return_provenance()
-            return self.sample_with_provenance(n, label)
         return self._sample(n, label)
 
     def _sample(self, n: int, label: Any) -> pd.DataFrame:
