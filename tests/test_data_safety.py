@@ -193,10 +193,20 @@ def test_image_dataset_resizes_on_request(tmp_path):
 
 # -- 9. a step whose check was skipped says why ---------------------------------------------
 
+class Sentences(Dataset):
+    """Text items: nothing datafix can derive features from (a Dataset of images now gets its pixels)."""
+
+    def __len__(self) -> int:
+        return 30
+
+    def __getitem__(self, i: int):
+        return f"sentence {i}", i % 2
+
+
 def test_label_steps_on_a_dataset_without_features_say_what_to_give():
     with pytest.raises(InvalidInputError, match=r"acts on the 'label' check's findings, but it was skipped \(no "
                                                 r"pred_probs were given and there are no features") as err:
-        Pipeline([DropBroken(), DropLabelIssues(), Rebalance()]).fit(TensorImages(), verbose=False)
+        Pipeline([DropBroken(), DropLabelIssues(), Rebalance()]).fit(Sentences(), verbose=False)
     assert "features=" in str(err.value) and "pred_probs=" in str(err.value)
 
 
