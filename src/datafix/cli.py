@@ -24,6 +24,10 @@ from datafix.errors import DatafixError
 READERS = {".csv": pd.read_csv, ".tsv": lambda p: pd.read_csv(p, sep="\t"), ".parquet": pd.read_parquet}
 REPORT_FORMATS = (".json", ".parquet", ".csv", ".html")
 TABLE_FORMATS = (".csv", ".parquet")
+#: What an output flag that takes one format writes, and where the other formats are.
+FORMAT_NAMES = {".html": "a self-contained HTML page", ".npy": "a NumPy array file"}
+ONE_FORMAT_HINTS = {"--report": " (the audit report as .json, .parquet or .csv: datafix audit PATH -o report.json)",
+                    "--html": " (the report as .json, .parquet or .csv: -o report.json)"}
 #: Python argument names in datafix's messages, and the flags a command-line user types instead.
 FLAG_WORDS = (
     (r"The 'pred_probs' argument", "The --pred-probs file"),
@@ -62,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "audit", help="audit a table or an image folder", description="Audit a labelled table, or a folder with "
         "one subfolder of images per class.",
         epilog="Quality gate for CI: --fail-on label=0.05 --fail-on duplicate=0 exits 1 when the label check "
-        "flags more than 5%% of the samples or the duplicate check flags any.",
+        "flags more than 5% of the samples or the duplicate check flags any.",
     )
     audit.add_argument("path", type=Path, help="a .csv, .tsv or .parquet file, or an image folder")
     audit.add_argument("--label", help="name of the label column (tables; an image folder's labels are its "
@@ -218,6 +222,10 @@ def _check_outputs(outputs: Sequence[tuple[str, Path | None, Sequence[str]]],
         if path.is_dir():
             raise CommandLineError(f"{flag} {str(path)!r} is a folder; give a file name inside it, such as "
                                    f"{str(path / ('report' + formats[0]))!r}.")
+        if path.suffix.lower() not in formats and len(formats) == 1:
+            raise CommandLineError(f"{flag} {str(path)!r}: {flag} writes {FORMAT_NAMES[formats[0]]} only; give a "
+                                   f"name ending in {formats[0]}, such as {str(path.with_suffix(formats[0]))!r}"
+                                   f"{ONE_FORMAT_HINTS.get(flag, '')}.")
         if path.suffix.lower() not in formats:
             raise CommandLineError(f"{flag} {str(path)!r}: cannot tell the format from its ending "
                                    f"{path.suffix or '(none)'!r}; use {', '.join(formats)}.")
@@ -433,6 +441,13 @@ def _fix(args: argparse.Namespace) -> int:
     from datafix.audit import audit
     from datafix.fix import Consensus, DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
 
+    if args.path.is_dir():
+        raise CommandLineError(
+            f"PATH {str(args.path)!r} is a folder: datafix fix takes a table (.csv, .tsv or .parquet). For an image "
+            f"folder, see what is wrong with datafix audit {str(args.path)!r} --html audit.html, then fix it in "
+            "Python: from datafix.fix import DropBroken, DropLabelIssues, Pipeline; plan = Pipeline([DropBroken(), "
+            f"DropLabelIssues()]).fit({str(args.path)!r}); plan.dataset is a torch Dataset of the kept images "
+            "(plan.samples lists them).")
     _check_input(args.path, "PATH", tuple(READERS))
     _check_label_flags(args)
     inputs = [("PATH", args.path), *_check_inputs([("--config", args.config, (".json", ".yaml", ".yml")),
