@@ -1,5 +1,6 @@
 import json
 import re
+import shlex
 import subprocess
 import sys
 
@@ -206,3 +207,20 @@ def test_fix_without_features_names_the_flags_not_python(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Give --features FILE.npy or --pred-probs FILE.npy from your own model" in err
     assert "feature module" not in err and "features=" not in err
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly(tmp_path):
+    """``datafix audit ... | head``: no 'Broken pipe' error, the report is still written, exit as the gate says."""
+    wine = dfx.datasets.load_noisy("wine", noise=0.1, random_state=0).frame("target")
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    out = tmp_path / "report.json"
+    command = [sys.executable, "-m", "datafix", "audit", str(tmp_path / "wine.csv"), "--label", "target", "-q",
+               "-o", str(out)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # the reader is gone before the first line
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=300) == 0, err
+    assert err == "" and out.exists()
+    piped = subprocess.run(shlex.join(command) + " | head -1", shell=True, capture_output=True, text=True,
+                           timeout=300)
+    assert piped.stdout == "datafix audit: 178 samples\n" and piped.stderr == ""

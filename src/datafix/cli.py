@@ -162,9 +162,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "fix":
                 return _fix(args)
             return _demo(args)
+        except BrokenPipeError:  # a reader gone while a print had no _say: quiet, as Unix tools are
+            _drop_stdout()
+            return 141
         except (DatafixError, FileNotFoundError, ValueError, OSError) as err:
             print(f"datafix: error: {flag_words(str(err))}", file=sys.stderr)
             return 2
+
+
+def _say(text: str) -> None:
+    """Print a line; once its reader has gone (``datafix audit ... | head``), print nothing more and go on:
+    the reports are still written and the exit status is the command's, with no 'Broken pipe' error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    """Point standard output at the null device, so that what is left (and Python's final flush) goes nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
@@ -358,12 +377,12 @@ def _print_and_write(report: Any, args: argparse.Namespace, gates: dict[str, flo
                      folder: Path | None = None) -> int:
     """Print the report, write -o/--output (``folder``: a report folder the audit already wrote) and
     --html, and apply the quality gates; the exit status."""
-    print(_in_flags(report.render()))
+    _say(_in_flags(report.render()))
     if args.output:
-        print(f"report written to {folder if folder is not None else report.save(args.output)}")
+        _say(f"report written to {folder if folder is not None else report.save(args.output)}")
     if args.html:
         report.to_html(args.html)
-        print(f"HTML report written to {args.html}")
+        _say(f"HTML report written to {args.html}")
     return _gate(report, gates)
 
 
@@ -464,18 +483,18 @@ def _fix(args: argparse.Namespace) -> int:
                    features=_read_array(args.features, "--features", len(frame)), task=args.task, classes=args.classes,
                    predictions=_read_array(args.predictions, "--predictions", len(frame)), verbose=not args.quiet)
     plan = pipeline.fit(frame, args.label, report=report)
-    print(plan.summary().to_string() if len(plan.summary()) else "no changes")
+    _say(plan.summary().to_string() if len(plan.summary()) else "no changes")
     for cap in plan.caps:
-        print(f"cap: {cap}")
+        _say(f"cap: {cap}")
     fixed = plan.to_frame(actions=args.actions)
     if args.output.suffix.lower() == ".csv":
         plan.to_csv(args.output, actions=args.actions, index=args.index_col is not None)
     else:
         plan.to_parquet(args.output, actions=args.actions)
-    print(f"{plan.counts_line(actions=args.actions)}; fixed table ({len(fixed)} rows) written to {args.output}")
+    _say(f"{plan.counts_line(actions=args.actions)}; fixed table ({len(fixed)} rows) written to {args.output}")
     if args.report:
         report.to_html(args.report, plan=plan)
-        print(f"HTML report written to {args.report}")
+        _say(f"HTML report written to {args.report}")
     return 0
 
 
@@ -486,27 +505,27 @@ def _demo(args: argparse.Namespace) -> int:
     _check_outputs([("-o/--output", args.output, REPORT_FORMATS), ("--html", args.html, (".html",))], [])
     data = load_noisy("digits", noise=args.noise, noise_type=args.noise_type, n_duplicates=20, n_outliers=10,
                       random_state=args.seed)
-    print(f"datafix demo: scikit-learn digits ({len(data)} images, 10 classes), "
+    _say(f"datafix demo: scikit-learn digits ({len(data)} images, 10 classes), "
           f"{int(data.is_label_error.sum())} labels flipped ({args.noise_type} noise), "
           f"{int(data.is_duplicate.sum())} duplicated images, {int(data.is_outlier.sum())} outliers\n")
     report = audit(data.frame(), labels="label", cv=args.cv, nan_policy=args.nan_policy,
                    random_state=args.seed, verbose=not args.quiet)
-    print(report.render(max_rows=5))
+    _say(report.render(max_rows=5))
     copies = data.is_duplicate.copy()
     copies[data.duplicate_of[data.is_duplicate]] = True  # a copy and its original form a group
     truths = {"label": ("is_label_issue", data.is_label_error), "outlier": ("is_outlier", data.is_outlier),
               "duplicate": ("is_duplicate", copies)}
-    print("against the injected truth:")
+    _say("against the injected truth:")
     for name, (flag, truth) in truths.items():
         found = report.issues[flag].to_numpy(dtype=bool)
         hits = int((found & truth).sum())
         precision = hits / max(int(found.sum()), 1)
         recall = hits / max(int(truth.sum()), 1)
-        print(f"  {name} check: precision {precision:.3f}, recall {recall:.3f}, "
+        _say(f"  {name} check: precision {precision:.3f}, recall {recall:.3f}, "
               f"F1 {2 * precision * recall / max(precision + recall, 1e-12):.3f} "
               f"({hits} of {int(truth.sum())} found, {int(found.sum())} flagged)")
     _demo_fix(data, report, args)
-    print(f"report written to {report.save(args.output)}")
+    _say(f"report written to {report.save(args.output)}")
     return 0
 
 
@@ -522,8 +541,8 @@ def _demo_fix(data, report, args: argparse.Namespace) -> None:
     from datafix.fix import DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
 
     plan = Pipeline([DropBroken(), DropLabelIssues(), DropNearDuplicates()]).fit(data.frame(), "label", report=report)
-    print("\nfix plan (drop broken rows, label issues, near-duplicates):")
-    print(plan.summary().to_string())
+    _say("\nfix plan (drop broken rows, label issues, near-duplicates):")
+    _say(plan.summary().to_string())
     positions = np.arange(len(data.y))
     train, test = train_test_split(positions, test_size=0.25, stratify=data.y_true, random_state=args.seed)
     kept = plan.samples["kept"].to_numpy(bool)
@@ -534,11 +553,11 @@ def _demo_fix(data, report, args: argparse.Namespace) -> None:
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
         model.fit(data.X[rows], np.asarray(labels[rows]).astype(int))
         scores[name] = balanced_accuracy_score(data.y_true[test], model.predict(data.X[test]))
-    print(f"logistic regression on 75 % of the rows, balanced accuracy on the other 25 % (true labels): "
+    _say(f"logistic regression on 75 % of the rows, balanced accuracy on the other 25 % (true labels): "
           f"trained on the raw labels {scores['the raw labels']:.3f}, on the fixed data "
           f"{scores['the fixed data']:.3f} ({len(fixed)} of {len(train)} training rows kept)")
     report.to_html(args.html, plan=plan, title="datafix demo: noisy digits")
-    print(f"HTML report written to {args.html}")
+    _say(f"HTML report written to {args.html}")
 
 
 if __name__ == "__main__":  # pragma: no cover
