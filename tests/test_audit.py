@@ -304,3 +304,21 @@ def test_every_skip_note_names_the_argument_that_makes_the_check_run():
         assert "features=" in skipped[name], (name, skipped[name])
     assert "pred_probs=" in skipped["label"]
     assert "annotators=" in report.checks["annotators"].reason  # for other inputs: left out of the text report
+
+
+def test_counts_stay_integers_beside_broken_images(tmp_path):
+    """duplicate_group_size of an image folder with a broken file: 2, not 2.000."""
+    rng = np.random.default_rng(0)
+    for name, level in {"dark": 60, "light": 190}.items():
+        (tmp_path / name).mkdir()
+        for i in range(12):
+            img = np.clip(level + rng.normal(0, 20, (10, 10)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(tmp_path / name / f"{i:02d}.png")
+    (tmp_path / "dark" / "copy.png").write_bytes((tmp_path / "dark" / "00.png").read_bytes())
+    (tmp_path / "light" / "broken.png").write_bytes(b"garbage")
+    report = dfx.audit(tmp_path, image_size=8, verbose=False)
+    sizes = report.issues["duplicate_group_size"]
+    assert sizes.dtype == "Int64" and sizes["dark/copy.png"] == 2 and sizes.isna().sum() == 1
+    text = report.render()
+    row = next(line for line in text.splitlines() if line.startswith("dark/copy.png") and "True" in line)
+    assert row.split()[-1] == "2", row

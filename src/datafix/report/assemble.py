@@ -77,7 +77,14 @@ def _to_source(result: pd.DataFrame, label_columns: tuple[str, ...], view: Any, 
             out[col] = out[col].astype("boolean")
         elif col in label_columns and view.classes.dtype.kind in "iu":
             out[col] = out[col].astype("Int64")  # integer labels stay integers beside broken rows
+        elif result[col].dtype.kind in "iu" and col not in label_columns:
+            out[col] = out[col].astype(_nullable(result[col].dtype))  # counts too (a group's size: 2, not 2.000)
     return out
+
+
+def _nullable(dtype: np.dtype) -> str:
+    """pandas' nullable integer dtype of a NumPy integer dtype: int64 -> 'Int64', uint8 -> 'UInt8'."""
+    return f"{'UInt' if dtype.kind == 'u' else 'Int'}{dtype.itemsize * 8}"
 
 
 def _test_rows(found: pd.DataFrame, train: Any, test: Any) -> pd.DataFrame:
@@ -96,5 +103,7 @@ def _test_rows(found: pd.DataFrame, train: Any, test: Any) -> pd.DataFrame:
     for col in found.columns:
         if found[col].dtype == bool:
             out[col] = out[col].astype("boolean")
+        elif found[col].dtype.kind in "iu":
+            out[col] = out[col].astype(_nullable(found[col].dtype))
     out.insert(0, "is_broken", ~test_valid)
     return out
