@@ -441,13 +441,15 @@ def _read_annotators(args: argparse.Namespace) -> Any:
 
 
 def _gate(report: Any, gates: dict[str, float]) -> int:
+    from datafix.report.text import fmt_share
+
     summary = report.summary()
     failed = []
     for name, limit in gates.items():
         if name in summary.index and summary.loc[name, "status"] == "ran":
             share = float(summary.loc[name, "share"])
             if share > limit:
-                failed.append(f"{name} flags {share:.1%} of the samples (more than {limit:.1%})")
+                failed.append(f"{name} flags {fmt_share(share)} of the samples (more than {fmt_share(limit)})")
         else:
             failed.append(f"{name} did not run ({summary.loc[name, 'note'] if name in summary.index else 'unknown'})")
     if failed:
