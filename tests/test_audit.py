@@ -322,3 +322,33 @@ def test_counts_stay_integers_beside_broken_images(tmp_path):
     text = report.render()
     row = next(line for line in text.splitlines() if line.startswith("dark/copy.png") and "True" in line)
     assert row.split()[-1] == "2", row
+
+
+def test_the_label_verdict_agrees_with_the_outlier_and_label_value_checks():
+    """An outlier (radius 999) is not judged by the label check; a misspelt label's suggested label is the class
+    the spelling is for, in both columns, whatever the model thinks of the row."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    table = data.frame[["mean radius", "mean texture", "mean smoothness", "mean concave points"]].assign(
+        target=np.asarray(data.target_names)[data.target])
+    benign = table.index[table["target"] == "benign"]
+    malignant = table.index[table["target"] == "malignant"]
+    outlier, typo, typo_malignant_looking = benign[0], benign[1], malignant[0]
+    table.loc[outlier, "mean radius"] = 999.0
+    table.loc[[typo, typo_malignant_looking], "target"] = "bengin"
+    given = table.copy()
+    report = dfx.audit(table, labels="target", verbose=False)
+    rows = report.issues
+    assert rows.loc[outlier, "is_outlier"] and not rows.loc[outlier, "is_label_issue"]
+    assert pd.isna(rows.loc[outlier, "suggested_label"]) and pd.isna(rows.loc[outlier, "suggested_confidence"])
+    for row in (typo, typo_malignant_looking):
+        assert rows.loc[row, "is_label_value_issue"] and rows.loc[row, "is_label_issue"]
+        assert rows.loc[row, "suggested_label"] == rows.loc[row, "suggested_value"] == "benign"
+        assert pd.isna(rows.loc[row, "suggested_confidence"])
+    assert "the 2 samples whose label value is another class written differently" in report.checks["label"].rule
+    assert "not judged" in report.checks["label"].rule
+    flagged = report.flagged("label")
+    assert outlier not in flagged.index and {typo, typo_malignant_looking} <= set(flagged.index)
+    pd.testing.assert_frame_equal(table, given)  # the input is untouched
+
