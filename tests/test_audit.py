@@ -352,3 +352,18 @@ def test_the_label_verdict_agrees_with_the_outlier_and_label_value_checks():
     assert outlier not in flagged.index and {typo, typo_malignant_looking} <= set(flagged.index)
     pd.testing.assert_frame_equal(table, given)  # the input is untouched
 
+
+def test_ids_that_pandas_reads_as_years_are_ids_and_old_dates_do_not_crash():
+    """'T0000', 'T0001', ... parse (dateutil) as the years 0-399: they crashed the audit with OutOfBoundsDatetime."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    table = wine.assign(ticket=[f"T{i:04d}" for i in range(len(wine))])
+    with pytest.warns(UserWarning, match="Column 'ticket' holds one identifier per row"):
+        report = dfx.audit(table, labels="target", checks=["null", "duplicate"], verbose=False)
+    assert report.tables["columns"].loc["ticket", "kind"] == "text"
+    assert report.tables["columns"].loc["ticket", "is_id_like"]
+    old = wine.assign(founded=pd.Series(np.datetime64("0800-01-01", "s"), index=wine.index).astype("datetime64[s]")
+                      + pd.to_timedelta(np.arange(len(wine)), unit="D"))
+    report = dfx.audit(old, labels="target", checks=["null"], verbose=False)
+    assert report.tables["columns"].loc["founded", "kind"] == "date"
