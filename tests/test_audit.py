@@ -327,3 +327,66 @@ def test_feature_columns_pick_a_dataframes_features_and_a_string_is_a_model_name
         dfx.audit(frame, labels="cultivar", feature_columns="alcohol", verbose=False)
     with pytest.raises(ValueError, match="'alcohol'"):  # a model's name, and no model has that name
         dfx.audit(frame, labels="cultivar", features="alcohol", verbose=False)
+
+
+def test_counts_stay_integers_beside_broken_images(tmp_path):
+    """duplicate_group_size of an image folder with a broken file: 2, not 2.000."""
+    rng = np.random.default_rng(0)
+    for name, level in {"dark": 60, "light": 190}.items():
+        (tmp_path / name).mkdir()
+        for i in range(12):
+            img = np.clip(level + rng.normal(0, 20, (10, 10)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(tmp_path / name / f"{i:02d}.png")
+    (tmp_path / "dark" / "copy.png").write_bytes((tmp_path / "dark" / "00.png").read_bytes())
+    (tmp_path / "light" / "broken.png").write_bytes(b"garbage")
+    report = dfx.audit(tmp_path, image_size=8, verbose=False)
+    sizes = report.issues["duplicate_group_size"]
+    assert sizes.dtype == "Int64" and sizes["dark/copy.png"] == 2 and sizes.isna().sum() == 1
+    text = report.render()
+    row = next(line for line in text.splitlines() if line.startswith("dark/copy.png") and "True" in line)
+    assert row.split()[-1] == "2", row
+
+
+def test_the_label_verdict_agrees_with_the_outlier_and_label_value_checks():
+    """An outlier (radius 999) is not judged by the label check; a misspelt label's suggested label is the class
+    the spelling is for, in both columns, whatever the model thinks of the row."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    table = data.frame[["mean radius", "mean texture", "mean smoothness", "mean concave points"]].assign(
+        target=np.asarray(data.target_names)[data.target])
+    benign = table.index[table["target"] == "benign"]
+    malignant = table.index[table["target"] == "malignant"]
+    outlier, typo, typo_malignant_looking = benign[0], benign[1], malignant[0]
+    table.loc[outlier, "mean radius"] = 999.0
+    table.loc[[typo, typo_malignant_looking], "target"] = "bengin"
+    given = table.copy()
+    report = dfx.audit(table, labels="target", verbose=False)
+    rows = report.issues
+    assert rows.loc[outlier, "is_outlier"] and not rows.loc[outlier, "is_label_issue"]
+    assert pd.isna(rows.loc[outlier, "suggested_label"]) and pd.isna(rows.loc[outlier, "suggested_confidence"])
+    for row in (typo, typo_malignant_looking):
+        assert rows.loc[row, "is_label_value_issue"] and rows.loc[row, "is_label_issue"]
+        assert rows.loc[row, "suggested_label"] == rows.loc[row, "suggested_value"] == "benign"
+        assert pd.isna(rows.loc[row, "suggested_confidence"])
+    assert "the 2 samples whose label value is another class written differently" in report.checks["label"].rule
+    assert "not judged" in report.checks["label"].rule
+    flagged = report.flagged("label")
+    assert outlier not in flagged.index and {typo, typo_malignant_looking} <= set(flagged.index)
+    pd.testing.assert_frame_equal(table, given)  # the input is untouched
+
+
+def test_ids_that_pandas_reads_as_years_are_ids_and_old_dates_do_not_crash():
+    """'T0000', 'T0001', ... parse (dateutil) as the years 0-399: they crashed the audit with OutOfBoundsDatetime."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    table = wine.assign(ticket=[f"T{i:04d}" for i in range(len(wine))])
+    with pytest.warns(UserWarning, match="Column 'ticket' holds one identifier per row"):
+        report = dfx.audit(table, labels="target", checks=["null", "duplicate"], verbose=False)
+    assert report.tables["columns"].loc["ticket", "kind"] == "text"
+    assert report.tables["columns"].loc["ticket", "is_id_like"]
+    old = wine.assign(founded=pd.Series(np.datetime64("0800-01-01", "s"), index=wine.index).astype("datetime64[s]")
+                      + pd.to_timedelta(np.arange(len(wine)), unit="D"))
+    report = dfx.audit(old, labels="target", checks=["null"], verbose=False)
+    assert report.tables["columns"].loc["founded", "kind"] == "date"

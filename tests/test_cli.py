@@ -1,5 +1,6 @@
 import json
 import re
+import shlex
 import subprocess
 import sys
 
@@ -166,3 +167,60 @@ def test_skip_notes_name_flags(tmp_path, capsys):
     assert ("skipped (no pred_probs were given and there are no features to compute them from: pass --features "
             "FILE.npy or --pred-probs FILE.npy): label") in out
     assert "skipped (no features for a neighbour graph: pass --features FILE.npy" in out
+
+
+@pytest.mark.parametrize("command", ["audit", "fix", "demo"])
+def test_help_says_percent_once(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "%%" not in text
+    if command == "audit":
+        assert "more than 5% of the samples" in " ".join(text.split())
+
+
+def test_report_flag_says_it_writes_html_only(tmp_path, capsys):
+    wine = dfx.datasets.load_noisy("wine", random_state=0).frame("target")
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    report = tmp_path / "r.json"
+    assert main(["fix", str(tmp_path / "wine.csv"), "--label", "target", "-o", str(tmp_path / "out.csv"),
+                 "--report", str(report), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--report writes a self-contained HTML page only" in err and repr(str(tmp_path / "r.html")) in err
+    assert "datafix audit PATH -o report.json" in err and not report.exists()
+
+
+def test_fix_on_a_folder_says_it_takes_tables_and_names_the_python_api(tmp_path, capsys):
+    (tmp_path / "imgs" / "cat").mkdir(parents=True)
+    assert main(["fix", str(tmp_path / "imgs"), "-o", str(tmp_path / "out.csv"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder: datafix fix takes a table (.csv, .tsv or .parquet)" in err
+    assert "Pipeline([DropBroken(), DropLabelIssues()]).fit(" in err and "plan.dataset" in err
+
+
+def test_fix_without_features_names_the_flags_not_python(tmp_path, capsys):
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    wine[["target"]].assign(name=[f"bottle {i}" for i in range(len(wine))]).to_csv(tmp_path / "w.csv", index=False)
+    assert main(["fix", str(tmp_path / "w.csv"), "--label", "target", "-o", str(tmp_path / "o.csv"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "Give --features FILE.npy or --pred-probs FILE.npy from your own model" in err
+    assert "feature module" not in err and "features=" not in err
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly(tmp_path):
+    """``datafix audit ... | head``: no 'Broken pipe' error, the report is still written, exit as the gate says."""
+    wine = dfx.datasets.load_noisy("wine", noise=0.1, random_state=0).frame("target")
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    out = tmp_path / "report.json"
+    command = [sys.executable, "-m", "datafix", "audit", str(tmp_path / "wine.csv"), "--label", "target", "-q",
+               "-o", str(out)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run.stdout.close()  # the reader is gone before the first line
+    err = run.stderr.read().decode()
+    assert run.wait(timeout=300) == 0, err
+    assert err == "" and out.exists()
+    piped = subprocess.run(shlex.join(command) + " | head -1", shell=True, capture_output=True, text=True,
+                           timeout=300)
+    assert piped.stdout == "datafix audit: 178 samples\n" and piped.stderr == ""

@@ -49,7 +49,7 @@ def test_fix_refuses_to_overwrite_its_input_and_leaves_it_intact(table, capsys):
     (["-o", "{d}/report.txt"], "-o/--output '{d}/report.txt': cannot tell the format from its ending '.txt'"),
     (["-o", "{d}/missing/report.json"], "the folder '{d}/missing' does not exist"),
     (["-o", "{d}"], "is a folder; give a file name inside it"),
-    (["--html", "{d}/page.htm"], "--html '{d}/page.htm': cannot tell the format"),
+    (["--html", "{d}/page.htm"], "--html '{d}/page.htm': --html writes a self-contained HTML page only"),
     (["-o", "{d}/r.html", "--html", "{d}/r.html"], "--html and -o/--output name the same file"),
     (["--fail-on", "labels=0.1"], "unknown check 'labels'"),
     (["--fail-on", "label=1.5"], "SHARE in [0, 1]"),

@@ -24,6 +24,10 @@ from datafix.errors import DatafixError
 READERS = {".csv": pd.read_csv, ".tsv": lambda p: pd.read_csv(p, sep="\t"), ".parquet": pd.read_parquet}
 REPORT_FORMATS = (".json", ".parquet", ".csv", ".html")
 TABLE_FORMATS = (".csv", ".parquet")
+#: What an output flag that takes one format writes, and where the other formats are.
+FORMAT_NAMES = {".html": "a self-contained HTML page", ".npy": "a NumPy array file"}
+ONE_FORMAT_HINTS = {"--report": " (the audit report as .json, .parquet or .csv: datafix audit PATH -o report.json)",
+                    "--html": " (the report as .json, .parquet or .csv: -o report.json)"}
 #: Python argument names in datafix's messages, and the flags a command-line user types instead.
 FLAG_WORDS = (
     (r"The 'pred_probs' argument", "The --pred-probs file"),
@@ -62,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "audit", help="audit a table or an image folder", description="Audit a labelled table, or a folder with "
         "one subfolder of images per class.",
         epilog="Quality gate for CI: --fail-on label=0.05 --fail-on duplicate=0 exits 1 when the label check "
-        "flags more than 5%% of the samples or the duplicate check flags any.",
+        "flags more than 5% of the samples or the duplicate check flags any.",
     )
     audit.add_argument("path", type=Path, help="a .csv, .tsv or .parquet file, or an image folder")
     audit.add_argument("--label", help="name of the label column (tables; an image folder's labels are its "
@@ -163,9 +167,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "fix":
                 return _fix(args)
             return _demo(args)
+        except BrokenPipeError:  # a reader gone while a print had no _say: quiet, as Unix tools are
+            _drop_stdout()
+            return 141
         except (DatafixError, FileNotFoundError, ValueError, OSError) as err:
             print(f"datafix: error: {flag_words(str(err))}", file=sys.stderr)
             return 2
+
+
+def _say(text: str) -> None:
+    """Print a line; once its reader has gone (``datafix audit ... | head``), print nothing more and go on:
+    the reports are still written and the exit status is the command's, with no 'Broken pipe' error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    """Point standard output at the null device, so that what is left (and Python's final flush) goes nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
@@ -223,6 +246,10 @@ def _check_outputs(outputs: Sequence[tuple[str, Path | None, Sequence[str]]],
         if path.is_dir():
             raise CommandLineError(f"{flag} {str(path)!r} is a folder; give a file name inside it, such as "
                                    f"{str(path / ('report' + formats[0]))!r}.")
+        if path.suffix.lower() not in formats and len(formats) == 1:
+            raise CommandLineError(f"{flag} {str(path)!r}: {flag} writes {FORMAT_NAMES[formats[0]]} only; give a "
+                                   f"name ending in {formats[0]}, such as {str(path.with_suffix(formats[0]))!r}"
+                                   f"{ONE_FORMAT_HINTS.get(flag, '')}.")
         if path.suffix.lower() not in formats:
             raise CommandLineError(f"{flag} {str(path)!r}: cannot tell the format from its ending "
                                    f"{path.suffix or '(none)'!r}; use {', '.join(formats)}.")
@@ -379,12 +406,12 @@ def _print_and_write(report: Any, args: argparse.Namespace, gates: dict[str, flo
                      folder: Path | None = None) -> int:
     """Print the report, write -o/--output (``folder``: a report folder the audit already wrote) and
     --html, and apply the quality gates; the exit status."""
-    print(_in_flags(report.render()))
+    _say(_in_flags(report.render()))
     if args.output:
-        print(f"report written to {folder if folder is not None else report.save(args.output)}")
+        _say(f"report written to {folder if folder is not None else report.save(args.output)}")
     if args.html:
         report.to_html(args.html)
-        print(f"HTML report written to {args.html}")
+        _say(f"HTML report written to {args.html}")
     return _gate(report, gates)
 
 
@@ -444,13 +471,15 @@ def _read_annotators(args: argparse.Namespace) -> Any:
 
 
 def _gate(report: Any, gates: dict[str, float]) -> int:
+    from datafix.report.text import fmt_share
+
     summary = report.summary()
     failed = []
     for name, limit in gates.items():
         if name in summary.index and summary.loc[name, "status"] == "ran":
             share = float(summary.loc[name, "share"])
             if share > limit:
-                failed.append(f"{name} flags {share:.1%} of the samples (more than {limit:.1%})")
+                failed.append(f"{name} flags {fmt_share(share)} of the samples (more than {fmt_share(limit)})")
         else:
             failed.append(f"{name} did not run ({summary.loc[name, 'note'] if name in summary.index else 'unknown'})")
     if failed:
@@ -463,6 +492,13 @@ def _fix(args: argparse.Namespace) -> int:
     from datafix.audit import audit
     from datafix.fix import Pipeline
 
+    if args.path.is_dir():
+        raise CommandLineError(
+            f"PATH {str(args.path)!r} is a folder: datafix fix takes a table (.csv, .tsv or .parquet). For an image "
+            f"folder, see what is wrong with datafix audit {str(args.path)!r} --html audit.html, then fix it in "
+            "Python: from datafix.fix import DropBroken, DropLabelIssues, Pipeline; plan = Pipeline([DropBroken(), "
+            f"DropLabelIssues()]).fit({str(args.path)!r}); plan.dataset is a torch Dataset of the kept images "
+            "(plan.samples lists them).")
     _check_input(args.path, "PATH", tuple(READERS))
     _check_label_flags(args)
     inputs = [("PATH", args.path), *_check_inputs([("--config", args.config, (".json", ".yaml", ".yml")),
@@ -480,18 +516,18 @@ def _fix(args: argparse.Namespace) -> int:
                    predictions=_read_array(args.predictions, "--predictions", len(frame)), verbose=not args.quiet)
     pipeline = configured if configured is not None else Pipeline.recommended(report)  # what the report advises
     plan = pipeline.fit(frame, args.label, report=report)
-    print(plan.summary().to_string() if len(plan.summary()) else "no changes")
+    _say(plan.summary().to_string() if len(plan.summary()) else "no changes")
     for cap in plan.caps:
-        print(f"cap: {cap}")
+        _say(f"cap: {cap}")
     fixed = plan.to_frame(actions=args.actions)
     if args.output.suffix.lower() == ".csv":
         plan.to_csv(args.output, actions=args.actions, index=args.index_col is not None)
     else:
         plan.to_parquet(args.output, actions=args.actions)
-    print(f"{plan.counts_line(actions=args.actions)}; fixed table ({len(fixed)} rows) written to {args.output}")
+    _say(f"{plan.counts_line(actions=args.actions)}; fixed table ({len(fixed)} rows) written to {args.output}")
     if args.report:
         report.to_html(args.report, plan=plan)
-        print(f"HTML report written to {args.report}")
+        _say(f"HTML report written to {args.report}")
     return 0
 
 
@@ -502,27 +538,27 @@ def _demo(args: argparse.Namespace) -> int:
     _check_outputs([("-o/--output", args.output, REPORT_FORMATS), ("--html", args.html, (".html",))], [])
     data = load_noisy("digits", noise=args.noise, noise_type=args.noise_type, n_duplicates=20, n_outliers=10,
                       random_state=args.seed)
-    print(f"datafix demo: scikit-learn digits ({len(data)} images, 10 classes), "
+    _say(f"datafix demo: scikit-learn digits ({len(data)} images, 10 classes), "
           f"{int(data.is_label_error.sum())} labels flipped ({args.noise_type} noise), "
           f"{int(data.is_duplicate.sum())} duplicated images, {int(data.is_outlier.sum())} outliers\n")
     report = audit(data.frame(), labels="label", cv=args.cv, nan_policy=args.nan_policy,
                    random_state=args.seed, verbose=not args.quiet)
-    print(report.render(max_rows=5))
+    _say(report.render(max_rows=5))
     copies = data.is_duplicate.copy()
     copies[data.duplicate_of[data.is_duplicate]] = True  # a copy and its original form a group
     truths = {"label": ("is_label_issue", data.is_label_error), "outlier": ("is_outlier", data.is_outlier),
               "duplicate": ("is_duplicate", copies)}
-    print("against the injected truth:")
+    _say("against the injected truth:")
     for name, (flag, truth) in truths.items():
         found = report.issues[flag].to_numpy(dtype=bool)
         hits = int((found & truth).sum())
         precision = hits / max(int(found.sum()), 1)
         recall = hits / max(int(truth.sum()), 1)
-        print(f"  {name} check: precision {precision:.3f}, recall {recall:.3f}, "
+        _say(f"  {name} check: precision {precision:.3f}, recall {recall:.3f}, "
               f"F1 {2 * precision * recall / max(precision + recall, 1e-12):.3f} "
               f"({hits} of {int(truth.sum())} found, {int(found.sum())} flagged)")
     _demo_fix(data, report, args)
-    print(f"report written to {report.save(args.output)}")
+    _say(f"report written to {report.save(args.output)}")
     return 0
 
 
@@ -538,8 +574,8 @@ def _demo_fix(data, report, args: argparse.Namespace) -> None:
     from datafix.fix import DropBroken, DropLabelIssues, DropNearDuplicates, Pipeline
 
     plan = Pipeline([DropBroken(), DropLabelIssues(), DropNearDuplicates()]).fit(data.frame(), "label", report=report)
-    print("\nfix plan (drop broken rows, label issues, near-duplicates):")
-    print(plan.summary().to_string())
+    _say("\nfix plan (drop broken rows, label issues, near-duplicates):")
+    _say(plan.summary().to_string())
     positions = np.arange(len(data.y))
     train, test = train_test_split(positions, test_size=0.25, stratify=data.y_true, random_state=args.seed)
     kept = plan.samples["kept"].to_numpy(bool)
@@ -550,11 +586,11 @@ def _demo_fix(data, report, args: argparse.Namespace) -> None:
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
         model.fit(data.X[rows], np.asarray(labels[rows]).astype(int))
         scores[name] = balanced_accuracy_score(data.y_true[test], model.predict(data.X[test]))
-    print(f"logistic regression on 75 % of the rows, balanced accuracy on the other 25 % (true labels): "
+    _say(f"logistic regression on 75 % of the rows, balanced accuracy on the other 25 % (true labels): "
           f"trained on the raw labels {scores['the raw labels']:.3f}, on the fixed data "
           f"{scores['the fixed data']:.3f} ({len(fixed)} of {len(train)} training rows kept)")
     report.to_html(args.html, plan=plan, title="datafix demo: noisy digits")
-    print(f"HTML report written to {args.html}")
+    _say(f"HTML report written to {args.html}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -114,3 +114,16 @@ def test_multilabel_names_columns_of_the_frame():
     assert "dark" not in by_name.audited[2].feature_names  # a label column is no feature
     with pytest.raises(InvalidInputError, match=r"'multilabel' argument names columns \['wet'\]"):
         dfx.audit(table, multilabel=["strong", "wet"], verbose=False)
+
+
+def test_few_shot_advice_fits_the_kind_of_data():
+    """A table with a class of 3 rows is not told to use image augmentation recipes; images are."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame
+    table = pd.concat([wine[wine["target"] != 2], wine[wine["target"] == 2].head(3)])
+    advice = dfx.audit(table, labels="target", checks="class_imbalance", verbose=False).checks["class_imbalance"].advice
+    assert "1 class has fewer than 5 samples" in advice and "augment" not in advice and "image" not in advice
+    images = rebalancing_advice(np.array([500, 3]), kind="images")
+    assert "; train with augmentation: datafix.augment.recipes.recipe('autoaugment'" in images
+    assert "for images" in rebalancing_advice(np.array([500, 3]))  # arrays: maybe images

@@ -130,3 +130,14 @@ def test_the_rare_class_rule_leaves_a_long_tail_of_many_classes_alone(monkeypatc
     monkeypatch.setattr(label_module, "RARE_SHARE", 0.5)
     monkeypatch.setattr(label_module, "RARE_MAX_CLASSES", 10)  # the rule as it was: more flags in the tail
     assert find_label_issues(given, P, neighbors=graph)["is_label_issue"].sum() > ours.sum()
+
+
+def test_the_too_few_samples_warning_speaks_of_one_class_in_the_singular():
+    labels = np.array([0] * 20 + [1] * 20 + [2])  # 'chrun': one sample that looks like 'stay'
+    P = np.zeros((41, 3))
+    P[:20], P[20:40], P[40] = [0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.9, 0.05, 0.05]
+    with pytest.warns(UserWarning) as caught:
+        find_label_issues(labels, P, classes=np.array(["stay", "churn", "chrun"]))
+    message = next(str(w.message) for w in caught if "too few samples" in str(w.message))
+    assert message.startswith("Class 'chrun' has too few samples for confident learning to flag every label issue "
+                              "in it (") and message.endswith("look at it by hand.")

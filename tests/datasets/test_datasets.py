@@ -117,3 +117,11 @@ def test_every_embedded_dataset_loads_without_download(name):
     assert data.X.shape[0] == len(data.y) > 100
     assert 0.05 < data.is_label_error.mean() < 0.15
     assert len(data.feature_names) == data.X.shape[1]
+
+
+def test_bad_noise_is_named_as_the_caller_passed_it():
+    with pytest.raises(InvalidInputError, match=r"The 'noise' parameter must be a float in the range \[0.0, 0.999\]; "
+                                                r"got 1.5"):
+        load_noisy("digits", noise=1.5)
+    with pytest.raises(InvalidInputError, match="The 'noise_type' parameter must be one of 'symmetric'"):
+        load_noisy("iris", noise=0.1, noise_type="pair")

@@ -110,3 +110,26 @@ def test_config_round_trip_and_errors(tmp_path, long_tailed_wine):
         Pipeline([Synthesize(method="copula")]).fit(X, y, verbose=False)
     with pytest.raises(ValueError, match="needs a source of kind 'images' or 'torch'"):
         Pipeline([Synthesize(method="augment")]).fit(X, y, verbose=False)
+
+
+def test_synthetic_rows_keep_the_dtypes_of_id_columns(tmp_path):
+    """An int32 ID and a StringDtype ID (left out of the synthesis) stay int32-like and string in to_frame and the CSV."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, -1]]
+    frame = pd.concat([frame[frame["target"] == 1].iloc[:150], frame[frame["target"] == 0].iloc[:20]])
+    frame.insert(0, "row", np.arange(len(frame), dtype=np.int32))
+    frame.insert(1, "patient", pd.array([f"P{i:05d}" for i in range(len(frame))], dtype="string"))
+    before = frame.copy()
+    with pytest.warns(UserWarning, match="ID"):
+        plan = Pipeline([Synthesize(random_state=0)]).fit(frame, "target", verbose=False)
+    out = plan.to_frame()
+    synthetic = out["datafix_source"] != "real"
+    assert synthetic.sum() == 130
+    assert out["patient"].dtype == frame["patient"].dtype and out["row"].dtype == "Int32"
+    assert out.loc[synthetic, ["row", "patient"]].isna().all().all()
+    assert out.loc[~synthetic, "patient"].tolist() == frame["patient"].tolist()
+    plan.to_csv(tmp_path / "out.csv", index=False)
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert lines[1].startswith("0,P00000,") and lines[-1].startswith(",,")
+    pd.testing.assert_frame_equal(frame, before)

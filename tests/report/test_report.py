@@ -112,3 +112,19 @@ def test_a_missing_folder_is_named(report, tmp_path, ending):
     with pytest.raises(FileNotFoundError, match=r"the folder '.*nodir' does not exist; create it first") as err:
         rep.save(tmp_path / "nodir" / f"x{ending}")
     assert ".tmp" not in str(err.value) and not (tmp_path / "nodir").exists()
+
+
+def test_one_sample_in_two_thousand_is_not_zero_percent(tmp_path, capsys):
+    from datafix.cli import main
+
+    X = np.random.default_rng(0).normal(size=(2003, 2))
+    X[7] = [60.0, -60.0]  # the one outlier
+    rep = dfx.audit(X, np.arange(2003) % 2, checks="outlier", verbose=False)
+    assert int(rep.summary().loc["outlier", "count"]) == 1
+    line = next(ln for ln in rep.render().splitlines() if ln.startswith("outlier "))
+    assert line.split()[2] == "0.05%", line
+    assert "<span class=muted>0.05%</span>" in rep.to_html()
+    pd.DataFrame(X, columns=["a", "b"]).assign(y=np.arange(2003) % 2).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["audit", str(tmp_path / "t.csv"), "--label", "y", "-q", "--fail-on", "outlier=0"]) == 1
+    err = capsys.readouterr().err
+    assert "outlier flags 0.05% of the samples (more than 0.0%)" in err, err

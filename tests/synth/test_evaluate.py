@@ -52,3 +52,16 @@ def test_detection_auc_is_near_chance_for_a_resample_of_the_same_distribution():
     # the twin is ordered by class on purpose: unshuffled folds gave an AUC of 0.30 here
     q = evaluate(draw(0), draw(5).sort_values("y"), "y")
     assert 0.4 < q.summary["detection_auc"] < 0.6
+
+
+def test_one_numeric_column_leaves_the_correlation_out_and_says_why():
+    """The README's example: one numeric column has no correlations to compare (it printed nan)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=300), "colour": rng.choice(["red", "blue"], 300),
+                       "y": rng.choice(["common", "rare"], 300, p=[0.9, 0.1])})
+    fake = df.assign(x=df["x"] + rng.normal(0, 0.3, 300))
+    q = evaluate(df, fake, "y")
+    assert "correlation_difference" not in q.summary and all(np.isfinite(v) for v in q.summary.values())
+    assert q.notes == {"correlation_difference": "left out: it compares the correlations between numeric columns, "
+                                                 "and the table has 1 ('x')"}
+    assert evaluate(df.assign(z=rng.normal(size=300)), fake.assign(z=rng.normal(size=300)), "y").notes == {}

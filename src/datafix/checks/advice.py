@@ -35,8 +35,22 @@ AUGMENT_ADVICE = ("train with augmentation: datafix.augment.recipes.recipe('auto
                   "num_classes=...) (flips, crops and AutoAugment's CIFAR-10 policy) led on 600 Fashion-MNIST images, "
                   "+3.4 points over flips and crops alone with 4,800 steps (+1.0 with 800): give it enough steps")
 
-def rebalancing_advice(counts: np.ndarray, *, multilabel: bool = False) -> str:
+def rebalancing_advice(counts: np.ndarray, *, multilabel: bool = False, kind: str | None = None) -> str:
     """One paragraph of advice for class (or label) counts.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Samples per class (or per label).
+    multilabel : bool, default False
+        Whether ``counts`` are a multilabel problem's label counts.
+    kind : {"images", "table"} or None, default None
+        What the samples are: the image augmentation recipe is advised for few-shot classes of
+        images, never for a table; None (arrays: maybe images) advises it "for images".
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -44,6 +58,8 @@ def rebalancing_advice(counts: np.ndarray, *, multilabel: bool = False) -> str:
     'balanced enough (largest / smallest 1.04): no rebalancing needed'
     >>> rebalancing_advice(np.array([500, 5])).startswith("imbalance ratio 100: first try logit adjustment")
     True
+    >>> "augment" in rebalancing_advice(np.array([500, 3]), kind="table")
+    False
     """
     counts = np.asarray(counts)
     present = counts[counts > 0]
@@ -69,8 +85,8 @@ def rebalancing_advice(counts: np.ndarray, *, multilabel: bool = False) -> str:
         noun = ("label" if multilabel else "class") if few == 1 else ("labels" if multilabel else "classes")
         text += (f"; {few} {noun} {'has' if few == 1 else 'have'} fewer than {FEW_SHOT} samples: no lever makes "
                  f"{'it' if few == 1 else 'them'} reliable, collect more or synthesize")
-        if not multilabel:
-            text += f"; for images, {AUGMENT_ADVICE}"
+        if not multilabel and kind != "table":
+            text += f"; {AUGMENT_ADVICE}" if kind == "images" else f"; for images, {AUGMENT_ADVICE}"
     return text
 
 

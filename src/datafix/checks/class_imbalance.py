@@ -93,4 +93,5 @@ def imbalance_check(signals: Signals, *, threshold: float = 0.1, beta: float = 0
                         "class_imbalance_score": np.where(known, np.minimum(1.0, share[at] * k), np.nan)})
     rule = (f"class share below {threshold} x 1/K = {threshold / k:.4g}; "
             f"imbalance ratio (largest / smallest class) {ratio:.3g}")
-    return CheckResult(out, rule, {"classes": table}, rebalancing_advice(counts))
+    kind = "images" if signals.image_stats is not None else "table" if signals.table is not None else None
+    return CheckResult(out, rule, {"classes": table}, rebalancing_advice(counts, kind=kind))

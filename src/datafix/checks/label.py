@@ -280,8 +280,10 @@ def find_label_issues(
     if too_few:
         names = np.arange(k_classes) if classes is None else np.asarray(classes)
         shown = ", ".join(repr(py_value(names[c])) for c in sorted(too_few))
-        warn_user(f"Classes {shown} have too few samples for confident learning to flag every label issue in "
-                  f"them (min_examples_per_class={min_examples_per_class}); look at them by hand.")
+        one = len(too_few) == 1
+        warn_user(f"{'Class' if one else 'Classes'} {shown} {'has' if one else 'have'} too few samples for confident "
+                  f"learning to flag every label issue in {'it' if one else 'them'} "
+                  f"(min_examples_per_class={min_examples_per_class}); look at {'it' if one else 'them'} by hand.")
     quality = np.full(n, np.nan)
     quality[known] = get_label_quality_scores(given, pooled[known], method="self_confidence")
     if score != "probs":

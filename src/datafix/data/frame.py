@@ -190,7 +190,8 @@ def as_dates(column: pd.Series) -> pd.Series | None:
     """The column as datetimes when it holds dates (datetime dtype, or text that parses), else None.
 
     Text counts as dates when at least ``DATE_SHARE`` of its values parse with one format
-    (pandas infers it from the first value) and every value holds a digit.
+    (pandas infers it from the first value) into a year from ``DATE_YEARS``, and every value
+    holds a digit: identifiers such as ``"T0001"``, which pandas reads as the year 1, are text.
 
     Examples
     --------
@@ -198,6 +199,8 @@ def as_dates(column: pd.Series) -> pd.Series | None:
     [1.0, 2.0, nan]
     >>> as_dates(pd.Series(["red", "green"])) is None, as_dates(pd.Series([1, 2])) is None
     (True, True)
+    >>> as_dates(pd.Series(["T0001", "T0002", "T0003"])) is None
+    True
     """
     if pd.api.types.is_datetime64_any_dtype(column):
         return column
@@ -217,17 +220,34 @@ def as_dates(column: pd.Series) -> pd.Series | None:
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
+    """Text parsed as datetimes; a value that does not parse, or whose year is outside ``DATE_YEARS``, is NaT."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": then it is not a date column
         try:
-            return pd.to_datetime(values, errors="coerce")
+            parsed = pd.to_datetime(values, errors="coerce")
         except (TypeError, ValueError, OverflowError):
             return pd.Series(pd.NaT, index=values.index)
+    if not pd.api.types.is_datetime64_any_dtype(parsed):  # mixed time zones: objects
+        return pd.Series(pd.NaT, index=values.index)
+    return parsed.where(parsed.dt.year.between(*DATE_YEARS))
+
+
+#: The years a text date may have (those of pandas' nanosecond timestamps): "T0001" is no date.
+DATE_YEARS = (1678, 2261)
 
 
 def date_seconds(dates: pd.Series) -> np.ndarray:
-    """Datetimes as float seconds since 1970-01-01 (in their own time zone); NaT is NaN."""
-    secs = (dates - pd.Timestamp(0, tz=getattr(dates.dt, "tz", None))).dt.total_seconds()
+    """Datetimes as float seconds since 1970-01-01 (in their own time zone); NaT is NaN.
+
+    Any resolution and any year: a datetime64[s] column of the year 1 is -62,135,596,800 s.
+
+    Examples
+    --------
+    >>> date_seconds(pd.Series(pd.to_datetime(["1970-01-02", None]))).tolist()
+    [86400.0, nan]
+    """
+    epoch = pd.Timestamp(0, tz=getattr(dates.dt, "tz", None)).as_unit(dates.dt.unit)
+    secs = (dates - epoch).dt.total_seconds()
     return secs.to_numpy(dtype=np.float64, na_value=np.nan)
 
 

@@ -7,9 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from datafix._validation import RandomState, check_float, check_int, check_random_state
+from datafix._validation import (
+    RandomState,
+    check_choice,
+    check_float,
+    check_int,
+    check_random_state,
+)
 from datafix.data.labels import encode_labels
-from datafix.datasets.noise import flip_labels, noise_matrix
+from datafix.datasets.noise import NOISE_TYPES, flip_labels, noise_matrix
 from datafix.errors import InvalidInputError
 
 
@@ -131,6 +137,9 @@ def make_noisy(
         raise InvalidInputError(f"X has {len(X)} rows but y has {len(codes)} labels.")
     n_duplicates = check_int(n_duplicates, "n_duplicates", minimum=0)
     n_outliers = check_int(n_outliers, "n_outliers", minimum=0)
+    if matrix is None:  # checked here, so that an error names the parameters the caller passed
+        noise = check_float(noise, "noise", low=0.0, high=0.999)
+        check_choice(noise_type, "noise_type", NOISE_TYPES)
     k = len(classes)
 
     if imbalance is not None:

@@ -8,6 +8,7 @@ rules, tables and advice into the checks' outcomes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,60 @@ def run_checks(
         tables.update(result.tables)
         outcomes[spec.name] = CheckOutcome(spec.name, True, spec.flag, spec.score, columns=tuple(columns.columns),
                                            description=spec.description, rule=result.rule, advice=result.advice)
+    issues, outcomes = one_label_story(issues, outcomes)
     return issues, outcomes, tables, test_issues
+
+
+def one_label_story(issues: pd.DataFrame, outcomes: dict[str, CheckOutcome]) -> tuple[pd.DataFrame, dict]:
+    """The label check's verdict made to agree with the outlier and label-value checks.
+
+    - An outlier is not judged by the label check: the model only extrapolates that far from
+      the other samples, so its probabilities say nothing about the label. It is not flagged,
+      and has no suggested label or confidence (NA).
+    - A label value that is another class written differently (``label_values``: ``"chrun"``
+      for ``"churn"``) is a label issue whose suggested label is that class, the one
+      ``suggested_value`` names, with no confidence (NA: a spelling, not the model's verdict).
+      It takes precedence over the outlier rule.
+
+    The label check's rule says how many samples each rule changed. Multilabel reports are
+    left as they are.
+
+    Examples
+    --------
+    >>> import datafix as dfx
+    >>> X = np.r_[np.random.default_rng(0).normal(size=(200, 2)), [[40.0, 40.0]]]
+    >>> report = dfx.audit(X, np.r_[np.arange(200) % 2, 1], verbose=False)
+    >>> row = report.issues.loc[200]
+    >>> bool(row["is_outlier"]), bool(row["is_label_issue"]), row["suggested_label"]
+    (True, False, <NA>)
+    """
+    label = outcomes.get("label")
+    if label is None or not label.ran or "suggested_confidence" not in issues or "suspect_labels" in issues:
+        return issues, outcomes
+    issues = issues.copy()
+    notes = []
+    values = np.zeros(len(issues), dtype=bool)
+    if outcomes.get("label_values") is not None and outcomes["label_values"].ran:
+        values = issues["is_label_value_issue"].fillna(False).to_numpy(bool)
+    if outcomes.get("outlier") is not None and outcomes["outlier"].ran:
+        outlier = issues["is_outlier"].fillna(False).to_numpy(bool) & ~values
+        if outlier.any():
+            issues["is_label_issue"] = issues["is_label_issue"].mask(outlier, False)
+            issues["suggested_label"] = issues["suggested_label"].mask(outlier)
+            issues["suggested_confidence"] = issues["suggested_confidence"].mask(outlier)
+            many = int(outlier.sum()) != 1
+            notes.append(f"the {int(outlier.sum())} outlier{'s' * many} {'are' if many else 'is'} not judged (the "
+                         "model only extrapolates there): not flagged, no suggested label")
+    if values.any():
+        issues["is_label_issue"] = issues["is_label_issue"].mask(values, True)
+        issues["suggested_label"] = issues["suggested_label"].mask(values, issues["suggested_value"])
+        issues["suggested_confidence"] = issues["suggested_confidence"].mask(values)
+        notes.append(f"the {int(values.sum())} sample{'s' * int(values.sum() != 1)} whose label value is another "
+                     "class written differently (label_values) are label issues with that class as the suggested "
+                     "label")
+    if notes:
+        outcomes = {**outcomes, "label": replace(label, rule=f"{label.rule}; {'; '.join(notes)}")}
+    return issues, outcomes
 
 
 def _to_source(result: pd.DataFrame, label_columns: tuple[str, ...], view: Any, valid: np.ndarray) -> pd.DataFrame:
@@ -77,7 +131,14 @@ def _to_source(result: pd.DataFrame, label_columns: tuple[str, ...], view: Any, 
             out[col] = out[col].astype("boolean")
         elif col in label_columns and view.classes.dtype.kind in "iu":
             out[col] = out[col].astype("Int64")  # integer labels stay integers beside broken rows
+        elif result[col].dtype.kind in "iu" and col not in label_columns:
+            out[col] = out[col].astype(_nullable(result[col].dtype))  # counts too (a group's size: 2, not 2.000)
     return out
+
+
+def _nullable(dtype: np.dtype) -> str:
+    """pandas' nullable integer dtype of a NumPy integer dtype: int64 -> 'Int64', uint8 -> 'UInt8'."""
+    return f"{'UInt' if dtype.kind == 'u' else 'Int'}{dtype.itemsize * 8}"
 
 
 def _test_rows(found: pd.DataFrame, train: Any, test: Any) -> pd.DataFrame:
@@ -96,5 +157,7 @@ def _test_rows(found: pd.DataFrame, train: Any, test: Any) -> pd.DataFrame:
     for col in found.columns:
         if found[col].dtype == bool:
             out[col] = out[col].astype("boolean")
+        elif found[col].dtype.kind in "iu":
+            out[col] = out[col].astype(_nullable(found[col].dtype))
     out.insert(0, "is_broken", ~test_valid)
     return out

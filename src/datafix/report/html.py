@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from datafix.checks.advice import fix_advice
-from datafix.report.text import fmt_number, label_display, shows_alike
+from datafix.report.text import fmt_number, fmt_share, label_display, shows_alike
 
 MAX_ROWS = 50
 CSS = """
@@ -211,7 +211,7 @@ def _cards(report) -> str:
         if row.get("status") != "ran" or pd.isna(row.get("count")):
             continue
         share = row.get("share")
-        share_text = f"{share:.1%}" if pd.notna(share) else ""
+        share_text = fmt_share(share) if pd.notna(share) else ""
         cards.append(f"<div class=card><span class=muted>{_e(issue)}</span><b>{int(row['count']):,}</b>"
                      f"<span class=muted>{_e(share_text)}</span></div>")
     return "<h2>Summary</h2><div class=cards>" + "".join(cards) + "</div>"

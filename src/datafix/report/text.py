@@ -29,6 +29,24 @@ def fmt_number(value: float) -> str:
     return f"{value:.2e}"
 
 
+def fmt_share(share: float) -> str:
+    """A share of the samples as a percentage that is never 0.0 % or 100.0 % unless it is exactly that.
+
+    One decimal as a rule; a share under 0.1 % (1 sample in 2,003) has two significant digits,
+    and one within 0.1 % of all the samples is said as above 99.9 %.
+
+    Examples
+    --------
+    >>> fmt_share(0.25), fmt_share(1 / 2003), fmt_share(0.0), fmt_share(2002 / 2003), fmt_share(1.0)
+    ('25.0%', '0.05%', '0.0%', '>99.9%', '100.0%')
+    """
+    if 0 < share < 0.001:
+        return f"{share * 100:.2g}%" if share >= 1e-6 else "<0.0001%"
+    if 0.999 < share < 1:
+        return ">99.9%"
+    return f"{share:.1%}"
+
+
 #: Columns that hold the user's label values.
 LABEL_COLUMNS = ("given_label", "suggested_label", "suggested_value", "label", "old_label", "new_label")
 
@@ -64,7 +82,7 @@ def render_text(report: Report, max_rows: int = 10) -> str:
         lines.append("signals: " + "; ".join(f"{k}: {v}" for k, v in report.signals.items()))
     summary = report.summary()
     ran = summary[summary["status"] == "ran"]
-    table = ran.assign(share=ran["share"].map(lambda s: "" if pd.isna(s) else f"{s:.1%}"))
+    table = ran.assign(share=ran["share"].map(lambda s: "" if pd.isna(s) else fmt_share(s)))
     table["count"] = table["count"].map(lambda c: "-" if pd.isna(c) else str(c))
     lines += ["", table.drop(columns="status").to_string(), ""]
     applies = [name for name in summary.index if name not in report.checks or report.checks[name].applies]

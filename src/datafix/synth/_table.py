@@ -106,7 +106,7 @@ def restore_dtypes(frame: pd.DataFrame, like: pd.DataFrame, roles: Roles | None 
             continue
         if dtype.kind in "iu":
             col = col.round()
-            out[c] = col.astype(dtype) if not col.isna().any() else col.astype("Int64")
+            out[c] = col.astype(dtype) if not col.isna().any() else col.astype(_nullable_int(dtype))
         elif isinstance(dtype, pd.CategoricalDtype):
             out[c] = pd.Categorical(col, categories=dtype.categories)
         elif dtype.kind == "b":
@@ -120,14 +120,25 @@ def restore_dtypes(frame: pd.DataFrame, like: pd.DataFrame, roles: Roles | None 
 
 
 def _missing(n: int, dtype: Any) -> pd.Series:
-    """An all-missing column that keeps the dtype's kind (nullable ints, None for text)."""
-    if dtype.kind in "iu":
-        return pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
-    if dtype.kind == "f":
-        return pd.Series(np.full(n, np.nan))
+    """An all-missing column that keeps the dtype (integers as pandas' nullable integers of the same
+    width, text as its own string dtype, None for object columns)."""
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return pd.Series(pd.array([pd.NA] * n, dtype=_nullable_int(dtype)))
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return pd.Series(np.full(n, np.nan, dtype=dtype))
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return pd.Series(pd.NaT, index=range(n), dtype=dtype)
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # StringDtype, Int64, categories, ...: kept
+        try:
+            return pd.Series(pd.array([None] * n, dtype=dtype))
+        except (TypeError, ValueError):
+            pass
     return pd.Series([None] * n, dtype=object)
+
+
+def _nullable_int(dtype: np.dtype) -> str:
+    """pandas' nullable integer dtype of a NumPy integer dtype: int32 -> 'Int32', uint8 -> 'UInt8'."""
+    return f"{'UInt' if dtype.kind == 'u' else 'Int'}{dtype.itemsize * 8}"
 
 
 def _iso(stamps: pd.Series) -> pd.Series:

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,18 +38,21 @@ class SynthQuality:
     ----------
     summary : dict
         ``tstr_balanced_accuracy``, ``trtr_balanced_accuracy``, ``mean_column_distance``,
-        ``correlation_difference``, ``median_dcr`` (relative), ``copy_share``,
-        ``detection_auc``.
+        ``correlation_difference`` (only with two numeric columns or more), ``median_dcr``
+        (relative), ``copy_share``, ``detection_auc``.
     columns : pandas.DataFrame
         Per column: ``kind``, ``distance`` (KS or total variation).
     dcr : numpy.ndarray
         Each synthetic row's distance to its closest real row, over the median real-to-real
         nearest-neighbour distance.
+    notes : dict
+        Why a measure is not in ``summary`` (measure: reason).
     """
 
     summary: dict
     columns: pd.DataFrame
     dcr: np.ndarray
+    notes: dict = field(default_factory=dict)
 
 
 def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Any, *, test: pd.DataFrame | None = None,
@@ -87,6 +90,8 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Any, *, test: 
     >>> q = evaluate(real, fake, "y")
     >>> q.summary["copy_share"] < 0.2, q.summary["tstr_balanced_accuracy"] > 0.7
     (True, True)
+    >>> q.notes["correlation_difference"]
+    "left out: it compares the correlations between numeric columns, and the table has 1 ('x')"
     """
     from sklearn.base import clone
     from sklearn.ensemble import RandomForestClassifier
@@ -115,11 +120,15 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Any, *, test: 
         rows.append((c, "categorical", 0.5 * float(np.abs(p.reindex(union, fill_value=0) - q.reindex(union, fill_value=0)).sum())))
     columns = pd.DataFrame(rows, columns=["column", "kind", "distance"]).set_index("column")
 
-    corr_diff = np.nan
+    measures, notes = {}, {}
     if len(numeric) > 1:
         cr = Xr[numeric].corr().to_numpy()
         cs = Xs[numeric].apply(pd.to_numeric, errors="coerce").corr().to_numpy()
-        corr_diff = float(np.nanmean(np.abs(cr - cs)[np.triu_indices(len(numeric), 1)]))
+        measures["correlation_difference"] = float(np.nanmean(np.abs(cr - cs)[np.triu_indices(len(numeric), 1)]))
+    else:
+        notes["correlation_difference"] = (
+            f"left out: it compares the correlations between numeric columns, and the table has {len(numeric)}"
+            + (f" ({str(numeric[0])!r})" if numeric else ""))
 
     encode = _Encoder(Xr, numeric, categorical)
     R, S = encode(Xr), encode(Xs)
@@ -149,12 +158,12 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, labels: Any, *, test: 
         "tstr_balanced_accuracy": float(tstr),
         "trtr_balanced_accuracy": float(trtr),
         "mean_column_distance": float(columns["distance"].mean()),
-        "correlation_difference": corr_diff,
+        **measures,
         "median_dcr": float(np.median(dcr)),
         "copy_share": float((dcr < copy_distance).mean()),
         "detection_auc": float(roc_auc_score(is_synth, proba)),
     }
-    return SynthQuality(summary, columns, dcr)
+    return SynthQuality(summary, columns, dcr, notes)
 
 
 class _Encoder:
