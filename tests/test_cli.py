@@ -205,7 +205,7 @@ def test_fix_without_features_names_the_flags_not_python(tmp_path, capsys):
     wine[["target"]].assign(name=[f"bottle {i}" for i in range(len(wine))]).to_csv(tmp_path / "w.csv", index=False)
     assert main(["fix", str(tmp_path / "w.csv"), "--label", "target", "-o", str(tmp_path / "o.csv"), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "Give --features FILE.npy or --pred-probs FILE.npy from your own model" in err
+    assert "Give --features FILE.npy or --pred-probs FILE.npy from your own model" in err and "--config" in err
     assert "feature module" not in err and "features=" not in err
 
 

@@ -514,6 +514,11 @@ def _fix(args: argparse.Namespace) -> int:
                    pred_probs=_read_array(args.pred_probs, "--pred-probs", len(frame)),
                    features=_features(args, len(frame), folder=False), task=args.task, classes=args.classes,
                    predictions=_read_array(args.predictions, "--predictions", len(frame)), verbose=not args.quiet)
+    label = report.checks.get("label")
+    if configured is None and label is not None and label.applies and not label.ran:
+        raise CommandLineError(flag_words(
+            f"fix drops the label issues the audit finds, but the label check was skipped ({label.reason}). Give "
+            "features= or pred_probs= from your own model, or --config with the steps you want."))
     pipeline = configured if configured is not None else Pipeline.recommended(report)  # what the report advises
     plan = pipeline.fit(frame, args.label, report=report)
     _say(plan.summary().to_string() if len(plan.summary()) else "no changes")

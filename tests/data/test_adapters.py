@@ -148,3 +148,14 @@ def test_as_view_rejects_unknown_sources_and_misplaced_options():
         as_view(np.zeros((2, 2)), labels=[0, 1], label_fn=lambda item: 0)
     with pytest.raises(InvalidTypeError, match="feature module"):
         as_view(np.zeros((2, 2)), labels=[0, 1], features=torch.nn.Identity())
+
+
+def test_a_column_of_vectors_is_not_an_identifier_and_does_not_crash_the_id_rule():
+    """An embedding per row (a column of arrays, as Ray tables hold) made id_columns raise
+    'unhashable type: numpy.ndarray'; it is skipped by the identifier rule."""
+    from datafix.data.frame import id_columns
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"key": [f"r{i}" for i in range(60)], "x": rng.normal(size=60),
+                          "embedding": list(rng.normal(size=(60, 4)))})
+    assert id_columns(frame) == ["key"]

@@ -133,8 +133,17 @@ def id_columns(frame: pd.DataFrame) -> list[Any]:
     """
     if len(frame) < ID_MIN_ROWS:
         return []
-    distinct_rows = frame[~pd.Series(hash_rows(frame)).duplicated().to_numpy()] if frame.shape[1] else frame
-    return [col for col in frame.columns if _names_rows(distinct_rows[col], col)]
+    plain = frame[[col for col in frame.columns if _hashable(frame[col])]]  # not columns of vectors
+    distinct_rows = plain[~pd.Series(hash_rows(plain)).duplicated().to_numpy()] if plain.shape[1] else plain
+    return [col for col in plain.columns if _names_rows(distinct_rows[col], col)]
+
+
+def _hashable(column: pd.Series) -> bool:
+    """Whether a column holds scalars (not arrays, lists or dicts, e.g. an embedding per row)."""
+    if column.dtype != object:
+        return True
+    values = column.dropna()
+    return values.empty or not isinstance(values.iloc[0], (np.ndarray, list, dict, set, tuple))
 
 
 def _names_rows(column: pd.Series, name: Any) -> bool:

@@ -61,7 +61,7 @@ from datafix.data.targets import LABEL_TASKS, infer_task
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError, warn_user
 from datafix.report import Report, library_versions
-from datafix.report.assemble import run_checks
+from datafix.report.assemble import one_label_story, run_checks
 from datafix.report.shared import CheckOutcome
 from datafix.scale import blocks as B
 from datafix.scale import lda as L
@@ -410,7 +410,8 @@ def audit_ray(
             tables["columns"] = column_quality(table, near_constant=near)
             sampled = "" if len(sample) == n else f"; the columns table from a sample of {len(sample):,} rows"
             nulls = pd.DataFrame({c: rows[c] for c in ("is_null", "null_score", "n_missing")})
-            issues = issues.join(nulls.astype({"is_null": "boolean"}))
+            nullable = {c: f"Int{nulls[c].dtype.itemsize * 8}" for c in nulls if nulls[c].dtype.kind == "i"}
+            issues = issues.join(nulls.astype({"is_null": "boolean", **nullable}))  # as run_checks types counts
             outcomes["null"] = CheckOutcome("null", True, spec.flag, spec.score, columns=tuple(nulls.columns),
                                             description=spec.description, rule=null_rule(near) + sampled)
             continue
@@ -422,6 +423,7 @@ def audit_ray(
         issues = issues.join(found.drop(columns=["is_broken", "broken_reason"]))
         outcomes.update(done)
         tables.update(more)
+    issues, outcomes = one_label_story(issues, outcomes)  # as run_checks does with every check at once
     params = {"n_samples": n, "n_classes": n_classes, "source": "images" if images else "ray", "engine": "ray",
               "cv": cv,
               "k_neighbors": k_neighbors, "knn_backend": kind, "n_shards": shards, "probe_rows": probe_rows,
