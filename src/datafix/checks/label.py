@@ -202,7 +202,7 @@ def find_label_issues(
         learning's own choice); ``"dynamics"``: the training ``margins`` (a sample the network
         fits late or never is suspect); ``"pooled"``: the mean of the two (sigmoid of the margin).
     margins : numpy.ndarray of shape (n,), optional
-        In-sample training margins (:attr:`datafix.signals.ImageSignals.margins`); needed by
+        In-sample training margins (``ImageSignals.margins``); needed by
         ``score="dynamics"`` and ``"pooled"``.
 
     Returns

@@ -39,7 +39,7 @@ def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = Fal
     task : {"classification", "regression"}, default "classification"
         ``"regression"``: the labels are numbers, kept as ``view.targets``.
     ids : list, optional
-        The identifier columns (default: :func:`id_columns` finds them, with a warning).
+        The identifier columns (default: ``id_columns`` finds them, with a warning).
 
     Returns
     -------
@@ -47,7 +47,7 @@ def from_frame(frame: pd.DataFrame, labels: Any = None, *, unlabelled: Any = Fal
         Features are the other columns: numbers and booleans as they are, datetimes as seconds,
         categorical and text columns one-hot encoded (a text column with more than
         ``MAX_CATEGORIES`` distinct values is left out with a warning). Identifier columns
-        (:func:`id_columns`) are left out of the features and of the content hashes, so they
+        (``id_columns``) are left out of the features and of the content hashes, so they
         hide no duplicate; ``view.id_columns`` names them.
 
     Examples

@@ -166,9 +166,9 @@ def from_image_items(
 ) -> Any:
     """Build a :class:`~datafix.data.DataView` over a torch Dataset of images, read as an image folder is.
 
-    Every item is read once: its image is turned into 8-bit pixels (:func:`pixel_scale`: floats in
+    Every item is read once: its image is turned into 8-bit pixels (``pixel_scale``: floats in
     [0, 1] times 255, normalised tensors back to their range), measured for the image checks
-    (:func:`~datafix.data.image_folder.image_statistics`) and hashed for exact duplicates. Its
+    (``image_statistics``) and hashed for exact duplicates. Its
     pixels are the default features: as they are when the images have one size of at most
     ``image_size`` on a side (so a Dataset of 28 x 28 grey images reads as the (N, 1, 28, 28)
     array of the same pixels); otherwise an ``image_size`` x ``image_size`` RGB thumbnail, as for

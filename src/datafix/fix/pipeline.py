@@ -131,7 +131,7 @@ class Pipeline:
     def recommended(cls, report: Any) -> Pipeline:
         """The pipeline datafix recommends for what ``report`` found, the one its advice names.
 
-        The steps of :data:`datafix.checks.advice.RECOMMENDED_FIX` (chosen on
+        The steps of ``datafix.checks.advice.RECOMMENDED_FIX`` (chosen on
         ``benchmarks/outcome.py``) that apply: drop broken samples, drop label issues, keep one of
         each near-duplicate group and, when the classes are imbalanced (largest / smallest at
         least ``BALANCED_RATIO``), train with the logit-adjusted loss (``plan.loss``). Steps

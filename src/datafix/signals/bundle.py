@@ -106,7 +106,7 @@ class Signals:
         The shared kNN graph when it was computed elsewhere (the Ray engine's sharded search,
         :func:`datafix.scale.audit_ray`); otherwise it is computed from ``features`` on first use.
     margins : numpy.ndarray of shape (n,), optional
-        Training dynamics (:attr:`datafix.signals.ImageSignals.margins`), for the label check's
+        Training dynamics (``ImageSignals.margins``), for the label check's
         ``score="dynamics"`` or ``"pooled"``.
     random_state : int, numpy.random.Generator or None
         Seed for everything random the signals do.
