@@ -163,14 +163,12 @@ def test_a_class_with_fewer_samples_than_folds_is_named_in_a_warning():
 
 
 def test_the_cnn_is_the_default_for_enough_images_only(monkeypatch):
-    import importlib
-
-    audit_module = importlib.import_module("datafix.audit")
+    from datafix.engines import local
     from datafix.signals import cnn
 
     x, y = two_shapes(12)
     monkeypatch.setattr(cnn, "MIN_STEPS", 10)
-    monkeypatch.setattr(audit_module, "CNN_MIN_IMAGES", 24)
+    monkeypatch.setattr(local, "CNN_MIN_IMAGES", 24)
     assert dfx.audit(x, y, cv=2, verbose=False).params["model"] == "cnn"
     assert dfx.audit(x[:23], y[:23], cv=2, verbose=False).params["model"] is None  # too few: logistic on pixels
     assert "small ResNet" not in dfx.audit(x[:23], y[:23], cv=2, verbose=False).signals.get("pred_probs", "")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafix.checks.registry import CheckSpec
+from datafix.checks.registry import CheckResult, CheckSpec
 from datafix.data.labels import decode_labels
 from datafix.report.shared import CheckOutcome
 from datafix.signals.bundle import KIND_SIGNALS, Signals
@@ -24,14 +24,17 @@ _TASK_WORDS = {"single": "single-label data", "multilabel": "multilabel data", "
 
 def run_checks(
     specs: list[CheckSpec], signals: Signals, options: Mapping[str, Mapping[str, Any]], task: str, view: Any,
-    test_view: Any = None,
+    test_view: Any = None, computed: Mapping[str, CheckResult] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, CheckOutcome], dict[str, pd.DataFrame], pd.DataFrame | None]:
     """``(issues, outcomes, tables, test_issues)`` of the checks ``specs`` on ``signals``.
 
     A check for another task, or whose required signals are missing, is skipped with the reason;
     ``applies`` is False when it is for another kind of data or task (reports then leave it out
     of their skipped lists). A check on the test set (``target="test"``) fills ``test_issues``.
+    ``computed``: results an engine computed itself, by check name (the Ray engine's null check,
+    row by row on the cluster), used instead of running those checks.
     """
+    computed = computed or {}
     valid = view.valid
     issues = pd.DataFrame(index=view.index)
     issues["is_broken"] = ~valid
@@ -56,7 +59,7 @@ def run_checks(
             outcomes[spec.name] = CheckOutcome(spec.name, False, spec.flag, spec.score, reason="; ".join(missing),
                                                description=spec.description, applies=applies)
             continue
-        result = spec.func(signals, **options.get(spec.name, {}))
+        result = computed.get(spec.name) or spec.func(signals, **options.get(spec.name, {}))
         columns = _to_source(result.columns, spec.label_columns, view, valid)
         issues = issues.join(columns)
         tables.update(result.tables)

@@ -1,0 +1,235 @@
+"""The audit's target: what the labels are (classes, multilabel indicators, several annotators' labels
+or a regression target), read once, whatever the engine.
+
+The arguments that name it (``labels``, ``multilabel``, ``annotators``, ``task``) are checked once by
+:func:`label_argument` and :func:`check_task_arguments`; an engine reads the values and builds one
+:class:`Target`. The rest of the audit reads the target's ``task``, the prediction signal it needs,
+the :class:`~datafix.signals.Signals` fields it fills and its provenance, never which argument was set.
+A new label kind is one subclass plus the checks that read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from datafix._validation import check_choice
+from datafix.data.annotations import Annotations
+from datafix.data.targets import LABEL_TASKS
+from datafix.errors import InvalidInputError, warn_user
+
+#: The arguments that can carry the labels, one at a time.
+LABEL_ARGUMENTS = ("labels", "multilabel", "annotators")
+
+
+def label_argument(labels: Any, multilabel: Any, annotators: Any, task: str | None) -> str | None:
+    """Which argument carries the labels (None: the data bring their own, or there are none),
+    refusing more than one and an unknown ``task``.
+
+    Examples
+    --------
+    >>> label_argument("y", None, None, None)
+    'labels'
+    >>> label_argument("y", ["a", "b"], None, None)
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidInputError: Give one of 'labels' (one class per sample), 'multilabel' (an indicator matrix or columns) and 'annotators' (several annotators' labels), not both: got 'labels' and 'multilabel'.
+    """
+    given = [name for name, value in zip(LABEL_ARGUMENTS, (labels, multilabel, annotators), strict=True)
+             if value is not None]
+    if len(given) > 1:
+        raise InvalidInputError(f"Give one of 'labels' (one class per sample), 'multilabel' (an indicator matrix or "
+                                f"columns) and 'annotators' (several annotators' labels), not both: got "
+                                f"{' and '.join(map(repr, given))}.")
+    if task is not None:
+        check_choice(task, "task", LABEL_TASKS)
+    return given[0] if given else None
+
+
+def regression_inferred() -> None:
+    """Say that labels were taken for a regression target (``task`` not given)."""
+    warn_user("The labels are numbers with many distinct values, so the audit treats them as a regression "
+              "target (task='regression'); pass task='classification' if they are classes.")
+
+
+def check_task_arguments(regression: bool, given: str | None, *, pred_probs: Any = None, predictions: Any = None,
+                         unlabelled: Any = None, model: Any = None, own_labels: bool = False) -> None:
+    """Refuse the arguments that have no meaning for the task, naming each (``own_labels``: the
+    data bring their labels, as a torch Dataset or an image folder does).
+
+    Examples
+    --------
+    >>> check_task_arguments(False, "labels", predictions=[1.0])
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidInputError: The 'predictions' argument holds predictions of a regression target (task='regression'); for classes pass pred_probs=.
+    """
+    if not regression:
+        if predictions is not None:
+            raise InvalidInputError("The 'predictions' argument holds predictions of a regression target "
+                                    "(task='regression'); for classes pass pred_probs=.")
+        return
+    if given not in (None, "labels"):
+        raise InvalidInputError(f"task='regression' reads one number per sample from 'labels'; {given!r} is for "
+                                "classes.")
+    if given is None and not own_labels:
+        raise InvalidInputError("task='regression' needs the targets: pass labels= (an array, or a DataFrame's "
+                                "column name).")
+    if unlabelled is not None:
+        raise InvalidInputError("The 'unlabelled' argument applies to class labels; a regression target must have a "
+                                "value for every sample.")
+    if pred_probs is not None:
+        raise InvalidInputError("For a regression target pass your model's out-of-sample predictions as "
+                                "predictions=, not pred_probs=.")
+    if isinstance(model, str) and model == "cnn":
+        raise InvalidInputError("model='cnn' trains a classifier; for a regression target pass model=None, a "
+                                "regressor name or a scikit-learn regressor.")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The labels of every sample of the data (broken ones too), of one kind.
+
+    Subclasses say the check ``task`` they are for, the ``prediction`` signal their label check
+    compares with, and which :class:`~datafix.signals.Signals` fields they fill.
+    """
+
+    task: ClassVar[str]
+    prediction: ClassVar[str] = "pred_probs"
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def classes(self) -> np.ndarray:
+        """The class values (empty when the target has no classes)."""
+        return np.empty(0)
+
+    def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
+        """The :class:`~datafix.signals.Signals` keyword arguments of the audited ``rows`` (a mask)."""
+        raise NotImplementedError
+
+    def n_unlabelled(self, rows: np.ndarray) -> int:
+        """How many of ``rows`` have no label."""
+        return 0
+
+    def described(self, rows: np.ndarray) -> str | None:
+        """Where the labels came from, for the report's provenance (None: as the signals say)."""
+        n = self.n_unlabelled(rows)
+        return f"given for {int(rows.sum()) - n} samples, {n} unlabelled" if n else None
+
+
+@dataclass(frozen=True)
+class Classes(Target):
+    """One class per sample: ``codes`` into ``values`` (-1: unlabelled).
+
+    Examples
+    --------
+    >>> t = Classes(np.array([0, 1, -1]), np.array(["cat", "dog"]))
+    >>> t.task, t.n_unlabelled(np.ones(3, bool)), t.described(np.ones(3, bool))
+    ('single', 1, 'given for 2 samples, 1 unlabelled')
+    """
+
+    codes: np.ndarray
+    values: np.ndarray
+    task: ClassVar[str] = "single"
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def classes(self) -> np.ndarray:
+        return self.values
+
+    def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
+        return {"labels": self.codes[rows], "n_classes": len(self.values), "classes": self.values}
+
+    def n_unlabelled(self, rows: np.ndarray) -> int:
+        return int((self.codes[rows] < 0).sum())
+
+
+@dataclass(frozen=True)
+class Annotated(Classes):
+    """Several annotators' labels; ``codes`` are their majority vote.
+
+    Examples
+    --------
+    >>> a = Annotations(np.array([[0, 1, 1], [0, 0, -1]]), np.array(["a", "b"]), ["x", "y", "z"])
+    >>> t = Annotated.of(a)
+    >>> t.codes.tolist(), t.described(np.ones(2, bool))
+    ([1, 0], 'majority vote of 3 annotators')
+    """
+
+    annotations: Annotations | None = None
+
+    @classmethod
+    def of(cls, annotations: Annotations) -> Annotated:
+        """The target of ``annotations``: their majority vote, and the annotations themselves."""
+        return cls(annotations.majority_vote(), annotations.classes, annotations)
+
+    def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
+        a = self.annotations
+        return {**super().signal_fields(rows), "annotations": Annotations(a.codes[rows], a.classes, a.annotators)}
+
+    def described(self, rows: np.ndarray) -> str | None:
+        return super().described(rows) or f"majority vote of {len(self.annotations.annotators)} annotators"
+
+
+@dataclass(frozen=True)
+class MultiLabel(Target):
+    """Several labels per sample: a boolean ``indicators`` matrix (n, L), its columns ``names``.
+
+    Examples
+    --------
+    >>> t = MultiLabel(np.array([[True, False], [True, True]]), ["cat", "dog"])
+    >>> t.task, sorted(t.signal_fields(np.ones(2, bool)))
+    ('multilabel', ['label_names', 'labels', 'multilabel', 'n_classes'])
+    """
+
+    indicators: np.ndarray
+    names: list[Any] | None = None
+    task: ClassVar[str] = "multilabel"
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
+        return {"labels": None, "n_classes": 0, "multilabel": self.indicators[rows], "label_names": self.names}
+
+
+@dataclass(frozen=True)
+class Regression(Target):
+    """One number per sample: ``values`` (float64), compared with out-of-sample ``predictions``.
+
+    Examples
+    --------
+    >>> t = Regression(np.array([1.5, 2.0]))
+    >>> t.task, t.prediction, t.signal_fields(np.ones(2, bool))["targets"].tolist()
+    ('regression', 'predictions', [1.5, 2.0])
+    """
+
+    values: np.ndarray
+    task: ClassVar[str] = "regression"
+    prediction: ClassVar[str] = "predictions"
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
+        return {"labels": None, "n_classes": 0, "targets": self.values[rows]}
+
+
+@dataclass(frozen=True)
+class NoTarget(Target):
+    """No labels (a data set audited for its samples only: outliers, duplicates, quality)."""
+
+    n: int = 0
+    task: ClassVar[str] = "single"
+
+    def __len__(self) -> int:
+        return self.n
+
+    def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
+        return {"labels": None, "n_classes": 0}
