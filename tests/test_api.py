@@ -7,7 +7,8 @@ import pytest
 PUBLIC = {
     "datafix": ["Report", "__version__", "audit", "augment", "balance", "checks", "fix", "synth", "data", "datasets",
                 "errors", "scale", "signals"],
-    "datafix.scale": ["SUPPORTED_CHECKS", "apply_plan", "audit_ray", "read_labels"],
+    "datafix.scale": ["RAY_CAPABILITIES", "RayEngine", "apply_plan", "audit_ray", "read_labels"],
+    "datafix.engines": ["AuditRequest", "Capabilities", "Engine", "LocalEngine", "Prepared", "run_audit"],
     "datafix.augment": ["Adversarial", "Affine", "AlbumentationsDataset", "AugMix", "AugmentedBatch", "AutoAugment", "AutoContrast", "CenterCrop", "ColorJitter", "ColorTransform", "Compose", "CopyPaste", "CutMix", "DeviceLoader", "Equalize", "GaussianBlur", "GaussianNoise", "GeometricTransform", "HorizontalFlip", "ImageFileLoader", "InstanceBatch", "MixUp", "Mosaic", "Normalize", "OneOf", "Posterize", "RandAugment", "RandomApply", "RandomCrop", "RandomErasing", "RandomGamma", "RandomGrayscale", "RandomResizedCrop", "Resize", "Sharpness", "Solarize", "Transform", "TrivialAugmentWide", "VerticalFlip", "from_albumentations"],
     "datafix.data": ["DataView", "ImageFolderDataset", "ImageItems", "as_test_view", "as_view", "decode_labels", "encode_labels", "from_arrays",
                      "from_frame", "from_image_folder", "from_image_items", "from_torch_dataset"],
@@ -35,7 +36,7 @@ PUBLIC = {
 # Plain records and error types: documented, but no example of their own.
 NO_EXAMPLE = {"CheckSpec", "CheckOutcome", "MissingSignalError", "InjectedData", "KNNGraph", "SynthQuality",
               "CheckResult", "HeldOutSet", "LabelledImages", "ImageSignals", "SyntheticRows", "Plan",
-              "PlanDataset", "AugmentedBatch", "Step"}
+              "PlanDataset", "AugmentedBatch", "Step", "AuditRequest", "Prepared", "Engine"}
 
 
 @pytest.mark.parametrize("module", sorted(PUBLIC))

@@ -1,5 +1,6 @@
-"""The package's shape (issue 41, point 6): no import cycle among datafix's modules, counting the
-imports inside functions too, and no ``DataFrame.attrs`` side channel."""
+"""The package's shape (issue 41): no import cycle among datafix's modules, counting the imports
+inside functions too, no ``DataFrame.attrs`` side channel, and the size limits (no module over 700
+lines, ``audit.py`` at most 200, no function over 80 lines of code outside kernels)."""
 
 from __future__ import annotations
 
@@ -123,3 +124,36 @@ def test_no_dataframe_attrs_side_channel():
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
             if isinstance(node, ast.Attribute) and node.attr == "attrs"]
     assert used == []
+
+
+#: The longest a module may be, and the orchestrator's module (issue 41).
+MAX_MODULE_LINES, MAX_AUDIT_LINES, MAX_FUNCTION_LINES = 700, 200, 80
+
+
+def test_no_module_is_over_700_lines_and_audit_py_is_at_most_200():
+    sizes = {str(path.relative_to(SRC)): len(path.read_text(encoding="utf-8").splitlines())
+             for path in SRC.rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES} == {}
+    assert sizes["audit.py"] <= MAX_AUDIT_LINES
+
+
+def _code_lines(node: ast.FunctionDef, lines: list[str]) -> int:
+    """A function's lines of code: its body without the docstring, blank lines and comments."""
+    body = node.body
+    first = body[0]
+    start = first.lineno
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        start = first.end_lineno + 1
+    return sum(1 for line in lines[start - 1 : node.end_lineno] if line.strip() and not line.strip().startswith("#"))
+
+
+def test_no_function_is_over_80_lines_of_code_outside_kernels():
+    long = {}
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "kernel" not in node.name:
+                if (n := _code_lines(node, lines)) > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(SRC)}:{node.name}"] = n
+    assert long == {}

@@ -390,3 +390,28 @@ def test_ids_that_pandas_reads_as_years_are_ids_and_old_dates_do_not_crash():
                       + pd.to_timedelta(np.arange(len(wine)), unit="D"))
     report = dfx.audit(old, labels="target", checks=["null"], verbose=False)
     assert report.tables["columns"].loc["founded", "kind"] == "date"
+
+
+def test_the_ray_engine_refuses_from_its_capabilities_before_any_cluster_work():
+    """Issue 41: what the Ray engine cannot do is declared once and refused, naming the argument, before
+    Ray is imported or a cluster reached; ``cv`` is checked first on every engine (audit_ray checked it
+    only for model='lda', after the cluster work)."""
+    from datafix.scale import RAY_CAPABILITIES, RayEngine, audit_ray
+
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": ["a", "b"] * 10})
+    nowhere = RayEngine(address="127.0.0.1:9")  # a cluster that does not answer: never reached below
+    with pytest.raises(InvalidInputError, match="'cv' parameter"):
+        audit_ray(frame, labels="y", cv=1, address="127.0.0.1:9", verbose=False)
+    for argument, value in (("nan_policy", "drop"), ("unlabelled", -1), ("classes", ["a", "b"]),
+                            ("label_fn", len), ("test_features", np.zeros((2, 1)))):
+        assert argument in RAY_CAPABILITIES.refused
+        with pytest.raises(InvalidInputError, match=f"'{argument}' argument is not supported by engine='ray'"):
+            dfx.audit(frame, labels="y", engine=nowhere, verbose=False, **{argument: value})
+    with pytest.raises(InvalidInputError, match="'features' argument is a function of a batch.*arrays stay"):
+        dfx.audit(frame, labels="y", features=np.zeros((20, 2)), engine=nowhere, verbose=False)
+    with pytest.raises(InvalidInputError, match="the 'annotators' argument names columns"):
+        dfx.audit(frame, annotators=pd.DataFrame({"a": ["a"] * 20, "b": ["b"] * 20}), engine=nowhere, verbose=False)
+    with pytest.raises(InvalidInputError, match="'knn_backend' parameter must be one of 'auto', 'exact', 'ivf'"):
+        dfx.audit(frame, labels="y", knn_backend="faiss", engine=nowhere, verbose=False)
+    with pytest.raises(InvalidInputError, match="for classes pass pred_probs="):  # the task's arguments, once
+        dfx.audit(frame, labels="y", task="classification", predictions="p", engine=nowhere, verbose=False)

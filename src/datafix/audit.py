@@ -150,12 +150,13 @@ def audit(
         Seed; the same seed gives the same report.
     verbose : bool, default True
         Show progress bars.
-    engine : {"local", "ray"}, default "local"
-        ``"ray"``: run on a Ray cluster, streaming (:func:`datafix.scale.audit_ray`, with the
-        extra ``datafix[ray]``), for a DataFrame, a Parquet / CSV path or a ``ray.data.Dataset``
-        (which always runs there) with a label column; ``feature_columns`` then names the
-        feature columns, ``features`` a function of a batch or a model's name, and
-        ``pred_probs`` the probability column(s).
+    engine : {"local", "ray"} or Engine, default "local"
+        Where the audit runs (:mod:`datafix.engines`). ``"ray"``: on a Ray cluster, streaming
+        (:class:`datafix.scale.RayEngine`, with the extra ``datafix[ray]``; pass one to set its
+        options), for a DataFrame, a Parquet / CSV path, an image folder or a ``ray.data.Dataset``
+        (which always runs there); the labels, ``multilabel`` and ``annotators`` are then columns,
+        ``features`` a function of a batch or a model's name, ``pred_probs`` columns or an array.
+        What it cannot do (``datafix.scale.RAY_CAPABILITIES``) is refused before any work.
 
     Returns
     -------

@@ -46,6 +46,8 @@ FLAG_WORDS = (
     (r"\bannotators=", "--annotators FILE"),
     (r"\btest=", "--test FILE"),
     (r"The 'cv' parameter", "--cv"),
+    (r"engine='(\w+)'", r"--engine \1"),
+    (r"'(features|nan_policy|classes|weights)' argument", lambda m: f"--{m.group(1).replace('_', '-')} argument"),
     (r"The 'random_state' parameter", "--seed"),
 )
 
@@ -416,42 +418,40 @@ def _print_and_write(report: Any, args: argparse.Namespace, gates: dict[str, flo
 
 
 def _audit_ray(args: argparse.Namespace) -> int:
-    """``datafix audit PATH --engine ray``: the streaming audit of a Parquet / CSV file or folder."""
-    from datafix.scale import audit_ray
-    from datafix.scale.ray_audit import is_image_folder
+    """``datafix audit PATH --engine ray``: the audit of a Parquet / CSV file or folder, or an image
+    folder, on Ray; what the engine cannot do is refused by :data:`datafix.scale.RAY_CAPABILITIES`."""
+    from datafix.audit import audit
+    from datafix.scale import RayEngine
+    from datafix.scale.ingest import is_image_folder
 
-    refused = [flag for flag, value in (("--annotators", args.annotators), ("--index-col", args.index_col),
-                                        ("--pred-probs", args.pred_probs), ("--features", args.features),
-                                        ("--weights", args.weights),
-                                        ("--predictions", args.predictions), ("--classes", args.classes))
-               if value is not None]
-    if args.nan_policy != "raise":
-        refused.append("--nan-policy")
-    if refused:
-        raise CommandLineError(f"{refused[0]} is not supported with --engine ray yet: audit a table with a label "
-                               "column (--label), or leave out --engine ray.")
+    if args.index_col is not None:
+        raise CommandLineError("--index-col is not supported with --engine ray: the rows are reported by position.")
     if not args.path.exists():
         raise CommandLineError(f"PATH {str(args.path)!r} does not exist.")
-    images = is_image_folder(args.path)
-    if images and args.label is not None:
-        raise CommandLineError("An image folder's labels are its subfolder names: leave out --label.")
-    if not images and args.label is None:
-        raise CommandLineError("--label is required with --engine ray: name the label column.")
     if args.test is not None and not args.test.exists():
         raise CommandLineError(f"--test {str(args.test)!r} does not exist.")
-    if args.test is not None and is_image_folder(args.test) != images:
-        kind = "an image folder" if images else "a Parquet or CSV file or folder"
-        raise CommandLineError(f"--test must be of PATH's kind: {kind}.")
+    images = is_image_folder(args.path)
+    _check_label_flags(args, table=not images)
     folder_output = args.output is not None and args.output.suffix == ""
+    inputs = [("PATH", args.path), *_check_inputs([("--annotators", args.annotators, tuple(READERS)),
+                                                    ("--pred-probs", args.pred_probs, (".npy",)),
+                                                    ("--predictions", args.predictions, (".npy",)),
+                                                    ("--features", _feature_file(args), (".npy",)),
+                                                    ("--weights", args.weights, ())])]
     _check_outputs([("-o/--output", None if folder_output else args.output, REPORT_FORMATS),
-                    ("--html", args.html, (".html",))], [("PATH", args.path), ("--test", args.test)])
+                    ("--html", args.html, (".html",))], [*inputs, ("--test", args.test)])
     for flag, given in (("PATH", args.path), ("--test", args.test)):
         if folder_output and given is not None and args.output.resolve() == given.resolve():
             raise CommandLineError(f"-o/--output names the input {flag}; choose a new folder for the report.")
     gates = _fail_on(args.fail_on)
-    report = audit_ray(str(args.path), labels=args.label or "label", cv=args.cv, address=args.address,
-                       test=None if args.test is None else str(args.test), task=args.task, random_state=args.seed,
-                       verbose=not args.quiet, output=args.output if folder_output else None)
+    report = audit(str(args.path), labels=args.label, annotators=_read_annotators(args), cv=args.cv,
+                   nan_policy=args.nan_policy, test=None if args.test is None else str(args.test),
+                   pred_probs=_read_array(args.pred_probs, "--pred-probs", None),
+                   features=_features(args, None, folder=images), weights=args.weights, task=args.task,
+                   classes=args.classes, predictions=_read_array(args.predictions, "--predictions", None),
+                   random_state=args.seed, verbose=not args.quiet, engine=RayEngine(address=args.address))
+    if folder_output:
+        report.to_parquet_dataset(args.output)
     return _print_and_write(report, args, gates, folder=args.output if folder_output else None)
 
 

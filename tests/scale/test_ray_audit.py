@@ -140,7 +140,8 @@ def test_the_ivf_index_is_the_single_machine_ivf_search_spread_over_shards_and_d
 
 def test_the_sharded_ivf_graph_is_the_single_machine_ivf_graph_row_for_row(cluster):
     from datafix.scale import blocks as B
-    from datafix.scale.ray_audit import _Run
+    from datafix.scale.ingest import Passes
+    from datafix.scale.search import build_index, sharded_graph
     from datafix.signals import knn_graph
 
     rng = np.random.default_rng(5)
@@ -149,11 +150,11 @@ def test_the_sharded_ivf_graph_is_the_single_machine_ivf_graph_row_for_row(clust
     local = knn_graph(X, 40, standardize=False, knn_backend="ivf")
     frame = pd.DataFrame({B.ROW: np.arange(len(X))})
     frame[B.FEATURES] = list(X)
-    run = _Run(ray, "y", None, None, 1000, False)
+    passes = Passes(ray, 1000, False)
     ids = np.arange(len(X))
-    index = run.index(ray.data.from_pandas(frame).repartition(4).materialize(), ids, np.zeros(12), np.ones(12), 40,
-                      "ivf", 3)
-    graph = run.graph(index, ids, len(X), 40, 40)
+    index = build_index(passes, ray.data.from_pandas(frame).repartition(4).materialize(), ids, np.zeros(12),
+                        np.ones(12), 40, "ivf", 3)
+    graph = sharded_graph(passes, index, ids, len(X), 40, 40)
     np.testing.assert_array_equal(graph.indices, local.indices)
     np.testing.assert_allclose(graph.distances, local.distances, rtol=1e-6)
     exact = knn_graph(X, 40, standardize=False, knn_backend="exact")
@@ -162,29 +163,18 @@ def test_the_sharded_ivf_graph_is_the_single_machine_ivf_graph_row_for_row(clust
 
 
 def test_the_lda_probe_cross_validates_every_row_without_gathering_one(cluster, monkeypatch):
-    from datafix.scale.ray_audit import _Run
+    from datafix.scale import probe
 
     def gathers(*args, **kwargs):
         raise AssertionError("the sample probe ran")
 
-    monkeypatch.setattr(_Run, "probe", gathers)
+    monkeypatch.setattr(probe, "probe", gathers)
     frame = noisy_table(4000, seed=6)
     report = audit_ray(ray.data.from_pandas(frame).repartition(4), labels="y", model="lda", probe_rows=100,
                        verbose=False)
     assert "linear discriminant on every row" in report.signals["pred_probs"]
     local = dfx.audit(frame, labels="y", model="lda", verbose=False)  # sklearn's LDA, stratified folds
     assert jaccard(report.issues["is_label_issue"], local.issues["is_label_issue"]) >= JACCARD_LDA
-
-
-def test_unlabelled_rows_get_the_single_machines_pseudo_labels(cluster):
-    frame = noisy_table(3000, seed=8)
-    frame.loc[frame.index[::7], "y"] = None
-    report = audit_ray(ray.data.from_pandas(frame).repartition(4), labels="y", verbose=False)
-    local = dfx.audit(frame, labels="y", verbose=False)
-    columns = ["is_unlabelled", "pseudo_label", "pseudo_confidence", "is_confident_pseudo_label"]
-    pd.testing.assert_frame_equal(report.issues[columns], local.issues[columns], check_exact=False, rtol=1e-9)
-    assert report.summary().loc["unlabelled", "count"] == 429 and set(report.issues["pseudo_label"].dropna()) <= {
-        "cat", "dog", "eel", "fox"}
 
 
 def test_a_worker_killed_during_map_batches_is_retried_and_the_report_is_identical(cluster, tmp_path):
@@ -271,8 +261,8 @@ def test_the_cli_audits_a_parquet_folder_on_ray_and_writes_a_report_folder(clust
     assert len(leaks) == 600 and leaks["is_exact_leak"].sum() == 40 and leaks["is_leaked"].sum() >= 70
     assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--test", str(tmp_path / "no.csv"), "-q"]) == 2
     assert "--test '" in (err := capsys.readouterr().err) and "does not exist" in err
-    assert main(["audit", str(data), "--label", "y", "--engine", "ray", "--annotators", str(held_out), "-q"]) == 2
-    assert "--annotators is not supported with --engine ray" in capsys.readouterr().err
+    assert main(["audit", str(data), "--engine", "ray", "--annotators", str(held_out), "-q"]) == 2
+    assert "With --engine ray the --annotators argument names columns" in capsys.readouterr().err
 
 
 def test_a_plan_from_the_ray_report_filters_the_ray_dataset_like_the_local_plan(cluster, table, single, on_ray,
@@ -363,22 +353,6 @@ def image_folder(tmp_path_factory):
     for j in range(3):
         (root / f"digit{j}" / f"broken{j}.png").write_bytes(b"not an image")
     return root
-
-
-def test_an_image_folder_of_2000_files_on_ray_equals_the_single_machine_audit(cluster, image_folder):
-    single = dfx.audit(str(image_folder), model="logistic", image_size=16, verbose=False)
-    on_ray = audit_ray(str(image_folder), image_size=16, verbose=False)
-    assert len(single.issues) == len(on_ray.issues) == 2000
-    assert on_ray.issues.index.equals(single.issues.index)
-    assert on_ray.issues["is_broken"].sum() == 3
-    pd.testing.assert_series_equal(on_ray.issues["is_broken"], single.issues["is_broken"])
-    assert jaccard(on_ray.issues["is_label_issue"], single.issues["is_label_issue"]) >= 0.95
-    for flag in ("is_duplicate", "is_exact_duplicate", "is_dark", "is_overexposed", "is_low_information",
-                 "is_blurry", "is_odd_size", "is_odd_aspect_ratio", "is_odd_mode", "is_outlier"):
-        pd.testing.assert_series_equal(on_ray.issues[flag], single.issues[flag], check_names=False)
-    assert on_ray.issues["is_exact_duplicate"].sum() >= 200 and on_ray.issues["is_dark"].sum() >= 12
-    assert list(on_ray.issues.columns) == list(single.issues.columns)
-    assert on_ray.params["source"] == "images"
 
 
 def test_the_cli_audits_an_image_folder_on_ray(cluster, image_folder, tmp_path, capsys):
@@ -499,24 +473,6 @@ def noisy_targets(n: int, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def test_a_regression_target_on_ray_equals_the_single_machines_audit(cluster):
-    frame = noisy_targets(5000, seed=15)
-    local = dfx.audit(frame, labels="target", task="regression", verbose=False)
-    with pytest.warns(dfx.errors.DatafixWarning, match="treats them as a regression target"):
-        on_ray = audit_ray(ray.data.from_pandas(frame).repartition(4), labels="target", verbose=False)
-    assert on_ray.params["task"] == "regression" and on_ray.params["classes"] == []
-    assert list(on_ray.issues.columns) == list(local.issues.columns)
-    assert local.issues["is_label_issue"].sum() >= 140  # of the 150 moved targets
-    for flag in ("is_label_issue", "is_outlier", "is_duplicate", "is_null"):
-        pd.testing.assert_series_equal(on_ray.issues[flag], local.issues[flag], check_names=False)
-    for column in ("label_score", "suggested_label", "residual_z", "given_label"):
-        np.testing.assert_allclose(on_ray.issues[column], local.issues[column], rtol=1e-7, atol=1e-9)
-    assert on_ray.signals["predictions"] == local.signals["predictions"]
-    assert on_ray.checks["label"].rule == local.checks["label"].rule
-    skipped = on_ray.summary()["status"] != "ran"
-    assert {"class_imbalance", "label_values"} <= set(on_ray.summary().index[skipped])
-
-
 def test_a_regression_target_with_given_predictions_or_a_sampled_probe(cluster):
     frame = noisy_targets(4000, seed=16)
     rng = np.random.default_rng(0)
@@ -545,7 +501,7 @@ def test_regression_arguments_that_do_not_fit_are_refused(cluster):
     ds = ray.data.from_pandas(frame)
     with pytest.raises(InvalidInputError, match="'predictions' argument names columns \\['p'\\]"):
         audit_ray(ds, labels="target", task="regression", predictions="p", verbose=False)
-    with pytest.raises(InvalidInputError, match="predictions= \\(a column\\), not pred_probs="):
+    with pytest.raises(InvalidInputError, match="out-of-sample predictions as predictions=, not pred_probs="):
         audit_ray(ray.data.from_pandas(frame.assign(p=0.5)), labels="target", task="regression", pred_probs="p",
                   verbose=False)
     with pytest.raises(InvalidInputError, match="'predictions' argument holds predictions of a regression target"):
@@ -572,6 +528,42 @@ def test_the_cli_audits_a_regression_target_on_ray(cluster, tmp_path):
     assert set(frame.attrs["moved"]) <= set(found) and len(frame.attrs["moved"]) == 18
 
 
+def test_the_cli_takes_pred_probs_and_predictions_files_with_ray_and_refuses_a_features_file_both_ways(
+        cluster, tmp_path, capsys):
+    """Issue 41: the CLI refused --pred-probs and --predictions with --engine ray though the engine takes
+    them; now they are arrays on the driver on both engines, and a features file (an array the cluster
+    would need) is refused by the engine's capabilities, from the CLI and from Python alike."""
+    from datafix.cli import main
+
+    frame = noisy_targets(600, seed=18)
+    frame.to_parquet(tmp_path / "rows.parquet", index=False)
+    fitted = frame["target"].to_numpy() + np.random.default_rng(0).normal(scale=0.5, size=len(frame))
+    np.save(tmp_path / "fitted.npy", fitted)
+    out = tmp_path / "report.json"
+    assert main(["audit", str(tmp_path / "rows.parquet"), "--label", "target", "--engine", "ray", "--task",
+                 "regression", "--predictions", str(tmp_path / "fitted.npy"), "-o", str(out), "-q"]) == 0
+    on_ray = Report.from_json(out)
+    local = dfx.audit(frame, labels="target", task="regression", predictions=fitted, verbose=False)
+    assert on_ray.signals["predictions"] == local.signals["predictions"] == "given"
+    pd.testing.assert_series_equal(on_ray.issues["is_label_issue"], local.issues["is_label_issue"],
+                                   check_names=False, check_index=False)
+    table = noisy_table(500, seed=3)
+    table.to_parquet(tmp_path / "classes.parquet", index=False)
+    P = dfx.signals.cross_val_pred_probs(table.drop(columns="y").to_numpy(), pd.factorize(table["y"], sort=True)[0],
+                                         verbose=False)
+    np.save(tmp_path / "probs.npy", P)
+    assert main(["audit", str(tmp_path / "classes.parquet"), "--label", "y", "--engine", "ray", "--pred-probs",
+                 str(tmp_path / "probs.npy"), "-q", "-o", str(out)]) == 0
+    assert Report.from_json(out).signals["pred_probs"] == "given"
+    np.save(tmp_path / "features.npy", np.zeros((500, 3)))
+    assert main(["audit", str(tmp_path / "classes.parquet"), "--label", "y", "--engine", "ray", "--features",
+                 str(tmp_path / "features.npy"), "-q"]) == 2
+    said = capsys.readouterr().err
+    assert "With --engine ray the --features argument is a function of a batch" in said and "arrays stay" in said
+    with pytest.raises(InvalidInputError, match="With engine='ray' the 'features' argument is a function of a batch"):
+        dfx.audit(table, labels="y", features=np.zeros((500, 3)), engine="ray", verbose=False)
+
+
 def multilabel_table(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Features, 4 label indicator columns (each a side of a hyperplane), and the 4 % of entries flipped."""
     rng = np.random.default_rng(seed)
@@ -583,51 +575,15 @@ def multilabel_table(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame,
     return features, labels, flipped.any(axis=1)
 
 
-def test_multilabel_indicator_columns_on_ray_equal_the_single_machines_audit(cluster):
-    features, labels, flipped = multilabel_table(3000, seed=19)
-    local = dfx.audit(features, multilabel=labels, verbose=False)
+def test_multilabel_indicator_columns_with_a_sampled_probe_and_a_test_set(cluster):
+    features, labels, _ = multilabel_table(3000, seed=19)
     ds = ray.data.from_pandas(pd.concat([features, labels], axis=1)).repartition(4)
-    on_ray = audit_ray(ds, multilabel=list(labels.columns), verbose=False)
-    assert list(on_ray.issues.columns) == list(local.issues.columns)
-    for column in ("is_label_issue", "suspect_labels", "n_suspect_labels", "is_outlier", "is_duplicate"):
-        pd.testing.assert_series_equal(on_ray.issues[column], local.issues[column], check_names=False)
-    np.testing.assert_allclose(on_ray.issues["label_score"], local.issues["label_score"], rtol=1e-9)
-    found = on_ray.issues["is_label_issue"].to_numpy(bool)
-    assert (found & flipped).sum() / flipped.sum() > 0.6 and (found & flipped).sum() / found.sum() > 0.6
-    assert on_ray.summary().loc["label_imbalance", "status"] == local.summary().loc["label_imbalance", "status"]
-    assert on_ray.signals["pred_probs"] == local.signals["pred_probs"]
+    on_ray = audit_ray(ds, multilabel=list(labels.columns), checks=["label"], verbose=False)
     sampled = audit_ray(ds, multilabel=list(labels.columns), checks=["label"], probe_rows=1500,
                         test=ray.data.from_pandas(features.iloc[:10]), verbose=False)
     assert sampled.test_issues["is_exact_leak"].all()  # a test set of features only
     assert "on a sample of 1,500 rows" in sampled.signals["pred_probs"]
     assert jaccard(sampled.issues["is_label_issue"], on_ray.issues["is_label_issue"]) >= 0.6
-
-
-def test_several_annotators_columns_on_ray_equal_the_single_machines_consensus(cluster):
-    frame = noisy_table(3000, seed=20)
-    rng = np.random.default_rng(20)
-    names = np.array(["cat", "dog", "eel", "fox"])
-    wide = pd.DataFrame(index=frame.index)
-    for j, accuracy in enumerate((0.9, 0.8, 0.6)):  # three annotators of different care, each skipping 20 % of rows
-        given = frame["y"].to_numpy(object).copy()
-        wrong = rng.random(len(frame)) > accuracy
-        given[wrong] = names[rng.integers(0, 4, wrong.sum())]
-        given[rng.random(len(frame)) < 0.2] = None
-        wide[f"annotator{j}"] = given
-    wide.loc[wide.isna().all(axis=1), "annotator0"] = frame["y"]  # every row labelled by someone
-    features = frame.drop(columns="y")
-    local = dfx.audit(features, annotators=wide, verbose=False)
-    ds = ray.data.from_pandas(pd.concat([features, wide], axis=1)).repartition(4)
-    on_ray = audit_ray(ds, annotators=list(wide.columns), verbose=False)
-    assert list(on_ray.issues.columns) == list(local.issues.columns)
-    for column in ("is_annotation_issue", "consensus_label", "majority_label", "is_label_issue", "given_label",
-                   "is_duplicate"):
-        pd.testing.assert_series_equal(on_ray.issues[column], local.issues[column], check_names=False)
-    np.testing.assert_allclose(on_ray.issues["consensus_score"], local.issues["consensus_score"], rtol=1e-9)
-    pd.testing.assert_frame_equal(on_ray.tables["annotators"], local.tables["annotators"])
-    assert on_ray.signals["labels"] == "majority vote of 3 annotators"
-    quality = on_ray.tables["annotators"]["quality"]
-    assert quality.idxmax() == "annotator0" and quality.idxmin() == "annotator2"
 
 
 def test_multilabel_and_annotators_input_that_does_not_fit_is_refused(cluster):

@@ -78,20 +78,28 @@ def test_a_pretrained_model_by_name_runs_on_an_actor_pool_and_equals_the_single_
 
 def test_audit_with_engine_ray_hands_a_model_name_and_its_weights_to_the_ray_engine(cluster, weights, digits_folder,
                                                                                    monkeypatch):
-    import datafix.scale
-    from datafix.report import Report
+    from datafix.scale.engine import RayEngine
 
     called = {}
-    stub = Report(pd.DataFrame(index=pd.RangeIndex(2)), {}, {}, {}, {}, {})
-    monkeypatch.setattr(datafix.scale, "audit_ray", lambda data, labels, **kwargs: called.update(
-        data=data, labels=labels, **kwargs) or stub)
-    assert dfx.audit(str(digits_folder), features=MODEL, weights=weights, engine="ray", image_size=24) is stub
-    assert (called["data"], called["labels"], called["features"]) == (str(digits_folder), "label", MODEL)
+
+    class Handed(Exception):
+        pass
+
+    def prepare(self, request):  # the one flow gives the Ray engine the request as the user wrote it
+        called.update(data=request.data, **request.arguments)
+        raise Handed
+
+    monkeypatch.setattr(RayEngine, "prepare", prepare)
+    with pytest.raises(Handed):
+        dfx.audit(str(digits_folder), features=MODEL, weights=weights, engine="ray", image_size=24)
+    assert (called["data"], called["labels"], called["features"]) == (str(digits_folder), None, MODEL)
     assert called["weights"] == weights and called["image_size"] == 24
     table = pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]})
-    dfx.audit(table, labels="y", feature_columns=["x"], engine="ray")  # columns have their own argument
+    with pytest.raises(Handed):
+        dfx.audit(table, labels="y", feature_columns=["x"], engine="ray")  # columns have their own argument
     assert called["feature_columns"] == ["x"] and called["features"] is None
-    dfx.audit(table, labels="y", features="x", engine="ray")  # a string is a model's name, handed on as it is
+    with pytest.raises(Handed):
+        dfx.audit(table, labels="y", features="x", engine="ray")  # a string is a model's name, handed on as it is
     assert called["features"] == "x"
 
 

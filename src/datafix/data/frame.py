@@ -228,6 +228,17 @@ def as_dates(column: pd.Series) -> pd.Series | None:
     return parsed if parsed.notna().sum() >= DATE_SHARE * len(present) else None
 
 
+def date_values(column: pd.Series) -> pd.Series:
+    """A date column (one :func:`as_dates` accepts) as datetimes, NaT where a value does not parse.
+
+    Examples
+    --------
+    >>> date_values(pd.Series(["2024-01-31", "soon"])).isna().tolist()
+    [False, True]
+    """
+    return column if pd.api.types.is_datetime64_any_dtype(column) else _parse_dates(column)
+
+
 def _parse_dates(values: pd.Series) -> pd.Series:
     """Text parsed as datetimes; a value that does not parse, or whose year is outside ``DATE_YEARS``, is NaT."""
     with warnings.catch_warnings():

@@ -78,9 +78,19 @@ class Capabilities:
     columns : tuple of str
         Arguments that name columns of the data on this engine (a string or a list of strings).
     forms : dict of str to (callable, str)
-        Per argument, a test of the given value and what the engine takes instead (the refusal's words).
+        Per argument, a test of the given value, and the refusal when it fails (what the engine
+        takes instead).
     knn_backends : tuple of str
         The neighbour searches it runs.
+
+    Examples
+    --------
+    >>> caps = Capabilities("cluster", refused=("label_fn",), columns=("multilabel",))
+    >>> caps.check(AuditRequest.of(None, multilabel=["cat", "dog"]))  # columns: accepted
+    >>> caps.check(AuditRequest.of(None, multilabel=[[0, 1], [1, 1]]))
+    Traceback (most recent call last):
+    ...
+    datafix.errors.InvalidInputError: With engine='cluster' the 'multilabel' argument names columns of the data (a list of column names); tables of labels and arrays stay on one machine: use engine='local'.
     """
 
     name: str
@@ -110,10 +120,10 @@ class Capabilities:
                 raise InvalidInputError(f"With engine={self.name!r} the {name!r} argument names columns of the data "
                                         "(a list of column names); tables of labels and arrays stay on one machine: "
                                         "use engine='local'.")
-        for name, (accepts, instead) in self.forms.items():
+        for name, (accepts, refusal) in self.forms.items():
             value = request.arguments[name]
             if value is not None and not accepts(value):
-                raise InvalidInputError(f"With engine={self.name!r} {instead}; use engine='local' for it.")
+                raise InvalidInputError(refusal)
         check_choice(request.knn_backend, "knn_backend", self.knn_backends)
 
 

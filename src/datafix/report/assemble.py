@@ -54,7 +54,7 @@ def run_checks(
                                                reason=f"for {_TASK_WORDS[spec.tasks[0]]}", applies=False)
             continue
         missing = [why for name in spec.requires if (why := signals.missing(name)) is not None]
-        if missing:
+        if missing and spec.name not in computed:
             applies = not any(name in KIND_SIGNALS and signals.missing(name) for name in spec.requires)
             outcomes[spec.name] = CheckOutcome(spec.name, False, spec.flag, spec.score, reason="; ".join(missing),
                                                description=spec.description, applies=applies)

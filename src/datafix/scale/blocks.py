@@ -18,7 +18,7 @@ import pandas as pd
 from datafix.checks.label import knn_label_votes
 from datafix.checks.null import row_nulls
 from datafix.checks.regression import neighbor_median
-from datafix.data.frame import MAX_CATEGORIES
+from datafix.data.frame import MAX_CATEGORIES, as_dates, date_seconds, date_values
 from datafix.data.labels import label_codes
 from datafix.data.view import hash_rows
 from datafix.errors import DatafixWarning
@@ -36,6 +36,8 @@ LABELSET, ANNOTATIONS = "_datafix_labelset", "_datafix_annotations"
 STAT = "_datafix_stat_"
 STAT_NAMES = ("width", "height", "mode", "channels", "brightness", "dark_share", "bright_share", "blur", "entropy")
 STAT_COLUMNS = tuple(STAT + name for name in STAT_NAMES)
+#: A feature column of dates (datetimes, or text that parses as dates): seconds since 1970-01-01.
+DATES = "dates"
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Profile:
     categories: dict[str, set] = field(default_factory=dict)
     non_null: dict[str, int] = field(default_factory=dict)
     vectors: dict[str, int] = field(default_factory=dict)
+    dates: dict[str, bool] = field(default_factory=dict)
 
     def merge(self, other: Profile) -> Profile:
         out = Profile(self.rows + other.rows, self.schema or other.schema, self.schemas + other.schemas,
@@ -61,6 +64,8 @@ class Profile:
         for name in set(self.categories) | set(other.categories):
             values = self.categories.get(name, set()) | other.categories.get(name, set())
             out.categories[name] = values if len(values) <= MAX_CATEGORIES else set(list(values)[: MAX_CATEGORIES + 1])
+        for name in set(self.dates) | set(other.dates):  # dates when every block that holds values says so
+            out.dates[name] = self.dates.get(name, True) and other.dates.get(name, True)
         for name in set(self.non_null) | set(other.non_null):
             out.non_null[name] = self.non_null.get(name, 0) + other.non_null.get(name, 0)
         return out
@@ -96,6 +101,8 @@ def profile_block(block: pd.DataFrame, label: str | Sequence[str], skip: Sequenc
             lengths = {int(np.size(v)) for v in present}
             profile.vectors[name] = lengths.pop() if len(lengths) == 1 else -1
         else:
+            if len(present):
+                profile.dates[name] = as_dates(column) is not None
             profile.categories[name] = set(pd.unique(present).tolist()[: MAX_CATEGORIES + 1])
     return profile
 
@@ -118,7 +125,7 @@ class Layout:
     label: str | None  # None: a held-out set's rows, whose labels are not read
     classes: np.ndarray
     table_columns: list[str]
-    encoding: list[tuple[str, list | int | None]]  # None: a number; a list: categories; an int: a vector's length
+    encoding: list[tuple[str, list | int | str | None]]  # None: a number; DATES; a list: categories; an int: a vector's length
     feature_names: list[str]
     probs: list[str] | None = None
     features_fn: Any = None
@@ -145,6 +152,9 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
         for name, values in layout.encoding:  # in the table's column order, as encode_features
             if values is None:
                 parts.append(table[name].to_numpy(np.float64, na_value=np.nan)[:, None])
+                continue
+            if isinstance(values, str):  # DATES: seconds, as encode_features gives them
+                parts.append(date_seconds(date_values(table[name]))[:, None])
                 continue
             if isinstance(values, int):  # a vector column: its values side by side (NaN where missing)
                 parts.append(np.stack([np.full(values, np.nan) if v is None or v is pd.NA else

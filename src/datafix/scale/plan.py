@@ -46,9 +46,9 @@ def apply_plan(data: Any, plan: Any, labels: str = "label", *, weight_column: st
     >>> fixed.count() == len(plan.kept)  # doctest: +SKIP
     True
     """
-    from datafix.scale.ray_audit import _dataset, _import_ray, _Run
+    from datafix.scale.ingest import Passes, import_ray, read_dataset
 
-    ray = _import_ray()
+    ray = import_ray()
     if not hasattr(plan, "samples") or not hasattr(plan, "synthetic"):
         raise InvalidInputError(f"The 'plan' argument must be a datafix Plan; got {type(plan).__name__}.")
     if len(plan.synthetic):
@@ -58,7 +58,7 @@ def apply_plan(data: Any, plan: Any, labels: str = "label", *, weight_column: st
     kept_order = context.execution_options.preserve_order
     context.execution_options.preserve_order = True
     try:
-        ds, n = _Run(ray, labels, None, None, 4096, False).with_row_ids(_dataset(ray, data))
+        ds, n = Passes(ray, 4096, False).with_row_ids(read_dataset(ray, data))
     finally:
         context.execution_options.preserve_order = kept_order
     if n != len(plan.samples):
