@@ -11,7 +11,10 @@ often mistaken for it), and for each the label check's F1 against the flips and 
 - ``pixels``: the audit on the raw pixels (a cross-validated logistic regression and kNN votes);
 - ``pooled``: the pretrained embeddings' kNN votes pooled with the CNN's held-out probabilities
   (two independent views of each image);
-- ``default``: what ``dfx.audit(images, labels)`` does with nothing else given;
+- ``default``: what ``dfx.audit(images, labels)`` does with nothing else given (with
+  ``datafix[pretrained]`` installed: the pretrained embeddings for the kNN graph, and the mean
+  of cross-validated logistic regressions on the embeddings and on the pixels, two views of
+  each image, for the label check's probabilities);
 - ``cleanlab``: ``cleanlab.filter.find_label_issues`` on 5-fold logistic-regression probabilities
   of the pixels (scikit-learn's defaults), the baseline.
 

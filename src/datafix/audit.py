@@ -40,8 +40,16 @@ from datafix.signals import (
 )
 from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
+from datafix.signals.image_default import (
+    PIXEL_VIEW_MAX,
+    default_extractor,
+    default_image_model,
+    describe_default,
+    embed_valid,
+    two_view_pred_probs,
+)
 from datafix.signals.neighbors import BACKENDS
-from datafix.signals.pred_probs import fold_count
+from datafix.signals.pred_probs import fold_count, folds_described
 from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
@@ -107,9 +115,12 @@ def audit(
         images (an image folder, an (N, C, H, W) array or tensor, a torch Dataset of image
         tensors or PIL images): a small ResNet trained by K-fold cross-validation gives
         out-of-sample ``pred_probs`` and embeddings, and the embeddings become the features of
-        the kNN graph (see :func:`datafix.signals.cnn_cross_val`). Default: ``"cnn"`` for
-        images when at least ``CNN_MIN_IMAGES`` samples are labelled and neither
-        ``features`` nor ``pred_probs`` nor ``test`` is given; logistic regression otherwise.
+        the kNN graph (see :func:`datafix.signals.cnn_cross_val`). ``"logistic"`` on images
+        reads their pixels. Default: for images given neither ``features`` nor ``pred_probs``,
+        the embeddings of ImageNet-pretrained EfficientNet-Lite0 when ``datafix[pretrained]``
+        is installed and the images' side is 16 pixels or more (read by logistic regression and
+        kNN votes), else ``"cnn"`` from 1,000
+        labelled images (see :mod:`datafix.signals.image_default`); logistic regression otherwise.
     cv : int, default 5
         Cross-validation folds.
     k_neighbors : int, default 40
@@ -295,7 +306,19 @@ def audit(
                   "pseudo-labels for them.")
     use_cnn = _uses_cnn(model, view, given=features is not None or pred_probs is not None,
                         test=test is not None, multilabel=Y is not None or n_unlabelled > 0)
-    image_signals = None
+    image_signals, default_features, pixel_view = None, None, 0
+    if (not use_cnn and model is None and features is None and pred_probs is None and view.image_shape is not None
+            and default_image_model(int(valid.sum()), view.image_shape) == "pretrained"):
+        features = default_features = default_extractor(view.image_shape)  # the test set's images too
+        embedded, pixels = embed_valid(features, view.images(), valid), view.features
+        view = view.with_features(embedded, [f"pretrained{j}" for j in range(embedded.shape[1])])
+        if (view.codes is not None and Y is None and not regression and pixels is not None
+                and pixels.shape[1] <= PIXEL_VIEW_MAX):  # the pixels: a second view for the label check
+            pred_probs = np.full((len(view), view.n_classes), np.nan)
+            pred_probs[valid] = two_view_pred_probs(embedded[valid], np.asarray(pixels, np.float64)[valid],
+                                                    view.codes[valid], n_classes=view.n_classes, cv=cv,
+                                                    random_state=rng, classes=view.classes)
+            pixel_view = pixels.shape[1]
     if use_cnn:
         images = view.images()[torch.from_numpy(valid)]
         image_signals = cnn_cross_val(images, view.codes[valid], n_classes=view.n_classes, cv=cv, random_state=rng,
@@ -338,6 +361,13 @@ def audit(
                                           f"each fold's network; label votes among each fold's held-out samples)")
         signals.folds = fold_count(view.codes[valid], cv)
         signals.provenance["pred_probs"] = image_signals.describe(signals.folds)
+    elif default_features is not None:
+        signals.provenance["features"] = describe_default(default_features, view.features.shape[1], view.image_rule)
+        if pixel_view:
+            signals.folds = fold_count(view.codes[valid], cv)
+            signals.provenance["pred_probs"] = (f"{folds_described(signals.folds, cv)}: the mean of logistic "
+                                                f"regressions on the embeddings and on the {pixel_view} pixel "
+                                                "values, two views of each image")
     elif view.features is not None:
         signals.provenance["features"] = describe_features(features, view)
     issues, outcomes, tables, test_issues = run_checks(specs, signals, options, task, view, test_view)
@@ -450,12 +480,6 @@ def _audit_on_ray(data: Any, labels: Any, features: Any, pred_probs: Any, test: 
     return report
 
 
-#: The fewest labelled images for which the audit's default model is the CNN: below it, a network
-#: trained from scratch learns too little, and logistic regression on the pixels is the default.
-#: Fashion-MNIST subsets with 20 % confusable noise, label F1 logistic / CNN on 2 cores
-#: (``benchmarks/cnn_signals.py --n N --model M``): 250 images 0.556 / 0.517, 500 0.554 / 0.547,
-#: 1,000 0.627 / 0.658 (12 s / 36 s), 2,000 0.645 / 0.693, 5,000 0.661 / 0.761.
-CNN_MIN_IMAGES = 1000
 
 
 def _uses_cnn(model: Any, view: Any, *, given: bool, test: bool, multilabel: bool) -> bool:
@@ -478,7 +502,7 @@ def _uses_cnn(model: Any, view: Any, *, given: bool, test: bool, multilabel: boo
                                     "model.")
         return True
     return (model is None and images and not (given or test or multilabel) and view.codes is not None
-            and int(view.valid.sum()) >= CNN_MIN_IMAGES)
+            and default_image_model(int(view.valid.sum()), view.image_shape) == "cnn")
 
 
 def _check_regression_arguments(given: list[str], unlabelled: Any, pred_probs: Any, model: Any, *,
