@@ -120,7 +120,7 @@ def audit(
         the embeddings of ImageNet-pretrained EfficientNet-Lite0 when ``datafix[pretrained]``
         is installed and the images' side is 16 pixels or more (read by logistic regression and
         kNN votes), else ``"cnn"`` from 1,000
-        labelled images (see :mod:`datafix.signals.image_default`); logistic regression otherwise.
+        labelled images (see ``datafix.signals.image_default``); logistic regression otherwise.
     cv : int, default 5
         Cross-validation folds.
     k_neighbors : int, default 40
