@@ -81,6 +81,7 @@ PARAMS = {"threshold": Interval(float, 0.0, 10.0)}
     description="exact or near copies of another sample",
     params=PARAMS,
     tasks=TASKS,
+    neighbors=lambda options, k_neighbors: k_neighbors,  # a near copy among any of a sample's neighbours
 )
 def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
     """Flag exact and near duplicates and group them.
@@ -116,12 +117,10 @@ def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult
     score = np.where(exact, 0.0, 1.0)
     rule = "identical content hash"
     if signals.has("neighbors") and signals.neighbors.k > 0:
-        g = signals.neighbors
-        nn = g.distances[:, 0]
+        g = signals.neighbors.nearest(signals.k_neighbors)
+        nn = g.nearest(1).distances[:, 0]
         median = max(float(np.median(nn)), EPSILON)
-        close = g.distances < threshold * median
-        rows, cols = np.nonzero(close)
-        pairs.append(np.stack([rows, g.indices[rows, cols]], axis=1))
+        pairs.append(g.close_pairs(threshold * median))
         score = np.where(exact | (nn <= EPSILON), 0.0, 1.0 - np.exp(-nn / median))
         rule += f", or nearest-neighbour distance below {threshold} x median = {threshold * median:.4g}"
     ids, sizes = duplicate_groups(n, np.concatenate(pairs))

@@ -95,7 +95,9 @@ class Signals:
         ``features`` when not given (see ``datafix.signals.predictions.cross_val_predictions``).
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k_neighbors : int, default 40
-        Neighbours in the kNN graph.
+        Neighbours per sample in the shared kNN graph: the audit passes the most that the checks
+        it runs read (``datafix.checks.registry.graph_neighbors``), and each check reads its own
+        nearest ones of them (``neighbors.nearest(k)``).
     knn_backend : str, default "auto"
         Search backend of the kNN graph (see :func:`datafix.signals.knn_graph`).
     vote_neighbors : KNNGraph, optional
@@ -187,11 +189,6 @@ class Signals:
             self.provenance["pred_probs"] = "given"
         if predictions is not None:
             self.provenance["predictions"] = "given"
-
-    def computed(self, name: str) -> bool:
-        """Whether signal ``name`` has already been computed (or given), so reading it costs nothing."""
-        return name in self.__dict__ or (name == "pred_probs" and self._given_pred_probs is not None) or (
-            name == "predictions" and self._given_predictions is not None)
 
     def has(self, name: str) -> bool:
         """Whether signal ``name`` can be had (``"a|b"``: either of them)."""
