@@ -97,7 +97,8 @@ class Signals:
     k_neighbors : int, default 40
         Neighbours per sample in the shared kNN graph: the audit passes the most that the checks
         it runs read (``datafix.checks.registry.graph_neighbors``), and each check reads its own
-        nearest ones of them (``neighbors.nearest(k)``).
+        nearest ones of them (``neighbors.nearest(k)``); 0 when none does: then no graph is
+        built (``missing("neighbors")`` says why).
     knn_backend : str, default "auto"
         Search backend of the kNN graph (see :func:`datafix.signals.knn_graph`).
     vote_neighbors : KNNGraph, optional
@@ -219,8 +220,11 @@ class Signals:
                 return "no labels to cross-validate: pass labels="
             return None if self.features is not None else _NO_FEATURES
         if name == "neighbors":
-            return None if self.features is not None or "neighbors" in self.__dict__ else (
-                "no features for a neighbour graph: pass features=")
+            if "neighbors" in self.__dict__:
+                return None
+            if self.features is None:
+                return "no features for a neighbour graph: pass features="
+            return None if self.k_neighbors > 0 else "no check reads the neighbour graph (k_neighbors=0)"
         if name in ("hashes", "table", "image_stats", "multilabel", "test", "annotations"):
             what = {"hashes": "no content hashes", "table": "not a tabular source",
                     "image_stats": "not an image folder", "multilabel": "no multilabel targets were given",
