@@ -20,7 +20,7 @@ from datafix._validation import (
     check_random_state,
     py_value,
 )
-from datafix.checks.registry import check_options, resolve_checks
+from datafix.checks.registry import check_options, graph_neighbors, resolve_checks
 from datafix.data import as_test_view, as_view
 from datafix.data.annotations import Annotations, read_annotations
 from datafix.data.classes import class_codes
@@ -347,7 +347,8 @@ def audit(
                                                                  annotations.annotators),
         targets=None if view.targets is None else view.targets[valid],
         predictions=None if predictions is None else predictions[valid],
-        model=model, cv=cv, k_neighbors=k_neighbors, knn_backend=knn_backend, random_state=rng, verbose=verbose,
+        model=model, cv=cv, k_neighbors=graph_neighbors(specs, options, k_neighbors), knn_backend=knn_backend,
+        random_state=rng, verbose=verbose,
         vote_neighbors=None if image_signals is None else fold_graph(
             image_signals.held_out_embeddings, image_signals.folds, k_neighbors, knn_backend=knn_backend),
         margins=None if image_signals is None else image_signals.margins,

@@ -51,9 +51,8 @@ from datafix._validation import (
     py_value,
     seed_from,
 )
-from datafix.checks.label import MULTILABEL_NEIGHBORS
 from datafix.checks.null import column_quality, null_rule
-from datafix.checks.registry import check_options, resolve_checks
+from datafix.checks.registry import check_options, graph_neighbors, resolve_checks
 from datafix.data.annotations import Annotations
 from datafix.data.image_folder import IMAGE_EXTENSIONS, ImageFolderDataset
 from datafix.data.labels import encode_labels
@@ -65,6 +64,7 @@ from datafix.report.assemble import one_label_story, run_checks
 from datafix.report.shared import CheckOutcome
 from datafix.scale import blocks as B
 from datafix.scale import lda as L
+from datafix.scale.sharded_graph import ShardedGraph
 from datafix.scale.shards import (
     INDEXES,
     CellShard,
@@ -92,9 +92,6 @@ from datafix.signals.pretrained import pretrained_extractor
 SUPPORTED_CHECKS = ("label", "label_values", "unlabelled", "annotators", "label_imbalance", "outlier", "duplicate",
                     "null", "class_imbalance", "leakage", "dark", "overexposed", "low_information", "blurry",
                     "odd_size", "odd_aspect_ratio", "odd_mode")
-#: Neighbours per row that reach the driver (the outlier score's and the near-duplicate rule's);
-#: the label votes read all ``k_neighbors`` on the cluster.
-LOCAL_NEIGHBORS = 10
 #: Seconds to wait for a cluster at ``address`` before saying it cannot be reached.
 CONNECT_TIMEOUT = 5.0
 
@@ -364,11 +361,11 @@ def audit_ray(
         else:
             P, model_name = run.probe(encoded, row_ids, codes[valid], layout, sample, model, cv, random_state)
         shards = n_shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        k = min(k_neighbors, len(row_ids) - 1)
+        reading = specs + ([] if test_source is None else [s for s in resolve_checks(None) if s.target == "test"])
+        k = min(max(graph_neighbors(reading, options, k_neighbors), 1), len(row_ids) - 1)
         index = run.index(encoded, row_ids, mean, std, k, kind, check_int(shards, "n_shards", minimum=1))
         del encoded  # the IVF shards hold the rows now: the encoded blocks are freed before the search
-        local = max(LOCAL_NEIGHBORS, _outlier_k(options) + 1, MULTILABEL_NEIGHBORS if Y is not None else 0)
-        graph = run.graph(index, row_ids, n, k, local)
+        graph = run.graph(index, row_ids, n, k)
         held_out = None if test_source is None else run.held_out(test_source, layout, index, row_ids, image_size)
         run.release(index)
     finally:
@@ -609,10 +606,6 @@ def _check_numbers(values: np.ndarray, what: str) -> None:
     if bad.size:
         raise InvalidInputError(f"{bad.size} rows lack {what} (rows {bad[:5].tolist()}, by position); filter them "
                                 "out (ds.filter) first.")
-
-
-def _outlier_k(options: Mapping[str, Mapping[str, Any]]) -> int:
-    return int(options.get("outlier", {}).get("k_neighbors", LOCAL_NEIGHBORS))
 
 
 def _sample_rows(n: int, probe_rows: int, rng: np.random.Generator) -> np.ndarray:
@@ -908,9 +901,9 @@ class _Run:
                 counts[cell] += rows
         return shards, counts
 
-    def graph(self, index: _Index, row_ids: np.ndarray, n_rows: int, k: int, local: int) -> KNNGraph:
-        """The graph over the usable rows, kept on the cluster in parts; the driver's part (and the
-        votes) by position among ``row_ids``."""
+    def graph(self, index: _Index, row_ids: np.ndarray, n_rows: int, k: int) -> ShardedGraph:
+        """The graph over the usable rows, kept on the cluster in parts; what comes to the driver
+        (arrays, votes, medians, pairs) by position among ``row_ids``."""
         ray = self.ray
         if index.kind == "exact":
             parts = index.encoded.map_batches(_query_batch, fn_kwargs={"shards": index.shards, "mean": index.mean,
@@ -921,12 +914,24 @@ class _Run:
             parts = [search.remote(group, [index.pools[c] for c in group], index.shards, k)
                      for group in _cell_groups(index.pools, index.counts, self.batch_size * 8)]
             ray.wait(parts, num_returns=len(parts), fetch_local=False)
-        nearest = ray.remote(_nearest)
-        near = _by_row(ray.get([nearest.remote(part, local) for part in parts]))
-        positions = np.searchsorted(row_ids, near[B.NEIGHBORS])
-        return ShardedGraph(positions, near[B.DISTANCES].astype(np.float64), "euclidean", index.kind, full_k=k,
+        return ShardedGraph(k, "euclidean", index.kind, fetch=partial(self.nearest, parts, row_ids, index.kind),
                             votes=lambda v, smoothing: self.votes(parts, row_ids, n_rows, v, smoothing),
-                            median=lambda *args: self.medians(parts, row_ids, n_rows, *args))
+                            median=lambda *args: self.medians(parts, row_ids, n_rows, *args),
+                            pairs=partial(self.close_pairs, parts, row_ids))
+
+    def nearest(self, parts: list, row_ids: np.ndarray, kind: str, k: int) -> KNNGraph:
+        """Each row's ``k`` nearest neighbours, brought to the driver."""
+        task = self.ray.remote(_nearest)
+        near = _by_row(self.ray.get([task.remote(part, k) for part in parts]))
+        return KNNGraph(np.searchsorted(row_ids, near[B.NEIGHBORS]), near[B.DISTANCES].astype(np.float64),
+                        "euclidean", kind)
+
+    def close_pairs(self, parts: list, row_ids: np.ndarray, radius: float) -> np.ndarray:
+        """:meth:`KNNGraph.close_pairs` over the whole graph, part by part."""
+        task = self.ray.remote(B.close_pairs_block)
+        found = self.ray.get([task.remote(part, radius) for part in parts])
+        return np.stack([np.searchsorted(row_ids, np.concatenate([f[name] for f in found]))
+                         for name in (B.ROW, B.NEIGHBORS)], axis=1).astype(np.int64)
 
     def held_out(self, source: Any, layout: B.Layout, index: _Index, row_ids: np.ndarray, image_size: int
                  ) -> tuple[HeldOutSet, DataView]:
@@ -1017,38 +1022,6 @@ class _Index:
     pools: list | None = None
     counts: Any = None
     centroids: Any = None
-
-
-@dataclass(frozen=True)
-class ShardedGraph(KNNGraph):
-    """The Ray engine's neighbour graph: each row's nearest :data:`LOCAL_NEIGHBORS` on the driver
-    (``indices``, ``distances``), all ``full_k`` on the cluster, where the label votes are cast."""
-
-    full_k: int = 0
-    votes: Callable[..., np.ndarray] | None = None
-    median: Callable[..., np.ndarray] | None = None
-
-    @property
-    def k(self) -> int:
-        return self.full_k
-
-    def label_votes(self, votes: np.ndarray, *, smoothing: float = 0.02) -> np.ndarray:
-        """:func:`datafix.checks.label.knn_label_votes` over the whole graph, block by block."""
-        return self.votes(votes, smoothing)
-
-    def nearest(self, k: int) -> KNNGraph:
-        """Each row's ``k`` nearest neighbours: this graph when ``k`` covers all of them, else a graph
-        on the driver (``k`` at most the neighbours it holds there)."""
-        if k >= self.full_k:
-            return self
-        if k > self.indices.shape[1]:
-            raise ValueError(f"The driver holds {self.indices.shape[1]} neighbours per row; {k} were asked for.")
-        return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.knn_backend)
-
-    def neighbor_median(self, values: np.ndarray, *, skip: np.ndarray | None = None, fallback: np.ndarray
-                        ) -> np.ndarray:
-        """:func:`datafix.checks.regression.neighbor_median` over the whole graph, block by block."""
-        return self.median(values, skip, fallback)
 
 
 class _Encoder:
@@ -1152,7 +1125,7 @@ def _by_row(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: values[order] for name, values in merged.items()}
 
 
-def _nearest(part: dict[str, np.ndarray], local: int) -> dict[str, np.ndarray]:
-    return {B.ROW: part[B.ROW], B.NEIGHBORS: np.asarray(part[B.NEIGHBORS])[:, :local],
-            B.DISTANCES: np.asarray(part[B.DISTANCES])[:, :local]}
+def _nearest(part: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
+    return {B.ROW: part[B.ROW], B.NEIGHBORS: np.asarray(part[B.NEIGHBORS])[:, :k],
+            B.DISTANCES: np.asarray(part[B.DISTANCES])[:, :k]}
 
