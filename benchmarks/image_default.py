@@ -60,12 +60,11 @@ def f1(found: np.ndarray, wrong: np.ndarray) -> float:
 
 
 def embed(images: np.ndarray) -> np.ndarray:
-    from datafix.signals import pretrained_extractor
+    """The default's embeddings (the network the audit picks for these images, at its input size)."""
+    from datafix.data.torch_dataset import embed_images
+    from datafix.signals.image_default import default_extractor
 
-    extractor = pretrained_extractor("efficientnet_lite0", device="cpu", input_size=112)
-    with torch.inference_mode():
-        return np.concatenate([extractor(torch.from_numpy(images[i:i + 256])).numpy()
-                               for i in range(0, len(images), 256)]).astype(np.float64)
+    return embed_images(default_extractor(images.shape[1:], device="cpu"), torch.from_numpy(images))
 
 
 def cleanlab_baseline(images: np.ndarray, given: np.ndarray, seed: int) -> np.ndarray:
