@@ -11,7 +11,10 @@ often mistaken for it), and for each the label check's F1 against the flips and 
 - ``pixels``: the audit on the raw pixels (a cross-validated logistic regression and kNN votes);
 - ``pooled``: the pretrained embeddings' kNN votes pooled with the CNN's held-out probabilities
   (two independent views of each image);
-- ``default``: what ``dfx.audit(images, labels)`` does with nothing else given;
+- ``default``: what ``dfx.audit(images, labels)`` does with nothing else given (with
+  ``datafix[pretrained]`` installed: the pretrained embeddings for the kNN graph, and the mean
+  of cross-validated logistic regressions on the embeddings and on the pixels, two views of
+  each image, for the label check's probabilities);
 - ``cleanlab``: ``cleanlab.filter.find_label_issues`` on 5-fold logistic-regression probabilities
   of the pixels (scikit-learn's defaults), the baseline.
 
@@ -57,12 +60,11 @@ def f1(found: np.ndarray, wrong: np.ndarray) -> float:
 
 
 def embed(images: np.ndarray) -> np.ndarray:
-    from datafix.signals import pretrained_extractor
+    """The default's embeddings (the network the audit picks for these images, at its input size)."""
+    from datafix.data.torch_dataset import embed_images
+    from datafix.signals.image_default import default_extractor
 
-    extractor = pretrained_extractor("efficientnet_lite0", device="cpu", input_size=112)
-    with torch.inference_mode():
-        return np.concatenate([extractor(torch.from_numpy(images[i:i + 256])).numpy()
-                               for i in range(0, len(images), 256)]).astype(np.float64)
+    return embed_images(default_extractor(images.shape[1:], device="cpu"), torch.from_numpy(images))
 
 
 def cleanlab_baseline(images: np.ndarray, given: np.ndarray, seed: int) -> np.ndarray:

@@ -34,10 +34,12 @@ standard error (datafix beats hand when the mean difference passes twice the sta
 ``--levers`` adds arms that each change one lever of the recommended pipeline (drop only, relabel,
 reweight, no cap, the loss, a balanced sampler), to measure what each contributes.
 
-Run (quick mode: about 10 minutes on 2 CPU cores; full mode: larger training sets, the whole test
-split, more steps and seeds):
+Run (quick mode: 4 cases (``QUICK_CASES``) x 3 seeds, at most 10 minutes on 2 quiet CPU cores;
+``--cases all`` runs all 8 at the quick size; full mode: every case, larger training sets, more
+test images, steps and seeds):
 
     .venv/bin/python benchmarks/outcome.py --quick
+    .venv/bin/python benchmarks/outcome.py --quick --cases all
     .venv/bin/python benchmarks/outcome.py --full
     .venv/bin/python benchmarks/outcome.py --quick --levers --no-write
 """
@@ -87,17 +89,23 @@ CASES += [Case("digits", 10, "by_frequency"), Case("vowel", 10, "by_frequency")]
 
 @dataclass(frozen=True)
 class Mode:
-    """How large a run is: images per head class of Fashion-MNIST, test images per class, steps, seeds."""
+    """How large a run is: images per head class of Fashion-MNIST, test images per class, steps,
+    seeds, and the cases it runs (``None``: all)."""
 
     name: str
     fmnist_head: int
     fmnist_test_per_class: int
     steps: int
     seeds: tuple[int, ...]
+    cases: tuple[str, ...] | None = None
 
 
+#: The quick mode's cases: one of each kind of data, and the two Fashion-MNIST cases at either end
+#: (the mildest tail and noise, the steepest tail with the noise hardest to tell from the classes).
+#: 4 cases x 3 seeds fit 10 minutes on 2 cores; ``--cases all`` runs every case at the quick size.
+QUICK_CASES = ("fmnist LT10 symmetric", "fmnist LT50 confusable", "digits LT10 by_frequency", "vowel LT10 by_frequency")
 MODES = {
-    "quick": Mode("quick", fmnist_head=200, fmnist_test_per_class=100, steps=300, seeds=(0, 1, 2)),
+    "quick": Mode("quick", fmnist_head=200, fmnist_test_per_class=100, steps=300, seeds=(0, 1, 2), cases=QUICK_CASES),
     "full": Mode("full", fmnist_head=1000, fmnist_test_per_class=1000, steps=1500, seeds=(0, 1, 2, 3, 4)),
 }
 
@@ -402,7 +410,8 @@ def main() -> None:
     size.add_argument("--quick", action="store_const", dest="mode", const="quick", help="about 10 minutes on 2 cores")
     size.add_argument("--full", action="store_const", dest="mode", const="full")
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
-    parser.add_argument("--cases", nargs="+", default=None, help="case names (default: all), e.g. 'fmnist LT10 symmetric'")
+    parser.add_argument("--cases", nargs="+", default=None,
+                        help="case names (default: the mode's), e.g. 'fmnist LT10 symmetric', or 'all'")
     parser.add_argument("--levers", action="store_true", help="also the arms that change one lever each")
     parser.add_argument("--variant", nargs="+", default=[], metavar="NAME:MODULE.NAME=VALUE[,...]",
                         help="also the datafix arm with module constants overridden (a default's before / after), "
@@ -412,10 +421,11 @@ def main() -> None:
     variants = {v.split(":", 1)[0]: v.split(":", 1)[1].split(",") for v in args.variant}
     mode = MODES[args.mode or "quick"]
     seeds = tuple(args.seeds) if args.seeds else mode.seeds
-    unknown = set(args.cases or []) - {c.name for c in CASES}
+    names = [c.name for c in CASES] if args.cases == ["all"] else args.cases or mode.cases or [c.name for c in CASES]
+    unknown = set(names) - {c.name for c in CASES}
     if unknown:
-        raise SystemExit(f"unknown cases {sorted(unknown)}; the cases are {[c.name for c in CASES]}")
-    cases = CASES if args.cases is None else [next(c for c in CASES if c.name == name) for name in args.cases]
+        raise SystemExit(f"unknown cases {sorted(unknown)}; the cases are {[c.name for c in CASES]} (or 'all')")
+    cases = [next(c for c in CASES if c.name == name) for name in names]
     warnings.filterwarnings("ignore")
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     started = time.perf_counter()
@@ -440,6 +450,7 @@ def main() -> None:
           f"{table['datafix pipeline'].iloc[0]}")
     if not args.no_write:
         command = f".venv/bin/python benchmarks/outcome.py --{mode.name}" + (" --levers" if args.levers else "") + \
+            ("" if args.cases is None else " --cases " + " ".join(f"'{c}'" for c in args.cases)) + \
             "".join(f" --variant '{v}'" for v in args.variant)
         write_section(f"outcome_{mode.name}", "\n".join([
             f"## The outcome: the model trained after the fix ({mode.name} mode)", "",

@@ -415,3 +415,6 @@ def test_the_ray_engine_refuses_from_its_capabilities_before_any_cluster_work():
         dfx.audit(frame, labels="y", knn_backend="faiss", engine=nowhere, verbose=False)
     with pytest.raises(InvalidInputError, match="for classes pass pred_probs="):  # the task's arguments, once
         dfx.audit(frame, labels="y", task="classification", predictions="p", engine=nowhere, verbose=False)
+    annotated = frame.assign(a=frame["y"], b=frame["y"])
+    with pytest.raises(InvalidInputError, match="model='lda' on Ray reads each row's label in its block"):
+        dfx.audit(annotated, annotators=["a", "b"], model="lda", engine=nowhere, verbose=False)

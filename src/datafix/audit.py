@@ -74,9 +74,12 @@ def audit(
         images (an image folder, an (N, C, H, W) array or tensor, a torch Dataset of image
         tensors or PIL images): a small ResNet trained by K-fold cross-validation gives
         out-of-sample ``pred_probs`` and embeddings, and the embeddings become the features of
-        the kNN graph (see :func:`datafix.signals.cnn_cross_val`). Default: ``"cnn"`` for
-        images when at least ``CNN_MIN_IMAGES`` samples are labelled and neither
-        ``features`` nor ``pred_probs`` nor ``test`` is given; logistic regression otherwise.
+        the kNN graph (see :func:`datafix.signals.cnn_cross_val`). ``"logistic"`` on images
+        reads their pixels. Default: for images given neither ``features`` nor ``pred_probs``,
+        the embeddings of ImageNet-pretrained EfficientNet-Lite0 when ``datafix[pretrained]``
+        is installed and the images' side is 16 pixels or more (read by logistic regression and
+        kNN votes), else ``"cnn"`` from 1,000
+        labelled images (see ``datafix.signals.image_default``); logistic regression otherwise.
     cv : int, default 5
         Cross-validation folds.
     k_neighbors : int, default 40

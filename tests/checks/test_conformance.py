@@ -1,5 +1,6 @@
 """Every registered check, run through the same contract (the way imblearn checks its samplers)."""
 
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -7,12 +8,14 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from datafix._validation import Options
 from datafix.checks import CHECKS, CheckResult, list_checks, resolve_checks
 from datafix.checks.registry import TASKS
 from datafix.data import as_view
 from datafix.data.annotations import Annotations
-from datafix.errors import InvalidInputError, InvalidTypeError
-from datafix.signals import HeldOutSet, Signals
+from datafix.errors import DatafixError, InvalidInputError, InvalidTypeError
+from datafix.report.assemble import run_checks
+from datafix.signals import HeldOutSet, KNNGraph, Signals
 
 
 def _signals(view, multilabel=None, test=None, annotations=None):
@@ -41,6 +44,11 @@ def sources(noisy_iris, tmp_path_factory):
             "annotators": _signals(table, annotations=annotations),
             "unlabelled": _signals(replace(table, codes=np.where(np.arange(len(table)) % 4 == 0, -1, table.codes))),
             "regression": _regression_signals(table)}
+
+
+@pytest.fixture(scope="module")
+def iris_view(noisy_iris):
+    return as_view(noisy_iris.frame(), labels="label")
 
 
 def _regression_signals(table):
@@ -79,7 +87,7 @@ def test_check_contract(name, sources):
     for col in spec.label_columns:  # -1: no label (an unlabelled sample)
         assert out[col].between(-1, signals.n_classes - 1).all()
         assert (out[col] >= 0).any()
-    for req in spec.requires:
+    for req in spec.requires + spec.requirements(spec.defaults):
         assert set(req.split("|")) <= {"labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats",
                                        "multilabel", "test", "annotations", "unlabelled", "targets", "predictions"}
     assert spec.description and set(spec.tasks) <= set(TASKS) and spec.target in ("train", "test")
@@ -123,3 +131,70 @@ def test_check_declares_its_options_once_and_validates_them(name):
 def test_unknown_check_names_are_listed():
     with pytest.raises(InvalidInputError, match=r"unknown checks \['lable'\]; the checks are \[.*'label'"):
         resolve_checks(["lable"])
+
+
+READS: list[int] = []
+
+
+class _Recording(KNNGraph):
+    """The shared graph, recording how many of each sample's neighbours a check reads through it."""
+
+    def __getattribute__(self, name):
+        if name in ("indices", "distances", "label_votes", "neighbor_median", "close_pairs"):
+            READS.append(object.__getattribute__(self, "indices").shape[1])
+        return object.__getattribute__(self, name)
+
+    def nearest(self, k):
+        held = object.__getattribute__(self, "indices").shape[1]
+        READS.append(min(k, held))
+        if k >= held:
+            return self
+        return KNNGraph(object.__getattribute__(self, "indices")[:, :k],
+                        object.__getattribute__(self, "distances")[:, :k], self.metric, self.knn_backend)
+
+
+def _option_values(spec):
+    """The defaults, then each value of each option that is a choice (one option changed at a time)."""
+    yield {}
+    for option, constraint in spec.params.items():
+        for c in constraint if isinstance(constraint, list) else [constraint]:
+            if isinstance(c, Options):
+                yield from ({option: v} for v in c.values if v != spec.defaults[option])
+
+
+@pytest.mark.parametrize("name", list_checks())
+def test_check_reads_no_more_neighbours_than_it_declares(name, sources):
+    """Whatever its options, a check reads at most the neighbours it declares (``spec.neighbors``),
+    through ``nearest(k)`` or the graph's methods, and none when it declares none."""
+    spec = CHECKS[name]
+    for options in _option_values(spec):
+        signals = next((s for s in sources.values() if all(s.has(r) for r in spec.requirements(options))), None)
+        if signals is None or "margins" in str(options) or options.get("score", "probs") != "probs":
+            continue  # (score="dynamics" needs training margins, a CNN's)
+        shared = signals.neighbors
+        signals = copy.copy(signals)
+        signals.__dict__["neighbors"] = _Recording(shared.indices, shared.distances, shared.metric)
+        declared = spec.neighbors(options, signals.k_neighbors)
+        assert 0 <= declared <= signals.k_neighbors
+        READS.clear()
+        spec.func(signals, **options)
+        assert max(READS, default=0) <= declared, (options, READS, declared)
+
+
+@pytest.mark.parametrize("name", list_checks())
+def test_check_without_what_it_requires_is_skipped_naming_the_argument(name, sources, iris_view):
+    """Given only labels and a neighbour graph (as an engine that holds the features elsewhere
+    gives them), every check with every choice of options runs or is skipped with a reason: one
+    that names the argument to pass, unless the check is for another kind of data."""
+    spec = CHECKS[name]
+    graph = sources["table"].neighbors
+    for options in _option_values(spec):
+        signals = Signals(iris_view.codes, iris_view.n_classes, classes=iris_view.classes, neighbors=graph,
+                          verbose=False)
+        try:
+            _, outcomes, _, _ = run_checks([spec], signals, {name: options}, "single", iris_view)
+        except DatafixError as error:  # refused by the check itself, with datafix's own message
+            assert "=" in str(error), (options, error)
+            continue
+        if name in outcomes and not outcomes[name].ran and outcomes[name].applies:
+            assert "=" in outcomes[name].reason, (options, outcomes[name].reason)

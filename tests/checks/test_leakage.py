@@ -64,8 +64,16 @@ def test_test_rows_with_nan_follow_nan_policy(split):
 def test_leakage_alone_does_not_build_the_full_neighbour_graph(split):
     X, y, X_test = split
     report = dfx.audit(X, y, test=X_test, checks=["class_imbalance"], verbose=False)
-    assert "neighbors" not in report.signals  # only a 1-NN scale graph, inside find_leakage
+    # leakage reads one neighbour of the training set's graph (its median 1-NN distance sets the scale):
+    # the audit builds the graph with that one, not the 40 that k_neighbors allows, and says so
+    assert ", k=1," in report.signals["neighbors"]
     assert report.test_issues["is_leaked"].to_numpy()[:20].all()
+
+
+def test_checks_that_read_no_neighbours_build_no_graph(split):
+    X, y, _ = split
+    report = dfx.audit(X, y, checks=["class_imbalance", "null"], verbose=False)
+    assert "neighbors" not in report.signals
 
 
 def test_a_nearest_training_sample_searched_elsewhere_gives_the_same_flags_as_the_features():

@@ -154,7 +154,7 @@ def test_the_sharded_ivf_graph_is_the_single_machine_ivf_graph_row_for_row(clust
     ids = np.arange(len(X))
     index = build_index(passes, ray.data.from_pandas(frame).repartition(4).materialize(), ids, np.zeros(12),
                         np.ones(12), 40, "ivf", 3)
-    graph = sharded_graph(passes, index, ids, len(X), 40, 40)
+    graph = sharded_graph(passes, index, ids, len(X), 40)
     np.testing.assert_array_equal(graph.indices, local.indices)
     np.testing.assert_allclose(graph.distances, local.distances, rtol=1e-6)
     exact = knn_graph(X, 40, standardize=False, knn_backend="exact")

@@ -162,13 +162,13 @@ def test_a_class_with_fewer_samples_than_folds_is_named_in_a_warning():
         dfx.audit(x[:4], ["a", "a", "a", "b"], model="cnn", cv=3, verbose=False)
 
 
-def test_the_cnn_is_the_default_for_enough_images_only(monkeypatch):
-    from datafix.engines import local
-    from datafix.signals import cnn
+def test_without_the_pretrained_network_the_cnn_is_the_default_for_enough_images_only(monkeypatch):
+    from datafix.signals import cnn, image_default
 
     x, y = two_shapes(12)
     monkeypatch.setattr(cnn, "MIN_STEPS", 10)
-    monkeypatch.setattr(local, "CNN_MIN_IMAGES", 24)
+    monkeypatch.setattr(image_default, "pretrained_installed", lambda: False)
+    monkeypatch.setattr(image_default, "CNN_MIN_IMAGES", 24)
     assert dfx.audit(x, y, cv=2, verbose=False).params["model"] == "cnn"
     assert dfx.audit(x[:23], y[:23], cv=2, verbose=False).params["model"] is None  # too few: logistic on pixels
     assert "small ResNet" not in dfx.audit(x[:23], y[:23], cv=2, verbose=False).signals.get("pred_probs", "")

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from datafix._validation import Interval, Options, check_params
-from datafix.checks.label import choose_knn_weight, knn_label_votes
+from datafix.checks.label import choose_knn_weight
 from datafix.checks.registry import CheckResult, register_check
 from datafix.data.annotations import Annotations
 from datafix.signals.bundle import Signals
-from datafix.signals.neighbors import KNNGraph
+from datafix.signals.graph import KNNGraph
 
 PARAMS = {
     "knn_weight": [Options("auto"), Interval(float, 0.0, 1.0)],
@@ -91,7 +91,7 @@ def find_consensus(
     majority = annotations.majority_vote(tie_break=P) if majority is None else np.asarray(majority, dtype=np.int64)
     pooled = P
     if neighbors is not None and neighbors.k > 0 and knn_weight != 0:
-        votes = knn_label_votes(counts / counts.sum(axis=1, keepdims=True), neighbors)
+        votes = neighbors.label_votes(counts / counts.sum(axis=1, keepdims=True))
         weight = choose_knn_weight(majority, P, votes) if knn_weight == "auto" else float(knn_weight)
         pooled = (1.0 - weight) * P + weight * votes
     with warnings.catch_warnings():  # cleanlab warns about annotators with few labels; the table shows them
@@ -128,6 +128,7 @@ def find_consensus(
     label_columns=("consensus_label", "majority_label"),
     description="samples whose annotators' consensus is doubtful (several annotators)",
     params=PARAMS,
+    neighbors=lambda options, k_neighbors: k_neighbors,  # every neighbour's annotators vote
 )
 def annotators_check(signals: Signals, *, knn_weight: float | str = "auto", threshold: float = 0.5) -> CheckResult:
     """Run :func:`find_consensus` on the audit's shared signals; the ``annotators`` table rates each annotator.
@@ -144,7 +145,7 @@ def annotators_check(signals: Signals, *, knn_weight: float | str = "auto", thre
     [1.0, 1.0, 0.67]
     """
     annotations = signals.annotations
-    graph = signals.neighbors if signals.missing("neighbors") is None else None
+    graph = signals.neighbors.nearest(signals.k_neighbors) if signals.has("neighbors") else None
     samples, people = find_consensus(annotations, signals.pred_probs, neighbors=graph, majority=signals.labels,
                                      knn_weight=knn_weight, threshold=threshold)
     people["worst_class"] = annotations.classes[people["worst_class"].to_numpy()]

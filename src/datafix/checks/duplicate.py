@@ -81,6 +81,7 @@ PARAMS = {"threshold": Interval(float, 0.0, 10.0)}
     description="exact or near copies of another sample",
     params=PARAMS,
     tasks=TASKS,
+    neighbors=lambda options, k_neighbors: k_neighbors,  # a near copy among any of a sample's neighbours
 )
 def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
     """Flag exact and near duplicates and group them.
@@ -106,7 +107,12 @@ def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult
     >>> out.columns["duplicate_group_size"].iloc[-2:].tolist()
     [2, 2]
     """
-    n = len(signals.hashes) if signals.hashes is not None else len(signals.features)
+    graph = signals.neighbors.nearest(signals.k_neighbors) if signals.has("neighbors") else None
+    if graph is not None and graph.k == 0:
+        graph = None
+    nn = None if graph is None else graph.nearest(1).distances[:, 0]
+    # the samples: the hashes', else the features' or the graph's rows (an engine may give only the graph)
+    n = next(len(a) for a in (signals.hashes, signals.features, nn) if a is not None)
     pairs = [np.empty((0, 2), np.int64)]
     exact = np.zeros(n, bool)
     if signals.hashes is not None:
@@ -115,13 +121,9 @@ def duplicate_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult
         pairs.append(ex)
     score = np.where(exact, 0.0, 1.0)
     rule = "identical content hash"
-    if signals.has("neighbors") and signals.neighbors.k > 0:
-        g = signals.neighbors
-        nn = g.distances[:, 0]
+    if graph is not None:
         median = max(float(np.median(nn)), EPSILON)
-        close = g.distances < threshold * median
-        rows, cols = np.nonzero(close)
-        pairs.append(np.stack([rows, g.indices[rows, cols]], axis=1))
+        pairs.append(graph.close_pairs(threshold * median))
         score = np.where(exact | (nn <= EPSILON), 0.0, 1.0 - np.exp(-nn / median))
         rule += f", or nearest-neighbour distance below {threshold} x median = {threshold * median:.4g}"
     ids, sizes = duplicate_groups(n, np.concatenate(pairs))

@@ -36,7 +36,7 @@ from datafix.checks.registry import CheckResult, register_check
 from datafix.checks.regression import TARGET_NEIGHBORS, find_target_issues
 from datafix.errors import InvalidInputError, warn_user
 from datafix.signals.bundle import Signals
-from datafix.signals.neighbors import KNNGraph, neighbor_weights
+from datafix.signals.graph import KNNGraph
 
 METHODS = ("ensemble", "cleanlab")
 _CLEANLAB_TOO_FEW = re.compile(r"May not flag all label issues in class: (\d+)")
@@ -44,16 +44,16 @@ LABEL_COLUMNS = ["is_label_issue", "label_score", "given_label", "suggested_labe
 
 
 def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.02) -> np.ndarray:
-    """Distance-weighted average of the neighbours' label distributions.
+    """Distance-weighted average of the neighbours' label distributions: ``graph.label_votes``
+    (:meth:`datafix.signals.KNNGraph.label_votes`; the Ray engine's graph casts them on the
+    cluster).
 
     Parameters
     ----------
     votes : numpy.ndarray of shape (n, K)
         What each sample votes for: one-hot given labels, or softer distributions.
     graph : KNNGraph
-        The shared neighbour graph (self excluded). A graph object with a ``label_votes(votes,
-        smoothing=)`` method (the Ray engine's, whose rows are spread over the cluster) computes
-        the votes itself.
+        The shared neighbour graph (self excluded); all its neighbours vote.
     smoothing : float, default 0.02
         Mass spread uniformly over the classes, so no class gets probability 0.
 
@@ -73,32 +73,7 @@ def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.
     >>> knn_label_votes(onehot, g, smoothing=0).argmax(1).tolist()
     [0, 0, 0, 1, 1, 1]
     """
-    if hasattr(graph, "label_votes"):  # a graph whose rows live elsewhere (datafix.scale's sharded graph)
-        return graph.label_votes(votes, smoothing=smoothing)
-    n, k_classes = len(graph.indices), votes.shape[1]  # the graph's rows (a block of them) vote from all rows
-    if graph.k == 0:
-        return np.full((n, k_classes), 1.0 / k_classes)
-    w = neighbor_weights(graph.distances)
-    w /= w.sum(axis=1, keepdims=True)
-    # a one-hot vote adds its weight to one class: a bincount over (row, class), 9x faster than
-    # multiplying the gathered (rows, k, K) votes; the other votes (soft rows) are added class by class
-    code = votes.argmax(axis=1)
-    one_hot = (votes.max(axis=1) == 1.0) & (votes.sum(axis=1) == 1.0) & (votes.min(axis=1) >= 0.0)
-    P = np.empty((n, k_classes))
-    step = max(1, (16 << 20) // (graph.k * 8))  # row blocks of ~16 MB per (rows, k) array
-    for s in range(0, n, step):
-        nbr, wb = graph.indices[s : s + step], w[s : s + step]
-        hard = one_hot[nbr]
-        cells = np.arange(len(nbr))[:, None] * k_classes + code[nbr]
-        block = np.bincount(cells[hard], weights=wb[hard], minlength=len(nbr) * k_classes).astype(np.float64)
-        block = block.reshape(-1, k_classes)  # (float64 even when no vote is one-hot)
-        row, col = np.nonzero(~hard)
-        if len(row):
-            soft = wb[row, col, None] * votes[nbr[row, col]]
-            for c in range(k_classes):
-                block[:, c] += np.bincount(row, weights=soft[:, c], minlength=len(nbr))
-        P[s : s + step] = block
-    return (1.0 - smoothing) * P + smoothing / k_classes
+    return graph.label_votes(votes, smoothing=smoothing)
 
 
 def choose_knn_weight(labels: np.ndarray, pred_probs: np.ndarray, knn_probs: np.ndarray) -> float:
@@ -263,13 +238,13 @@ def find_label_issues(
         rare &= k_classes <= RARE_MAX_CLASSES
         model_joint = compute_confident_joint(given, P[known]) if rare.any() else None
         votes = onehot()
-        knn_probs = knn_label_votes(votes, neighbors)
+        knn_probs = neighbors.label_votes(votes)
         weight = choose_knn_weight(given, P[known], knn_probs[known]) if knn_weight == "auto" else knn_weight
         for r in range(rounds):
             if r:
                 votes = onehot()
                 votes[flagged] = pooled[flagged]
-                knn_probs = knn_label_votes(votes, neighbors)
+                knn_probs = neighbors.label_votes(votes)
             pooled = (1.0 - weight) * P + weight * knn_probs
             joint = None
             if rare.any():  # a rare class's counts: the larger of the model's and the pooled estimate
@@ -415,6 +390,7 @@ def find_multilabel_issues(
     label_columns=("given_label", "suggested_label"),
     description="samples whose given label is likely wrong",
     params=PARAMS,
+    neighbors=lambda options, k_neighbors: k_neighbors,  # every neighbour votes (a regression: measures spread)
 )
 def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float | str = "auto", rounds: int = 2,
                 min_examples_per_class: int = 1, threshold: float = 3.0, score: str = "probs") -> CheckResult:
@@ -432,8 +408,8 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
     True
     """
     graph = signals.vote_neighbors
-    if graph is None and signals.missing("neighbors") is None:
-        graph = signals.neighbors
+    if graph is None and signals.has("neighbors"):
+        graph = signals.neighbors.nearest(signals.k_neighbors)
     if signals.targets is not None:
         found, stats = find_target_issues(signals.targets, signals.predictions, neighbors=graph,
                                           knn_weight=knn_weight, threshold=threshold, rounds=rounds)

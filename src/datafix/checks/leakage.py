@@ -9,7 +9,8 @@ from datafix._validation import Interval
 from datafix.checks.registry import TASKS, CheckResult, register_check
 from datafix.errors import InvalidInputError
 from datafix.signals.bundle import Signals
-from datafix.signals.neighbors import KNNGraph, knn_graph, knn_query
+from datafix.signals.graph import KNNGraph
+from datafix.signals.neighbors import knn_graph, knn_query
 
 EPSILON = 1e-12
 
@@ -101,6 +102,7 @@ def find_leakage(
     params={"threshold": Interval(float, 0.0, 10.0)},
     tasks=TASKS,
     target="test",
+    neighbors=1,  # the training set's nearest-neighbour distances set the near-copy scale
 )
 def leakage_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
     """Flag the test set's samples that copy a training sample (rows: the test samples).
@@ -116,7 +118,7 @@ def leakage_check(signals: Signals, *, threshold: float = 0.13) -> CheckResult:
     >>> leakage_check(Signals(None, 0, features=train, test=test, verbose=False)).columns["is_leaked"].tolist()
     [True, False]
     """
-    graph = signals.neighbors if signals.computed("neighbors") else None  # else a 1-NN graph is built
+    graph = signals.neighbors.nearest(1) if signals.has("neighbors") else None
     found = find_leakage(signals.features, signals.test.features, train_hashes=signals.hashes,
                          test_hashes=signals.test.hashes, train_graph=graph, test_nearest=signals.test.nearest,
                          threshold=threshold, knn_backend=signals.knn_backend)

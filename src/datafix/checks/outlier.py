@@ -22,7 +22,7 @@ from sklearn.neighbors import LocalOutlierFactor
 from datafix._validation import Interval, Options
 from datafix.checks.registry import TASKS, CheckResult, register_check
 from datafix.signals.bundle import Signals
-from datafix.signals.neighbors import KNNGraph
+from datafix.signals.graph import KNNGraph
 
 METHODS = ("auto", "knn", "isolation_forest", "lof", "entropy")
 
@@ -50,7 +50,7 @@ def knn_outlier_scores(graph: KNNGraph, k_neighbors: int = 10) -> tuple[np.ndarr
     >>> int(np.argmin(score))
     4
     """
-    d = graph.distances[:, : min(k_neighbors, graph.k)].mean(axis=1)
+    d = graph.nearest(k_neighbors).distances.mean(axis=1)
     med = np.median(d)
     return d, np.exp(-d / (med if med > 0 else 1.0))
 
@@ -68,9 +68,30 @@ PARAMS = {
 }
 
 
+#: What each method reads: the shared graph, the features, or pred_probs ("auto": the graph when
+#: there are features, else pred_probs).
+REQUIRES = {"auto": ("neighbors|pred_probs",), "knn": ("neighbors",), "lof": ("neighbors",),
+            "isolation_forest": ("features",), "entropy": ("pred_probs",)}
+
+
+def outlier_neighbors(options: dict, k_neighbors: int) -> int:
+    """The neighbours the outlier check reads with ``options``: its ``k_neighbors`` (one more for
+    LOF, which scikit-learn reads with ``n_neighbors``), none for the methods without the graph.
+
+    Examples
+    --------
+    >>> outlier_neighbors({"method": "lof", "k_neighbors": 10}, 40)
+    11
+    """
+    if options["method"] in ("isolation_forest", "entropy"):
+        return 0
+    return min(options["k_neighbors"] + (options["method"] == "lof"), k_neighbors)
+
+
 @register_check(
     "outlier",
-    requires=("neighbors|pred_probs",),
+    requires=lambda options: REQUIRES[options["method"]],
+    neighbors=outlier_neighbors,
     flag="is_outlier",
     score="outlier_score",
     description="samples far from the rest of the data",
@@ -122,21 +143,21 @@ def outlier_check(
         flags = entropy > cut
         rule = f"normalised entropy of pred_probs above Q3 + {scale:g} x IQR = {cut:.4g}"
     elif method == "knn":
-        d, score = knn_outlier_scores(signals.neighbors, k_neighbors)
+        graph = signals.neighbors.nearest(k_neighbors)
+        d, score = knn_outlier_scores(graph, k_neighbors)
         positive = d[d > 0]
         if len(positive):  # a multiplicative fence on the log distances (0: an exact copy's)
             cut = float(np.exp(fence(np.log(positive), scale)))
         else:
             cut = 0.0
         flags = d > cut
-        rule = (f"mean distance to the {min(k_neighbors, signals.neighbors.k)} nearest neighbours above a fence of "
+        rule = (f"mean distance to the {graph.k} nearest neighbours above a fence of "
                 f"Q3 + {scale:g} x IQR on their logarithms = {cut:.4g} ({cut / max(np.median(d), 1e-300):.3g} x the "
                 "median)")
     elif method == "lof":
-        g = signals.neighbors
-        n = len(g.indices)
-        kk = min(k_neighbors + 1, g.k)  # scikit-learn's LOF reads one more neighbour than n_neighbors
-        sparse = csr_matrix((g.distances[:, :kk].ravel() + 1e-12, g.indices[:, :kk].ravel(), np.arange(0, n * kk + 1, kk)), shape=(n, n))
+        g = signals.neighbors.nearest(k_neighbors + 1)  # scikit-learn's LOF reads one more than n_neighbors
+        n, kk = len(g.indices), g.k
+        sparse = csr_matrix((g.distances.ravel() + 1e-12, g.indices.ravel(), np.arange(0, n * kk + 1, kk)), shape=(n, n))
         lof = LocalOutlierFactor(n_neighbors=max(kk - 1, 1), metric="precomputed", contamination=contamination)
         flags = lof.fit_predict(sparse) == -1
         raw = -lof.negative_outlier_factor_

@@ -75,6 +75,13 @@ class CheckSpec:
     target : {"train", "test"}
         Whose samples its rows are: the audited data's, or the held-out test set's (its
         columns then make ``Report.test_issues``).
+    needs : callable
+        ``needs(options) -> tuple of str``: what it requires with those options (all of them,
+        defaults filled in); ``requires`` is ``needs`` of the defaults.
+    reads : callable
+        ``reads(options, k_neighbors) -> int``: how many of each sample's nearest neighbours it
+        reads from the shared graph with those options, when the audit's graph holds
+        ``k_neighbors`` (0: it reads none); see ``neighbors``.
     """
 
     name: str
@@ -88,6 +95,33 @@ class CheckSpec:
     params: Mapping[str, Constraint] = field(default_factory=dict)
     tasks: tuple[str, ...] = ("single",)
     target: str = "train"
+    needs: Callable[[Mapping[str, Any]], tuple[str, ...]] | None = None
+    reads: Callable[[Mapping[str, Any], int], int] | None = None
+
+    def requirements(self, options: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+        """The signals it cannot run without, given its ``options`` (unset ones at their defaults).
+
+        Examples
+        --------
+        >>> spec = CHECKS["outlier"]
+        >>> spec.requirements(), spec.requirements({"method": "isolation_forest"})
+        (('neighbors|pred_probs',), ('features',))
+        """
+        return self.requires if self.needs is None else tuple(self.needs({**self.defaults, **(options or {})}))
+
+    def neighbors(self, options: Mapping[str, Any] | None = None, k_neighbors: int = 40) -> int:
+        """How many of each sample's nearest neighbours it reads, given its ``options`` and the
+        audit's ``k_neighbors`` (never more than that).
+
+        Examples
+        --------
+        >>> spec = CHECKS["outlier"]
+        >>> spec.neighbors(), spec.neighbors({"method": "lof"}), spec.neighbors({"k_neighbors": 60})
+        (10, 11, 40)
+        """
+        if self.reads is None:
+            return 0
+        return min(int(self.reads({**self.defaults, **(options or {})}, k_neighbors)), k_neighbors)
 
     def check_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
         """``options`` validated against ``params`` (unknown names and bad values raise)."""
@@ -106,7 +140,7 @@ CHECKS: dict[str, CheckSpec] = {}
 def register_check(
     name: str,
     *,
-    requires: tuple[str, ...],
+    requires: tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]],
     flag: str,
     score: str,
     uses: tuple[str, ...] = (),
@@ -115,6 +149,7 @@ def register_check(
     params: Mapping[str, Constraint] | None = None,
     tasks: tuple[str, ...] = ("single",),
     target: str = "train",
+    neighbors: int | Callable[[Mapping[str, Any], int], int] = 0,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Decorator that adds a check function to :data:`CHECKS` under ``name``.
 
@@ -122,9 +157,10 @@ def register_check(
     ----------
     name : str
         The check's name (in ``checks=``, the report and the CLI).
-    requires : tuple of str
+    requires : tuple of str, or callable
         Signals the check cannot run without (``"labels"``, ``"pred_probs"``, ``"features"``,
-        ``"neighbors"``, ...); the audit skips it, with the reason, when one is missing.
+        ``"neighbors"``, ...; ``"a|b"``: either); the audit skips it, with the reason, when one
+        is missing. A callable ``requires(options)`` returns them for the check's options.
     flag, score : str
         Its flag and score columns in ``Report.issues``.
     uses : tuple of str, default ()
@@ -139,6 +175,10 @@ def register_check(
         The tasks it applies to (``"single"``, ``"multilabel"``, ``"regression"``).
     target : {"train", "test"}, default "train"
         Which set its rows describe.
+    neighbors : int or callable, default 0
+        How many of each sample's nearest neighbours it reads from the shared graph, or
+        ``neighbors(options, k_neighbors) -> int`` (``k_neighbors``: the audit's). The audit
+        builds the graph once, with the most that the checks it runs read.
 
     Examples
     --------
@@ -160,8 +200,11 @@ def register_check(
         keywords = {k for k, p in inspect.signature(func).parameters.items() if p.kind is p.KEYWORD_ONLY}
         if set(options) != keywords:
             raise ValueError(f"Check {name!r}: params {sorted(options)} must name its keyword options {sorted(keywords)}.")
-        CHECKS[name] = CheckSpec(name, func, requires, flag, score, uses, label_columns, description, options,
-                                 tuple(tasks), target)
+        defaults = {k: p.default for k, p in inspect.signature(func).parameters.items() if k in options}
+        needs = requires if callable(requires) else None
+        reads = neighbors if callable(neighbors) else (lambda _options, _k: neighbors)
+        CHECKS[name] = CheckSpec(name, func, tuple(needs(defaults)) if needs else tuple(requires), flag, score, uses,
+                                 label_columns, description, options, tuple(tasks), target, needs, reads)
         return func
 
     return add
@@ -206,6 +249,20 @@ def resolve_checks(names: str | list[str] | tuple[str, ...] | None) -> list[Chec
             f"The 'checks' parameter names unknown checks {unknown}; the checks are {list_checks()}."
         )
     return [CHECKS[n] for n in CHECKS if n in names]
+
+
+def graph_neighbors(specs: list[CheckSpec], options: Mapping[str, Mapping[str, Any]], k_neighbors: int) -> int:
+    """The neighbours per sample of the audit's one graph: the most that the checks ``specs``
+    read with their ``options`` (0: none reads the graph), at most ``k_neighbors``.
+
+    Examples
+    --------
+    >>> graph_neighbors(resolve_checks(["outlier", "null"]), {}, 40)
+    10
+    >>> graph_neighbors(resolve_checks(["label", "outlier"]), {}, 40)
+    40
+    """
+    return max((spec.neighbors(options.get(spec.name), k_neighbors) for spec in specs), default=0)
 
 
 def check_options(check_params: Mapping[str, Mapping[str, Any]] | None, specs: list[CheckSpec]) -> dict[str, dict]:

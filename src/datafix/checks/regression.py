@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import erfc
 
-from datafix.signals.neighbors import KNNGraph, neighbor_weights
+from datafix.signals.graph import KNNGraph
 
 #: Neighbours (the nearest of the shared graph) whose targets predict a sample's; the local spread
 #: reads all of the graph's neighbours (a steadier estimate).
@@ -82,25 +82,20 @@ def find_target_issues(
     y = np.asarray(targets, dtype=np.float64)
     model = np.asarray(predictions, dtype=np.float64)
     n = len(y)
-    graph = None
-    if neighbors is not None and neighbors.k > 0:
-        k = min(TARGET_NEIGHBORS, neighbors.k)
-        graph = (neighbors.indices[:, :k], neighbor_weights(neighbors.distances[:, :k]))
+    use_graph = neighbors is not None and neighbors.k > 0
     flagged = np.zeros(n, dtype=bool)
     weight = 0.0
-    for _ in range(max(rounds, 1) if graph is not None else 1):
+    for _ in range(max(rounds, 1) if use_graph else 1):
         pooled = model
-        if graph is not None:
-            idx, w = graph
-            w = np.where(flagged[idx], 0.0, w)  # flagged neighbours neither vote nor measure spread
-            knn = _weighted_median(y[idx], w, fallback=model)
+        if use_graph:  # flagged neighbours neither vote nor measure spread
+            knn = neighbors.nearest(TARGET_NEIGHBORS).neighbor_median(y, skip=flagged, fallback=model)
             weight = _choose_weight(y, model, knn) if knn_weight == "auto" else float(knn_weight)
             pooled = (1.0 - weight) * model + weight * knn
         residual = y - pooled
         spread = max(MAD_TO_SD * float(np.median(np.abs(residual - np.median(residual)))), 1e-12 * (np.abs(y).max() + 1))
         local = spread
-        if graph is not None:  # every neighbour of the graph measures the spread
-            local = MAD_TO_SD * neighbor_median(np.abs(residual), neighbors, skip=flagged, fallback=np.full(n, spread))
+        if use_graph:  # every neighbour of the graph measures the spread
+            local = MAD_TO_SD * neighbors.neighbor_median(np.abs(residual), skip=flagged, fallback=np.full(n, spread))
         scale = np.maximum(spread, local)
         z = np.abs(residual) / np.maximum(scale, 1e-12 * spread)
         flagged = z > threshold
@@ -108,56 +103,6 @@ def find_target_issues(
     found = pd.DataFrame({"is_label_issue": flagged, "label_score": score, "given_label": y,
                           "suggested_label": pooled, "suggested_confidence": 1.0 - score, "residual_z": z})
     return found, {"knn_weight": weight, "spread": spread}
-
-
-def neighbor_median(values: np.ndarray, graph: KNNGraph, *, skip: np.ndarray | None = None,
-                    fallback: np.ndarray) -> np.ndarray:
-    """Each sample's weighted median of ``values`` over all its neighbours in ``graph``.
-
-    Weights are Gaussian in the distances (:func:`~datafix.signals.neighbors.neighbor_weights`);
-    neighbours marked in ``skip`` weigh 0; a sample none of whose neighbours weighs gets its
-    ``fallback``. A graph whose rows live elsewhere (``datafix.scale``'s sharded graph, which has
-    a ``neighbor_median`` method) computes it where they live.
-
-    Parameters
-    ----------
-    values : numpy.ndarray of shape (n,)
-        One value per sample.
-    graph : KNNGraph
-        The neighbour graph over the same samples.
-    skip : numpy.ndarray of bool, shape (n,), optional
-        Samples that do not count as anyone's neighbour.
-    fallback : numpy.ndarray of shape (n,)
-        The result where no neighbour weighs.
-
-    Returns
-    -------
-    numpy.ndarray of shape (n,)
-
-    Examples
-    --------
-    >>> g = KNNGraph(np.array([[1, 2], [0, 2], [0, 1]]), np.ones((3, 2)), "euclidean")
-    >>> neighbor_median(np.array([1.0, 5.0, 9.0]), g, fallback=np.zeros(3)).tolist()
-    [5.0, 1.0, 1.0]
-    """
-    if hasattr(graph, "neighbor_median"):
-        return graph.neighbor_median(values, skip=skip, fallback=fallback)
-    weights = neighbor_weights(graph.distances)
-    if skip is not None:
-        weights = np.where(skip[graph.indices], 0.0, weights)
-    return _weighted_median(values[graph.indices], weights, fallback=fallback)
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray, *, fallback: np.ndarray) -> np.ndarray:
-    """Row-wise weighted median of ``values`` (n, k); ``fallback`` where a row's weights are all 0."""
-    order = np.argsort(values, axis=1)
-    v = np.take_along_axis(values, order, axis=1)
-    w = np.take_along_axis(weights, order, axis=1)
-    cum = np.cumsum(w, axis=1)
-    total = cum[:, -1]
-    pick = (cum < 0.5 * total[:, None]).sum(axis=1).clip(max=values.shape[1] - 1)
-    out = v[np.arange(len(v)), pick]
-    return np.where(total > 0, out, fallback)
 
 
 def _choose_weight(y: np.ndarray, model: np.ndarray, knn: np.ndarray) -> float:

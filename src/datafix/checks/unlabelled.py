@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from datafix._validation import Interval, check_param, check_params
 from datafix.checks.registry import CheckResult, register_check
 from datafix.signals.bundle import Signals
-from datafix.signals.neighbors import KNNGraph, neighbor_weights
+from datafix.signals.graph import KNNGraph, neighbor_weights
 
 PARAMS = {
     "alpha": Interval(float, 0.0, 0.99),
@@ -78,8 +78,8 @@ def spread_labels(
     """
     labels = np.asarray(labels, dtype=np.int64)
     n = len(labels)
-    k = min(neighbors.k, SPREAD_NEIGHBORS)
-    d, idx = neighbors.distances[:, :k], neighbors.indices[:, :k]
+    graph = neighbors.nearest(SPREAD_NEIGHBORS)
+    k, d, idx = graph.k, graph.distances, graph.indices
     W = sp.csr_matrix((neighbor_weights(d).ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
     W = W.maximum(W.T)
     scale = sp.diags(1.0 / np.sqrt(np.maximum(np.asarray(W.sum(axis=1)).ravel(), 1e-12)))
@@ -213,6 +213,7 @@ def find_pseudo_labels(
     label_columns=("pseudo_label",),
     description="samples without a label, with a proposed pseudo-label",
     params=PARAMS,
+    neighbors=SPREAD_NEIGHBORS,
 )
 def unlabelled_check(signals: Signals, *, alpha: float = 0.9, iterations: int = 30,
                      min_confidence: float = 0.5) -> CheckResult:
@@ -227,7 +228,7 @@ def unlabelled_check(signals: Signals, *, alpha: float = 0.9, iterations: int = 
     >>> int(out["is_unlabelled"].sum()), bool(out["is_confident_pseudo_label"].sum() > 20)
     (38, True)
     """
-    graph = signals.neighbors if signals.missing("neighbors") is None else None
+    graph = signals.neighbors.nearest(SPREAD_NEIGHBORS) if signals.has("neighbors") else None
     labels = np.asarray(signals.labels, dtype=np.int64)
     weight = None if graph is None or graph.k == 0 else choose_model_weight(
         labels, np.asarray(signals.pred_probs, dtype=np.float64), graph, alpha=alpha, iterations=iterations)
@@ -235,7 +236,7 @@ def unlabelled_check(signals: Signals, *, alpha: float = 0.9, iterations: int = 
                                min_confidence=min_confidence, model_weight=weight)
     n_unlabelled = int(found["is_unlabelled"].sum())
     confident = int(found["is_confident_pseudo_label"].sum())
-    rule = ((f"pseudo-labels by label spreading over the {min(graph.k, SPREAD_NEIGHBORS)} nearest neighbours "
+    rule = ((f"pseudo-labels by label spreading over the {graph.k} nearest neighbours "
              f"(alpha={alpha}, {iterations} rounds) averaged with the model's pred_probs (weight "
              f"{weight:.1f}, the fewest errors on hidden labels)") if weight is not None else
             "pseudo-labels from the model's pred_probs (no neighbour graph)") + (

@@ -57,8 +57,8 @@ def as_test_view(train: DataView, test: Any, *, features: Any = None, test_featu
             raise InvalidInputError("The training features were given as an array; pass test_features= as well.")
         view = as_view(test, features=extractor if test_features is None else test_features,
                        **{k: v for k, v in read.items() if k != "label_fn"})
-    else:
-        view = as_view(test, features=test_features)
+    else:  # an array: the training extractor reads its images too, unless test_features are given
+        view = as_view(test, features=test_features if test_features is not None or extractor is None else extractor)
     if train.features is not None and (view.features is None or view.features.shape[1] != train.features.shape[1]):
         width = None if view.features is None else view.features.shape[1]
         raise InvalidInputError(

@@ -10,7 +10,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from datafix._validation import check_choice, check_int, check_random_state
-from datafix.checks.registry import CheckResult, CheckSpec, check_options, resolve_checks
+from datafix.checks.registry import (
+    CheckResult,
+    CheckSpec,
+    check_options,
+    graph_neighbors,
+    resolve_checks,
+)
 from datafix.data.target import Target, label_argument
 from datafix.errors import InvalidInputError
 
@@ -58,6 +64,12 @@ class AuditRequest:
             return self.__dict__["arguments"][name]
         except KeyError:
             raise AttributeError(name) from None
+
+    @property
+    def graph_k(self) -> int:
+        """The neighbours per row the graph is built with: the most that the checks to run read
+        (:func:`~datafix.checks.registry.graph_neighbors`), at least one."""
+        return max(graph_neighbors(self.specs, self.options, self.arguments["k_neighbors"]), 1)
 
     def given(self, name: str) -> bool:
         """Whether argument ``name`` differs from its default."""

@@ -39,16 +39,17 @@ from datafix.signals import (
 )
 from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
-from datafix.signals.pred_probs import fold_count
+from datafix.signals.image_default import (
+    PIXEL_VIEW_MAX,
+    default_extractor,
+    default_image_model,
+    describe_default,
+    embed_valid,
+    two_view_pred_probs,
+)
+from datafix.signals.pred_probs import fold_count, folds_described
 from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
-
-#: The fewest labelled images for which the audit's default model is the CNN: below it, a network
-#: trained from scratch learns too little, and logistic regression on the pixels is the default.
-#: Fashion-MNIST subsets with 20 % confusable noise, label F1 logistic / CNN on 2 cores
-#: (``benchmarks/cnn_signals.py --n N --model M``): 250 images 0.556 / 0.517, 500 0.554 / 0.547,
-#: 1,000 0.627 / 0.658 (12 s / 36 s), 2,000 0.645 / 0.693, 5,000 0.661 / 0.761.
-CNN_MIN_IMAGES = 1000
 
 
 class LocalEngine:
@@ -164,12 +165,24 @@ def _pred_probs(view: Any, target: Target, given: Any) -> np.ndarray | None:
 
 def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_probs: Any, predictions: Any,
              read: dict[str, Any]) -> Prepared:
-    """The signals over the usable samples (the CNN's, when it is the model), and the test set's view."""
+    """The signals over the usable samples (the CNN's or the pretrained network's for images given
+    none, see ``datafix.signals.image_default``), and the test set's view."""
     valid, model = view.valid, r.model
-    use_cnn = _uses_cnn(model, view, given=features is not None or pred_probs is not None, test=r.test is not None,
-                        multilabel=isinstance(target, MultiLabel) or target.n_unlabelled(valid) > 0)
-    image_signals = None
-    if use_cnn:
+    route = _image_route(model, view, given=features is not None or pred_probs is not None, test=r.test is not None,
+                         multilabel=isinstance(target, MultiLabel) or target.n_unlabelled(valid) > 0)
+    image_signals, default_features, pixel_view = None, None, 0
+    if route == "pretrained":
+        features = default_features = default_extractor(view.image_shape)  # the test set's images too
+        embedded, pixels = embed_valid(features, view.images(), valid), view.features
+        view = view.with_features(embedded, [f"pretrained{j}" for j in range(embedded.shape[1])])
+        if isinstance(target, Classes) and pixels is not None and pixels.shape[1] <= PIXEL_VIEW_MAX:
+            # the pixels: a second view of each image for the label check
+            pred_probs = np.full((len(view), view.n_classes), np.nan)
+            pred_probs[valid] = two_view_pred_probs(embedded[valid], np.asarray(pixels, np.float64)[valid],
+                                                    view.codes[valid], n_classes=view.n_classes, cv=r.cv,
+                                                    random_state=r.rng, classes=view.classes)
+            pixel_view = pixels.shape[1]
+    if route == "cnn":
         image_signals = cnn_cross_val(view.images()[torch.from_numpy(valid)], view.codes[valid],
                                       n_classes=view.n_classes, cv=r.cv, random_state=r.rng, verbose=r.verbose,
                                       classes=view.classes)
@@ -194,7 +207,7 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
         table=None if view.table is None else view.table.iloc[rows],
         image_stats=None if view.image_stats is None else view.image_stats.iloc[rows].reset_index(drop=True),
         test=test_set, predictions=None if predictions is None else predictions[valid],
-        model=model, cv=r.cv, k_neighbors=r.k_neighbors, knn_backend=r.knn_backend, random_state=r.rng,
+        model=model, cv=r.cv, k_neighbors=r.graph_k, knn_backend=r.knn_backend, random_state=r.rng,
         verbose=r.verbose, vote_neighbors=None if image_signals is None else fold_graph(
             image_signals.held_out_embeddings, image_signals.folds, r.k_neighbors, knn_backend=r.knn_backend),
         margins=None if image_signals is None else image_signals.margins,
@@ -204,6 +217,13 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
                                           f"each fold's network; label votes among each fold's held-out samples)")
         signals.folds = fold_count(view.codes[valid], r.cv)
         signals.provenance["pred_probs"] = image_signals.describe(signals.folds)
+    elif default_features is not None:
+        signals.provenance["features"] = describe_default(default_features, view.features.shape[1], view.image_rule)
+        if pixel_view:
+            signals.folds = fold_count(view.codes[valid], r.cv)
+            signals.provenance["pred_probs"] = (f"{folds_described(signals.folds, r.cv)}: the mean of logistic "
+                                                f"regressions on the embeddings and on the {pixel_view} pixel "
+                                                "values, two views of each image")
     elif view.features is not None:
         signals.provenance["features"] = describe_features(features, view)
     return Prepared(view, target, signals, test_view, params={"model": model}, audited=(r.data, r.labels, view))
@@ -252,8 +272,10 @@ def _with_classes(view: Any, classes: Any, given: str | None) -> Any:
     return replace(view, codes=np.where(view.codes >= 0, where[np.maximum(view.codes, 0)], -1), classes=listed)
 
 
-def _uses_cnn(model: Any, view: Any, *, given: bool, test: bool, multilabel: bool) -> bool:
-    """Whether the audit trains the CNN: asked for with model='cnn', or the default for enough images."""
+def _image_route(model: Any, view: Any, *, given: bool, test: bool, multilabel: bool) -> str | None:
+    """How the audit reads images itself: ``"cnn"`` (asked for with model='cnn', or the default for
+    enough images without the pretrained network), ``"pretrained"`` (the default network's
+    embeddings) or None (the features given, or the pixels)."""
     images = view.image_shape is not None
     if model == "cnn":
         if given:
@@ -270,6 +292,11 @@ def _uses_cnn(model: Any, view: Any, *, given: bool, test: bool, multilabel: boo
             raise InvalidInputError("model='cnn' trains on one label per sample, given for every sample; for "
                                     "multilabel= or unlabelled samples pass features= or pred_probs= from your own "
                                     "model.")
-        return True
-    return (model is None and images and not (given or test or multilabel) and view.codes is not None
-            and int(view.valid.sum()) >= CNN_MIN_IMAGES)
+        return "cnn"
+    if model is not None or not images or given:
+        return None
+    default = default_image_model(int(view.valid.sum()), view.image_shape)
+    if default == "pretrained":
+        return default
+    cnn = default == "cnn" and not (test or multilabel) and view.codes is not None
+    return "cnn" if cnn else None

@@ -53,9 +53,10 @@ def run_checks(
             outcomes[spec.name] = CheckOutcome(spec.name, False, spec.flag, spec.score, description=spec.description,
                                                reason=f"for {_TASK_WORDS[spec.tasks[0]]}", applies=False)
             continue
-        missing = [why for name in spec.requires if (why := signals.missing(name)) is not None]
+        requires = spec.requirements(options.get(spec.name))
+        missing = [why for name in requires if (why := signals.missing(name)) is not None]
         if missing and spec.name not in computed:
-            applies = not any(name in KIND_SIGNALS and signals.missing(name) for name in spec.requires)
+            applies = not any(name in KIND_SIGNALS and signals.missing(name) for name in requires)
             outcomes[spec.name] = CheckOutcome(spec.name, False, spec.flag, spec.score, reason="; ".join(missing),
                                                description=spec.description, applies=applies)
             continue

@@ -15,14 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafix.checks.label import knn_label_votes
 from datafix.checks.null import row_nulls
-from datafix.checks.regression import neighbor_median
 from datafix.data.frame import MAX_CATEGORIES, as_dates, date_seconds, date_values
 from datafix.data.labels import label_codes
 from datafix.data.view import hash_rows
 from datafix.errors import DatafixWarning
-from datafix.signals.neighbors import KNNGraph
+from datafix.signals.graph import KNNGraph
 
 #: Column names the engine adds to a block (never a user's: they are dropped from the features).
 ROW, FEATURES, CODE, HASH, PROBS, NEIGHBORS, DISTANCES, BROKEN = (
@@ -246,19 +244,29 @@ def standardize(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 
 
 def votes_block(batch: dict[str, np.ndarray], votes: np.ndarray, smoothing: float) -> dict[str, np.ndarray]:
-    """The distance-weighted label votes of each row's neighbours (:func:`knn_label_votes` on the
+    """The distance-weighted label votes of each row's neighbours (:meth:`KNNGraph.label_votes` of the
     block's rows of the graph; ``votes`` holds every row's vote, by row id)."""
-    graph = KNNGraph(np.asarray(batch[NEIGHBORS], np.int64), np.asarray(batch[DISTANCES], np.float64), "euclidean")
-    return {ROW: batch[ROW], PROBS: knn_label_votes(votes, graph, smoothing=smoothing)}
+    return {ROW: batch[ROW], PROBS: _block_graph(batch).label_votes(votes, smoothing=smoothing)}
 
 
 def median_block(batch: dict[str, np.ndarray], values: np.ndarray, skip: np.ndarray, fallback: np.ndarray
                  ) -> dict[str, np.ndarray]:
-    """:func:`~datafix.checks.regression.neighbor_median` over the block's rows of the graph
-    (``values``, ``skip`` and ``fallback`` hold every row's, by row id)."""
-    graph = KNNGraph(np.asarray(batch[NEIGHBORS], np.int64), np.asarray(batch[DISTANCES], np.float64), "euclidean")
+    """:meth:`KNNGraph.neighbor_median` over the block's rows of the graph (``values``, ``skip``
+    and ``fallback`` hold every row's, by row id)."""
     rows = np.asarray(batch[ROW], np.int64)
-    return {ROW: rows, VALUE: neighbor_median(values, graph, skip=skip, fallback=fallback[rows])}
+    return {ROW: rows, VALUE: _block_graph(batch).neighbor_median(values, skip=skip, fallback=fallback[rows])}
+
+
+def close_pairs_block(batch: dict[str, np.ndarray], radius: float) -> dict[str, np.ndarray]:
+    """:meth:`KNNGraph.close_pairs` over the block's rows of the graph, as row ids (``ROW``: the row,
+    ``NEIGHBORS``: its neighbour closer than ``radius``)."""
+    pairs = _block_graph(batch).close_pairs(radius)
+    return {ROW: np.asarray(batch[ROW], np.int64)[pairs[:, 0]], NEIGHBORS: pairs[:, 1]}
+
+
+def _block_graph(batch: dict[str, np.ndarray]) -> KNNGraph:
+    """The block's rows of the graph (neighbours by row id)."""
+    return KNNGraph(np.asarray(batch[NEIGHBORS], np.int64), np.asarray(batch[DISTANCES], np.float64), "euclidean")
 
 
 def regress_block(batch: dict[str, np.ndarray], model: Any) -> dict[str, np.ndarray]:

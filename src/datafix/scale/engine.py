@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from datafix._validation import RandomState, check_int, seed_from
-from datafix.checks.label import MULTILABEL_NEIGHBORS
 from datafix.checks.null import column_quality, null_rule
 from datafix.checks.registry import CheckResult
 from datafix.data.annotations import Annotations
@@ -67,10 +66,6 @@ from datafix.signals import Signals, check_pred_probs
 from datafix.signals.neighbors import APPROX_AUTO_MIN_N
 from datafix.signals.predictions import check_predictions
 from datafix.signals.pretrained import pretrained_extractor
-
-#: Neighbours per row that reach the driver (the outlier score's and the near-duplicate rule's);
-#: the label votes read all ``k_neighbors`` on the cluster.
-LOCAL_NEIGHBORS = 10
 
 
 def _is_column_list(value: Any) -> bool:
@@ -462,12 +457,12 @@ class _Job:
                                       r.model, r.cv, r.random_state)
         if isinstance(r.model, str) and r.model == "lda":
             return P.lda_probe(passes, read.encoded, read.layout, r.cv, int(seed_from(r.rng)), read.mean)
-        return P.probe(passes, read.encoded, read.row_ids, read.rows[B.CODE][valid], read.layout, read.sample,
+        return P.probe(passes, read.encoded, read.row_ids, target.codes[valid], read.layout, read.sample,
                        r.model, r.cv, r.random_state)
 
     def index(self, read: _Read, shards: int) -> S.Index:
         """The usable rows spread over ``shards`` actors (the encoded blocks freed)."""
-        k = min(self.request.k_neighbors, len(read.row_ids) - 1)
+        k = min(self.request.graph_k, len(read.row_ids) - 1)
         index = S.build_index(self.passes, read.encoded, read.row_ids, read.mean, read.std, k, read.kind, shards)
         read.encoded = None  # the IVF shards hold the rows now: the encoded blocks are freed before the search
         return index
@@ -476,10 +471,8 @@ class _Job:
                  ) -> Prepared:
         """The graph and the test set's queries on the cluster; the signals and the views."""
         r, passes, target, valid, rows = self.request, self.passes, read.target, read.valid, read.rows
-        k = min(r.k_neighbors, len(read.row_ids) - 1)
-        local = max(LOCAL_NEIGHBORS, _outlier_k(r.options) + 1,
-                    MULTILABEL_NEIGHBORS if isinstance(target, MultiLabel) else 0)
-        graph = S.sharded_graph(passes, index, read.row_ids, read.n, k, local)
+        k = min(r.graph_k, len(read.row_ids) - 1)
+        graph = S.sharded_graph(passes, index, read.row_ids, read.n, k)
         held_out, test_view = None, None
         if r.test is not None:
             test, test_index = _source(passes.ray, r.test, "test")
@@ -645,7 +638,3 @@ def _check_numbers(values: np.ndarray, what: str) -> None:
     if bad.size:
         raise InvalidInputError(f"{bad.size} rows lack {what} (rows {bad[:5].tolist()}, by position); filter them "
                                 "out (ds.filter) first.")
-
-
-def _outlier_k(options: Mapping[str, Mapping[str, Any]]) -> int:
-    return int(options.get("outlier", {}).get("k_neighbors", LOCAL_NEIGHBORS))

@@ -5,6 +5,7 @@ cluster in the search tasks' outputs, and the test set's queries against the sam
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from datafix.data.view import DataView
 from datafix.errors import InvalidInputError
 from datafix.scale import blocks as B
 from datafix.scale.ingest import ImageFolder, Passes, usable
-from datafix.scale.ray_audit import ShardedGraph
+from datafix.scale.sharded_graph import ShardedGraph
 from datafix.scale.shards import (
     CellShard,
     NeighborShard,
@@ -93,9 +94,9 @@ def cell_shards(passes: Passes, encoded: Any, mean: np.ndarray, std: np.ndarray,
     return shards, counts
 
 
-def sharded_graph(passes: Passes, index: Index, row_ids: np.ndarray, n_rows: int, k: int, local: int) -> KNNGraph:
-    """The graph over the usable rows, kept on the cluster in parts; the driver's part (and the
-    votes) by position among ``row_ids``."""
+def sharded_graph(passes: Passes, index: Index, row_ids: np.ndarray, n_rows: int, k: int) -> ShardedGraph:
+    """The graph over the usable rows, kept on the cluster in parts; what comes to the driver
+    (arrays, votes, medians, pairs) by position among ``row_ids``."""
     ray = passes.ray
     if index.kind == "exact":
         parts = index.encoded.map_batches(_query_batch, fn_kwargs={"shards": index.shards, "mean": index.mean,
@@ -106,12 +107,26 @@ def sharded_graph(passes: Passes, index: Index, row_ids: np.ndarray, n_rows: int
         parts = [search.remote(group, [index.pools[c] for c in group], index.shards, k)
                  for group in _cell_groups(index.pools, index.counts, passes.batch_size * 8)]
         ray.wait(parts, num_returns=len(parts), fetch_local=False)
-    nearest = ray.remote(_nearest)
-    near = _by_row(ray.get([nearest.remote(part, local) for part in parts]))
-    positions = np.searchsorted(row_ids, near[B.NEIGHBORS])
-    return ShardedGraph(positions, near[B.DISTANCES].astype(np.float64), "euclidean", index.kind, full_k=k,
+    return ShardedGraph(k, "euclidean", index.kind, fetch=partial(_nearest_graph, passes, parts, row_ids, index.kind),
                         votes=lambda v, smoothing: _votes(passes, parts, row_ids, n_rows, v, smoothing),
-                        median=lambda *args: _medians(passes, parts, row_ids, n_rows, *args))
+                        median=lambda *args: _medians(passes, parts, row_ids, n_rows, *args),
+                        pairs=partial(_close_pairs, passes, parts, row_ids))
+
+
+def _nearest_graph(passes: Passes, parts: list, row_ids: np.ndarray, kind: str, k: int) -> KNNGraph:
+    """Each row's ``k`` nearest neighbours, brought to the driver."""
+    task = passes.ray.remote(_nearest)
+    near = _by_row(passes.ray.get([task.remote(part, k) for part in parts]))
+    return KNNGraph(np.searchsorted(row_ids, near[B.NEIGHBORS]), near[B.DISTANCES].astype(np.float64),
+                    "euclidean", kind)
+
+
+def _close_pairs(passes: Passes, parts: list, row_ids: np.ndarray, radius: float) -> np.ndarray:
+    """:meth:`KNNGraph.close_pairs` over the whole graph, part by part."""
+    task = passes.ray.remote(B.close_pairs_block)
+    found = passes.ray.get([task.remote(part, radius) for part in parts])
+    return np.stack([np.searchsorted(row_ids, np.concatenate([f[name] for f in found]))
+                     for name in (B.ROW, B.NEIGHBORS)], axis=1).astype(np.int64)
 
 
 def held_out(passes: Passes, source: Any, layout: B.Layout, index: Index, row_ids: np.ndarray, image_size: int,
@@ -248,7 +263,7 @@ def _by_row(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: values[order] for name, values in merged.items()}
 
 
-def _nearest(part: dict[str, np.ndarray], local: int) -> dict[str, np.ndarray]:
-    return {B.ROW: part[B.ROW], B.NEIGHBORS: np.asarray(part[B.NEIGHBORS])[:, :local],
-            B.DISTANCES: np.asarray(part[B.DISTANCES])[:, :local]}
+def _nearest(part: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
+    return {B.ROW: part[B.ROW], B.NEIGHBORS: np.asarray(part[B.NEIGHBORS])[:, :k],
+            B.DISTANCES: np.asarray(part[B.DISTANCES])[:, :k]}
 

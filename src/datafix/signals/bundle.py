@@ -95,7 +95,10 @@ class Signals:
         ``features`` when not given (see ``datafix.signals.predictions.cross_val_predictions``).
     model, cv : see :func:`datafix.signals.cross_val_pred_probs`
     k_neighbors : int, default 40
-        Neighbours in the kNN graph.
+        Neighbours per sample in the shared kNN graph: the audit passes the most that the checks
+        it runs read (``datafix.checks.registry.graph_neighbors``), and each check reads its own
+        nearest ones of them (``neighbors.nearest(k)``); 0 when none does: then no graph is
+        built (``missing("neighbors")`` says why).
     knn_backend : str, default "auto"
         Search backend of the kNN graph (see :func:`datafix.signals.knn_graph`).
     vote_neighbors : KNNGraph, optional
@@ -188,11 +191,6 @@ class Signals:
         if predictions is not None:
             self.provenance["predictions"] = "given"
 
-    def computed(self, name: str) -> bool:
-        """Whether signal ``name`` has already been computed (or given), so reading it costs nothing."""
-        return name in self.__dict__ or (name == "pred_probs" and self._given_pred_probs is not None) or (
-            name == "predictions" and self._given_predictions is not None)
-
     def has(self, name: str) -> bool:
         """Whether signal ``name`` can be had (``"a|b"``: either of them)."""
         return self.missing(name) is None
@@ -222,8 +220,11 @@ class Signals:
                 return "no labels to cross-validate: pass labels="
             return None if self.features is not None else _NO_FEATURES
         if name == "neighbors":
-            return None if self.features is not None or "neighbors" in self.__dict__ else (
-                "no features for a neighbour graph: pass features=")
+            if "neighbors" in self.__dict__:
+                return None
+            if self.features is None:
+                return "no features for a neighbour graph: pass features="
+            return None if self.k_neighbors > 0 else "no check reads the neighbour graph (k_neighbors=0)"
         if name in ("hashes", "table", "image_stats", "multilabel", "test", "annotations"):
             what = {"hashes": "no content hashes", "table": "not a tabular source",
                     "image_stats": "not an image folder", "multilabel": "no multilabel targets were given",

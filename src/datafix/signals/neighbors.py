@@ -1,4 +1,4 @@
-"""The k-nearest-neighbour graph, built once per audit and read by every neighbour-based check.
+"""The k-nearest-neighbour search that builds the audit's one graph (:class:`~datafix.signals.graph.KNNGraph`).
 
 Exact search is chunked matrix products with top-k in torch, on CPU or GPU: never an n x n
 matrix, the chunk size follows the memory available. Candidates are chosen in float32 and
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,55 +25,13 @@ from tqdm.auto import tqdm
 from datafix._threads import thread_pool
 from datafix._validation import check_choice, check_int
 from datafix.errors import InvalidInputError
+from datafix.signals.graph import KNNGraph
 
 BACKENDS = ("auto", "exact", "ivf", "faiss")
 METRICS = ("euclidean", "cosine")
 #: Above this many samples, ``knn_backend="auto"`` uses the approximate ``"ivf"`` search on a CPU.
 APPROX_AUTO_MIN_N = 30_000
 _EXTRA_CANDIDATES = 8
-
-
-@dataclass(frozen=True)
-class KNNGraph:
-    """Each sample's k nearest other samples.
-
-    Attributes
-    ----------
-    indices : numpy.ndarray of int64, shape (n, k)
-        Positions of the neighbours, nearest first (ties by position); a sample is never its
-        own neighbour (for a query graph: positions in the reference set).
-    distances : numpy.ndarray of float64, shape (n, k)
-        Their distances, ascending (computed in float64 by the exact backend, in float32 by
-        the approximate ones, where ties need not follow positions; identical points are at
-        distance exactly 0 either way).
-    metric : str
-        ``"euclidean"`` or ``"cosine"`` (``1 - cosine similarity``).
-    knn_backend : str
-        The search that built the graph: ``"exact"``, ``"ivf"`` or ``"faiss"``.
-    """
-
-    indices: np.ndarray
-    distances: np.ndarray
-    metric: str
-    knn_backend: str = "exact"
-
-    @property
-    def k(self) -> int:
-        """Neighbours per sample."""
-        return self.indices.shape[1]
-
-    def nearest(self, k: int) -> KNNGraph:
-        """The graph of each sample's ``k`` nearest neighbours (this graph when it has no more).
-
-        Examples
-        --------
-        >>> g = KNNGraph(np.array([[1, 2], [0, 2], [1, 0]]), np.array([[1.0, 2.0]] * 3), "euclidean")
-        >>> g.nearest(1).indices.tolist()
-        [[1], [0], [1]]
-        """
-        if k >= self.k:
-            return self
-        return KNNGraph(self.indices[:, :k], self.distances[:, :k], self.metric, self.knn_backend)
 
 
 def knn_graph(
@@ -710,14 +667,3 @@ def _faiss_search(R, Q, k, metric, *, exclude_self):
         invalid |= cand == np.arange(len(qry))[:, None]
     idx, dist = _refine(R, Q, np.where(invalid, 0, cand), k, metric, invalid, dtype=np.float32)
     return KNNGraph(idx, dist, metric, "faiss")
-
-
-def neighbor_weights(distances: np.ndarray) -> np.ndarray:
-    """Gaussian weights ``exp(-(d / d_k)^2)`` of each sample's neighbours, ``d_k`` its farthest one's distance.
-
-    Examples
-    --------
-    >>> neighbor_weights(np.array([[0.0, 1.0]])).round(3).tolist()
-    [[1.0, 0.368]]
-    """
-    return np.exp(-((distances / (distances[:, -1:] + 1e-12)) ** 2))
