@@ -17,7 +17,7 @@ PUBLIC = {
                         "cross_val_pred_probs", "handle_non_finite", "cnn_cross_val", "knn_graph", "knn_query", "make_model",
                         "PretrainedExtractor", "pretrained_extractor", "multilabel_pred_probs"],
     "datafix.checks": ["CHECKS", "CheckResult", "CheckSpec", "column_quality", "duplicate_groups", "effective_number",
-                       "exact_duplicate_pairs", "find_label_issues", "find_multilabel_issues", "find_label_value_issues", "find_leakage", "knn_label_votes", "list_checks",
+                       "exact_duplicate_pairs", "find_label_issues", "find_multilabel_issues", "find_label_value_issues", "find_leakage", "list_checks",
                        "register_check", "resolve_checks"],
     "datafix.datasets": ["CORRUPTIONS", "NAMES", "InjectedData", "LabelledImages", "corrupt_targets", "flip_labels", "load_fashion_mnist", "load_noisy",
                          "long_tail_subset", "make_noisy", "noise_matrix"],

@@ -308,7 +308,7 @@ def test_html_shows_the_flagged_rows_values(tmp_path):
 
 
 def test_date_columns_need_95_percent_parsed_values_wherever_the_failures_are():
-    from datafix.data.frame import as_dates
+    from datafix.data.encoding import as_dates
 
     days = pd.date_range("2024-01-01", periods=3000).astype(str).tolist()
     assert as_dates(pd.Series(["x1"] * 140 + days[:2860])) is not None  # 4.7 % fail, all at the head

@@ -4,7 +4,7 @@ from cleanlab.filter import find_label_issues as cleanlab_find
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datafix.checks import find_label_issues, knn_label_votes
+from datafix.checks import find_label_issues
 from datafix.errors import InvalidInputError
 from datafix.signals import KNNGraph, cross_val_pred_probs, knn_graph
 
@@ -59,7 +59,7 @@ def test_knn_votes_rows_sum_to_one():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3))
     votes = np.eye(4)[rng.integers(0, 4, 50)]
-    P = knn_label_votes(votes, knn_graph(X, 5))
+    P = knn_graph(X, 5).label_votes(votes)
     np.testing.assert_allclose(P.sum(1), 1.0)
     assert (P > 0).all()
 
@@ -80,7 +80,7 @@ def test_knn_votes_are_the_weighted_sum_of_the_neighbours_votes(seed, n, k, k_cl
     w = np.exp(-((distances / (distances[:, -1:] + 1e-12)) ** 2))
     w /= w.sum(axis=1, keepdims=True)
     expected = 0.98 * np.einsum("nk,nkc->nc", w, votes[indices]) + 0.02 / k_classes
-    got = knn_label_votes(votes, KNNGraph(indices, distances, "euclidean", "exact"))
+    got = KNNGraph(indices, distances, "euclidean", "exact").label_votes(votes)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 

@@ -102,8 +102,8 @@ CASES = {"classes": classes_case, "unlabelled": unlabelled_case, "regression": r
          "multilabel": multilabel_case, "annotators": annotators_case}
 
 
-def assert_equal_reports(on_ray: dfx.Report, local: dfx.Report) -> None:
-    pd.testing.assert_frame_equal(on_ray.issues, local.issues, check_exact=False, rtol=1e-6, atol=1e-9)
+def assert_equal_reports(on_ray: dfx.Report, local: dfx.Report, rtol: float = 1e-6) -> None:
+    pd.testing.assert_frame_equal(on_ray.issues, local.issues, check_exact=False, rtol=rtol, atol=1e-9)
     pd.testing.assert_frame_equal(on_ray.summary(), local.summary(), check_exact=False, rtol=1e-6)
     assert set(on_ray.checks) == set(local.checks)
     for name, outcome in local.checks.items():
@@ -160,20 +160,47 @@ def test_every_registered_check_is_covered_by_a_case():
     assert set(list_checks()) <= covered
 
 
-def test_image_folder_checks_are_equal_on_both_engines(cluster, tmp_path):
+def _digit_folder(root, n: int, *, dark: int = 0) -> None:
+    """``n`` scikit-learn digits as 16-px PNG files in three class folders (the first ``dark`` ones
+    darkened)."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     for c in range(3):
-        (tmp_path / f"d{c}").mkdir()
-    for i in range(450):
-        pixels = (digits.images[i] * 255 / 16).astype(np.uint8) // (20 if i < 8 else 1)  # 8 dark images
+        (root / f"d{c}").mkdir()
+    for i in range(n):
+        pixels = (digits.images[i] * 255 / 16).astype(np.uint8) // (20 if i < dark else 1)
         size = (16, 24) if i in (40, 41) else (16, 16)  # 2 of an odd size
-        Image.fromarray(pixels).resize(size, Image.NEAREST).save(tmp_path / f"d{i % 3}" / f"{i:04d}.png")
+        Image.fromarray(pixels).resize(size, Image.NEAREST).save(root / f"d{i % 3}" / f"{i:04d}.png")
+
+
+def test_image_folder_checks_are_equal_on_both_engines(cluster, tmp_path):
+    _digit_folder(tmp_path, 450, dark=8)
     (tmp_path / "d0" / "copy.png").write_bytes((tmp_path / "d1" / "0100.png").read_bytes())
     (tmp_path / "d1" / "broken.png").write_bytes(b"not an image")
     local = dfx.audit(str(tmp_path), model="logistic", image_size=16, verbose=False)
     on_ray = dfx.audit(str(tmp_path), model="logistic", image_size=16, engine="ray", verbose=False)
     assert_equal_reports(on_ray, local)
     assert local.issues["is_dark"].sum() >= 8 and local.issues["is_broken"].sum() == 1
+
+
+def test_the_image_default_is_the_same_on_both_engines(cluster, tmp_path):
+    """An image folder given no features or model: both engines embed it with the pretrained
+    network and score the labels by the same two views (embeddings and pixels)."""
+    from datafix.signals.image_default import pretrained_installed
+
+    if not pretrained_installed():
+        pytest.skip("needs datafix[pretrained] (the default network's packages)")
+    _digit_folder(tmp_path, 120)
+    (tmp_path / "d1" / "broken.png").write_bytes(b"not an image")
+    local = dfx.audit(str(tmp_path), image_size=16, checks=["label", "outlier", "duplicate"], verbose=False)
+    on_ray = dfx.audit(str(tmp_path), image_size=16, checks=["label", "outlier", "duplicate"], engine="ray",
+                       verbose=False)
+    assert "two views of each image" in local.signals["pred_probs"]
+    assert "efficientnet_lite0 ImageNet embeddings" in on_ray.signals["features"]
+    flags = [c for c in local.issues if c.startswith("is_")]
+    pd.testing.assert_frame_equal(on_ray.issues[flags], local.issues[flags])  # the same findings, exactly
+    # the scores to 1e-4: the network's float32 sums differ in the last bits between batch sizes
+    # (Ray's blocks of files against the local batches of 256)
+    assert_equal_reports(on_ray, local, rtol=1e-4)

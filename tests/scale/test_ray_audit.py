@@ -442,7 +442,8 @@ def test_a_test_image_folder_on_ray_flags_the_files_copied_from_training(cluster
     (test_root / "digit0" / "broken.png").write_bytes(b"not an image")
     local = dfx.audit(str(image_folder), test=str(test_root), model="logistic", image_size=16,
                       verbose=False).test_issues
-    on_ray = audit_ray(str(image_folder), test=str(test_root), image_size=16, verbose=False).test_issues
+    on_ray = audit_ray(str(image_folder), test=str(test_root), model="logistic", image_size=16,
+                       verbose=False).test_issues
     assert on_ray.index.equals(local.index) and len(on_ray) == 66
     assert on_ray["is_broken"].sum() == 1 and on_ray["is_exact_leak"].sum() == 25
     for column in ("is_broken", "is_leaked", "is_exact_leak"):

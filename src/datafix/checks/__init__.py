@@ -17,7 +17,7 @@ from datafix.checks import unlabelled as _unlabelled  # noqa: F401 - registers "
 from datafix.checks import leakage as _leakage  # noqa: F401 - registers "leakage" (on the test set)
 from datafix.checks.class_imbalance import effective_number
 from datafix.checks.duplicate import duplicate_groups, exact_duplicate_pairs
-from datafix.checks.label import find_label_issues, find_multilabel_issues, knn_label_votes
+from datafix.checks.label import find_label_issues, find_multilabel_issues
 from datafix.checks.label_values import find_label_value_issues
 from datafix.checks.leakage import find_leakage
 from datafix.checks.null import column_quality
@@ -35,7 +35,6 @@ __all__ = [
     "find_multilabel_issues",
     "find_label_value_issues",
     "find_leakage",
-    "knn_label_votes",
     "list_checks",
     "register_check",
     "resolve_checks",

@@ -43,39 +43,6 @@ _CLEANLAB_TOO_FEW = re.compile(r"May not flag all label issues in class: (\d+)")
 LABEL_COLUMNS = ["is_label_issue", "label_score", "given_label", "suggested_label", "suggested_confidence"]
 
 
-def knn_label_votes(votes: np.ndarray, graph: KNNGraph, *, smoothing: float = 0.02) -> np.ndarray:
-    """Distance-weighted average of the neighbours' label distributions: ``graph.label_votes``
-    (:meth:`datafix.signals.KNNGraph.label_votes`; the Ray engine's graph casts them on the
-    cluster).
-
-    Parameters
-    ----------
-    votes : numpy.ndarray of shape (n, K)
-        What each sample votes for: one-hot given labels, or softer distributions.
-    graph : KNNGraph
-        The shared neighbour graph (self excluded); all its neighbours vote.
-    smoothing : float, default 0.02
-        Mass spread uniformly over the classes, so no class gets probability 0.
-
-    Returns
-    -------
-    numpy.ndarray of shape (n, K)
-        Rows sum to 1. Weights are ``exp(-(d / d_k)^2)``, with ``d_k`` the distance to the
-        sample's k-th neighbour.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from datafix.signals import knn_graph
-    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-    >>> g = knn_graph(X, k_neighbors=2, standardize=False)
-    >>> onehot = np.eye(2)[[0, 0, 0, 1, 1, 1]]
-    >>> knn_label_votes(onehot, g, smoothing=0).argmax(1).tolist()
-    [0, 0, 0, 1, 1, 1]
-    """
-    return graph.label_votes(votes, smoothing=smoothing)
-
-
 def choose_knn_weight(labels: np.ndarray, pred_probs: np.ndarray, knn_probs: np.ndarray) -> float:
     """The weight in {0, 0.1, ..., 1} of ``knn_probs`` whose pooled probabilities best predict the given labels.
 

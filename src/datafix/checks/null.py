@@ -21,7 +21,8 @@ import pandas as pd
 
 from datafix._validation import Interval
 from datafix.checks.registry import TASKS, CheckResult, register_check
-from datafix.data.frame import MAX_CATEGORIES, as_dates, id_columns
+from datafix.data.encoding import MAX_CATEGORIES, as_dates
+from datafix.data.frame import id_columns
 from datafix.signals.bundle import Signals
 
 

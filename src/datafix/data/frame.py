@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -10,11 +9,10 @@ import pandas as pd
 
 from datafix._validation import describe_positions
 from datafix.data.arrays import _labels_for
+from datafix.data.encoding import as_dates, encode_features
 from datafix.data.view import DataView, _readonly, hash_rows
-from datafix.errors import DatafixWarning, InvalidInputError, warn_user
+from datafix.errors import InvalidInputError, warn_user
 
-#: Text columns with more distinct values than this are left out of the features (IDs, free text).
-MAX_CATEGORIES = 50
 #: An ID-like column needs at least this many rows to be called one.
 ID_MIN_ROWS = 20
 #: The name pandas gives the unnamed first column of a CSV written with its index.
@@ -189,156 +187,3 @@ def check_unique_index(index: pd.Index, *, name: str = "data", kind: str = "Data
         "(a pd.concat without ignore_index=True gives such an index). Use df.reset_index(drop=True), or set "
         "a column with one value per row as the index."
     )
-
-
-#: A text column is a date column when at least this share of its values parse as dates.
-DATE_SHARE = 0.95
-
-
-def as_dates(column: pd.Series) -> pd.Series | None:
-    """The column as datetimes when it holds dates (datetime dtype, or text that parses), else None.
-
-    Text counts as dates when at least ``DATE_SHARE`` of its values parse with one format
-    (pandas infers it from the first value) into a year from ``DATE_YEARS``, and every value
-    holds a digit: identifiers such as ``"T0001"``, which pandas reads as the year 1, are text.
-
-    Examples
-    --------
-    >>> as_dates(pd.Series(["2024-01-31", "2024-02-01", None])).dt.month.tolist()
-    [1.0, 2.0, nan]
-    >>> as_dates(pd.Series(["red", "green"])) is None, as_dates(pd.Series([1, 2])) is None
-    (True, True)
-    >>> as_dates(pd.Series(["T0001", "T0002", "T0003"])) is None
-    True
-    """
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return column
-    if column.dtype != object and not pd.api.types.is_string_dtype(column):
-        return None
-    present = column.dropna()
-    if not len(present) or not all(isinstance(v, str) for v in present.iloc[:100]):
-        return None
-    if not present.astype(str).str.contains(r"\d", regex=True).all():
-        return None
-    allowed = (1.0 - DATE_SHARE) * len(present)  # values that may fail to parse
-    head = present.iloc[: int(2 * allowed) + 1000]  # pandas infers the format from the first value, as below
-    if len(head) - _parse_dates(head).notna().sum() > allowed:
-        return None  # the head alone fails too often: parsing every value (slow for IDs, free text) cannot pass
-    parsed = _parse_dates(column)
-    return parsed if parsed.notna().sum() >= DATE_SHARE * len(present) else None
-
-
-def date_values(column: pd.Series) -> pd.Series:
-    """A date column (one :func:`as_dates` accepts) as datetimes, NaT where a value does not parse.
-
-    Examples
-    --------
-    >>> date_values(pd.Series(["2024-01-31", "soon"])).isna().tolist()
-    [False, True]
-    """
-    return column if pd.api.types.is_datetime64_any_dtype(column) else _parse_dates(column)
-
-
-def _parse_dates(values: pd.Series) -> pd.Series:
-    """Text parsed as datetimes; a value that does not parse, or whose year is outside ``DATE_YEARS``, is NaT."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "could not infer format": then it is not a date column
-        try:
-            parsed = pd.to_datetime(values, errors="coerce")
-        except (TypeError, ValueError, OverflowError):
-            return pd.Series(pd.NaT, index=values.index)
-    if not pd.api.types.is_datetime64_any_dtype(parsed):  # mixed time zones: objects
-        return pd.Series(pd.NaT, index=values.index)
-    return parsed.where(parsed.dt.year.between(*DATE_YEARS))
-
-
-#: The years a text date may have (those of pandas' nanosecond timestamps): "T0001" is no date.
-DATE_YEARS = (1678, 2261)
-
-
-def date_seconds(dates: pd.Series) -> np.ndarray:
-    """Datetimes as float seconds since 1970-01-01 (in their own time zone); NaT is NaN.
-
-    Any resolution and any year: a datetime64[s] column of the year 1 is -62,135,596,800 s.
-
-    Examples
-    --------
-    >>> date_seconds(pd.Series(pd.to_datetime(["1970-01-02", None]))).tolist()
-    [86400.0, nan]
-    """
-    epoch = pd.Timestamp(0, tz=getattr(dates.dt, "tz", None)).as_unit(dates.dt.unit)
-    secs = (dates - epoch).dt.total_seconds()
-    return secs.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def encode_features(frame: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
-    """Encode a DataFrame's columns as a float64 matrix and return it with the column names.
-
-    Numbers and booleans enter as they are, dates (datetime columns, and text columns that
-    parse as dates, see :func:`as_dates`) as seconds since 1970-01-01, other text and categories
-    one-hot. Missing numbers stay NaN. A missing category is an all-zero one-hot row. Columns
-    with no value at all, and text columns with more than ``MAX_CATEGORIES`` values, are left out
-    with a warning.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> X, names = encode_features(pd.DataFrame({"a": [1, 2], "c": ["x", "y"]}))
-    >>> X.tolist(), names
-    ([[1.0, 1.0, 0.0], [2.0, 0.0, 1.0]], ['a', 'c=x', 'c=y'])
-    """
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
-    skipped: list[str] = []
-    empty: list[str] = []
-    for col in frame.columns:
-        s = frame[col]
-        if len(s) and s.isna().all():
-            empty.append(str(col))
-            continue
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            blocks.append(s.to_numpy(dtype=np.float64, na_value=np.nan)[:, None])
-            names.append(str(col))
-        elif (dates := as_dates(s)) is not None:
-            blocks.append(date_seconds(dates)[:, None])
-            names.append(str(col))
-        else:
-            cat = s.astype("category")
-            if len(cat.cat.categories) > MAX_CATEGORIES:
-                skipped.append(str(col))
-                continue
-            onehot = pd.get_dummies(cat, prefix=str(col), prefix_sep="=", dtype=np.float64)
-            blocks.append(onehot.to_numpy())
-            names.extend(map(str, onehot.columns))
-    if empty:
-        warn_user(
-            f"Columns {empty} hold no value at all and were left out of the features.")
-    if skipped:
-        warn_user(
-            f"Columns {skipped} have more than {MAX_CATEGORIES} distinct text values (IDs or free "
-            "text?) and were left out of the features.")
-    if not blocks:
-        return None, []
-    return np.hstack(blocks), names
-
-
-def encode_like(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """Encode ``frame`` as :func:`encode_features` does, in the columns ``names`` of another encoding.
-
-    One-hot columns of categories the other table did not have are dropped; categories it had
-    and ``frame`` lacks are 0. Used to give new rows (a test table, synthetic rows) the training
-    table's feature layout.
-
-    Examples
-    --------
-    >>> X, names = encode_features(pd.DataFrame({"a": [1, 2], "c": ["x", "y"]}))
-    >>> encode_like(pd.DataFrame({"a": [5], "c": ["y"]}), names).tolist()
-    [[5.0, 0.0, 1.0]]
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DatafixWarning)  # the training encoding already said so
-        X, own = encode_features(frame)
-    if X is None:
-        return np.zeros((len(frame), len(names)))
-    aligned = pd.DataFrame(X, columns=own).reindex(columns=list(names), fill_value=0.0)
-    return aligned.to_numpy(np.float64)

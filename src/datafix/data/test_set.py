@@ -8,7 +8,8 @@ import pandas as pd
 import torch
 
 from datafix.data.adapt import as_view
-from datafix.data.frame import check_unique_index, encode_like, from_frame
+from datafix.data.encoding import encode_like
+from datafix.data.frame import check_unique_index, from_frame
 from datafix.data.view import DataView
 from datafix.errors import InvalidInputError, InvalidTypeError
 

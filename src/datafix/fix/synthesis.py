@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset
 
 from datafix._validation import py_value, sampling_targets
-from datafix.data.frame import encode_like
+from datafix.data.encoding import encode_like
 from datafix.data.labels import encode_labels, label_codes
 from datafix.errors import InvalidInputError
 

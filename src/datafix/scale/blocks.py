@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from datafix.checks.null import row_nulls
-from datafix.data.frame import MAX_CATEGORIES, as_dates, date_seconds, date_values
+from datafix.data.encoding import FeatureLayout, FeatureProfile
 from datafix.data.labels import label_codes
 from datafix.data.view import hash_rows
 from datafix.errors import DatafixWarning
@@ -28,50 +28,30 @@ ROW, FEATURES, CODE, HASH, PROBS, NEIGHBORS, DISTANCES, BROKEN = (
     "_datafix_distances", "_datafix_broken")
 #: A regression target and its out-of-sample prediction (float64); a per-row value computed on the cluster.
 TARGET, PREDICTION, VALUE = "_datafix_target", "_datafix_prediction", "_datafix_value"
+#: An image's pixels in [0, 1] beside a module's features (the second view of the image default).
+PIXELS = "_datafix_pixels"
 #: Multilabel indicators (n, L) as given, and several annotators' label codes (n, A; -1: not labelled).
 LABELSET, ANNOTATIONS = "_datafix_labelset", "_datafix_annotations"
 #: An image's statistics (:func:`datafix.data.image_folder.image_statistics`), one column each.
 STAT = "_datafix_stat_"
 STAT_NAMES = ("width", "height", "mode", "channels", "brightness", "dark_share", "bright_share", "blur", "entropy")
 STAT_COLUMNS = tuple(STAT + name for name in STAT_NAMES)
-#: A feature column of dates (datetimes, or text that parses as dates): seconds since 1970-01-01.
-DATES = "dates"
-
-
 @dataclass
 class Profile:
-    """What the first pass learns about the blocks: rows, schema, label values, text categories
-    and which columns hold a value at all; :meth:`merge` combines two blocks' profiles."""
+    """What the first pass learns about the blocks: rows, schema, label values, and the feature
+    columns' :class:`~datafix.data.encoding.FeatureProfile`; :meth:`merge` combines two blocks'."""
 
     rows: int = 0
     schema: dict[str, str] = field(default_factory=dict)
     schemas: list[dict[str, str]] = field(default_factory=list)
     labels: set = field(default_factory=set)
     unlabelled: int = 0
-    categories: dict[str, set] = field(default_factory=dict)
-    non_null: dict[str, int] = field(default_factory=dict)
-    vectors: dict[str, int] = field(default_factory=dict)
-    dates: dict[str, bool] = field(default_factory=dict)
+    features: FeatureProfile = field(default_factory=FeatureProfile)
 
     def merge(self, other: Profile) -> Profile:
-        out = Profile(self.rows + other.rows, self.schema or other.schema, self.schemas + other.schemas,
-                      self.labels | other.labels, self.unlabelled + other.unlabelled)
-        for name in set(self.vectors) | set(other.vectors):  # -1: lengths that differ
-            lengths = {v for v in (self.vectors.get(name), other.vectors.get(name)) if v is not None}
-            out.vectors[name] = lengths.pop() if len(lengths) == 1 else -1
-        for name in set(self.categories) | set(other.categories):
-            values = self.categories.get(name, set()) | other.categories.get(name, set())
-            out.categories[name] = values if len(values) <= MAX_CATEGORIES else set(list(values)[: MAX_CATEGORIES + 1])
-        for name in set(self.dates) | set(other.dates):  # dates when every block that holds values says so
-            out.dates[name] = self.dates.get(name, True) and other.dates.get(name, True)
-        for name in set(self.non_null) | set(other.non_null):
-            out.non_null[name] = self.non_null.get(name, 0) + other.non_null.get(name, 0)
-        return out
-
-
-def is_number(dtype: Any) -> bool:
-    """Whether a column of this dtype enters the features as it is (numbers and booleans)."""
-    return pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+        return Profile(self.rows + other.rows, self.schema or other.schema, self.schemas + other.schemas,
+                       self.labels | other.labels, self.unlabelled + other.unlabelled,
+                       self.features.merge(other.features))
 
 
 def profile_block(block: pd.DataFrame, label: str | Sequence[str], skip: Sequence[str]) -> Profile:
@@ -87,21 +67,7 @@ def profile_block(block: pd.DataFrame, label: str | Sequence[str], skip: Sequenc
     known = values.notna()
     profile.unlabelled = int((~known.any(axis=1)).sum())
     profile.labels = set().union(*(pd.unique(values[c][known[c]]).tolist() for c in columns))
-    for name in block.columns:
-        if name in skip or name in columns or name == ROW:
-            continue
-        column = block[name]
-        profile.non_null[name] = int(column.notna().sum())
-        if is_number(column.dtype):
-            continue
-        present = column.dropna()
-        if len(present) and _is_vector(present.iloc[0]):  # an embedding per row (a list, array or Ray tensor)
-            lengths = {int(np.size(v)) for v in present}
-            profile.vectors[name] = lengths.pop() if len(lengths) == 1 else -1
-        else:
-            if len(present):
-                profile.dates[name] = as_dates(column) is not None
-            profile.categories[name] = set(pd.unique(present).tolist()[: MAX_CATEGORIES + 1])
+    profile.features = FeatureProfile.of(block, skip=[*skip, *columns, ROW])
     return profile
 
 
@@ -110,9 +76,6 @@ def torch_from(array: np.ndarray) -> Any:
 
     return torch.from_numpy(np.ascontiguousarray(array))
 
-
-def _is_vector(value: Any) -> bool:
-    return not isinstance(value, (str, bytes)) and np.ndim(value) == 1
 
 
 @dataclass(frozen=True)
@@ -123,8 +86,7 @@ class Layout:
     label: str | None  # None: a held-out set's rows, whose labels are not read
     classes: np.ndarray
     table_columns: list[str]
-    encoding: list[tuple[str, list | int | str | None]]  # None: a number; DATES; a list: categories; an int: a vector's length
-    feature_names: list[str]
+    features: FeatureLayout  # how the table columns become features (empty for images)
     probs: list[str] | None = None
     features_fn: Any = None
     dtype: Any = np.float64
@@ -133,11 +95,16 @@ class Layout:
     multilabel: list[str] | None = None  # indicator columns, one per label (LABELSET; codes -1)
     annotators: list[str] | None = None  # one label column per annotator (ANNOTATIONS, codes into classes)
 
+    @property
+    def feature_names(self) -> list[str]:
+        """The names of the table's features (none for images or a function of a batch)."""
+        return list(self.features.names)
+
 
 def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
     """A block's row ids, features (float64), label codes (-1: no label), row hashes, the null
     check's per-row columns and, when given, pred_probs: the values the single-machine audit
-    computes for the same rows (:func:`datafix.data.frame.encode_features`, :func:`hash_rows`)."""
+    computes for the same rows (its :class:`~datafix.data.encoding.FeatureLayout`, :func:`hash_rows`)."""
     table = block[layout.table_columns]
     out: dict[str, np.ndarray] = {ROW: block[ROW].to_numpy(np.int64)}
     if layout.features_fn is not None:
@@ -146,24 +113,7 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
             raise ValueError(f"features= returned shape {features.shape} for a block of {len(block)} rows; it must "
                              "return one row of features per row, shape (rows, d).")
     else:
-        parts = []
-        for name, values in layout.encoding:  # in the table's column order, as encode_features
-            if values is None:
-                parts.append(table[name].to_numpy(np.float64, na_value=np.nan)[:, None])
-                continue
-            if isinstance(values, str):  # DATES: seconds, as encode_features gives them
-                parts.append(date_seconds(date_values(table[name]))[:, None])
-                continue
-            if isinstance(values, int):  # a vector column: its values side by side (NaN where missing)
-                parts.append(np.stack([np.full(values, np.nan) if v is None or v is pd.NA else
-                                       np.asarray(v, np.float64) for v in table[name]]))
-                continue
-            codes = pd.Categorical(table[name], categories=values).codes
-            onehot = np.zeros((len(table), len(values)))
-            known = codes >= 0
-            onehot[np.flatnonzero(known), codes[known]] = 1.0
-            parts.append(onehot)
-        features = np.hstack(parts) if parts else np.zeros((len(table), 0))
+        features = layout.features.encode(table)  # the one encoding of a table, as on one machine
     out[FEATURES] = features.astype(layout.dtype, copy=False)  # float32 for the approximate index
     if layout.multilabel is not None:
         out[LABELSET] = np.stack([pd.to_numeric(block[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
@@ -179,7 +129,7 @@ def encode_block(block: pd.DataFrame, layout: Layout) -> dict[str, np.ndarray]:
                 np.float64, na_value=np.nan)
     else:
         out[CODE] = _codes(block[layout.label], layout.classes)
-    vectors = [name for name, values in layout.encoding if isinstance(values, int)]
+    vectors = layout.features.vectors
     hashable = table.assign(**{name: [np.asarray(v).tobytes() for v in table[name]] for name in vectors}) \
         if vectors else table
     out[HASH] = hash_rows(hashable) if table.shape[1] else np.zeros(len(block), np.uint64)
@@ -295,13 +245,14 @@ def predict_block(batch: dict[str, np.ndarray], model: Any, n_classes: int, fitt
 
 
 def encode_images_block(batch: pd.DataFrame, root: str, image_size: int, classes: np.ndarray, dtype: Any,
-                        module: Any = None) -> dict[str, np.ndarray]:
+                        module: Any = None, pixels: bool = False) -> dict[str, np.ndarray]:
     """A block of image files (columns ``path``, relative to ``root``, and ``label``): each file's
     features, digest, label code and statistics, as the single-machine image-folder audit reads
     them (:func:`read_audit_image`). Features: the thumbnail's pixels in [0, 1], or the output of
     ``module`` (a torch module, in eval mode) on the float thumbnails in [0, 255], batched, as
     :func:`datafix.data.image_folder.from_image_folder` runs a feature module. A file that cannot
-    be decoded gets its reason in :data:`BROKEN` (empty for the others) and zero features."""
+    be decoded gets its reason in :data:`BROKEN` (empty for the others) and zero features. With
+    ``pixels``, the pixels too (:data:`PIXELS`), beside the module's features."""
     from pathlib import Path
 
     from datafix.data.image_folder import read_audit_image
@@ -331,6 +282,8 @@ def encode_images_block(batch: pd.DataFrame, root: str, image_size: int, classes
             features[ok] = rows
     out = {ROW: batch[ROW].to_numpy(np.int64), FEATURES: features,
            CODE: label_codes(batch["label"].to_numpy(object), classes), HASH: hashes, BROKEN: broken}
+    if pixels and module is not None:
+        out[PIXELS] = (thumbs.reshape(n, -1) / 255.0).astype(dtype)
     for name in STAT_NAMES:
         out[STAT + name] = np.array(stats[name], dtype=object if name == "mode" else np.float64)
     return out

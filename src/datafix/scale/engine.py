@@ -45,6 +45,7 @@ from datafix.data.target import (
     Target,
     check_task_arguments,
 )
+from datafix.data.torch_dataset import embed_images
 from datafix.data.view import DataView
 from datafix.engines.base import AuditRequest, Capabilities, Prepared
 from datafix.engines.run import run_audit
@@ -63,9 +64,17 @@ from datafix.scale.ingest import (
 )
 from datafix.scale.layout import Columns, table_layout
 from datafix.signals import Signals, check_pred_probs
+from datafix.signals.image_default import (
+    PIXEL_VIEW_MAX,
+    default_extractor,
+    default_image_model,
+    describe_default,
+    two_view_pred_probs,
+)
 from datafix.signals.neighbors import APPROX_AUTO_MIN_N
+from datafix.signals.pred_probs import fold_count, folds_described
 from datafix.signals.predictions import check_predictions
-from datafix.signals.pretrained import pretrained_extractor
+from datafix.signals.pretrained import PretrainedExtractor, pretrained_extractor
 
 
 def _is_column_list(value: Any) -> bool:
@@ -153,7 +162,7 @@ def audit_ray(
     feature_columns : list of str, optional
         The feature columns of a table (default: every column but the labels and
         ``pred_probs``; numbers as they are, text one-hot as in
-        ``datafix.data.frame.encode_features``, a column of equal-length vectors, such as a
+        ``datafix.data.encoding.encode_features``, a column of equal-length vectors, such as a
         model's embeddings, side by side).
     weights : str or os.PathLike, optional
         With ``features=`` a model name: the local checkpoint file (nothing is downloaded); every
@@ -348,6 +357,8 @@ class _Job:
     features: Any = None
     described: str = "features= run on the cluster"
     image_size: int = 32
+    default: PretrainedExtractor | None = None  # the image default's network (images given no features)
+    folds: int | None = None  # the folds that ran, when the engine cross-validated itself
     passes: Passes | None = None
     started: float = field(default_factory=time.perf_counter)
 
@@ -389,6 +400,13 @@ class _Job:
         elif self.images and r.feature_columns is not None:
             raise InvalidInputError("An image folder has no columns: leave feature_columns= out (features= embeds "
                                     "the images).")
+        elif self.images and features is None and r.model is None and default_image_model(
+                1, (3, self.image_size, self.image_size)) == "pretrained":  # the single-machine default
+            shape = (3, self.image_size, self.image_size)
+            self.default = default_extractor(shape, device="cpu")
+            self.features = partial(default_extractor, shape)  # built once per actor
+            width = embed_images(self.default, np.zeros((1, *shape), np.uint8)).shape[1]
+            self.described = f"{describe_default(self.default, width)}, run on the cluster"
         elif self.images and features is not None and not (isinstance(features, type) or hasattr(features, "forward")):
             raise InvalidInputError("For an image folder, features= is a torch module (run in Ray tasks), a "
                                     "module class (built once per actor of a pool, on a GPU when the cluster has "
@@ -404,7 +422,8 @@ class _Job:
         dtype = np.float64 if kind == "exact" else np.float32
         if self.images:
             layout = source.layout(dtype, self.features)
-            encoded = source.encode(passes.ray, ds, layout, self.image_size, passes.batch_size)
+            encoded = source.encode(passes.ray, ds, layout, self.image_size, passes.batch_size,
+                                    pixels=self.default is not None)
             index = source.index
         else:
             layout = table_layout(passes, ds, dtype, self.columns)
@@ -455,10 +474,25 @@ class _Job:
         if isinstance(target, MultiLabel):
             return P.multilabel_probe(passes, read.encoded, read.row_ids, target.indicators[valid], read.sample,
                                       r.model, r.cv, r.random_state)
+        if self.default is not None and 3 * self.image_size**2 <= PIXEL_VIEW_MAX and len(read.sample) == len(read.row_ids):
+            return self.two_views(read)
         if isinstance(r.model, str) and r.model == "lda":
             return P.lda_probe(passes, read.encoded, read.layout, r.cv, int(seed_from(r.rng)), read.mean)
         return P.probe(passes, read.encoded, read.row_ids, target.codes[valid], read.layout, read.sample,
                        r.model, r.cv, r.random_state)
+
+    def two_views(self, read: _Read) -> tuple[np.ndarray, str]:
+        """The image default's pred_probs, as on one machine: the mean of cross-validated logistic
+        regressions on the network's embeddings and on the pixels."""
+        r, target = self.request, read.target
+        views = self.passes.collect(read.encoded, [B.FEATURES, B.PIXELS])
+        codes = target.codes[read.valid]
+        P = two_view_pred_probs(np.asarray(views[B.FEATURES], np.float64), np.asarray(views[B.PIXELS], np.float64),
+                                codes, n_classes=len(target.classes), cv=r.cv, random_state=r.rng,
+                                classes=target.classes)
+        self.folds = fold_count(codes, r.cv)
+        return P, (f"{folds_described(self.folds, r.cv)}: the mean of logistic regressions on the embeddings and "
+                   f"on the {views[B.PIXELS].shape[1]} pixel values, two views of each image")
 
     def index(self, read: _Read, shards: int) -> S.Index:
         """The usable rows spread over ``shards`` actors (the encoded blocks freed)."""
@@ -485,6 +519,7 @@ class _Job:
                           k_neighbors=k, test=held_out, random_state=r.random_state, verbose=r.verbose)
         signals.provenance["features"] = (f"{len(read.layout.feature_names)} columns"
                                           if read.layout.features_fn is None else self.described)
+        signals.folds = self.folds
         signals.provenance[target.prediction] = "given" if predicted[1] is None else predicted[1]
         signals.provenance["neighbors"] = (f"{read.kind} euclidean kNN graph, k={k}, standardised features, over "
                                            f"{shards} Ray actors")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datafix.data.encoding import FeatureLayout
 from datafix.data.image_folder import IMAGE_EXTENSIONS, ImageFolderDataset
 from datafix.data.labels import encode_labels
 from datafix.errors import InvalidInputError, InvalidTypeError
@@ -199,10 +200,14 @@ class ImageFolder:
 
     def layout(self, dtype: Any, features: Any = None) -> B.Layout:
         _, classes = encode_labels(pd.Series(self.labels), name="labels")
-        return B.Layout("label", classes, [], [], [], None, features, np.dtype(dtype))
+        return B.Layout("label", classes, [], FeatureLayout((), ()), None, features, np.dtype(dtype))
 
-    def encode(self, ray: Any, ds: Any, layout: B.Layout, image_size: int, batch_size: int) -> Any:
-        kwargs = {"root": str(self.root), "image_size": image_size, "classes": layout.classes, "dtype": layout.dtype}
+    def encode(self, ray: Any, ds: Any, layout: B.Layout, image_size: int, batch_size: int, pixels: bool = False
+               ) -> Any:
+        """The files read and encoded by Ray tasks (:func:`blocks.encode_images_block`; ``pixels``:
+        the pixels too, beside a module's features)."""
+        kwargs = {"root": str(self.root), "image_size": image_size, "classes": layout.classes, "dtype": layout.dtype,
+                  "pixels": pixels}
         size = min(batch_size, self.BLOCK)
         if isinstance(layout.features_fn, (type, partial)):  # built once per actor, on its GPU if any
             return ds.map_batches(_ImageEncoder, fn_constructor_args=(layout.features_fn, kwargs),

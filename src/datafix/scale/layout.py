@@ -1,8 +1,8 @@
 """The Ray engine's feature layout: decided once from the blocks' merged profile (the columns, the
 label values, the text categories, which text is dates) and broadcast to every block, so that
 each block is encoded as the single-machine audit encodes the whole table
-(:func:`datafix.data.frame.encode_features`: numbers as they are, dates as seconds since
-1970-01-01, other text one-hot, vectors side by side)."""
+(the same :class:`~datafix.data.encoding.FeatureLayout`, fitted on the merged profile: numbers as
+they are, dates as seconds since 1970-01-01, other text one-hot, vectors side by side)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datafix.data.encoding import FeatureLayout
 from datafix.data.labels import encode_labels
 from datafix.data.target import regression_inferred
 from datafix.data.targets import infer_task
-from datafix.errors import InvalidInputError, warn_user
+from datafix.errors import InvalidInputError
 from datafix.scale import blocks as B
 from datafix.scale.ingest import Passes
 
@@ -56,12 +57,12 @@ def table_layout(passes: Passes, ds: Any, dtype: Any, columns: Columns) -> B.Lay
             raise InvalidInputError(f"The 'feature_columns' argument names columns {unknown} that the dataset does not "
                                     f"have (or that hold labels / pred_probs); its columns are {names}.")
         table_columns = list(columns.features)
-    encoding, names_out = _encoding(profile, table_columns)
-    if not encoding and not callable(columns.features):
+    features = FeatureLayout.fit(profile.features, table_columns)
+    if not features.encoding and not callable(columns.features):
         raise InvalidInputError("The dataset has no feature columns besides the labels: pass feature_columns= "
                                 "(column names) or features= (a function of a batch).")
-    return B.Layout(columns.label if columns.labels == [columns.label] else None, classes, table_columns, encoding,
-                    names_out, columns.probs, columns.features if callable(columns.features) else None,
+    return B.Layout(columns.label if columns.labels == [columns.label] else None, classes, table_columns, features,
+                    columns.probs, columns.features if callable(columns.features) else None,
                     np.dtype(dtype), regression, columns.predictions, columns.multilabel, columns.annotators)
 
 
@@ -114,40 +115,6 @@ def _classes(profile: B.Profile, label: str) -> np.ndarray:
                              name="labels", unlabelled=True)[1]
     except InvalidInputError as err:
         raise InvalidInputError(f"{err} (the label column {label!r})") from None
-
-
-def _encoding(profile: B.Profile, table_columns: list[str]) -> tuple[list, list[str]]:
-    """Each feature column's encoding (None: a number; ``"dates"``; an int: a vector's length; a
-    list: its categories, one-hot) and the features' names, warning about the columns left out."""
-    encoding, names_out, empty, wide = [], [], [], []
-    for name in table_columns:
-        if profile.non_null.get(name, 0) == 0:
-            empty.append(name)
-        elif name in profile.vectors:
-            length = profile.vectors[name]
-            if length < 1:
-                raise InvalidInputError(f"Column {name!r} holds vectors of different lengths; every row's "
-                                        "embedding must have the same length.")
-            encoding.append((name, length))
-            names_out.extend(f"{name}[{j}]" for j in range(length))
-        elif profile.dates.get(name, False):
-            encoding.append((name, B.DATES))
-            names_out.append(name)
-        elif name not in profile.categories:
-            encoding.append((name, None))
-            names_out.append(name)
-        elif len(profile.categories[name]) > B.MAX_CATEGORIES:
-            wide.append(name)
-        else:
-            values = list(pd.Categorical(list(profile.categories[name])).categories)
-            encoding.append((name, values))
-            names_out.extend(f"{name}={v}" for v in values)
-    if empty:
-        warn_user(f"Columns {empty} hold no value at all and were left out of the features.")
-    if wide:
-        warn_user(f"Columns {wide} have more than {B.MAX_CATEGORIES} distinct text values (IDs or free text?) "
-                  "and were left out of the features.")
-    return encoding, names_out
 
 
 def _sort_key(value: Any) -> tuple[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datafix.data.frame import as_dates, date_seconds
+from datafix.data.encoding import as_dates, date_seconds
 from datafix.errors import InvalidInputError, InvalidTypeError
 
 
