@@ -3,9 +3,10 @@ or a regression target), read once, whatever the engine.
 
 The arguments that name it (``labels``, ``multilabel``, ``annotators``, ``task``) are checked once by
 :func:`label_argument` and :func:`check_task_arguments`; an engine reads the values and builds one
-:class:`Target`. The rest of the audit reads the target's ``task``, the prediction signal it needs,
-the :class:`~datafix.signals.Signals` fields it fills and its provenance, never which argument was set.
-A new label kind is one subclass plus the checks that read it.
+:class:`Target`. The rest of the audit reads the target's ``task``, the prediction signal it needs
+and how it is cross-validated (:meth:`Target.cross_validate`, which :class:`~datafix.signals.Signals`
+calls), the ``Signals`` fields it fills and its provenance, never which argument was set. A new
+label kind is one subclass plus the checks that read it.
 """
 
 from __future__ import annotations
@@ -89,6 +90,18 @@ def check_task_arguments(regression: bool, given: str | None, *, pred_probs: Any
 
 
 @dataclass(frozen=True)
+class Predicted:
+    """A target's out-of-sample prediction signal: its ``values``, the cross-validation ``folds``
+    that ran, how it was made (``described``, for the report) and, for a regression target, the
+    regressor chosen (``model``, what ``make_regressor`` builds again)."""
+
+    values: np.ndarray
+    folds: int
+    described: str
+    model: Any = None
+
+
+@dataclass(frozen=True)
 class Target:
     """The labels of every sample of the data (broken ones too), of one kind.
 
@@ -120,6 +133,16 @@ class Target:
         n = self.n_unlabelled(rows)
         return f"given for {int(rows.sum()) - n} samples, {n} unlabelled" if n else None
 
+    def unpredictable(self) -> str | None:
+        """Why the prediction signal cannot be cross-validated from features (None: it can)."""
+        return None
+
+    def cross_validate(self, features: np.ndarray, *, model: Any, cv: int, random_state: Any, verbose: bool
+                       ) -> Predicted:
+        """The out-of-sample :attr:`prediction` signal of every sample, by ``cv``-fold
+        cross-validation of ``model`` on ``features``."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Classes(Target):
@@ -148,6 +171,31 @@ class Classes(Target):
 
     def n_unlabelled(self, rows: np.ndarray) -> int:
         return int((self.codes[rows] < 0).sum())
+
+    def cross_validate(self, features: np.ndarray, *, model: Any, cv: int, random_state: Any, verbose: bool
+                       ) -> Predicted:
+        """pred_probs (n, K); an unlabelled sample is predicted by models trained on the labelled ones.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.repeat([0, 1], 20)
+        >>> got = Classes(y, np.array(["a", "b"])).cross_validate(
+        ...     rng.normal(size=(40, 2)) + y[:, None], model=None, cv=3, random_state=0, verbose=False)
+        >>> got.values.shape, got.described
+        ((40, 2), '3-fold cross-validation of logistic regression')
+        """
+        from datafix.signals.pred_probs import (
+            cross_val_pred_probs,
+            describe_model,
+            fold_count,
+            folds_described,
+        )
+
+        P = cross_val_pred_probs(features, self.codes, n_classes=len(self.values), model=model, cv=cv,
+                                 random_state=random_state, verbose=verbose, classes=self.values)
+        folds = fold_count(self.codes, cv)
+        return Predicted(P, folds, f"{folds_described(folds, cv)} of {describe_model(model)}")
 
 
 @dataclass(frozen=True)
@@ -198,6 +246,15 @@ class MultiLabel(Target):
     def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
         return {"labels": None, "n_classes": 0, "multilabel": self.indicators[rows], "label_names": self.names}
 
+    def cross_validate(self, features: np.ndarray, *, model: Any, cv: int, random_state: Any, verbose: bool
+                       ) -> Predicted:
+        """Each label's probability (n, L), one binary model per label and fold."""
+        from datafix.signals.pred_probs import describe_model, multilabel_pred_probs
+
+        P = multilabel_pred_probs(features, self.indicators, model=model, cv=cv, random_state=random_state,
+                                  verbose=verbose)
+        return Predicted(P, cv, f"{cv}-fold cross-validation of {describe_model(model)}, one model per label")
+
 
 @dataclass(frozen=True)
 class Regression(Target):
@@ -220,6 +277,17 @@ class Regression(Target):
     def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
         return {"labels": None, "n_classes": 0, "targets": self.values[rows]}
 
+    def cross_validate(self, features: np.ndarray, *, model: Any, cv: int, random_state: Any, verbose: bool
+                       ) -> Predicted:
+        """Predictions (n,); with ``model=None`` the first fold chooses the regressor."""
+        from datafix.signals.predictions import cross_val_predictions
+
+        predictions, name = cross_val_predictions(features, self.values, model=model, cv=cv,
+                                                  random_state=random_state, verbose=verbose)
+        chosen = " (chosen on the first fold by median absolute error)" if model is None else ""
+        return Predicted(predictions, cv, f"{cv}-fold cross-validation of {name}{chosen}",
+                         name if model is None else model)
+
 
 @dataclass(frozen=True)
 class NoTarget(Target):
@@ -233,3 +301,30 @@ class NoTarget(Target):
 
     def signal_fields(self, rows: np.ndarray) -> dict[str, Any]:
         return {"labels": None, "n_classes": 0}
+
+    def unpredictable(self) -> str | None:
+        return "no labels to cross-validate: pass labels="
+
+
+def target_of(labels: np.ndarray | None, classes: np.ndarray, *, multilabel: np.ndarray | None = None,
+              label_names: list[Any] | None = None, annotations: Annotations | None = None,
+              targets: np.ndarray | None = None) -> Target:
+    """The target that :class:`~datafix.signals.Signals`' label fields describe (what
+    :meth:`Target.signal_fields` gave, read back).
+
+    Examples
+    --------
+    >>> type(target_of(np.array([0, 1]), np.array(["a", "b"]))).__name__
+    'Classes'
+    >>> target_of(None, np.empty(0), targets=np.array([1.5])).prediction
+    'predictions'
+    """
+    if targets is not None:
+        return Regression(np.asarray(targets, np.float64))
+    if multilabel is not None:
+        return MultiLabel(multilabel, label_names)
+    if labels is None:
+        return NoTarget(0)
+    if annotations is not None:
+        return Annotated(labels, classes, annotations)
+    return Classes(labels, classes)

@@ -10,15 +10,9 @@ import numpy as np
 import pandas as pd
 
 from datafix._validation import RandomState, check_random_state, seed_from
+from datafix.data.target import Target, target_of
 from datafix.errors import DatafixError
 from datafix.signals.neighbors import KNNGraph, knn_graph
-from datafix.signals.pred_probs import (
-    cross_val_pred_probs,
-    fold_count,
-    folds_described,
-    multilabel_pred_probs,
-)
-from datafix.signals.predictions import cross_val_predictions
 
 SIGNAL_NAMES = ("labels", "features", "pred_probs", "neighbors", "hashes", "table", "image_stats", "multilabel",
                 "test", "annotations", "unlabelled", "targets", "predictions")
@@ -108,6 +102,11 @@ class Signals:
     neighbors : KNNGraph, optional
         The shared kNN graph when it was computed elsewhere (the Ray engine's sharded search,
         :func:`datafix.scale.audit_ray`); otherwise it is computed from ``features`` on first use.
+    target : Target, optional
+        What the labels are, when they are none of the built-in kinds that ``labels``,
+        ``multilabel``, ``annotations`` and ``targets`` describe (see
+        ``datafix.data.target.target_of``): a new label kind's ``Target`` subclass, whose
+        ``cross_validate`` gives the prediction signal.
     margins : numpy.ndarray of shape (n,), optional
         Training dynamics (``ImageSignals.margins``), for the label check's
         ``score="dynamics"`` or ``"pooled"``.
@@ -150,6 +149,7 @@ class Signals:
         vote_neighbors: KNNGraph | None = None,
         neighbors: KNNGraph | None = None,
         margins: np.ndarray | None = None,
+        target: Target | None = None,
         random_state: RandomState = 0,
         verbose: bool = True,
     ) -> None:
@@ -180,6 +180,10 @@ class Signals:
         self._seeds = {name: seed_from(rng) for name in ("pred_probs", "neighbors")}
         self._seeds["predictions"] = self._seeds["pred_probs"]
         self.provenance: dict[str, str] = {}
+        #: What the labels are: it says which prediction signal they need and cross-validates it.
+        self.target: Target = target if target is not None else target_of(
+            labels, self.classes, multilabel=multilabel, label_names=self.label_names, annotations=annotations,
+            targets=targets)
         if neighbors is not None:  # a graph computed elsewhere (the Ray engine's sharded search)
             self.__dict__["neighbors"] = neighbors
         if labels is not None or targets is not None:
@@ -206,7 +210,7 @@ class Signals:
         if name == "targets":
             return None if self.targets is not None else _NOT_REGRESSION
         if name == "predictions":
-            if self.targets is None:
+            if self.target.prediction != "predictions":
                 return _NOT_REGRESSION
             return None if self._given_predictions is not None or self.features is not None else (
                 "no predictions were given and there are no features to compute them from: pass features= or "
@@ -214,10 +218,11 @@ class Signals:
         if name == "pred_probs":
             if self._given_pred_probs is not None:
                 return None
-            if self.targets is not None:
+            if self.target.prediction != "pred_probs":
                 return "a regression target has predictions, not pred_probs"
-            if self.labels is None and self.multilabel is None:
-                return "no labels to cross-validate: pass labels="
+            why = self.target.unpredictable()
+            if why is not None:
+                return why
             return None if self.features is not None else _NO_FEATURES
         if name == "neighbors":
             if "neighbors" in self.__dict__:
@@ -242,24 +247,11 @@ class Signals:
     @cached_property
     def pred_probs(self) -> np.ndarray:
         """Out-of-sample predicted probabilities (n, K): given, or by cross-validation. For
-        multilabel targets (n, L): each label's probability (see :func:`multilabel_pred_probs`)."""
+        multilabel targets (n, L): each label's probability (``Target.cross_validate``)."""
         if self._given_pred_probs is not None:
             return self._given_pred_probs
         self._require("pred_probs")
-        if self.multilabel is not None:
-            P = multilabel_pred_probs(self.features, self.multilabel, model=self.model, cv=self.cv,
-                                      random_state=self._seeds["pred_probs"], verbose=self.verbose)
-            self.folds = self.cv
-            self.provenance["pred_probs"] = (f"{self.cv}-fold cross-validation of {_describe(self.model)}, one model "
-                                             "per label")
-            return P
-        P = cross_val_pred_probs(
-            self.features, self.labels, n_classes=self.n_classes, model=self.model, cv=self.cv,
-            random_state=self._seeds["pred_probs"], verbose=self.verbose, classes=self.classes,
-        )
-        self.folds = fold_count(self.labels, self.cv)
-        self.provenance["pred_probs"] = f"{folds_described(self.folds, self.cv)} of {_describe(self.model)}"
-        return P
+        return self._cross_validated("pred_probs")
 
     @cached_property
     def predictions(self) -> np.ndarray:
@@ -267,13 +259,18 @@ class Signals:
         if self._given_predictions is not None:
             return self._given_predictions
         self._require("predictions")
-        predictions, name = cross_val_predictions(self.features, self.targets, model=self.model, cv=self.cv,
-                                                  random_state=self._seeds["predictions"], verbose=self.verbose)
-        self.folds = self.cv
-        chosen = " (chosen on the first fold by median absolute error)" if self.model is None else ""
-        self.provenance["predictions"] = f"{self.cv}-fold cross-validation of {name}{chosen}"
-        self.prediction_model = name if self.model is None else self.model  # what make_regressor builds again
-        return predictions
+        return self._cross_validated("predictions")
+
+    def _cross_validated(self, name: str) -> np.ndarray:
+        """The target's prediction signal by cross-validation on the features (recording the folds
+        that ran and the provenance)."""
+        got = self.target.cross_validate(self.features, model=self.model, cv=self.cv,
+                                         random_state=self._seeds[name], verbose=self.verbose)
+        self.folds = got.folds
+        self.provenance[name] = got.described
+        if got.model is not None:
+            self.prediction_model = got.model  # what make_regressor builds again
+        return got.values
 
     @cached_property
     def neighbors(self) -> KNNGraph:
@@ -288,8 +285,3 @@ class Signals:
         if why is not None:
             raise MissingSignalError(f"Signal {name!r} is not available: {why}.")
 
-
-def _describe(model: Any) -> str:
-    names = {None: "logistic regression", "logistic": "logistic regression", "lda": "a linear discriminant",
-             "linear": "a torch linear probe", "mlp": "a torch MLP probe"}
-    return names.get(model, type(model).__name__) if isinstance(model, (str, type(None))) else type(model).__name__

@@ -155,6 +155,19 @@ def fold_count(labels: np.ndarray, cv: int) -> int:
     return min(cv, int(np.bincount(labels[labels >= 0]).max()))
 
 
+def describe_model(model: Any) -> str:
+    """The report's words for a cross-validated model (a name, or a scikit-learn estimator).
+
+    Examples
+    --------
+    >>> describe_model(None), describe_model("mlp")
+    ('logistic regression', 'a torch MLP probe')
+    """
+    names = {None: "logistic regression", "logistic": "logistic regression", "lda": "a linear discriminant",
+             "linear": "a torch linear probe", "mlp": "a torch MLP probe"}
+    return names.get(model, type(model).__name__) if isinstance(model, (str, type(None))) else type(model).__name__
+
+
 def folds_described(folds: int, cv: int) -> str:
     """``"5-fold cross-validation"``, saying why when fewer folds ran than ``cv`` asked for.
 
