@@ -66,7 +66,7 @@ numpydoc_validation_checks = {"PR01", "PR02"}
 numpydoc_validation_exclude = {r"^datafix\.\w+\.\w+\.\w+", r"^datafix\.\w+\.\w+\.\w+\.\w+",
                                r"\.(Report|CheckOutcome|CheckSpec|CheckResult|InjectedData|LabelledImages|KNNGraph|"
                                r"HeldOutSet|ImageSignals|SynthQuality|SyntheticRows|Plan|PlanDataset|AugmentedBatch|"
-                               r"InstanceBatch|PretrainedExtractor)$"}
+                               r"InstanceBatch|PretrainedExtractor|Engine|Capabilities|AuditRequest|Prepared)$"}
 # numpydoc drops a section it does not know ("Small classes") from the page, with only a Python
 # warning: make it an error, which names the docstring.
 warnings.filterwarnings("error", message="Unknown section", category=UserWarning)

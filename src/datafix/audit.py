@@ -36,6 +36,7 @@ def audit(
     predictions: Any = None,
     knn_backend: str = "auto",
     weights: Any = None,
+    vote_features: Any = None,
     label_fn: Callable[[Any], Any] | None = None,
     batch_size: int = 256,
     image_size: int = 32,
@@ -141,6 +142,10 @@ def audit(
     weights : str or os.PathLike, optional
         The local checkpoint of the model named by ``features`` (a state dict saved with
         ``torch.save(model.state_dict(), path)``); datafix never downloads weights.
+    vote_features : array-like of shape (n, d) or str, optional
+        A second, independent feature space for the label check's kNN votes (embeddings of your
+        own, or a pretrained network's name, e.g. ``"efficientnet_lite0"``, for images): the
+        votes come from samples close there, beside the model's probabilities.
     label_fn : callable, optional
         ``label_fn(item) -> label`` for torch Datasets.
     batch_size : int, default 256

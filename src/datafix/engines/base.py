@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "labels": None, "features": None, "pred_probs": None, "feature_columns": None, "model": None, "cv": 5,
     "k_neighbors": 40, "checks": None, "check_params": None, "nan_policy": "raise", "test": None,
     "test_features": None, "multilabel": None, "annotators": None, "unlabelled": None, "classes": None,
-    "task": None, "predictions": None, "knn_backend": "auto", "weights": None, "label_fn": None,
+    "task": None, "predictions": None, "knn_backend": "auto", "weights": None, "vote_features": None, "label_fn": None,
     "batch_size": 256, "image_size": 32, "num_workers": None, "random_state": 0, "verbose": True,
 }
 
@@ -34,7 +34,23 @@ DEFAULTS: dict[str, Any] = {
 class AuditRequest:
     """:func:`datafix.audit`'s arguments, checked once whatever the engine: ``arguments`` as given,
     and the canonical forms the flow reads (the checks to run, their options, the seed, which
-    argument carries the labels)."""
+    argument carries the labels).
+
+    Attributes
+    ----------
+    data : object
+        The data as given.
+    arguments : dict
+        Every other argument of :func:`datafix.audit`, defaults filled in (read as attributes too).
+    specs : list of CheckSpec
+        The checks to run (a test set's checks added when ``test`` is given).
+    options : dict
+        Each check's options, validated.
+    rng : numpy.random.Generator
+        The audit's random generator.
+    label_argument : str or None
+        Which argument carries the labels (``"labels"``, ``"multilabel"``, ``"annotators"``).
+    """
 
     data: Any
     arguments: dict[str, Any]
@@ -68,7 +84,7 @@ class AuditRequest:
     @property
     def graph_k(self) -> int:
         """The neighbours per row the graph is built with: the most that the checks to run read
-        (:func:`~datafix.checks.registry.graph_neighbors`), at least one."""
+        (``datafix.checks.registry.graph_neighbors``), at least one."""
         return max(graph_neighbors(self.specs, self.options, self.arguments["k_neighbors"]), 1)
 
     def given(self, name: str) -> bool:
@@ -148,7 +164,25 @@ def _names_columns(value: Any) -> bool:
 class Prepared:
     """What an engine hands the flow: the data read (``view``, ``target``), the signals the checks
     read, the test set's view, results the engine computed itself (by check name), and its own
-    entries of the report's ``params``."""
+    entries of the report's ``params``.
+
+    Attributes
+    ----------
+    view : DataView
+        The data read (index, labels, broken samples).
+    target : Target
+        What the labels are.
+    signals : Signals
+        What the checks read.
+    test_view : DataView or None
+        The test set's view.
+    computed : dict
+        Check results the engine computed itself, by check name.
+    params : dict
+        The engine's own entries of the report's ``params``.
+    audited : tuple or None
+        What ``Report.fix`` re-reads: the data, the labels argument and the view.
+    """
 
     view: Any
     target: Target
@@ -170,7 +204,7 @@ class Engine(Protocol):
     capabilities: Capabilities
 
     def prepare(self, request: AuditRequest) -> Prepared:
-        """Read the data into a view and a :class:`~datafix.data.target.Target`, and the signals."""
+        """Read the data into a view and a ``Target`` (``datafix.data.target``), and the signals."""
         ...
 
     def close(self) -> None:

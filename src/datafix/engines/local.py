@@ -41,12 +41,14 @@ from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.image_default import (
     PIXEL_VIEW_MAX,
+    SMALL_INPUT,
     default_extractor,
     default_image_model,
     describe_default,
     embed_valid,
     two_view_pred_probs,
 )
+from datafix.signals.neighbors import knn_graph
 from datafix.signals.pred_probs import fold_count, folds_described
 from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
@@ -212,6 +214,8 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
             image_signals.held_out_embeddings, image_signals.folds, r.k_neighbors, knn_backend=r.knn_backend),
         margins=None if image_signals is None else image_signals.margins,
     )
+    if r.vote_features is not None:  # a second feature space for the label votes: it replaces the CNN's
+        signals.vote_neighbors, signals.provenance["vote_neighbors"] = _vote_graph(r, view)
     if image_signals is not None:
         signals.provenance["features"] = (f"CNN embeddings ({view.features.shape[1]} columns: every sample through "
                                           f"each fold's network; label votes among each fold's held-out samples)")
@@ -300,3 +304,29 @@ def _image_route(model: Any, view: Any, *, given: bool, test: bool, multilabel: 
         return default
     cnn = default == "cnn" and not (test or multilabel) and view.codes is not None
     return "cnn" if cnn else None
+
+
+def _vote_graph(r: AuditRequest, view: Any) -> tuple[Any, str]:
+    """The label votes' kNN graph over ``vote_features`` (an array, or a pretrained network's
+    embeddings of the images) of the usable samples, and its provenance."""
+    valid, given = view.valid, r.vote_features
+    if isinstance(given, str):
+        if view.image_shape is None:
+            raise InvalidInputError(f"vote_features={given!r} names a pretrained network, which embeds images; "
+                                    f"this data is {view.kind!r}: pass vote_features= an array (n, d) instead.")
+        small = min(view.image_shape[1:]) < SMALL_INPUT
+        extractor = pretrained_extractor(given, input_size=SMALL_INPUT if small else None)
+        X = embed_valid(extractor, view.images(), valid)[valid]
+        described = f"{extractor.name} ImageNet embeddings at {extractor.crop} px"
+    else:
+        X = np.asarray(given, dtype=np.float64) if np.ndim(given) == 2 else None
+        if X is None or len(X) != len(view):
+            raise InvalidInputError(f"The 'vote_features' argument must be an array of shape ({len(view)}, d), one "
+                                    f"row per sample, or a pretrained network's name; got shape {np.shape(given)}.")
+        X = X[valid]
+        if not np.isfinite(X).all():
+            raise InvalidInputError("The 'vote_features' argument holds NaN or infinite values; give finite "
+                                    "embeddings.")
+        described = f"the given vote_features ({X.shape[1]} columns)"
+    graph = knn_graph(X, min(r.k_neighbors, len(X) - 1), knn_backend=r.knn_backend, verbose=r.verbose)
+    return graph, f"the label check's kNN votes over {described} (k={graph.k}), a second view beside the model"

@@ -13,7 +13,18 @@ from datafix.report.assemble import run_checks
 
 def run_audit(request: AuditRequest, engine: Engine) -> Report:
     """The report of ``request`` audited on ``engine``: its capabilities checked before any work,
-    its :class:`~datafix.engines.base.Prepared` signals read by one :func:`run_checks`.
+    its :class:`~datafix.engines.base.Prepared` signals read by one ``run_checks``.
+
+    Parameters
+    ----------
+    request : AuditRequest
+        The audit's arguments, checked once.
+    engine : Engine
+        Where it runs (:class:`LocalEngine`, :class:`datafix.scale.RayEngine`); closed at the end.
+
+    Returns
+    -------
+    Report
 
     Examples
     --------

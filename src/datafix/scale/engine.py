@@ -88,7 +88,8 @@ def _not_array(value: Any) -> bool:
 #: What the Ray engine cannot do, refused before any cluster work (see :class:`~datafix.engines.Capabilities`).
 RAY_CAPABILITIES = Capabilities(
     "ray",
-    refused=("nan_policy", "test_features", "unlabelled", "classes", "label_fn", "num_workers", "batch_size"),
+    refused=("nan_policy", "test_features", "unlabelled", "classes", "label_fn", "num_workers", "batch_size",
+             "vote_features"),
     columns=("multilabel", "annotators"),
     forms={
         "labels": (lambda v: isinstance(v, str), "With engine='ray' the labels are a column: pass labels= the "

@@ -1,0 +1,133 @@
+"""Wrong labels under a strong model (issue 43): each lever on the same CNN probabilities, vs cleanlab.
+
+Fashion-MNIST, a fixed subset of the training split (``--split train``, where defaults are chosen)
+or the test split (``--split test``, held-out cases: reported, not tuned on). For each noise case
+and seed, one K-fold CNN cross-validation (``datafix.signals.cnn_cross_val``, what
+``audit(model="cnn")`` runs) gives out-of-sample probabilities, embeddings and training margins;
+then every arm reads those same probabilities:
+
+- ``cleanlab``: ``cleanlab.filter.find_label_issues`` (its score: self-confidence);
+- ``datafix``: the label check as ``audit(model="cnn")`` runs it (kNN votes among each fold's
+  held-out CNN embeddings);
+- ``dynamics`` / ``pooled``: the same, ranked by training margins, or by their mean with the
+  pooled probability (``score=``);
+- ``pretrained votes``: the votes from a second, independent feature space, ImageNet-pretrained
+  EfficientNet-Lite0's embeddings (``audit(model="cnn", vote_features="efficientnet_lite0")``);
+- ``pretrained votes + pooled``: both levers.
+
+Each arm's F1, precision and recall against the injected truth, and the area under the
+precision-recall curve of its score (average precision, wrong labels as positives).
+
+    .venv/bin/python benchmarks/strong_model_labels.py --n 20000 --seeds 0 1
+    .venv/bin/python benchmarks/strong_model_labels.py --split test --seeds 0 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from cleanlab.filter import find_label_issues as cleanlab_find_label_issues
+from cleanlab.rank import get_label_quality_scores
+from sklearn.metrics import average_precision_score
+
+import datafix as dfx
+from datafix.checks import find_label_issues
+from datafix.datasets.noise import flip_labels, noise_matrix
+from datafix.signals import cnn_cross_val, knn_graph
+from datafix.signals.cnn import fold_graph
+from datafix.signals.image_default import default_extractor, embed_valid
+
+#: Each class's most confusable class (T-shirt <-> shirt, pullover <-> coat, sneaker <-> ankle boot ...).
+CONFUSABLE = {0: 6, 6: 0, 2: 4, 4: 2, 7: 9, 9: 7, 5: 7, 3: 0, 1: 3, 8: 2}
+CASES = (("symmetric", 0.2), ("symmetric", 0.4), ("confusable", 0.2), ("by_frequency", 0.2))
+K = 40
+
+
+def inject(truth: np.ndarray, kind: str, rate: float, seed: int) -> np.ndarray:
+    """Given labels with ``rate`` of them wrong."""
+    rng = np.random.default_rng([seed, int(rate * 100), len(kind)])
+    if kind == "confusable":
+        given, flip = truth.copy(), rng.random(len(truth)) < rate
+        given[flip] = [CONFUSABLE[c] for c in truth[flip]]
+        return given
+    T = noise_matrix(10, rate, kind, class_counts=np.bincount(truth, minlength=10), random_state=rng)
+    return flip_labels(truth, T, random_state=rng)
+
+
+def measured(found: pd.DataFrame | np.ndarray, score: np.ndarray, wrong: np.ndarray) -> dict[str, float]:
+    flags = found if isinstance(found, np.ndarray) else found["is_label_issue"].to_numpy(bool)
+    hits = int((flags & wrong).sum())
+    p, r = hits / max(int(flags.sum()), 1), hits / max(int(wrong.sum()), 1)
+    return {"P": p, "R": r, "F1": 2 * p * r / max(p + r, 1e-12), "AP": average_precision_score(wrong, -score)}
+
+
+def run(images: torch.Tensor, truth: np.ndarray, pretrained: np.ndarray, kind: str, rate: float, seed: int
+        ) -> list[dict]:
+    given = inject(truth, kind, rate, seed)
+    wrong = given != truth
+    started = time.perf_counter()
+    cnn = cnn_cross_val(images, given, random_state=seed, verbose=False)
+    seconds = time.perf_counter() - started
+    P = cnn.pred_probs
+    own = fold_graph(cnn.held_out_embeddings, cnn.folds, K)
+    other = knn_graph(pretrained, K)
+    arms = {"cleanlab": (cleanlab_find_label_issues(given, P, n_jobs=1), get_label_quality_scores(given, P))}
+    for name, graph, score in (("datafix", own, "probs"), ("dynamics", own, "dynamics"), ("pooled", own, "pooled"),
+                               ("pretrained votes", other, "probs"), ("pretrained votes + pooled", other, "pooled")):
+        found = find_label_issues(given, P, neighbors=graph, score=score, margins=cnn.margins)
+        arms[name] = (found, found["label_score"].to_numpy())
+    rows = []
+    for name, (found, score) in arms.items():
+        rows.append({"noise": kind, "rate": rate, "seed": seed, "n": len(truth), "arm": name, "cnn s": seconds,
+                     "cnn accuracy": cnn.cv_accuracy, **measured(found, score, wrong)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=["train", "test"], default="train")
+    parser.add_argument("--n", type=int, default=20000, help="images of the split (a fixed subset below its size)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--cases", nargs="+", default=[f"{k}:{r}" for k, r in CASES],
+                        help="noise cases as kind:rate (default: %(default)s)")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    started = time.perf_counter()
+    data = dfx.datasets.load_fashion_mnist(args.split)
+    idx = np.sort(np.random.default_rng(1234).choice(len(data), min(args.n, len(data)), replace=False))
+    images, truth = torch.from_numpy(data.images[idx]), data.labels[idx].astype(np.int64)
+    t0 = time.perf_counter()
+    pretrained = embed_valid(default_extractor(tuple(images.shape[1:])), images, np.ones(len(images), bool))
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
+    print(f"Fashion-MNIST {args.split} split, {len(truth)} images, {device}; pretrained embeddings "
+          f"{time.perf_counter() - t0:.0f} s", flush=True)
+    rows = []
+    for case in args.cases:
+        kind, rate = case.split(":")
+        for seed in args.seeds:
+            got = run(images, truth, pretrained, kind, float(rate), seed)
+            rows += got
+            print(f"{kind} {float(rate):.2f} seed {seed}: CNN {got[0]['cnn s']:.0f} s, held-out accuracy "
+                  f"{got[0]['cnn accuracy']:.3f}; " + "; ".join(
+                      f"{r['arm']} F1 {r['F1']:.3f} (P {r['P']:.3f} R {r['R']:.3f} AP {r['AP']:.3f})" for r in got),
+                  flush=True)
+    table = pd.DataFrame(rows)
+    summary = table.groupby(["noise", "rate", "arm"], sort=False)[["F1", "P", "R", "AP"]].mean().unstack("arm")
+    print(summary["F1"].round(3).to_string())
+    print(summary["AP"].round(3).to_string())
+    base = table[table["arm"] == "cleanlab"].set_index(["noise", "rate", "seed"])["F1"]
+    for arm in table["arm"].unique():
+        if arm == "cleanlab":
+            continue
+        diff = table[table["arm"] == arm].set_index(["noise", "rate", "seed"])["F1"] - base
+        print(f"{arm}: mean F1 - cleanlab {diff.mean():+.3f}, worst case {diff.min():+.3f}, {len(diff)} runs")
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
