@@ -55,6 +55,7 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert err.startswith("datafix: error:") and "column 'target'" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # new Python processes importing torch: 14-17 s
 def test_console_script_help_and_version():
     version = subprocess.run([sys.executable, "-m", "datafix", "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.strip() == f"datafix {dfx.__version__}"
@@ -209,6 +210,7 @@ def test_fix_without_features_names_the_flags_not_python(tmp_path, capsys):
     assert "feature module" not in err and "features=" not in err
 
 
+@pytest.mark.slow  # new Python processes importing torch: 14-17 s
 def test_a_reader_that_stops_early_ends_the_output_quietly(tmp_path):
     """``datafix audit ... | head``: no 'Broken pipe' error, the report is still written, exit as the gate says."""
     wine = dfx.datasets.load_noisy("wine", noise=0.1, random_state=0).frame("target")

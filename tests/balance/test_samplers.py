@@ -280,6 +280,7 @@ def _ddp_worker(rank, world, port, out_dir):
         dist.destroy_process_group()
 
 
+@pytest.mark.slow  # two processes of a gloo group: 16 s
 def test_two_process_gloo_group_splits_the_epoch(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
