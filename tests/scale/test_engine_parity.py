@@ -204,3 +204,35 @@ def test_the_image_default_is_the_same_on_both_engines(cluster, tmp_path):
     # the scores to 1e-4: the network's float32 sums differ in the last bits between batch sizes
     # (Ray's blocks of files against the local batches of 256)
     assert_equal_reports(on_ray, local, rtol=1e-4)
+
+
+def test_a_registered_check_runs_on_ray_when_the_engine_provides_what_it_declares(cluster, monkeypatch):
+    """A user's check declares what it reads; the Ray engine runs it when it provides those signals
+    (labels, pred_probs) and skips it, saying why, when it does not (the features stay on the cluster)."""
+    from datafix.checks import registry
+    from datafix.checks.registry import CheckResult, register_check
+
+    monkeypatch.setattr(registry, "CHECKS", dict(registry.CHECKS))  # the registrations end with the test
+
+    @register_check("low_given_prob", requires=("labels", "pred_probs"), flag="is_low_given_prob",
+                    score="given_prob", description="The given label is unlikely")
+    def low_given_prob(signals):
+        p = signals.pred_probs[np.arange(len(signals.labels)), signals.labels]
+        return CheckResult(pd.DataFrame({"is_low_given_prob": p < 0.2, "given_prob": p}), "given label's p < 0.2")
+
+    @register_check("far_from_zero", requires=("features",), flag="is_far_from_zero", score="norm")
+    def far_from_zero(signals):
+        norm = np.linalg.norm(signals.features, axis=1)
+        return CheckResult(pd.DataFrame({"is_far_from_zero": norm > 10, "norm": norm}), "norm > 10")
+
+    case = classes_case()
+    frame = case["data"]
+    checks = ["low_given_prob", "far_from_zero"]
+    local = dfx.audit(frame, labels="y", checks=checks, verbose=False)
+    on_ray = dfx.audit(ray.data.from_pandas(frame).repartition(3), labels="y", checks=checks, engine="ray",
+                       verbose=False)
+    assert local.checks["low_given_prob"].ran and on_ray.checks["low_given_prob"].ran
+    pd.testing.assert_series_equal(on_ray.issues["given_prob"], local.issues["given_prob"], rtol=1e-6)
+    assert local.issues["is_low_given_prob"].sum() > 0
+    assert local.checks["far_from_zero"].ran and not on_ray.checks["far_from_zero"].ran
+    assert "features" in on_ray.checks["far_from_zero"].reason
