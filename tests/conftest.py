@@ -56,3 +56,13 @@ def photos(photo: np.ndarray) -> torch.Tensor:
     """A (4, 3, 107, 160) uint8 batch: the photo, mirrored, flipped and both."""
     x = torch.from_numpy(photo).permute(2, 0, 1)
     return torch.stack([x, x.flip(-1), x.flip(-2), x.flip(-1, -2)]).contiguous()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Ray cluster for one test module (2 CPUs, a small object store), shut down after it."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=600 * 2**20,
+             configure_logging=False)
+    yield
+    ray.shutdown()

