@@ -7,17 +7,26 @@ import os
 import pickle
 from typing import Any
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two xdist workers on two cores: one thread each, for every thread pool. Two threads each
+    # oversubscribe the cores, and the pools' spin-waiting then makes small kernels 5-10x slower
+    # (the CNN tests in torch's OpenMP; a logistic regression on digits in OpenBLAS: 3.3 s with
+    # two threads, 0.5 s with one). The variables reach the pools loaded later (scipy's, OpenCV's
+    # OpenBLAS); threadpool_limits below the imports reaches those already loaded.
+    for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_pool] = "1"
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 import datafix as dfx
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Two xdist workers on two cores: one torch thread each. Two threads each oversubscribe the
-    # cores, and OpenMP's spin-waiting then makes small CPU kernels (the CNN tests) 5-10x slower.
     torch.set_num_threads(1)
+    threadpool_limits(limits=1)
 
 
 def checksum(obj: Any) -> str:
