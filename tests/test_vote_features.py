@@ -65,3 +65,32 @@ def test_the_ray_engine_refuses_vote_features_before_any_cluster_work():
     with pytest.raises(InvalidInputError, match="'vote_features' argument is not supported by engine='ray'"):
         dfx.audit(frame, labels="y", vote_features=np.zeros((20, 2)), engine=RayEngine(address="127.0.0.1:9"),
                   verbose=False)
+
+
+@pytest.mark.parametrize(("given", "shape", "cnn", "expected"), [
+    ("auto", (1, 28, 28), True, "network"),  # the CNN's audit of images the network reads
+    ("auto", (3, 16, 16), True, "network"),
+    ("auto", (1, 8, 8), True, None),  # too small for an ImageNet network (PRETRAINED_MIN_SIDE)
+    ("auto", (1, 28, 28), False, None),  # another model's probabilities: its own features vote
+    ("auto", None, True, None),  # not images
+    (None, (1, 28, 28), True, None),  # switched off
+    ("resnet18", (1, 28, 28), False, "resnet18"),  # given: as given
+])
+def test_auto_votes_over_the_pretrained_network_only_for_the_cnns_audit_of_images(given, shape, cnn, expected):
+    from types import SimpleNamespace
+
+    from datafix.engines.local import _vote_features
+    from datafix.signals.image_default import DEFAULT_NETWORK, pretrained_installed
+
+    if expected == "network":
+        expected = DEFAULT_NETWORK if pretrained_installed() else None  # without the packages: the CNN's own
+    assert _vote_features(given, SimpleNamespace(image_shape=shape), cnn=cnn) == expected
+
+
+def test_an_array_of_vote_features_is_taken_as_given():
+    from types import SimpleNamespace
+
+    from datafix.engines.local import _vote_features
+
+    X = np.zeros((4, 2))
+    assert _vote_features(X, SimpleNamespace(image_shape=(1, 28, 28)), cnn=True) is X

@@ -167,3 +167,17 @@ def test_votes_from_the_pretrained_network_beside_a_models_probabilities_find_mo
                                                       "embeddings at 112 px (k=40)")
     assert "vote_neighbors" not in plain.signals
     assert f1(voted, wrong) > f1(plain, wrong) + 0.03
+
+
+@needs_network
+@pytest.mark.slow  # a CNN per fold and the pretrained network on CPU
+def test_the_cnns_audit_takes_its_label_votes_from_the_pretrained_network_by_default():
+    """Issue 43: ``vote_features="auto"``. Votes among the CNN's own embeddings share its errors;
+    the pretrained network's do not (docs/benchmarks.md, "Wrong labels under a strong model")."""
+    images, given, _ = noisy_fashion(120)
+    default = dfx.audit(images, given, model="cnn", cv=2, checks="label", verbose=False)
+    own = dfx.audit(images, given, model="cnn", cv=2, checks="label", vote_features=None, verbose=False)
+    assert default.signals["vote_neighbors"].startswith("the label check's kNN votes over efficientnet_lite0 "
+                                                        "ImageNet embeddings at 112 px")
+    assert "vote_neighbors" not in own.signals and "CNN embeddings" in own.signals["features"]
+    np.testing.assert_array_equal(default.issues["given_label"], own.issues["given_label"])

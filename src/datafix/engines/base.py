@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "labels": None, "features": None, "pred_probs": None, "feature_columns": None, "model": None, "cv": 5,
     "k_neighbors": 40, "checks": None, "check_params": None, "nan_policy": "raise", "test": None,
     "test_features": None, "multilabel": None, "annotators": None, "unlabelled": None, "classes": None,
-    "task": None, "predictions": None, "knn_backend": "auto", "weights": None, "vote_features": None, "label_fn": None,
+    "task": None, "predictions": None, "knn_backend": "auto", "weights": None, "vote_features": "auto", "label_fn": None,
     "batch_size": 256, "image_size": 32, "num_workers": None, "random_state": 0, "verbose": True,
 }
 

@@ -40,13 +40,16 @@ from datafix.signals import (
 from datafix.signals.cnn import cnn_cross_val, fold_graph
 from datafix.signals.features import NAN_POLICIES, describe_features
 from datafix.signals.image_default import (
+    DEFAULT_NETWORK,
     PIXEL_VIEW_MAX,
+    PRETRAINED_MIN_SIDE,
     default_extractor,
     default_image_model,
     describe_default,
     describe_two_views,
     embed_valid,
     extractor_for,
+    pretrained_installed,
     two_view_pred_probs,
 )
 from datafix.signals.neighbors import knn_graph
@@ -215,8 +218,9 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
             image_signals.held_out_embeddings, image_signals.folds, r.k_neighbors, knn_backend=r.knn_backend),
         margins=None if image_signals is None else image_signals.margins,
     )
-    if r.vote_features is not None:  # a second feature space for the label votes: it replaces the CNN's
-        signals.vote_neighbors, signals.provenance["vote_neighbors"] = _vote_graph(r, view)
+    vote_features = _vote_features(r.vote_features, view, cnn=image_signals is not None)
+    if vote_features is not None:  # a second feature space for the label votes: it replaces the CNN's
+        signals.vote_neighbors, signals.provenance["vote_neighbors"] = _vote_graph(vote_features, r, view)
     if image_signals is not None:
         signals.provenance["features"] = (f"CNN embeddings ({view.features.shape[1]} columns: every sample through "
                                           f"each fold's network; label votes among each fold's held-out samples)")
@@ -305,10 +309,20 @@ def _image_route(model: Any, view: Any, *, given: bool, test: bool, multilabel: 
     return "cnn" if cnn else None
 
 
-def _vote_graph(r: AuditRequest, view: Any) -> tuple[Any, str]:
-    """The label votes' kNN graph over ``vote_features`` (an array, or a pretrained network's
-    embeddings of the images) of the usable samples, and its provenance."""
-    valid, given = view.valid, r.vote_features
+def _vote_features(given: Any, view: Any, *, cnn: bool) -> Any:
+    """``audit(vote_features=)`` resolved: ``"auto"`` is :data:`DEFAULT_NETWORK` for the CNN's
+    audit of images the network reads (its packages installed, sides of
+    :data:`PRETRAINED_MIN_SIDE` or more), else no second space."""
+    if not (isinstance(given, str) and given == "auto"):
+        return given
+    readable = view.image_shape is not None and min(view.image_shape[1:]) >= PRETRAINED_MIN_SIDE
+    return DEFAULT_NETWORK if cnn and readable and pretrained_installed() else None
+
+
+def _vote_graph(given: Any, r: AuditRequest, view: Any) -> tuple[Any, str]:
+    """The label votes' kNN graph over ``given`` (an array, or a pretrained network's embeddings
+    of the images) of the usable samples, and its provenance."""
+    valid = view.valid
     if isinstance(given, str):
         if view.image_shape is None:
             raise InvalidInputError(f"vote_features={given!r} names a pretrained network, which embeds images; "
