@@ -180,4 +180,7 @@ def test_the_cnns_audit_takes_its_label_votes_from_the_pretrained_network_by_def
     assert default.signals["vote_neighbors"].startswith("the label check's kNN votes over efficientnet_lite0 "
                                                         "ImageNet embeddings at 112 px")
     assert "vote_neighbors" not in own.signals and "CNN embeddings" in own.signals["features"]
+    # the features' line says where the votes come from only when they are the CNN's own
+    assert own.signals["features"].endswith("; label votes among each fold's held-out samples)")
+    assert "label votes" not in default.signals["features"]
     np.testing.assert_array_equal(default.issues["given_label"], own.issues["given_label"])

@@ -205,6 +205,13 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
         test_set = HeldOutSet(*(None if a is None else np.asarray(a)[test_view.valid]
                                 for a in (test_view.features, test_view.hashes)))
     rows = np.flatnonzero(valid)
+    vote_features = _vote_features(r.vote_features, view, cnn=image_signals is not None)
+    # the label votes: over a second feature space when there is one, else among each fold's
+    # held-out CNN embeddings (so they stay out-of-sample), else the shared graph's
+    votes, voted = _vote_graph(vote_features, r, view) if vote_features is not None else (None, None)
+    if votes is None and image_signals is not None:
+        votes = fold_graph(image_signals.held_out_embeddings, image_signals.folds, r.k_neighbors,
+                           knn_backend=r.knn_backend)
     signals = Signals(
         **target.signal_fields(valid),
         features=None if view.features is None else np.asarray(view.features)[valid],
@@ -214,16 +221,14 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
         image_stats=None if view.image_stats is None else view.image_stats.iloc[rows].reset_index(drop=True),
         test=test_set, predictions=None if predictions is None else predictions[valid],
         model=model, cv=r.cv, k_neighbors=r.graph_k, knn_backend=r.knn_backend, random_state=r.rng,
-        verbose=r.verbose, vote_neighbors=None if image_signals is None else fold_graph(
-            image_signals.held_out_embeddings, image_signals.folds, r.k_neighbors, knn_backend=r.knn_backend),
-        margins=None if image_signals is None else image_signals.margins,
+        verbose=r.verbose, vote_neighbors=votes, margins=None if image_signals is None else image_signals.margins,
     )
-    vote_features = _vote_features(r.vote_features, view, cnn=image_signals is not None)
-    if vote_features is not None:  # a second feature space for the label votes: it replaces the CNN's
-        signals.vote_neighbors, signals.provenance["vote_neighbors"] = _vote_graph(vote_features, r, view)
+    if voted is not None:
+        signals.provenance["vote_neighbors"] = voted
     if image_signals is not None:
+        own_votes = "" if voted is not None else "; label votes among each fold's held-out samples"
         signals.provenance["features"] = (f"CNN embeddings ({view.features.shape[1]} columns: every sample through "
-                                          f"each fold's network; label votes among each fold's held-out samples)")
+                                          f"each fold's network{own_votes})")
         signals.folds = fold_count(view.codes[valid], r.cv)
         signals.provenance["pred_probs"] = image_signals.describe(signals.folds)
     elif default_features is not None:
