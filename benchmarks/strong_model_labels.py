@@ -20,7 +20,9 @@ then every arm reads those same probabilities:
   votes (``ensemble + pooled``: and the training margins); ``cleanlab on the ensemble``: cleanlab
   given those same averaged probabilities.
 
-The pretrained embeddings are computed once per split and size and kept in ``--cache``.
+The pretrained embeddings are computed once per split and size and kept in ``--cache``; with
+``--keep-cnn`` each CNN cross-validation is kept there too, so that a later run (a new arm) reads
+the same probabilities without training again.
 
 Each arm's F1, precision and recall against the injected truth, and the area under the
 precision-recall curve of its score (average precision, wrong labels as positives).
@@ -32,6 +34,7 @@ precision-recall curve of its score (average precision, wrong labels as positive
 from __future__ import annotations
 
 import argparse
+import pickle
 import time
 import warnings
 from pathlib import Path
@@ -47,7 +50,7 @@ import datafix as dfx
 from datafix.checks import find_label_issues
 from datafix.datasets.noise import flip_labels, noise_matrix
 from datafix.signals import cnn_cross_val, knn_graph
-from datafix.signals.cnn import fold_graph
+from datafix.signals.cnn import ImageSignals, fold_graph
 from datafix.signals.image_default import default_extractor, embed_valid
 from datafix.signals.pred_probs import cross_val_pred_probs
 
@@ -75,13 +78,27 @@ def measured(found: pd.DataFrame | np.ndarray, score: np.ndarray, wrong: np.ndar
     return {"P": p, "R": r, "F1": 2 * p * r / max(p + r, 1e-12), "AP": average_precision_score(wrong, -score)}
 
 
-def run(images: torch.Tensor, truth: np.ndarray, pretrained: np.ndarray, kind: str, rate: float, seed: int
-        ) -> list[dict]:
-    given = inject(truth, kind, rate, seed)
-    wrong = given != truth
+def cross_validated(images: torch.Tensor, given: np.ndarray, seed: int, cached: Path | None) -> tuple[ImageSignals, float]:
+    """The CNN's K-fold signals and their seconds, read from ``cached`` when an earlier run kept them."""
+    if cached is not None and cached.exists():
+        with open(cached, "rb") as f:
+            return pickle.load(f)
     started = time.perf_counter()
     cnn = cnn_cross_val(images, given, random_state=seed, verbose=False)
-    seconds = time.perf_counter() - started
+    got = (cnn, time.perf_counter() - started)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with open(cached.with_suffix(".tmp"), "wb") as f:
+            pickle.dump(got, f)
+        cached.with_suffix(".tmp").replace(cached)
+    return got
+
+
+def run(images: torch.Tensor, truth: np.ndarray, pretrained: np.ndarray, kind: str, rate: float, seed: int,
+        cached: Path | None = None) -> list[dict]:
+    given = inject(truth, kind, rate, seed)
+    wrong = given != truth
+    cnn, seconds = cross_validated(images, given, seed, cached)
     P = cnn.pred_probs
     own = fold_graph(cnn.held_out_embeddings, cnn.folds, K)
     other = knn_graph(pretrained, K)
@@ -116,6 +133,8 @@ def main() -> None:
                         help="noise cases as kind:rate (default: %(default)s)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "datafix-benchmarks"),
                         help="folder for the pretrained embeddings (default: %(default)s)")
+    parser.add_argument("--keep-cnn", action="store_true",
+                        help="keep each CNN cross-validation in --cache and reuse it (the seconds are the first run's)")
     parser.add_argument("--csv", help="write every run's row to this file")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -139,7 +158,9 @@ def main() -> None:
     for case in args.cases:
         kind, rate = case.split(":")
         for seed in args.seeds:
-            got = run(images, truth, pretrained, kind, float(rate), seed)
+            kept = (Path(args.cache) / f"fashion-mnist-{args.split}-{len(idx)}-cnn-{kind}-{rate}-{seed}.pkl"
+                    if args.keep_cnn else None)
+            got = run(images, truth, pretrained, kind, float(rate), seed, kept)
             rows += got
             print(f"{kind} {float(rate):.2f} seed {seed}: CNN {got[0]['cnn s']:.0f} s, held-out accuracy "
                   f"{got[0]['cnn accuracy']:.3f}; " + "; ".join(

@@ -1,4 +1,4 @@
-"""Shared fixtures: small real datasets and an input-checksum helper."""
+"""Shared fixtures: small real datasets, an input-checksum helper and the label check's F1."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ def checksum(obj: Any) -> str:
     else:
         payload = pickle.dumps(obj)
     return hashlib.sha256(payload).hexdigest()
+
+
+def label_f1(report: dfx.Report, wrong: np.ndarray) -> float:
+    """F1 of a report's label issues against the labels known to be wrong."""
+    found = report.issues["is_label_issue"].to_numpy(bool)
+    return 2 * (found & wrong).sum() / (found.sum() + wrong.sum())
 
 
 @pytest.fixture(scope="session")

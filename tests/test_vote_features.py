@@ -7,6 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import datafix as dfx
+from conftest import label_f1
 from datafix.errors import InvalidInputError
 
 
@@ -21,11 +22,6 @@ def digits():
     return X, weak, given, given != y
 
 
-def _f1(report: dfx.Report, wrong: np.ndarray) -> float:
-    found = report.issues["is_label_issue"].to_numpy(bool)
-    return 2 * (found & wrong).sum() / (found.sum() + wrong.sum())
-
-
 def test_votes_over_a_better_feature_space_find_more_wrong_labels(digits):
     X, weak, given, wrong = digits
     plain = dfx.audit(weak, given, checks="label", verbose=False)
@@ -33,7 +29,7 @@ def test_votes_over_a_better_feature_space_find_more_wrong_labels(digits):
     assert voted.signals["vote_neighbors"] == ("the label check's kNN votes over the given vote_features (64 "
                                                "columns) (k=40), a second view beside the model")
     assert voted.signals["features"] == plain.signals["features"]  # the model still reads its own features
-    assert _f1(voted, wrong) > _f1(plain, wrong) + 0.1
+    assert label_f1(voted, wrong) > label_f1(plain, wrong) + 0.1
 
 
 def test_the_votes_skip_broken_samples_as_the_audit_does(digits):

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import datafix as dfx
+from conftest import label_f1
 from datafix.errors import InvalidInputError
 from datafix.signals import image_default
 
@@ -38,11 +39,6 @@ def fashion():
     return noisy_fashion(300)
 
 
-def f1(report: dfx.Report, wrong: np.ndarray) -> float:
-    found = report.issues["is_label_issue"].to_numpy(bool)
-    return 2 * (found & wrong).sum() / (found.sum() + wrong.sum())
-
-
 @needs_network
 @pytest.mark.slow  # the pretrained network on CPU: 20-80 s (make check leaves it to make test)
 def test_images_are_read_by_the_pretrained_network_and_it_finds_more_wrong_labels_than_the_pixels(fashion):
@@ -52,7 +48,7 @@ def test_images_are_read_by_the_pretrained_network_and_it_finds_more_wrong_label
     assert "model='logistic' to read the pixels" in report.signals["features"]
     pixels = dfx.audit(images, given, checks="label", model="logistic", random_state=0, verbose=False)
     assert pixels.signals["features"].startswith("the data array (784 columns)")
-    assert f1(report, wrong) > f1(pixels, wrong) + 0.1  # 0.59 against 0.39 (torch 2.14.1, 2 threads)
+    assert label_f1(report, wrong) > label_f1(pixels, wrong) + 0.1  # 0.59 against 0.39 (torch 2.14.1, 2 threads)
 
 
 @needs_network
@@ -166,7 +162,7 @@ def test_votes_from_the_pretrained_network_beside_a_models_probabilities_find_mo
     assert voted.signals["vote_neighbors"].startswith("the label check's kNN votes over efficientnet_lite0 ImageNet "
                                                       "embeddings at 112 px (k=40)")
     assert "vote_neighbors" not in plain.signals
-    assert f1(voted, wrong) > f1(plain, wrong) + 0.03
+    assert label_f1(voted, wrong) > label_f1(plain, wrong) + 0.03
 
 
 @needs_network
