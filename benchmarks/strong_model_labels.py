@@ -7,13 +7,17 @@ and seed, one K-fold CNN cross-validation (``datafix.signals.cnn_cross_val``, wh
 then every arm reads those same probabilities:
 
 - ``cleanlab``: ``cleanlab.filter.find_label_issues`` (its score: self-confidence);
-- ``datafix``: the label check as ``audit(model="cnn")`` runs it (kNN votes among each fold's
-  held-out CNN embeddings);
+- ``own votes``: the label check with kNN votes among each fold's held-out CNN embeddings
+  (``audit(model="cnn", vote_features=None)``);
 - ``dynamics`` / ``pooled``: the same, ranked by training margins, or by their mean with the
   pooled probability (``score=``);
 - ``pretrained votes``: the votes from a second, independent feature space, ImageNet-pretrained
-  EfficientNet-Lite0's embeddings (``audit(model="cnn", vote_features="efficientnet_lite0")``);
+  EfficientNet-Lite0's embeddings (``audit(model="cnn")``'s default ``vote_features``);
 - ``pretrained votes + pooled``: both levers;
+- ``..., both``: the same with cleanlab's ``filter_by="both"`` (flagged only where prune-by-noise-rate
+  and prune-by-class agree) instead of its default prune-by-noise-rate (``pretrained votes, both``
+  is what ``audit(model="cnn")`` does now); ``cleanlab, both``: that filter on the CNN's
+  probabilities alone (cleanlab's ``find_label_issues(filter_by="both")``);
 - ``ensemble``: an ensemble of two architectures, the mean of the CNN's probabilities and those
   of a K-fold logistic regression on the pretrained embeddings (datafix's
   ``signals.cross_val_pred_probs``, what the audit's image default reads), with the pretrained
@@ -103,16 +107,22 @@ def run(images: torch.Tensor, truth: np.ndarray, pretrained: np.ndarray, kind: s
     own = fold_graph(cnn.held_out_embeddings, cnn.folds, K)
     other = knn_graph(pretrained, K)
     arms = {"cleanlab": (cleanlab_find_label_issues(given, P, n_jobs=1), get_label_quality_scores(given, P))}
-    for name, graph, score in (("datafix", own, "probs"), ("dynamics", own, "dynamics"), ("pooled", own, "pooled"),
+    arms["cleanlab, both"] = (cleanlab_find_label_issues(given, P, filter_by="both", n_jobs=1),
+                              get_label_quality_scores(given, P))
+    for name, graph, score in (("own votes", own, "probs"), ("dynamics", own, "dynamics"), ("pooled", own, "pooled"),
                                ("pretrained votes", other, "probs"), ("pretrained votes + pooled", other, "pooled")):
-        found = find_label_issues(given, P, neighbors=graph, score=score, margins=cnn.margins)
-        arms[name] = (found, found["label_score"].to_numpy())
+        for filter_by, suffix in (("prune_by_noise_rate", ""), ("both", ", both")):
+            if suffix and graph is own:
+                continue
+            found = find_label_issues(given, P, neighbors=graph, score=score, margins=cnn.margins, filter_by=filter_by)
+            arms[name + suffix] = (found, found["label_score"].to_numpy())
     t0 = time.perf_counter()
     ensemble = (P + cross_val_pred_probs(pretrained, given, n_classes=10, random_state=seed, verbose=False)) / 2
     ensemble_seconds = time.perf_counter() - t0
     for name, score in (("ensemble", "probs"), ("ensemble + pooled", "pooled")):
-        found = find_label_issues(given, ensemble, neighbors=other, score=score, margins=cnn.margins)
-        arms[name] = (found, found["label_score"].to_numpy())
+        for filter_by, suffix in (("prune_by_noise_rate", ""), ("both", ", both")):
+            found = find_label_issues(given, ensemble, neighbors=other, score=score, margins=cnn.margins, filter_by=filter_by)
+            arms[name + suffix] = (found, found["label_score"].to_numpy())
     arms["cleanlab on the ensemble"] = (cleanlab_find_label_issues(given, ensemble, n_jobs=1),
                                         get_label_quality_scores(given, ensemble))
     rows = []

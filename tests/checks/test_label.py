@@ -141,3 +141,34 @@ def test_the_too_few_samples_warning_speaks_of_one_class_in_the_singular():
     message = next(str(w.message) for w in caught if "too few samples" in str(w.message))
     assert message.startswith("Class 'chrun' has too few samples for confident learning to flag every label issue "
                               "in it (") and message.endswith("look at it by hand.")
+
+
+
+def test_filter_by_both_is_cleanlabs_filter_on_the_same_probabilities(digits_case):
+    y, P, _, truth = digits_case
+    both = find_label_issues(y, P, method="cleanlab", filter_by="both")["is_label_issue"].to_numpy()
+    np.testing.assert_array_equal(both, cleanlab_find(y, P, filter_by="both"))
+    noise_rate = find_label_issues(y, P, method="cleanlab")["is_label_issue"].to_numpy()
+    assert both.sum() < noise_rate.sum() and not (both & ~noise_rate).any()  # fewer: the two filters must agree
+
+
+def test_the_label_check_filters_by_both_for_the_cnn_only(digits_case):
+    """The CNN's probabilities (a strong model): 'both' (issue 43); any other model's: cleanlab's default."""
+    from datafix.checks.label import label_check
+    from datafix.signals import Signals
+
+    y, P, _, _ = digits_case
+    for model, filter_by in (("cnn", "both"), (None, "prune_by_noise_rate")):
+        got = label_check(Signals(y, 10, pred_probs=P, model=model, verbose=False))
+        np.testing.assert_array_equal(got.columns["is_label_issue"].to_numpy(),
+                                      find_label_issues(y, P, filter_by=filter_by)["is_label_issue"].to_numpy())
+        assert ("filter_by='both'" in got.rule) == (model == "cnn")
+    forced = label_check(Signals(y, 10, pred_probs=P, verbose=False), filter_by="both")
+    assert "filter_by='both'" in forced.rule
+
+
+@pytest.mark.parametrize("value", ["auto", "confident_learning"])
+def test_the_filter_option_is_checked(value):
+    """'auto' is the label check's choice, not the function's; cleanlab's other filters are not offered."""
+    with pytest.raises(InvalidInputError, match="'filter_by'"):
+        find_label_issues(np.array([0, 1]), np.eye(2), filter_by=value)

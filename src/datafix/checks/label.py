@@ -81,6 +81,14 @@ RARE_SHARE = 0.5
 RARE_MAX_CLASSES = 2
 
 
+#: cleanlab's filters the label check can flag with (``filter_by=``): ``"prune_by_noise_rate"``
+#: (cleanlab's default: each cell of the calibrated confident joint counts how many of a class are
+#: wrong towards another, and the samples with the largest margin towards it are flagged) or
+#: ``"both"`` (flagged by that and by prune-by-class, each class's count taken on the lowest
+#: self-confidences: confident learning's ``C_both``). See :func:`label_check` for which the audit uses.
+FILTERS = ("prune_by_noise_rate", "both")
+
+
 #: The label check's options and their allowed values (declared once: the audit and
 #: :func:`find_label_issues` validate against it).
 PARAMS = {
@@ -90,6 +98,7 @@ PARAMS = {
     "min_examples_per_class": Interval(int, 0),
     "threshold": Interval(float, 0.0, 100.0),
     "score": Options("probs", "dynamics", "pooled"),
+    "filter_by": Options("auto", *FILTERS),
 }
 #: What each ``score`` ranks the samples by, for the report's rule.
 SCORES = {"probs": "the pooled probability of the given label",
@@ -110,6 +119,7 @@ def find_label_issues(
     classes: np.ndarray | None = None,
     score: str = "probs",
     margins: np.ndarray | None = None,
+    filter_by: str = "prune_by_noise_rate",
 ) -> pd.DataFrame:
     """Flag and score likely label errors.
 
@@ -146,6 +156,10 @@ def find_label_issues(
     margins : numpy.ndarray of shape (n,), optional
         In-sample training margins (``ImageSignals.margins``); needed by
         ``score="dynamics"`` and ``"pooled"``.
+    filter_by : {"prune_by_noise_rate", "both"}, default "prune_by_noise_rate"
+        cleanlab's filter (its ``find_label_issues(filter_by=)``) on the pooled probabilities:
+        ``"both"`` flags only the samples that prune-by-noise-rate and prune-by-class both flag, fewer
+        and surer (see :data:`FILTERS`).
 
     Returns
     -------
@@ -166,7 +180,8 @@ def find_label_issues(
     0
     """
     check_params({"method": method, "knn_weight": knn_weight, "rounds": rounds, "score": score,
-                  "min_examples_per_class": min_examples_per_class}, PARAMS, "function 'find_label_issues'")
+                  "filter_by": filter_by, "min_examples_per_class": min_examples_per_class},
+                 {**PARAMS, "filter_by": Options(*FILTERS)}, "function 'find_label_issues'")
     if score != "probs" and (margins is None or len(margins) != len(labels)):
         raise InvalidInputError(f"score={score!r} ranks by training margins: pass margins= (one per sample), which "
                                 "the CNN cross-validation records (model='cnn'); or use score='probs'.")
@@ -187,7 +202,7 @@ def find_label_issues(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             found = np.zeros(n, dtype=bool)
-            found[known] = cl_find_label_issues(given, probs[known], confident_joint=joint,
+            found[known] = cl_find_label_issues(given, probs[known], confident_joint=joint, filter_by=filter_by,
                                                 min_examples_per_class=min_examples_per_class, n_jobs=1)
         for w in caught:  # cleanlab names classes by code, at its own line: say it in the user's values
             match = _CLEANLAB_TOO_FEW.search(str(w.message))
@@ -360,10 +375,17 @@ def find_multilabel_issues(
     neighbors=lambda options, k_neighbors: k_neighbors,  # every neighbour votes (a regression: measures spread)
 )
 def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float | str = "auto", rounds: int = 2,
-                min_examples_per_class: int = 1, threshold: float = 3.0, score: str = "probs") -> CheckResult:
+                min_examples_per_class: int = 1, threshold: float = 3.0, score: str = "probs",
+                filter_by: str = "auto") -> CheckResult:
     """Run :func:`find_label_issues` on the audit's shared signals (:func:`find_multilabel_issues` for
     multilabel targets, :func:`datafix.checks.regression.find_target_issues` for a regression
     target; ``threshold`` applies to a regression only).
+
+    ``filter_by="auto"`` is ``"both"`` when the probabilities are the CNN's (``model="cnn"``) and
+    ``"prune_by_noise_rate"`` otherwise. Measured (``docs/benchmarks.md``, issue 43): with the CNN on
+    Fashion-MNIST, where prune-by-noise-rate flags a fifth more samples than are wrong, ``"both"``
+    raised F1 in every noise case of the training subset; on the tables of
+    ``benchmarks/label_issues.py`` (weaker models) it lowered it (-0.007 on average).
 
     Examples
     --------
@@ -396,10 +418,16 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
     if score != "probs" and margins is None:
         raise InvalidInputError(f"The label check's score={score!r} ranks by training margins, which only the CNN "
                                 "cross-validation records: audit images with model='cnn', or use score='probs'.")
+    if filter_by == "auto":
+        filter_by = "both" if isinstance(signals.model, str) and signals.model == "cnn" else "prune_by_noise_rate"
     found = find_label_issues(signals.labels, signals.pred_probs, neighbors=graph, classes=signals.classes,
                               method=method, knn_weight=knn_weight, rounds=rounds,
-                              min_examples_per_class=min_examples_per_class, score=score, margins=margins)
+                              min_examples_per_class=min_examples_per_class, score=score, margins=margins,
+                              filter_by=filter_by)
     rule = _rule(graph, method, knn_weight, rounds, min_examples_per_class)
+    if filter_by == "both":
+        rule += ("; flagged only where cleanlab's prune-by-noise-rate and prune-by-class filters agree "
+                 "(filter_by='both')")
     if score != "probs":
         rule += f"; within each class's count of issues, the lowest {SCORES[score]} are flagged"
     return CheckResult(found, rule)
