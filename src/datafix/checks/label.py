@@ -158,8 +158,9 @@ def find_label_issues(
         ``score="dynamics"`` and ``"pooled"``.
     filter_by : {"prune_by_noise_rate", "both"}, default "prune_by_noise_rate"
         cleanlab's filter (its ``find_label_issues(filter_by=)``) on the pooled probabilities:
-        ``"both"`` flags only the samples that prune-by-noise-rate and prune-by-class both flag, fewer
-        and surer (see :data:`FILTERS`).
+        ``"both"`` flags only the samples that prune-by-noise-rate and prune-by-class both flag
+        (confident learning's ``C_both``): fewer and surer. The audit's label check chooses it for the
+        CNN's probabilities (its ``filter_by="auto"``).
 
     Returns
     -------
