@@ -15,9 +15,12 @@ then every arm reads those same probabilities:
   EfficientNet-Lite0's embeddings (``audit(model="cnn")``'s default ``vote_features``);
 - ``pretrained votes + pooled``: both levers;
 - ``..., both``: the same with cleanlab's ``filter_by="both"`` (flagged only where prune-by-noise-rate
-  and prune-by-class agree) instead of its default prune-by-noise-rate (``pretrained votes, both``
-  is what ``audit(model="cnn")`` does now); ``cleanlab, both``: that filter on the CNN's
-  probabilities alone (cleanlab's ``find_label_issues(filter_by="both")``);
+  and prune-by-class agree) instead of its default prune-by-noise-rate; ``cleanlab, both``: that
+  filter on the CNN's probabilities alone (cleanlab's ``find_label_issues(filter_by="both")``);
+- ``..., both, pair margin``: each class's count of that filter, flagged on the class's lowest
+  ``score="pair_margin"`` (cleanlab's normalized margin in a class confused with one other,
+  self-confidence elsewhere); ``pretrained votes, both, pair margin`` is what ``audit(model="cnn")``
+  does now;
 - ``ensemble``: an ensemble of two architectures, the mean of the CNN's probabilities and those
   of a K-fold logistic regression on the pretrained embeddings (datafix's
   ``signals.cross_val_pred_probs``, what the audit's image default reads), with the pretrained
@@ -123,6 +126,9 @@ def run(images: torch.Tensor, truth: np.ndarray, pretrained: np.ndarray, kind: s
         for filter_by, suffix in (("prune_by_noise_rate", ""), ("both", ", both")):
             found = find_label_issues(given, ensemble, neighbors=other, score=score, margins=cnn.margins, filter_by=filter_by)
             arms[name + suffix] = (found, found["label_score"].to_numpy())
+    for name, probs in (("pretrained votes", P), ("ensemble", ensemble)):
+        found = find_label_issues(given, probs, neighbors=other, score="pair_margin", filter_by="both")
+        arms[name + ", both, pair margin"] = (found, found["label_score"].to_numpy())
     arms["cleanlab on the ensemble"] = (cleanlab_find_label_issues(given, ensemble, n_jobs=1),
                                         get_label_quality_scores(given, ensemble))
     rows = []

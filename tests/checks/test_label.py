@@ -152,19 +152,53 @@ def test_filter_by_both_is_cleanlabs_filter_on_the_same_probabilities(digits_cas
     assert both.sum() < noise_rate.sum() and not (both & ~noise_rate).any()  # fewer: the two filters must agree
 
 
-def test_the_label_check_filters_by_both_for_the_cnn_only(digits_case):
-    """The CNN's probabilities (a strong model): 'both' (issue 43); any other model's: cleanlab's default."""
+def test_the_label_check_filters_by_both_and_ranks_by_pair_margin_for_the_cnn_only(digits_case):
+    """The CNN's probabilities (a strong model): 'both' and 'pair_margin' (issue 43); any other model's:
+    cleanlab's default filter and its own choice of samples."""
     from datafix.checks.label import label_check
     from datafix.signals import Signals
 
     y, P, _, _ = digits_case
-    for model, filter_by in (("cnn", "both"), (None, "prune_by_noise_rate")):
+    for model, options in (("cnn", {"filter_by": "both", "score": "pair_margin"}), (None, {})):
         got = label_check(Signals(y, 10, pred_probs=P, model=model, verbose=False))
-        np.testing.assert_array_equal(got.columns["is_label_issue"].to_numpy(),
-                                      find_label_issues(y, P, filter_by=filter_by)["is_label_issue"].to_numpy())
+        want = find_label_issues(y, P, **options)
+        np.testing.assert_array_equal(got.columns["is_label_issue"].to_numpy(), want["is_label_issue"].to_numpy())
+        np.testing.assert_allclose(got.columns["label_score"].to_numpy(), want["label_score"].to_numpy())
         assert ("filter_by='both'" in got.rule) == (model == "cnn")
+        assert ("normalized margin" in got.rule) == (model == "cnn")
     forced = label_check(Signals(y, 10, pred_probs=P, verbose=False), filter_by="both")
     assert "filter_by='both'" in forced.rule
+
+
+def test_pair_margin_keeps_each_class_count_and_ranks_a_confused_pair_by_its_margin():
+    """The filter's count per class is kept; in a class confused with one other, the flagged samples
+    are those with the lowest normalized margin, elsewhere those with the lowest self-confidence."""
+    from cleanlab.count import compute_confident_joint
+    from cleanlab.rank import get_label_quality_scores
+    from sklearn.datasets import load_digits
+
+    from datafix.checks.label import PAIR_SHARE
+
+    X, truth = load_digits(return_X_y=True)
+    y = np.where((truth == 1) & (np.random.default_rng(0).random(len(truth)) < 0.3), 7, truth)  # 1 -> 7 only
+    P = cross_val_pred_probs(X, y, random_state=0, verbose=False)
+    plain = find_label_issues(y, P, method="cleanlab")
+    paired = find_label_issues(y, P, method="cleanlab", score="pair_margin")
+    flags, chosen = plain["is_label_issue"].to_numpy(), paired["is_label_issue"].to_numpy()
+    np.testing.assert_array_equal(np.bincount(y[chosen], minlength=10), np.bincount(y[flags], minlength=10))
+    joint = compute_confident_joint(y, P, calibrate=False)
+    off = joint * (1 - np.eye(10, dtype=joint.dtype))
+    pairs = off.max(axis=1) > PAIR_SHARE * off.sum(axis=1)
+    assert pairs[7] and off[7].argmax() == 1  # class 7's errors come from 1: a confused pair
+    margin = get_label_quality_scores(y, P, method="normalized_margin")
+    self_confidence = P[np.arange(len(y)), y]
+    score = paired["label_score"].to_numpy()
+    for c in range(10):
+        members = np.flatnonzero(y == c)
+        np.testing.assert_allclose(score[members], (margin if pairs[c] else self_confidence)[members])
+        if chosen[members].any():  # the flagged are the class's lowest scores
+            assert score[members][chosen[members]].max() <= score[members][~chosen[members]].min()
+    assert (chosen != flags).any()  # a different choice of samples than cleanlab's, cell by cell
 
 
 @pytest.mark.parametrize("value", ["auto", "confident_learning"])
@@ -172,3 +206,10 @@ def test_the_filter_option_is_checked(value):
     """'auto' is the label check's choice, not the function's; cleanlab's other filters are not offered."""
     with pytest.raises(InvalidInputError, match="'filter_by'"):
         find_label_issues(np.array([0, 1]), np.eye(2), filter_by=value)
+
+
+@pytest.mark.parametrize("value", ["auto", "margin"])
+def test_the_score_option_is_checked(value):
+    """'auto' is the label check's choice, not the function's."""
+    with pytest.raises(InvalidInputError, match="'score'"):
+        find_label_issues(np.array([0, 1]), np.eye(2), score=value)
