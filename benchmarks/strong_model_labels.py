@@ -19,8 +19,8 @@ then every arm reads those same probabilities:
   filter on the CNN's probabilities alone (cleanlab's ``find_label_issues(filter_by="both")``);
 - ``..., both, pair margin``: each class's count of that filter, flagged on the class's lowest
   ``score="pair_margin"`` (cleanlab's normalized margin in a class confused with one other,
-  self-confidence elsewhere); ``pretrained votes, both, pair margin`` is what ``audit(model="cnn")``
-  does now;
+  self-confidence elsewhere); ``ensemble, both, pair margin`` is what ``audit(model="cnn")`` does
+  now (``pretrained votes, both, pair margin``: the same without the second model);
 - ``ensemble``: an ensemble of two architectures, the mean of the CNN's probabilities and those
   of a K-fold logistic regression on the pretrained embeddings (datafix's
   ``signals.cross_val_pred_probs``, what the audit's image default reads), with the pretrained

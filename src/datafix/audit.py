@@ -143,11 +143,12 @@ def audit(
         The local checkpoint of the model named by ``features`` (a state dict saved with
         ``torch.save(model.state_dict(), path)``); datafix never downloads weights.
     vote_features : array-like of shape (n, d), str or None, default "auto"
-        A second, independent feature space for the label check's kNN votes (embeddings of your
-        own, or a pretrained network's name, e.g. ``"efficientnet_lite0"``, for images): the
-        votes come from samples close there, beside the model's probabilities. ``"auto"``: with
-        ``model="cnn"``, the default pretrained network's (installed, images of side 16 or more:
-        votes that do not share the CNN's errors), else the model's own features, as ``None``.
+        A second, independent feature space for the label check's kNN votes (your embeddings, or
+        a pretrained network's name, e.g. ``"efficientnet_lite0"``, for images), beside the
+        model's probabilities. ``"auto"``: with ``model="cnn"``, the default pretrained network's
+        (installed, images of side 16 or more: votes that do not share the CNN's errors, and a
+        second model: the mean of the CNN's probabilities and a K-fold logistic regression's on
+        those embeddings), else the model's own features, as ``None``.
     label_fn : callable, optional
         ``label_fn(item) -> label`` for torch Datasets.
     batch_size : int, default 256

@@ -184,3 +184,48 @@ def test_the_cnns_audit_takes_its_label_votes_from_the_pretrained_network_by_def
     assert "filter_by='both'" in default.checks["label"].rule and "normalized margin" in default.checks["label"].rule
     image_default = dfx.audit(images, given, checks="label", verbose=False).checks["label"].rule
     assert "filter_by='both'" not in image_default and "normalized margin" not in image_default
+
+
+@needs_network
+def test_the_cnns_probabilities_are_averaged_with_a_logistic_regression_on_the_pretrained_embeddings(monkeypatch):
+    """Issue 43: with the pretrained network as the second view (``vote_features="auto"``), the label
+    check reads the mean of the CNN's probabilities and a K-fold logistic regression's on that
+    network's embeddings (two architectures); the signals section says so. A stand-in CNN keeps it
+    fast: the wiring is under test, not the training."""
+    import datafix.checks.label as label_module
+    import datafix.engines.local as local
+    from datafix.signals.cnn import ImageSignals
+
+    images, given, _ = noisy_fashion(200)
+    rng = np.random.default_rng(0)
+    cnn_probs = rng.dirichlet(np.ones(10), len(given))
+
+    def stand_in(images, labels, **kwargs):
+        n = len(labels)
+        return ImageSignals(cnn_probs[:n], rng.normal(size=(n, 8)).astype(np.float32),
+                            rng.normal(size=(n, 4)).astype(np.float32), np.arange(n) % 2, 1, 0.5, 1.0, "cpu",
+                            margins=np.zeros(n))
+
+    seen, logistic = {}, {}
+    real_cross_val, real_find = local.cross_val_pred_probs, label_module.find_label_issues
+
+    def spy_cross_val(features, labels, **kwargs):
+        logistic["probs"] = real_cross_val(features, labels, **kwargs)
+        logistic["features"] = features
+        return logistic["probs"]
+
+    def spy_find(labels, pred_probs, **kwargs):
+        seen["probs"] = pred_probs
+        return real_find(labels, pred_probs, **kwargs)
+
+    monkeypatch.setattr(local, "cnn_cross_val", stand_in)
+    monkeypatch.setattr(local, "cross_val_pred_probs", spy_cross_val)
+    monkeypatch.setattr(label_module, "find_label_issues", spy_find)
+    report = dfx.audit(images, given, model="cnn", cv=2, checks="label", verbose=False)
+    assert logistic["features"].shape == (len(given), 1280)  # EfficientNet-Lite0's embeddings
+    np.testing.assert_allclose(seen["probs"], (cnn_probs + logistic["probs"]) / 2)
+    assert report.signals["pred_probs"].endswith("; averaged with 2-fold logistic regression on efficientnet_lite0 "
+                                                 "ImageNet embeddings at 112 px")
+    own = dfx.audit(images, given, model="cnn", cv=2, checks="label", vote_features=None, verbose=False)
+    np.testing.assert_allclose(seen["probs"], cnn_probs)  # no second view: the CNN's own probabilities
+    assert "averaged with" not in own.signals["pred_probs"]
