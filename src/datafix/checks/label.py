@@ -261,10 +261,10 @@ def find_label_issues(
     quality[known] = get_label_quality_scores(given, pooled[known], method="self_confidence")
     if score == "pair_margin":
         quality = pair_margin_scores(labels, pooled, quality)
-        flagged = lowest_per_class(flagged, labels, quality)
     elif score != "probs":
         fitted = 1.0 / (1.0 + np.exp(-np.asarray(margins, dtype=np.float64)))
         quality = np.where(known, fitted if score == "dynamics" else (quality + fitted) / 2, np.nan)
+    if score != "probs":  # the filter's count per class, on the class's lowest score
         flagged = lowest_per_class(flagged, labels, quality)
     suggested = pooled.argmax(axis=1)
     return pd.DataFrame(

@@ -212,14 +212,13 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
     if vote_features is not None:
         votes, space, second_view = _vote_graph(vote_features, r, view)
         voted = f"the label check's kNN votes over {second_view} (k={votes.k}), a second view beside the model"
-    ensembled = False
-    if image_signals is not None and isinstance(vote_features, str):
+    two_models = image_signals is not None and isinstance(vote_features, str)
+    if two_models:
         # two architectures: the CNN's probabilities averaged with a K-fold logistic regression's on the
         # pretrained network's embeddings (issue 43: higher label F1 on average, training and held-out cases)
         second = cross_val_pred_probs(space, view.codes[valid], n_classes=view.n_classes, cv=r.cv,
                                       random_state=r.rng, verbose=False, classes=view.classes)
         pred_probs[valid] = (pred_probs[valid] + second) / 2
-        ensembled = True
     if votes is None and image_signals is not None:
         votes = fold_graph(image_signals.held_out_embeddings, image_signals.folds, r.k_neighbors,
                            knn_backend=r.knn_backend)
@@ -242,7 +241,7 @@ def _signals(r: AuditRequest, view: Any, target: Target, features: Any, pred_pro
                                           f"each fold's network{own_votes})")
         signals.folds = fold_count(view.codes[valid], r.cv)
         signals.provenance["pred_probs"] = image_signals.describe(signals.folds) + (
-            f"; averaged with {signals.folds}-fold logistic regression on {second_view}" if ensembled else "")
+            f"; averaged with {signals.folds}-fold logistic regression on {second_view}" if two_models else "")
     elif default_features is not None:
         signals.provenance["features"] = describe_default(default_features, view.features.shape[1], view.image_rule)
         if pixel_view:
