@@ -151,7 +151,7 @@ def main() -> None:
                         help="folder for the pretrained embeddings (default: %(default)s)")
     parser.add_argument("--keep-cnn", action="store_true",
                         help="keep each CNN cross-validation in --cache and reuse it (the seconds are the first run's)")
-    parser.add_argument("--csv", help="write every run's row to this file")
+    parser.add_argument("--csv", help="write every run's rows to this file (rewritten after each run)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     started = time.perf_counter()
@@ -178,6 +178,8 @@ def main() -> None:
                     if args.keep_cnn else None)
             got = run(images, truth, pretrained, kind, float(rate), seed, kept)
             rows += got
+            if args.csv:  # after every run: an interrupted run keeps what it measured
+                pd.DataFrame(rows).to_csv(args.csv, index=False)
             print(f"{kind} {float(rate):.2f} seed {seed}: CNN {got[0]['cnn s']:.0f} s, held-out accuracy "
                   f"{got[0]['cnn accuracy']:.3f}; " + "; ".join(
                       f"{r['arm']} F1 {r['F1']:.3f} (P {r['P']:.3f} R {r['R']:.3f} AP {r['AP']:.3f})" for r in got),
@@ -185,8 +187,6 @@ def main() -> None:
             print(f"  ensemble: logistic regression on the embeddings {got[0]['ensemble s']:.0f} s, held-out "
                   f"accuracy {got[0]['ensemble accuracy']:.3f}", flush=True)
     table = pd.DataFrame(rows)
-    if args.csv:
-        table.to_csv(args.csv, index=False)
     summary = table.groupby(["noise", "rate", "arm"], sort=False)[["F1", "P", "R", "AP"]].mean().unstack("arm")
     print(summary["F1"].round(3).to_string())
     print(summary["AP"].round(3).to_string())

@@ -314,3 +314,37 @@ def test_date_columns_need_95_percent_parsed_values_wherever_the_failures_are():
     assert as_dates(pd.Series(["x1"] * 140 + days[:2860])) is not None  # 4.7 % fail, all at the head
     assert as_dates(pd.Series(days[:2840] + ["x1"] * 160)) is None  # 5.3 % fail, all at the tail
     assert as_dates(pd.Series([f"C{i:06d}" for i in range(3000)])) is None  # IDs: rejected from the head
+
+
+def test_read_only_arrays_reach_torch_without_a_warning_and_without_a_copy():
+    # load_fashion_mnist's images are np.frombuffer of the file (read-only), as are np.load(mmap_mode="r")
+    # arrays; PyTorch warns once per process that writing to them is undefined, so a fresh interpreter
+    # with warnings as errors. Before: DataView.images() (the CNN's route) raised the UserWarning.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import numpy as np
+        from datafix.balance.epoch_resampling import LazySMOTE
+        from datafix.data.adapt import as_view
+        from datafix.signals.cnn import as_image_batch
+        from datafix.synth.smote import TorchSMOTE
+
+        rng = np.random.default_rng(0)
+        images = np.frombuffer(rng.integers(0, 256, 40 * 64, dtype=np.uint8).tobytes(), np.uint8).reshape(40, 1, 8, 8)
+        rows = np.frombuffer(rng.normal(size=(40, 3)).astype(np.float32).tobytes(), np.float32).reshape(40, 3)
+        y = np.arange(40) % 4 // 3
+        assert not images.flags.writeable and not rows.flags.writeable
+        batch = as_view(images, labels=y).images()
+        assert np.shares_memory(batch.numpy(), images)  # read, not copied
+        assert as_image_batch(images).shape == (40, 1, 8, 8)
+        assert as_view(rows, labels=y).training_x(0).tolist() == rows[0].tolist()
+        assert len(TorchSMOTE(k_neighbors=2, random_state=0).sample(rows, y).y) > 0
+        assert LazySMOTE(rows, y, k_neighbors=2)[0][0].tolist() == rows[0].tolist()
+        print("quiet")
+    """)
+    done = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "quiet"

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from datafix._tensors import shared_tensor
 from datafix._validation import check_choice, check_int, py_value, sampling_targets
 from datafix.balance.samplers import (
     _EpochSampler,
@@ -182,4 +183,4 @@ class LazySMOTE(Dataset):
             b, nb, step = self.parents(i)
             row = self.X[b] + step * (self.X[nb] - self.X[b])
             label = self.classes[self.codes[b]]
-        return torch.as_tensor(np.asarray(row, dtype=np.float32)), py_value(label)
+        return shared_tensor(np.asarray(row, dtype=np.float32)), py_value(label)

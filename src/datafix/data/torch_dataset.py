@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from datafix._tensors import shared_tensor
 from datafix._validation import check_int
 from datafix.data.arrays import as_feature_matrix
 from datafix.data.labels import encode_labels
@@ -189,7 +190,7 @@ def _read_items(
                             if module is None:
                                 rows[i] = np.asarray(x, dtype=np.float64).reshape(-1)
                             else:
-                                inputs.append(torch.as_tensor(x))
+                                inputs.append(shared_tensor(x))
                                 positions.append(i)
                     except Exception as err:  # noqa: BLE001 - a failing item is data, not a crash
                         broken[i] = str(err) if isinstance(err, _ItemError) else f"{type(err).__name__}: {err}"
@@ -281,7 +282,7 @@ def embed_images(module: torch.nn.Module, images: Any, batch_size: int = 256) ->
     was_training = module.training
     module.eval()
     try:
-        chunks = [_run_module(module, list(torch.as_tensor(images[start:start + batch_size])), device)
+        chunks = [_run_module(module, list(shared_tensor(images[start:start + batch_size])), device)
                   for start in range(0, len(images), batch_size)]
     finally:
         module.train(was_training)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datafix._tensors import shared_tensor
 from datafix.data.items import ImageItems
 from datafix.data.labels import decode_labels
 
@@ -129,7 +130,7 @@ class DataView:
         if self.kind == "images" or _is_image_items(self.source):  # thumbnails: the features are their pixels
             pixels = np.nan_to_num(np.asarray(self.features) * 255.0).round().clip(0, 255).astype(np.uint8)
             return torch.from_numpy(pixels.reshape(len(self), *self.image_shape))
-        data = self.source.detach().cpu() if isinstance(self.source, torch.Tensor) else torch.as_tensor(
+        data = self.source.detach().cpu() if isinstance(self.source, torch.Tensor) else shared_tensor(
             np.asarray(self.source))
         data = data.reshape(len(self), *self.image_shape)
         return data if data.dtype == torch.uint8 else data.to(torch.float32)
@@ -151,7 +152,7 @@ class DataView:
         if self.kind == "frame":
             return torch.from_numpy(np.asarray(self.features[position], dtype=np.float32))
         if self.kind == "arrays":
-            return torch.as_tensor(np.asarray(self.source[position], dtype=np.float32))
+            return shared_tensor(np.asarray(self.source[position], dtype=np.float32))
         if self.kind == "images":
             from datafix.data.decode import read_image
 

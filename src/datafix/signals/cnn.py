@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from datafix._tensors import shared_tensor
 from datafix._validation import (
     RandomState,
     check_int,
@@ -167,7 +168,7 @@ def default_epochs(n_train: int, batch_size: int = 128) -> int:
 
 def as_image_batch(images: Any, name: str = "images") -> Tensor:
     """``images`` as a (N, C, H, W) tensor (uint8 kept, floats as float32), or an error naming ``name``."""
-    x = torch.as_tensor(images) if not isinstance(images, Tensor) else images
+    x = shared_tensor(images) if not isinstance(images, Tensor) else images
     if x.ndim != 4:
         raise InvalidInputError(f"The {name!r} argument must be images of shape (N, C, H, W); got shape "
                                 f"{tuple(x.shape)}. Images of mixed sizes: use an image folder (they are resized).")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from datafix._tensors import shared_tensor
 from datafix._validation import (
     check_choice,
     check_int,
@@ -94,7 +95,7 @@ class TorchSMOTE:
         """Only the synthetic rows, with their provenance."""
         is_tensor = isinstance(X, torch.Tensor)
         device = resolve_device(self.device, X)
-        Xt = (X.detach() if is_tensor else torch.as_tensor(np.asarray(X))).to(device)
+        Xt = (X.detach() if is_tensor else shared_tensor(np.asarray(X))).to(device)
         if Xt.ndim != 2 or not torch.is_floating_point(Xt):
             raise InvalidInputError(f"The 'X' argument must be a 2-D float array; got {Xt.dtype} of shape {tuple(Xt.shape)}.")
         if not torch.isfinite(Xt).all():
