@@ -45,11 +45,13 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/label_issues.py
 
-# What benchmarks and the report screenshots need beyond the Python packages (Debian; run as root):
-# Fashion-MNIST's 70,000 real images, R's mlbench regression tables (read with pyreadr) and a
-# headless Chromium.
-data:
+# What benchmarks and the report screenshots need beyond the test setup (Debian; run as root):
+# Fashion-MNIST's 70,000 real images, R's mlbench tables, a headless Chromium, and the benchmarks'
+# Python extra (pyproject's `bench`: pyreadr reads the mlbench tables, kornia and cleanlab's
+# Datalab are the peers).
+data: $(STAMP)
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist r-cran-mlbench chromium
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 
 screenshots: $(STAMP)
 	$(BIN)/python docs/make_screenshots.py

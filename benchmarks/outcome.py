@@ -321,6 +321,9 @@ def lever_pipelines() -> dict[str, Callable]:
                                                                      DropNearDuplicates(), AdjustLogits()]),
         "reweight, logit-adjusted": lambda r: Pipeline([DropBroken(), Reweight(), DropNearDuplicates(),
                                                         AdjustLogits()]),
+        "drop, reweight what the cap keeps, logit-adjusted": lambda r: Pipeline([DropBroken(), DropLabelIssues(),
+                                                                                 Reweight(), DropNearDuplicates(),
+                                                                                 AdjustLogits()]),
         "drop, balanced sampler": lambda r: Pipeline([DropBroken(), DropLabelIssues(), DropNearDuplicates(),
                                                       Rebalance()]),
     }
