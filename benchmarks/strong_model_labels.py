@@ -19,8 +19,11 @@ then every arm reads those same probabilities:
   filter on the CNN's probabilities alone (cleanlab's ``find_label_issues(filter_by="both")``);
 - ``..., both, pair margin``: each class's count of that filter, flagged on the class's lowest
   ``score="pair_margin"`` (cleanlab's normalized margin in a class confused with one other,
-  self-confidence elsewhere); ``ensemble, both, pair margin`` is what ``audit(model="cnn")`` does
-  now (``pretrained votes, both, pair margin``: the same without the second model);
+  self-confidence elsewhere); ``..., low score, pair margin``: cleanlab's ``num_label_issues`` in
+  all, flagged on the lowest pair-margin scores over all samples (``filter_by="low_score"``);
+  ``ensemble, low score, pair margin`` is what ``audit(model="cnn")`` does now (``pretrained
+  votes, ...``: the same without the second model); ``cleanlab, low self-confidence``: cleanlab's
+  own global filter (``filter_by="low_self_confidence"``) on the CNN's probabilities;
 - ``ensemble``: an ensemble of two architectures, the mean of the CNN's probabilities and those
   of a K-fold logistic regression on the pretrained embeddings (datafix's
   ``signals.cross_val_pred_probs``, what the audit's image default reads), with the pretrained
@@ -127,8 +130,11 @@ def run(images: torch.Tensor, truth: np.ndarray, pretrained: np.ndarray, kind: s
             found = find_label_issues(given, ensemble, neighbors=other, score=score, margins=cnn.margins, filter_by=filter_by)
             arms[name + suffix] = (found, found["label_score"].to_numpy())
     for name, probs in (("pretrained votes", P), ("ensemble", ensemble)):
-        found = find_label_issues(given, probs, neighbors=other, score="pair_margin", filter_by="both")
-        arms[name + ", both, pair margin"] = (found, found["label_score"].to_numpy())
+        for filter_by, suffix in (("both", ", both"), ("low_score", ", low score")):
+            found = find_label_issues(given, probs, neighbors=other, score="pair_margin", filter_by=filter_by)
+            arms[name + suffix + ", pair margin"] = (found, found["label_score"].to_numpy())
+    arms["cleanlab, low self-confidence"] = (cleanlab_find_label_issues(given, P, filter_by="low_self_confidence",
+                                                                        n_jobs=1), get_label_quality_scores(given, P))
     arms["cleanlab on the ensemble"] = (cleanlab_find_label_issues(given, ensemble, n_jobs=1),
                                         get_label_quality_scores(given, ensemble))
     rows = []

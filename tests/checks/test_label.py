@@ -152,22 +152,45 @@ def test_filter_by_both_is_cleanlabs_filter_on_the_same_probabilities(digits_cas
     assert both.sum() < noise_rate.sum() and not (both & ~noise_rate).any()  # fewer: the two filters must agree
 
 
-def test_the_label_check_filters_by_both_and_ranks_by_pair_margin_for_the_cnn_only(digits_case):
-    """The CNN's probabilities (a strong model): 'both' and 'pair_margin' (issue 43); any other model's:
+def test_the_label_check_flags_the_lowest_pair_margins_overall_for_the_cnn_only(digits_case):
+    """The CNN's probabilities (a strong model): 'low_score' and 'pair_margin' (issue 43); any other model's:
     cleanlab's default filter and its own choice of samples."""
     from datafix.checks.label import label_check
     from datafix.signals import Signals
 
     y, P, _, _ = digits_case
-    for model, options in (("cnn", {"filter_by": "both", "score": "pair_margin"}), (None, {})):
+    for model, options in (("cnn", {"filter_by": "low_score", "score": "pair_margin"}), (None, {})):
         got = label_check(Signals(y, 10, pred_probs=P, model=model, verbose=False))
         want = find_label_issues(y, P, **options)
         np.testing.assert_array_equal(got.columns["is_label_issue"].to_numpy(), want["is_label_issue"].to_numpy())
         np.testing.assert_allclose(got.columns["label_score"].to_numpy(), want["label_score"].to_numpy())
-        assert ("filter_by='both'" in got.rule) == (model == "cnn")
+        assert ("filter_by='low_score'" in got.rule) == (model == "cnn")
         assert ("normalized margin" in got.rule) == (model == "cnn")
     forced = label_check(Signals(y, 10, pred_probs=P, verbose=False), filter_by="both")
     assert "filter_by='both'" in forced.rule
+
+
+def test_low_score_flags_cleanlabs_count_on_the_lowest_scores_over_all_samples(digits_case):
+    """filter_by='low_score': cleanlab's num_label_issues in all, on the lowest label scores whatever the class
+    (with self-confidence: cleanlab's own low_self_confidence filter); no class loses its last sample."""
+    from cleanlab.count import num_label_issues
+
+    y, P, _, truth = digits_case
+    plain = find_label_issues(y, P, method="cleanlab", filter_by="low_score")["is_label_issue"].to_numpy()
+    np.testing.assert_array_equal(plain, cleanlab_find(y, P, filter_by="low_self_confidence"))
+    found = find_label_issues(y, P, method="cleanlab", filter_by="low_score", score="pair_margin")
+    flags, score = found["is_label_issue"].to_numpy(), found["label_score"].to_numpy()
+    assert flags.sum() == num_label_issues(y, P) > 0
+    assert score[flags].max() <= score[~flags].min()  # the lowest over all samples, not class by class
+    per_class = find_label_issues(y, P, method="cleanlab", filter_by="both", score="pair_margin")["is_label_issue"]
+    assert (flags != per_class.to_numpy()).any()
+    wrong = y != truth  # and it finds wrong labels: most flags are wrong
+    assert (flags & wrong).sum() > 0.7 * flags.sum()
+    # a class of two samples, both scored lowest: one stays unflagged (min_examples_per_class=1)
+    labels = np.array([0, 0, 1, 1, 1, 1, 1, 1])
+    probs = np.array([[.1, .9], [.2, .8], [.1, .9], [.1, .9], [.2, .8], [.1, .9], [.9, .1], [.8, .2]])
+    got = find_label_issues(labels, probs, method="cleanlab", filter_by="low_score", min_examples_per_class=1)
+    assert got["is_label_issue"].to_numpy()[:2].sum() <= 1
 
 
 def test_pair_margin_keeps_each_class_count_and_ranks_a_confused_pair_by_its_margin():

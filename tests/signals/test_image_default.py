@@ -180,10 +180,10 @@ def test_the_cnns_audit_takes_its_label_votes_from_the_pretrained_network_by_def
     assert own.signals["features"].endswith("; label votes among each fold's held-out samples)")
     assert "label votes" not in default.signals["features"]
     np.testing.assert_array_equal(default.issues["given_label"], own.issues["given_label"])
-    # the CNN's probabilities are flagged with cleanlab's 'both' filter, ranked by the pair margin, and the rule says so
-    assert "filter_by='both'" in default.checks["label"].rule and "normalized margin" in default.checks["label"].rule
+    # the CNN's probabilities: cleanlab's count on the lowest pair margins over all samples, and the rule says so
+    assert "filter_by='low_score'" in default.checks["label"].rule and "normalized margin" in default.checks["label"].rule
     image_default = dfx.audit(images, given, checks="label", verbose=False).checks["label"].rule
-    assert "filter_by='both'" not in image_default and "normalized margin" not in image_default
+    assert "filter_by='low_score'" not in image_default and "normalized margin" not in image_default
 
 
 @needs_network

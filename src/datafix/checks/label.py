@@ -85,8 +85,12 @@ RARE_MAX_CLASSES = 2
 #: (cleanlab's default: each cell of the calibrated confident joint counts how many of a class are
 #: wrong towards another, and the samples with the largest margin towards it are flagged) or
 #: ``"both"`` (flagged by that and by prune-by-class, each class's count taken on the lowest
-#: self-confidences: confident learning's ``C_both``). See :func:`label_check` for which the audit uses.
-FILTERS = ("prune_by_noise_rate", "both")
+#: self-confidences: confident learning's ``C_both``) or ``"low_score"`` (as many flags as cleanlab
+#: estimates wrong labels in all, ``cleanlab.count.num_label_issues``: the off-diagonal of the
+#: uncalibrated confident joint; flagged on the lowest label scores over all samples, as cleanlab's
+#: ``low_self_confidence`` and ``low_normalized_margin`` filters do). See :func:`label_check` for
+#: which the audit uses.
+FILTERS = ("prune_by_noise_rate", "both", "low_score")
 
 #: ``score="pair_margin"``: a class whose off-diagonal confident-joint counts (uncalibrated) go more
 #: than this share to one other class is confused with that class, and its samples are ranked by
@@ -161,7 +165,7 @@ def find_label_issues(
     score : {"probs", "dynamics", "pooled", "pair_margin"}, default "probs"
         What picks the flagged samples: confident learning estimates how many of each given class
         are wrong, and the lowest of this score are flagged, class by class (cleanlab's
-        prune-by-rank). ``"probs"``: the pooled probability of the given label (confident
+        prune-by-rank), or over all samples with ``filter_by="low_score"``. ``"probs"``: the pooled probability of the given label (confident
         learning's own choice of samples, cell by cell); ``"dynamics"``: the training ``margins`` (a
         sample the network fits late or never is suspect); ``"pooled"``: the mean of the two
         (sigmoid of the margin); ``"pair_margin"``: the pooled probability of the given label, but
@@ -171,11 +175,15 @@ def find_label_issues(
     margins : numpy.ndarray of shape (n,), optional
         In-sample training margins (``ImageSignals.margins``); needed by
         ``score="dynamics"`` and ``"pooled"``.
-    filter_by : {"prune_by_noise_rate", "both"}, default "prune_by_noise_rate"
+    filter_by : {"prune_by_noise_rate", "both", "low_score"}, default "prune_by_noise_rate"
         cleanlab's filter (its ``find_label_issues(filter_by=)``) on the pooled probabilities:
         ``"both"`` flags only the samples that prune-by-noise-rate and prune-by-class both flag
-        (confident learning's ``C_both``): fewer and surer. The audit's label check chooses it for the
-        CNN's probabilities (its ``filter_by="auto"``).
+        (confident learning's ``C_both``): fewer and surer. ``"low_score"`` flags as many as
+        cleanlab's ``num_label_issues`` estimates (the uncalibrated confident joint's off-diagonal),
+        on the lowest ``score`` over all samples (cleanlab's ``low_self_confidence`` filter, with
+        this score), each class keeping ``min_examples_per_class`` unflagged: no per-class count
+        to get wrong. The audit's label check chooses it for the CNN's probabilities (its
+        ``filter_by="auto"``).
 
     Returns
     -------
@@ -218,7 +226,8 @@ def find_label_issues(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             found = np.zeros(n, dtype=bool)
-            found[known] = cl_find_label_issues(given, probs[known], confident_joint=joint, filter_by=filter_by,
+            found[known] = cl_find_label_issues(given, probs[known], confident_joint=joint,
+                                                filter_by="low_self_confidence" if filter_by == "low_score" else filter_by,
                                                 min_examples_per_class=min_examples_per_class, n_jobs=1)
         for w in caught:  # cleanlab names classes by code, at its own line: say it in the user's values
             match = _CLEANLAB_TOO_FEW.search(str(w.message))
@@ -264,7 +273,9 @@ def find_label_issues(
     elif score != "probs":
         fitted = 1.0 / (1.0 + np.exp(-np.asarray(margins, dtype=np.float64)))
         quality = np.where(known, fitted if score == "dynamics" else (quality + fitted) / 2, np.nan)
-    if score != "probs":  # the filter's count per class, on the class's lowest score
+    if filter_by == "low_score":  # cleanlab's count in all, on the lowest score over all samples
+        flagged = lowest_overall(int(flagged.sum()), labels, quality, min_examples_per_class)
+    elif score != "probs":  # the filter's count per class, on the class's lowest score
         flagged = lowest_per_class(flagged, labels, quality)
     suggested = pooled.argmax(axis=1)
     return pd.DataFrame(
@@ -307,6 +318,25 @@ def pair_margin_scores(labels: np.ndarray, pooled: np.ndarray, self_confidence: 
     members = known & np.isin(labels, paired)
     if members.any():
         out[members] = get_label_quality_scores(labels[members], pooled[members], method="normalized_margin")
+    return out
+
+
+def lowest_overall(count: int, labels: np.ndarray, score: np.ndarray, min_examples_per_class: int = 1) -> np.ndarray:
+    """The ``count`` labelled samples of lowest ``score``, each class keeping ``min_examples_per_class`` unflagged.
+
+    Examples
+    --------
+    >>> lowest_overall(2, np.array([0, 0, 1, -1]), np.array([0.2, 0.9, 0.1, 0.0])).tolist()
+    [True, False, False, False]
+    >>> lowest_overall(2, np.array([0, 0, 1, 1]), np.array([0.2, 0.9, 0.1, 0.3]), 0).tolist()
+    [True, False, True, False]
+    """
+    known = np.flatnonzero(labels >= 0)
+    order = known[np.argsort(score[known], kind="stable")]
+    room = np.maximum(np.bincount(labels[known]) - min_examples_per_class, 0)
+    turn = pd.Series(labels[order]).groupby(labels[order]).cumcount().to_numpy()  # k-th lowest of its class
+    out = np.zeros(len(labels), dtype=bool)
+    out[order[turn < room[labels[order]]][:count]] = True
     return out
 
 
@@ -432,13 +462,14 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
     multilabel targets, :func:`datafix.checks.regression.find_target_issues` for a regression
     target; ``threshold`` applies to a regression only).
 
-    ``filter_by="auto"`` is ``"both"`` and ``score="auto"`` is ``"pair_margin"`` when the
+    ``filter_by="auto"`` is ``"low_score"`` and ``score="auto"`` is ``"pair_margin"`` when the
     probabilities are the CNN's (``model="cnn"``); otherwise ``"prune_by_noise_rate"`` and
     ``"probs"`` (confident learning's own choice). Measured (``docs/benchmarks.md``, issue 43): with
     the CNN on Fashion-MNIST, where prune-by-noise-rate flags a fifth more samples than are wrong,
-    ``"both"`` raised F1 in every noise case of the training subset, and ranking each class's
-    flags by ``"pair_margin"`` raised it again in every case, the held-out ones too; on the tables
-    of ``benchmarks/label_issues.py`` (weaker models) ``"both"`` lowered it (-0.007 on average).
+    ranking by ``"pair_margin"`` raised F1 in every noise case, the held-out ones too, and taking
+    cleanlab's total count on the lowest scores over all samples (``"low_score"``) instead of a count
+    per class raised it again on symmetric and by-frequency noise (balanced and long-tailed); on the
+    tables of ``benchmarks/label_issues.py`` (weaker models) confident learning's own filter stays.
 
     Examples
     --------
@@ -475,7 +506,7 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
         raise InvalidInputError(f"The label check's score={score!r} ranks by training margins, which only the CNN "
                                 "cross-validation records: audit images with model='cnn', or use score='probs'.")
     if filter_by == "auto":
-        filter_by = "both" if cnn else "prune_by_noise_rate"
+        filter_by = "low_score" if cnn else "prune_by_noise_rate"
     found = find_label_issues(signals.labels, signals.pred_probs, neighbors=graph, classes=signals.classes,
                               method=method, knn_weight=knn_weight, rounds=rounds,
                               min_examples_per_class=min_examples_per_class, score=score, margins=margins,
@@ -484,7 +515,10 @@ def label_check(signals: Signals, *, method: str = "ensemble", knn_weight: float
     if filter_by == "both":
         rule += ("; flagged only where cleanlab's prune-by-noise-rate and prune-by-class filters agree "
                  "(filter_by='both')")
-    if score != "probs":
+    if filter_by == "low_score":
+        rule += (f"; as many flagged as cleanlab's num_label_issues counts (the uncalibrated confident joint's "
+                 f"off-diagonal), the lowest {SCORES[score]} over all samples (filter_by='low_score')")
+    elif score != "probs":
         rule += f"; within each class's count of issues, the lowest {SCORES[score]} are flagged"
     return CheckResult(found, rule)
 
