@@ -165,8 +165,9 @@ def find_label_issues(
     score : {"probs", "dynamics", "pooled", "pair_margin"}, default "probs"
         What picks the flagged samples: confident learning estimates how many of each given class
         are wrong, and the lowest of this score are flagged, class by class (cleanlab's
-        prune-by-rank), or over all samples with ``filter_by="low_score"``. ``"probs"``: the pooled probability of the given label (confident
-        learning's own choice of samples, cell by cell); ``"dynamics"``: the training ``margins`` (a
+        prune-by-rank), or over all samples with ``filter_by="low_score"``. ``"probs"``: the
+        pooled probability of the given label (confident learning's own choice of samples, cell
+        by cell); ``"dynamics"``: the training ``margins`` (a
         sample the network fits late or never is suspect); ``"pooled"``: the mean of the two
         (sigmoid of the margin); ``"pair_margin"``: the pooled probability of the given label, but
         in a class whose errors the confident joint puts mostly in one other class (over
