@@ -34,6 +34,12 @@ standard error (datafix beats hand when the mean difference passes twice the sta
 ``--levers`` adds arms that each change one lever of the recommended pipeline (drop only, relabel,
 reweight, no cap, the loss, a balanced sampler), to measure what each contributes.
 
+``--ceilings`` adds what knowing the true labels would give, each with the recommended pipeline's
+logit-adjusted loss: ``oracle drop`` (exactly the wrong labels dropped: the best any drop can do),
+``oracle fix`` (every label true, nothing dropped) and ``oracle fix, false flags dropped`` (every
+label true, and the samples datafix flagged although their label was right dropped: against
+``oracle fix``, what datafix's false flags alone cost).
+
 Run (quick mode: 4 cases (``QUICK_CASES``) x 3 seeds, at most 10 minutes on 2 quiet CPU cores;
 ``--cases all`` runs all 8 at the quick size; full mode: every case, larger training sets, more
 test images, steps and seeds):
@@ -42,6 +48,12 @@ test images, steps and seeds):
     .venv/bin/python benchmarks/outcome.py --quick --cases all
     .venv/bin/python benchmarks/outcome.py --full
     .venv/bin/python benchmarks/outcome.py --quick --levers --no-write
+    .venv/bin/python benchmarks/outcome.py --quick --cases all --ceilings --no-write
+    .venv/bin/python benchmarks/outcome.py --quick --variant "both:label.filter_by='both'" --no-write
+
+``--variant NAME:SETTING=VALUE[,...]`` adds the datafix arm audited with other defaults: a module
+constant (``datafix.checks.label.RARE_SHARE=0``) or a check's parameter (``label.filter_by='both'``,
+passed as ``check_params``), for a default's before / after in one run.
 """
 
 from __future__ import annotations
@@ -326,14 +338,36 @@ def lever_pipelines() -> dict[str, Callable]:
                                                                                  AdjustLogits()]),
         "drop, balanced sampler": lambda r: Pipeline([DropBroken(), DropLabelIssues(), DropNearDuplicates(),
                                                       Rebalance()]),
+        # the flags Reweight would give its floor weight (label score <= 0.1) dropped, the others down-weighted
+        "drop below the floor, reweight the rest, logit-adjusted": lambda r: Pipeline([
+            DropBroken(), DropLabelIssues(max_score=0.1), Reweight(), DropNearDuplicates(), AdjustLogits()]),
     }
 
+
+def ceiling_recipes(split: Split, report: dfx.Report, k: int) -> dict[str, Recipe]:
+    """What knowing the true labels would give, with the logit-adjusted loss (``--ceilings``)."""
+    from datafix.balance import LogitAdjustedLoss
+
+    def recipe(positions: np.ndarray, labels: np.ndarray) -> Recipe:
+        return Recipe(positions, labels, loss=LogitAdjustedLoss(labels, classes=np.arange(k)))
+
+    wrong = split.given != split.truth
+    right = np.flatnonzero(~wrong)
+    flagged = report.issues["is_label_issue"].fillna(False).to_numpy(bool)
+    kept = np.flatnonzero(~flagged | wrong)  # every sample but datafix's false flags
+    return {"oracle drop": recipe(right, split.given[right]),
+            "oracle fix": recipe(np.arange(len(split.X)), split.truth),
+            "oracle fix, false flags dropped": recipe(kept, split.truth[kept])}
+
+
+CEILINGS = ("oracle drop", "oracle fix", "oracle fix, false flags dropped")
 
 #: The clean arm of a (data, ratio, seed): the same images and true labels for every kind of noise.
 _CLEAN: dict[tuple, float] = {}
 
 
-def run_case(case: Case, mode: Mode, seed: int, levers: bool, variants: dict[str, list[str]] | None = None) -> dict:
+def run_case(case: Case, mode: Mode, seed: int, levers: bool, variants: dict[str, list[str]] | None = None,
+             ceilings: bool = False) -> dict:
     split = load_case(case, mode, seed)
     k = int(max(split.truth.max(), split.y_test.max())) + 1
     everything = np.arange(len(split.X))
@@ -353,9 +387,14 @@ def run_case(case: Case, mode: Mode, seed: int, levers: bool, variants: dict[str
     if levers:
         for name, pipeline in lever_pipelines().items():
             row[name] = train_and_score(split, datafix_recipe(split, report, pipeline)[0], k, seed, mode.steps)
+    if ceilings:
+        for name, recipe in ceiling_recipes(split, report, k).items():
+            row[name] = train_and_score(split, recipe, k, seed, mode.steps)
     for name, settings in (variants or {}).items():  # the datafix arm with other defaults (a rule's before / after)
-        with overridden(settings):
-            other = dfx.audit(split.X, labels=split.given, random_state=seed, verbose=False)
+        constants = [x for x in settings if x.startswith("datafix.")]
+        with overridden(constants):
+            other = dfx.audit(split.X, labels=split.given, random_state=seed, verbose=False,
+                              check_params=check_params([x for x in settings if x not in constants]))
             recipe, info = datafix_recipe(split, other)
             row[name] = train_and_score(split, recipe, k, seed, mode.steps)
     row["seconds"] = time.perf_counter() - started
@@ -383,6 +422,18 @@ def summarise(table: pd.DataFrame, arms: list[str]) -> tuple[pd.DataFrame, list[
                         f"recovers {out['datafix gap']:.0%} of the clean-vs-raw gap (hand {out['hand gap']:.0%})")
         rows.append(out)
     return pd.DataFrame(rows).set_index("case"), verdicts
+
+
+def check_params(settings: list[str]) -> dict[str, dict]:
+    """``CHECK.PARAM=value`` settings (a Python literal) as the audit's ``check_params``."""
+    import ast
+
+    params: dict[str, dict] = {}
+    for setting in settings:
+        target, value = setting.split("=", 1)
+        check, name = target.split(".", 1)
+        params.setdefault(check, {})[name] = ast.literal_eval(value)
+    return params
 
 
 @contextlib.contextmanager
@@ -416,9 +467,13 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=None,
                         help="case names (default: the mode's), e.g. 'fmnist LT10 symmetric', or 'all'")
     parser.add_argument("--levers", action="store_true", help="also the arms that change one lever each")
-    parser.add_argument("--variant", nargs="+", default=[], metavar="NAME:MODULE.NAME=VALUE[,...]",
-                        help="also the datafix arm with module constants overridden (a default's before / after), "
-                             "e.g. 'no rare rule:datafix.checks.label.RARE_SHARE=0'")
+    parser.add_argument("--ceilings", action="store_true",
+                        help="also what knowing the true labels would give (drop the wrong, fix every label, fix every "
+                             "label but drop datafix's false flags)")
+    parser.add_argument("--variant", nargs="+", default=[], metavar="NAME:SETTING=VALUE[,...]",
+                        help="also the datafix arm with module constants (datafix.MODULE.NAME=VALUE) or a check's "
+                             "parameters (CHECK.PARAM=VALUE) overridden (a default's before / after), e.g. "
+                             "'no rare rule:datafix.checks.label.RARE_SHARE=0' or \"both:label.filter_by='both'\"")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     variants = {v.split(":", 1)[0]: v.split(":", 1)[1].split(",") for v in args.variant}
@@ -434,16 +489,17 @@ def main() -> None:
     started = time.perf_counter()
     rows = []
     levers = list(lever_pipelines()) if args.levers else []
+    ceilings = list(CEILINGS) if args.ceilings else []
     for case in cases:
         for seed in seeds:
-            row = run_case(case, mode, seed, args.levers, variants)
+            row = run_case(case, mode, seed, args.levers, variants, args.ceilings)
             rows.append(row)
             print(f"{case.name} seed {seed}: clean {row['clean']:.3f} raw {row['raw']:.3f} hand {row['hand']:.3f} "
                   f"datafix {row['datafix']:.3f} (kept {row['datafix kept']} of {row['train']}, "
                   f"{row['datafix wrong kept']:.1%} wrong; {row['seconds']:.0f} s)"
-                  + "".join(f"; {name} {row[name]:.3f}" for name in [*levers, *variants]), flush=True)
+                  + "".join(f"; {name} {row[name]:.3f}" for name in [*levers, *ceilings, *variants]), flush=True)
     table = pd.DataFrame(rows)
-    arms = ["clean", "raw", "hand", "datafix"] + (list(lever_pipelines()) if args.levers else []) + list(variants)
+    arms = ["clean", "raw", "hand", "datafix", *levers, *ceilings, *variants]
     summary, verdicts = summarise(table, arms)
     minutes = (time.perf_counter() - started) / 60
     shown = summary.round(3).to_string()
@@ -453,6 +509,7 @@ def main() -> None:
           f"{table['datafix pipeline'].iloc[0]}")
     if not args.no_write:
         command = f".venv/bin/python benchmarks/outcome.py --{mode.name}" + (" --levers" if args.levers else "") + \
+            (" --ceilings" if args.ceilings else "") + \
             ("" if args.cases is None else " --cases " + " ".join(f"'{c}'" for c in args.cases)) + \
             "".join(f" --variant '{v}'" for v in args.variant)
         write_section(f"outcome_{mode.name}", "\n".join([
