@@ -430,8 +430,11 @@ def check_params(settings: list[str]) -> dict[str, dict]:
 
     params: dict[str, dict] = {}
     for setting in settings:
-        target, value = setting.split("=", 1)
-        check, name = target.split(".", 1)
+        target, _, value = setting.partition("=")
+        check, _, name = target.partition(".")
+        if not (value and name):
+            raise SystemExit(f"--variant: {setting!r} is neither datafix.MODULE.NAME=VALUE nor CHECK.PARAM=VALUE "
+                             "(e.g. \"label.filter_by='both'\")")
         params.setdefault(check, {})[name] = ast.literal_eval(value)
     return params
 
